@@ -1,0 +1,264 @@
+"""The autoregressive linear model H_AR^Lin of THEORY §2.
+
+Feature map (THEORY §2): for a prefix z = (x, y_1, ..., y_{l-1}) of length m = d+l-1,
+
+    phi_l(z) = [z_1, ..., z_m, z_m z_1, ..., z_m z_d]        (length 2d+l-1)
+
+Heads (sigma is the logistic function, tau the temperature):
+
+* head 1:  P(y_1 = +1 | x)           = sigma(<w_1, x> / tau),                 w_1 in R^d
+* head 2a: P(y_2 = EOS | x, y_1)     = sigma((<w_2a, phi_2(z)> + b) / tau),   w_2a in R^{2d+1}
+* head l:  P(y_l = +1 | x, y_{<l})   = sigma(<w_l, phi_l(z)> / tau),          w_l in R^{2d+l-1}, l = 2..d
+
+After y_d the model emits EOS, so every response is (y_1, EOS) or (y_1, ..., y_d, EOS).
+Greedy decoding (tau -> 0) takes the sign of each logit; at a logit of exactly 0 a bit is +1
+and the stop head goes on (does not emit EOS).
+
+Reduced coordinates (THEORY §4): a = w_1[x_1], c = w_2a[y_1 x_1], b = bias,
+c_l = w_l[y_{l-1} x_l]. In 0-based indices: a = w1[0], c = w2a[d+1], c_l = chain[l-2][d+2l-2].
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import expit, log_expit
+
+from ._checks import as_generator, check_d, check_temperature
+
+__all__ = ["LinearAR", "Reduced", "chain_target_index", "STOP_FEATURE"]
+
+
+def chain_target_index(d: int, l: int) -> int:
+    """0-based index of the feature y_{l-1} x_l of head l (l = 2..d) inside phi_l."""
+    return d + 2 * l - 2
+
+
+#: 0-based index (given d) of the feature y_1 x_1 in phi_2, the reduced stop coordinate c
+def STOP_FEATURE(d: int) -> int:
+    return d + 1
+
+
+class Reduced(NamedTuple):
+    """Reduced coordinates of THEORY §4 and the norm of everything off the subspace."""
+    a: float                  # head 1 weight on x_1
+    b: float                  # head 2a bias
+    c: float                  # head 2a weight on y_1 x_1
+    chain: np.ndarray         # (d-1,) c_l = weight of head l on y_{l-1} x_l, l = 2..d
+    off_subspace_norm: float  # Euclidean norm of all remaining weights (0 on the subspace)
+
+
+class LinearAR:
+    """Parameters and probabilities of the autoregressive linear model (THEORY §2).
+
+    Parameters
+    ----------
+    w1 : array ``(d,)``
+        Head 1 weights.
+    w2a : array ``(2d+1,)``
+        Stop head weights, in the feature order of phi_2.
+    b2a : float
+        Stop head bias.
+    chain : sequence of d-1 arrays
+        ``chain[l-2]`` has length 2d+l-1 and holds w_l in the feature order of phi_l.
+    """
+
+    def __init__(self, w1, w2a, b2a, chain):
+        self.w1 = np.asarray(w1, dtype=np.float64).copy()
+        if self.w1.ndim != 1:
+            raise ValueError(f"w1: must be a 1-d array of length d >= 2, got shape {self.w1.shape}")
+        self.d = d = check_d(self.w1.shape[0])
+        self.w2a = np.asarray(w2a, dtype=np.float64).copy()
+        self.b2a = float(b2a)
+        self.chain = [np.asarray(w, dtype=np.float64).copy() for w in chain]
+        if self.w2a.shape != (2 * d + 1,):
+            raise ValueError(f"w2a: must have shape ({2 * d + 1},) for d={d}, got {self.w2a.shape}")
+        if len(self.chain) != d - 1:
+            raise ValueError(f"chain: must hold d-1 = {d - 1} arrays, got {len(self.chain)}")
+        for l, w in enumerate(self.chain, start=2):
+            if w.shape != (2 * d + l - 1,):
+                raise ValueError(f"chain: head l={l} must have shape ({2 * d + l - 1},), got {w.shape}")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def zeros(cls, d: int) -> "LinearAR":
+        """All weights 0 (the start of Algorithm 3)."""
+        d = check_d(d)
+        return cls(np.zeros(d), np.zeros(2 * d + 1), 0.0,
+                   [np.zeros(2 * d + l - 1) for l in range(2, d + 1)])
+
+    @classmethod
+    def from_reduced(cls, d: int, a: float, b: float, c: float, chain) -> "LinearAR":
+        """The model on the reduced subspace of THEORY §4.
+
+        ``chain`` is one scalar used for every c_l, or d-1 values c_2, ..., c_d.
+        """
+        m = cls.zeros(d)
+        d = m.d
+        cl = np.broadcast_to(np.asarray(chain, dtype=np.float64), (d - 1,)) \
+            if np.ndim(chain) == 0 else np.asarray(chain, dtype=np.float64)
+        if cl.shape != (d - 1,):
+            raise ValueError(f"chain: must be a scalar or d-1 = {d - 1} values, got shape {cl.shape}")
+        m.w1[0] = a
+        m.w2a[STOP_FEATURE(d)] = c
+        m.b2a = float(b)
+        for l in range(2, d + 1):
+            m.chain[l - 2][chain_target_index(d, l)] = cl[l - 2]
+        return m
+
+    @classmethod
+    def from_vector(cls, d: int, theta) -> "LinearAR":
+        """Inverse of :meth:`to_vector`."""
+        d = check_d(d)
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (cls.n_params(d),):
+            raise ValueError(f"theta: must have shape ({cls.n_params(d)},), got {theta.shape}")
+        sizes = [d, 2 * d + 1, 1] + [2 * d + l - 1 for l in range(2, d + 1)]
+        parts = np.split(theta, np.cumsum(sizes)[:-1])
+        return cls(parts[0], parts[1], parts[2][0], parts[3:])
+
+    @staticmethod
+    def n_params(d: int) -> int:
+        """Total number of parameters: d + (2d+2) + sum_{l=2..d} (2d+l-1)."""
+        return d + 2 * d + 2 + sum(2 * d + l - 1 for l in range(2, d + 1))
+
+    def to_vector(self) -> np.ndarray:
+        """All parameters flattened: w1, w2a, b2a, w_2, ..., w_d; shape ``(n_params(d),)``."""
+        return np.concatenate([self.w1, self.w2a, [self.b2a], *self.chain])
+
+    def copy(self) -> "LinearAR":
+        return LinearAR(self.w1, self.w2a, self.b2a, self.chain)
+
+    def __repr__(self) -> str:
+        r = self.reduced()
+        return (f"LinearAR(d={self.d}, a={r.a:.4g}, b={r.b:.4g}, c={r.c:.4g}, "
+                f"chain_mean={np.mean(r.chain):.4g}, off_subspace_norm={r.off_subspace_norm:.3g})")
+
+    def reduced(self) -> Reduced:
+        """Reduced coordinates (a, b, c, c_2..c_d) and the norm of the off-subspace weight."""
+        d = self.d
+        idx = [chain_target_index(d, l) for l in range(2, d + 1)]
+        chain = np.array([w[i] for w, i in zip(self.chain, idx)])
+        off = self.to_vector() - LinearAR.from_reduced(
+            d, self.w1[0], self.b2a, self.w2a[STOP_FEATURE(d)], chain).to_vector()
+        return Reduced(float(self.w1[0]), self.b2a, float(self.w2a[STOP_FEATURE(d)]), chain,
+                       float(np.linalg.norm(off)))
+
+    # ------------------------------------------------------------------ logits
+    def _packed(self):
+        """Chain weights split by feature group.
+
+        Returns Wx ``(d-1, d)`` (weights on x), Wy ``(d-1, d-1)`` (row l-2 holds the weights on
+        y_1..y_{l-1}, zero-padded) and Wp ``(d-1, d)`` (weights on y_{l-1} x_j).
+        """
+        d = self.d
+        Wx = np.empty((d - 1, d))
+        Wy = np.zeros((d - 1, d - 1))
+        Wp = np.empty((d - 1, d))
+        for l, w in enumerate(self.chain, start=2):
+            Wx[l - 2] = w[:d]
+            Wy[l - 2, :l - 1] = w[d:d + l - 1]
+            Wp[l - 2] = w[d + l - 1:]
+        return Wx, Wy, Wp
+
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.d:
+            raise ValueError(f"X: must have shape (n, {self.d}), got {X.shape}")
+        return X.astype(np.float64)
+
+    def _check_Y(self, Y, n) -> np.ndarray:
+        Y = np.asarray(Y)
+        if Y.shape != (n, self.d + 1):
+            raise ValueError(f"Y: must have shape ({n}, {self.d + 1}), got {Y.shape}")
+        return Y
+
+    def logits(self, X, Y):
+        """Teacher-forced logits of every head on responses Y.
+
+        Returns
+        -------
+        u1 : ``(n,)`` head 1 logit <w_1, x>.
+        u2a : ``(n,)`` stop logit <w_2a, phi_2> + b (positive favours EOS).
+        uc : ``(n, d-1)`` chain logits, column l-2 for head l, computed with the bits of Y
+            (meaningful on long rows only).
+        """
+        Xf = self._check_X(X)
+        Yf = self._check_Y(Y, Xf.shape[0]).astype(np.float64)
+        d = self.d
+        y1 = Yf[:, 0]
+        u1 = Xf @ self.w1
+        u2a = Xf @ self.w2a[:d] + y1 * self.w2a[d] + y1 * (Xf @ self.w2a[d + 1:]) + self.b2a
+        Wx, Wy, Wp = self._packed()
+        prev = Yf[:, :d - 1]  # (n, d-1): y_{l-1} for head l
+        uc = Xf @ Wx.T + prev @ Wy.T + prev * (Xf @ Wp.T)  # Wy is zero right of column l-2
+        return u1, u2a, uc
+
+    def log_prob(self, X, Y, temperature: float = 1.0) -> np.ndarray:
+        """log pi(Y | X) at temperature tau, ``(n,)`` float64 (natural log).
+
+        log pi = log sigma(y_1 u_1/tau) + [short: log sigma(u_2a/tau)]
+                 or [long: log sigma(-u_2a/tau) + sum_l log sigma(y_l u_l/tau)].
+        Responses the model cannot produce (neither of length 2 nor d+1, or a 0 bit) get -inf.
+        """
+        tau = check_temperature(temperature)
+        u1, u2a, uc = self.logits(X, Y)
+        Y = np.asarray(Y)
+        Yf = Y.astype(np.float64)
+        short = Y[:, 1] == 0
+        lp = log_expit(Yf[:, 0] * u1 / tau)
+        lp_long = log_expit(-u2a / tau) + log_expit(Yf[:, 1:self.d] * uc / tau).sum(axis=1)
+        lp = lp + np.where(short, log_expit(u2a / tau), lp_long)
+        valid = (Y[:, 0] != 0) & np.where(short, np.all(Y[:, 1:] == 0, axis=1),
+                                         np.all(Y[:, :self.d] != 0, axis=1) & (Y[:, self.d] == 0))
+        return np.where(valid, lp, -np.inf)
+
+    # ------------------------------------------------------------------ decoding
+    def _decode(self, X, draw) -> np.ndarray:
+        """Autoregressive decoding; ``draw(logit, kind)`` returns +-1 bits or the stop decision."""
+        Xf = self._check_X(X)
+        n, d = Xf.shape
+        Y = np.zeros((n, d + 1), dtype=np.int8)
+        y1 = draw(Xf @ self.w1, "bit")
+        Y[:, 0] = y1
+        u2a = Xf @ self.w2a[:d] + y1 * self.w2a[d] + y1 * (Xf @ self.w2a[d + 1:]) + self.b2a
+        go = ~draw(u2a, "stop")
+        if d > 1 and go.any():
+            Wx, Wy, Wp = self._packed()
+            Xg = Xf[go]
+            base = Xg @ Wx.T      # (n_go, d-1)
+            pair = Xg @ Wp.T      # (n_go, d-1)
+            acc = np.zeros_like(base)  # sum_k<l y_k Wy[l-2, k-1]
+            yg = np.empty((Xg.shape[0], d), dtype=np.int8)
+            yg[:, 0] = y1[go]
+            for l in range(2, d + 1):
+                prev = yg[:, l - 2].astype(np.float64)
+                acc += prev[:, None] * Wy[:, l - 2]
+                yg[:, l - 1] = draw(base[:, l - 2] + acc[:, l - 2] + prev * pair[:, l - 2], "bit")
+            Y[go, :d] = yg
+        return Y
+
+    def greedy(self, X) -> np.ndarray:
+        """Greedy (tau -> 0) response, int8 ``(n, d+1)``.
+
+        Ties: a bit logit of exactly 0 gives +1; a stop logit of exactly 0 goes on.
+        """
+        def draw(u, kind):
+            return u > 0 if kind == "stop" else np.where(u >= 0, 1, -1).astype(np.int8)
+        return self._decode(X, draw)
+
+    def sample(self, X, rng=None, temperature: float = 1.0) -> np.ndarray:
+        """One response per row of X sampled at temperature tau, int8 ``(n, d+1)``.
+
+        Random stream: one uniform per row for y_1, one per row for the stop decision, then
+        one per continuing row for each chain bit, in order l = 2..d.
+        """
+        tau = check_temperature(temperature)
+        rng = as_generator(rng)
+
+        def draw(u, kind):
+            p = expit(u / tau)  # P(+1) for a bit, P(EOS) for the stop head
+            hit = rng.random(u.shape[0]) < p
+            return hit if kind == "stop" else np.where(hit, 1, -1).astype(np.int8)
+        return self._decode(X, draw)
+
