@@ -1,0 +1,330 @@
+"""Closed form of next-token pre-training in the reduced coordinates of THEORY §4.
+
+The reduced state is ``theta = (a, b, c, c_2, ..., c_d)``, a float array ``(d+2,)``: head 1 weight
+a on x_1, stop-head bias b and weight c on y_1 x_1, chain weights c_l on y_{l-1} x_l. Nothing here
+samples: losses and gradients are exact population expectations (valid for d >= 3, where the
+subspace is invariant; see README "Findings"), optima come from 1-d root finding, dynamics from
+an ODE solver or an explicit recursion.
+
+Regularisation ``lam`` is a scalar used for every head or a triple ``(lam1, lam2a, lam_chain)``.
+The closed-form functions accept lam = 0 (the unregularised limit); simulation needs lam > 0.
+
+Generalised mixture. The STaR map (THEORY §6) refits on a mixture that is long with weight q and,
+among short answers, has chi(x) = x_1 with fraction r. D(p) is the case q = p, r = 1/2. Then
+
+    head 1:  P(y_1 = x_1) = pi1 = q + (1-q) r
+    head 2a: f_2a(b, c) = q ell(-(b+c)) + (1-q) [r ell(b+c) + (1-r) ell(b-c)] + lam (b^2+c^2)/2
+    chain:   f_l(c_l)   = ell(c_l) + lam c_l^2 / 2            (on long samples only)
+
+with ell(m) = ln(1 + e^{-m}).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from ._checks import check_d, check_int, check_nonneg, check_prob, check_temperature
+
+__all__ = ["ell", "split_lam", "head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
+           "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
+           "head2a_optimum", "head2a_optimum_uv", "chain_optimum", "ntp_optimum", "gradient_flow",
+           "discrete_dynamics", "TrajectoryProbs", "trajectory_probs", "greedy_probs"]
+
+
+def ell(m):
+    """Logistic loss ell(m) = ln(1 + e^{-m}), stable for any m."""
+    return np.logaddexp(0.0, -np.asarray(m, dtype=np.float64))
+
+
+def split_lam(lam) -> tuple[float, float, float]:
+    """``lam`` (scalar or triple) as (lam1, lam2a, lam_chain), each >= 0."""
+    lams = np.broadcast_to(np.asarray(lam, dtype=np.float64), (3,)) if np.ndim(lam) == 0 else lam
+    if len(lams) != 3:
+        raise ValueError(f"lam: must be a scalar or a triple (lam1, lam2a, lam_chain), got {lam!r}")
+    return tuple(check_nonneg(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), lams))
+
+
+def _mixture(p, q, r):
+    """(q, r) of the generalised mixture; D(p) when both are None."""
+    q = check_prob("p_cot", p) if q is None else check_prob("q", q)
+    r = 0.5 if r is None else check_prob("r", r)
+    return q, r
+
+
+# ----------------------------------------------------------------------------- per-head losses
+def head1_loss(a, pi1, lam1):
+    """f_1(a) = pi1 ell(a) + (1-pi1) ell(-a) + lam1 a^2/2 (THEORY §4 with pi1 = (1+p)/2)."""
+    a = np.asarray(a, dtype=np.float64)
+    return pi1 * ell(a) + (1 - pi1) * ell(-a) + lam1 * a ** 2 / 2
+
+
+def head1_grad(a, pi1, lam1):
+    """f_1'(a) = sigma(a) - pi1 + lam1 a."""
+    a = np.asarray(a, dtype=np.float64)
+    return expit(a) - pi1 + lam1 * a
+
+
+def head2a_loss(b, c, q, r, lam2a):
+    """f_2a(b, c) = q ell(-(b+c)) + (1-q)[r ell(b+c) + (1-r) ell(b-c)] + lam2a (b^2+c^2)/2."""
+    b, c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    u, v = b + c, b - c
+    return q * ell(-u) + (1 - q) * (r * ell(u) + (1 - r) * ell(v)) + lam2a * (b ** 2 + c ** 2) / 2
+
+
+def head2a_grad(b, c, q, r, lam2a):
+    """(df_2a/db, df_2a/dc), with g_u = q sigma(u) - (1-q) r sigma(-u), g_v = -(1-q)(1-r) sigma(-v):
+    df/db = g_u + g_v + lam2a b, df/dc = g_u - g_v + lam2a c, where u = b+c, v = b-c."""
+    b, c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    u, v = b + c, b - c
+    gu = q * expit(u) - (1 - q) * r * expit(-u)
+    gv = -(1 - q) * (1 - r) * expit(-v)
+    return gu + gv + lam2a * b, gu - gv + lam2a * c
+
+
+def chain_loss(c, lam):
+    """f_l(c_l) = ell(c_l) + lam c_l^2/2 (population loss of a chain head on long samples)."""
+    c = np.asarray(c, dtype=np.float64)
+    return ell(c) + lam * c ** 2 / 2
+
+
+def chain_grad(c, lam):
+    """f_l'(c_l) = -sigma(-c_l) + lam c_l."""
+    c = np.asarray(c, dtype=np.float64)
+    return -expit(-c) + lam * c
+
+
+def population_loss(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
+    """Per-head population NTP losses ``(d+1,)``: head 1, head 2a, chain heads 2..d (THEORY §4)."""
+    d = check_d(d, 3)
+    theta = _check_theta(theta, d)
+    q, r = _mixture(p, q, r)
+    l1, l2, lc = split_lam(lam)
+    return np.concatenate([[head1_loss(theta[0], q + (1 - q) * r, l1),
+                            head2a_loss(theta[1], theta[2], q, r, l2)],
+                           chain_loss(theta[3:], lc)])
+
+
+def population_grad(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
+    """Gradient ``(d+2,)`` of each head's own population loss w.r.t. its own coordinates."""
+    d = check_d(d, 3)
+    theta = _check_theta(theta, d)
+    q, r = _mixture(p, q, r)
+    l1, l2, lc = split_lam(lam)
+    gb, gc = head2a_grad(theta[1], theta[2], q, r, l2)
+    return np.concatenate([[head1_grad(theta[0], q + (1 - q) * r, l1), gb, gc],
+                           chain_grad(theta[3:], lc)])
+
+
+def _check_theta(theta, d):
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (d + 2,):
+        raise ValueError(f"theta: must have shape (d+2,) = ({d + 2},), got {theta.shape}")
+    return theta
+
+
+# ----------------------------------------------------------------------------- optima
+def _increasing_root(f, half_width):
+    """Root of an increasing function known to lie in [-half_width, half_width]."""
+    lo, hi = -half_width, half_width
+    if f(lo) > 0 or f(hi) < 0:  # cannot happen for the functions below; guard anyway
+        raise RuntimeError("root not bracketed")
+    return brentq(f, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+def head1_optimum(pi1, lam1) -> float:
+    """argmin f_1: root of sigma(a) - pi1 + lam1 a = 0 (in [-1/lam1, 1/lam1]).
+
+    lam1 = 0 gives a* = logit(pi1) = ln(pi1/(1-pi1)); with pi1 = (1+p)/2 that is Lemma 1's
+    ln((1+p)/(1-p)) (+-inf at pi1 = 1 or 0).
+    """
+    if lam1 == 0:
+        return float(logit(pi1))
+    return _increasing_root(lambda a: expit(a) - pi1 + lam1 * a, 1.0 / lam1)
+
+
+def head2a_optimum_uv(q, r, lam2a) -> tuple[float, float]:
+    """argmin f_2a in the coordinates u = b+c (stop logit after y_1 = x_1), v = b-c (after y_1 != x_1).
+
+    The regulariser is lam2a (b^2+c^2)/2 = lam2a (u^2+v^2)/4, so the stationarity conditions decouple:
+    lam2a u/2 + q sigma(u) - (1-q) r sigma(-u) = 0  and  lam2a v/2 = (1-q)(1-r) sigma(-v).
+    lam2a = 0: sigma(u) = (1-q) r / (q + (1-q) r) (= (1-p)/(1+p) on D(p), Lemma 1) and v = +inf
+    (v = 0 where the y_1 != x_1 branch has no data).
+    """
+    if lam2a == 0:
+        u = float(logit((1 - q) * r / (q + (1 - q) * r))) if q + (1 - q) * r > 0 else 0.0
+        v = np.inf if (1 - q) * (1 - r) > 0 else 0.0
+        return u, v
+    u = _increasing_root(lambda u: lam2a * u / 2 + q * expit(u) - (1 - q) * r * expit(-u), 2.0 / lam2a)
+    w = (1 - q) * (1 - r)
+    v = _increasing_root(lambda v: lam2a * v / 2 - w * expit(-v), 2.0 / lam2a) if w > 0 else 0.0
+    return u, v
+
+
+def head2a_optimum(q, r, lam2a) -> tuple[float, float]:
+    """argmin f_2a as (b, c) = ((u+v)/2, (u-v)/2), see :func:`head2a_optimum_uv`.
+
+    Needs lam2a > 0 whenever the unregularised v is infinite (then b and c are not finite).
+    """
+    u, v = head2a_optimum_uv(q, r, lam2a)
+    if not np.isfinite(v):
+        raise ValueError("lam2a: must be > 0 here; the unregularised stop-head optimum lies at "
+                         "v = b - c = +inf (use head2a_optimum_uv for the limit)")
+    return (u + v) / 2, (u - v) / 2
+
+
+def chain_optimum(lam) -> float:
+    """argmin f_l: root of lam c = sigma(-c) (c > 0); +inf at lam = 0 (the chain is realisable)."""
+    if lam == 0:
+        return np.inf
+    return _increasing_root(lambda c: lam * c - expit(-c), 1.0 / lam)
+
+
+def ntp_optimum(d, p, lam, *, q=None, r=None) -> np.ndarray:
+    """Exact regularised population optimum theta* ``(d+2,)`` of NTP on D(p) (or on the (q, r) mixture).
+
+    Every head is minimised separately (the heads share no parameters). Where no long samples exist
+    (q = 0) the chain heads receive no data and stay at 0, as Algorithm 3 leaves them.
+    """
+    d = check_d(d, 3)
+    q, r = _mixture(p, q, r)
+    l1, l2, lc = split_lam(lam)
+    a = head1_optimum(q + (1 - q) * r, l1)
+    b, c = head2a_optimum(q, r, l2)
+    cl = chain_optimum(lc) if q > 0 else 0.0
+    return np.array([a, b, c] + [cl] * (d - 1))
+
+
+# ----------------------------------------------------------------------------- dynamics
+def gradient_flow(d, p, lam, t, theta0=None, *, q=None, r=None, rtol=1e-10, atol=1e-12) -> np.ndarray:
+    """Population gradient flow d theta/ds = -grad f(theta) (continuous time), evaluated at times ``t``.
+
+    Each head follows its own loss in its own time s (s is "step size x number of steps" of that
+    head: chain heads of Algorithm 3 step only on long samples). Solved with an explicit
+    Runge-Kutta method of order 8 (DOP853) at the stated tolerances.
+
+    Returns
+    -------
+    ndarray ``(len(t), d+2)``, starting from ``theta0`` (default 0) at s = 0.
+    """
+    d = check_d(d, 3)
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if np.any(t < 0) or np.any(np.diff(t) < 0):
+        raise ValueError("t: must be non-negative and non-decreasing")
+    y0 = np.zeros(d + 2) if theta0 is None else _check_theta(theta0, d).copy()
+    if t[-1] == 0:
+        return np.tile(y0, (len(t), 1))
+    sol = solve_ivp(lambda s, y: -population_grad(y, d, p, lam, q=q, r=r), (0.0, t[-1]), y0,
+                    method="DOP853", t_eval=t, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"gradient flow failed: {sol.message}")
+    return sol.y.T
+
+
+def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
+                      q=None, r=None) -> np.ndarray:
+    """Deterministic population gradient descent in reduced coordinates (discrete steps).
+
+    theta_t = theta_{t-1} - eta_t * grad f(theta_{t-1}),  t = 1..n_iter.
+
+    Parameters
+    ----------
+    step : "pegasos", float, callable or array
+        ``"pegasos"``: eta_t = 1/(lam_head t), each head with its own lambda (Algorithm 3's schedule,
+        applied to the expected gradient); a float: constant step; a callable ``t -> eta_t``
+        (t = 1, 2, ...); an array ``(n_iter,)`` or ``(n_iter, d+2)`` of steps.
+    average : bool, optional
+        Return the running average of the iterates theta_1..theta_t (the output of Algorithm 3)
+        instead of the iterates. Default: True for "pegasos", False otherwise.
+
+    Returns
+    -------
+    ndarray ``(n_iter+1, d+2)``: row 0 is theta0 (default 0), row t the iterate (or average) after t steps.
+    """
+    d = check_d(d, 3)
+    n_iter = check_int("n_iter", n_iter, 0)
+    l1, l2, lc = split_lam(lam)
+    per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
+    if isinstance(step, str):
+        if step != "pegasos":
+            raise ValueError(f"step: must be 'pegasos', a number, a callable or an array, got {step!r}")
+        if np.any(per_head == 0):
+            raise ValueError("lam: the 'pegasos' schedule 1/(lambda t) needs every lambda > 0")
+        etas = 1.0 / (per_head[None, :] * np.arange(1, n_iter + 1)[:, None])
+        average = True if average is None else average
+    elif callable(step):
+        etas = np.array([step(t) for t in range(1, n_iter + 1)], dtype=np.float64)
+    else:
+        etas = np.asarray(step, dtype=np.float64)
+        if etas.ndim == 0:
+            etas = np.full(n_iter, float(etas))
+    etas = np.broadcast_to(etas.reshape(n_iter, -1), (n_iter, d + 2))
+    theta = np.zeros(d + 2) if theta0 is None else _check_theta(theta0, d).copy()
+    out = np.empty((n_iter + 1, d + 2))
+    out[0] = theta
+    mean = np.zeros(d + 2)
+    for t in range(1, n_iter + 1):
+        theta = theta - etas[t - 1] * population_grad(theta, d, p, lam, q=q, r=r)
+        mean += (theta - mean) / t
+        out[t] = mean if average else theta
+    return out
+
+
+# ----------------------------------------------------------------------------- trajectory types
+class TrajectoryProbs(NamedTuple):
+    """Probabilities of the response types of THEORY §4, averaged over uniform x."""
+    p_long_correct: float   # P(response is exactly L(x)) = pi(L(x)|x), the same for every x
+    p_short_correct: float  # P(response is exactly S(x)), mean over x
+    p_short: float          # P(response is short)
+    p_long: float           # 1 - p_short
+    p_correct: float        # P(last bit of the response = chi(x))
+    mean_length: float      # expected number of tokens including EOS
+    pi_short_eq: float      # pi(S(x)|x) for inputs with chi(x) = x_1
+    pi_short_neq: float     # pi(S(x)|x) for inputs with chi(x) != x_1
+
+
+def _types(alpha, beta, gamma, kappa, d) -> TrajectoryProbs:
+    p_short = alpha * beta + (1 - alpha) * gamma
+    prod_k = float(np.prod(kappa))
+    e_even = (1 + float(np.prod(2 * np.asarray(kappa) - 1))) / 2
+    p_short_correct = p_short / 2
+    p_correct = (p_short_correct + alpha * (1 - beta) * e_even
+                 + (1 - alpha) * (1 - gamma) * (1 - e_even))
+    return TrajectoryProbs(
+        p_long_correct=alpha * (1 - beta) * prod_k, p_short_correct=p_short_correct,
+        p_short=p_short, p_long=1 - p_short, p_correct=p_correct,
+        mean_length=2 * p_short + (d + 1) * (1 - p_short),
+        pi_short_eq=alpha * beta, pi_short_neq=(1 - alpha) * gamma)
+
+
+def trajectory_probs(theta, d, temperature: float = 1.0) -> TrajectoryProbs:
+    """Trajectory-type probabilities at temperature tau (THEORY §4).
+
+    alpha = sigma(a/tau), beta = sigma((b+c)/tau), gamma = sigma((b-c)/tau), kappa_l = sigma(c_l/tau);
+    P(long correct) = alpha (1-beta) prod kappa_l; P(short correct) = [alpha beta + (1-alpha) gamma]/2;
+    P(correct) = P(short correct) + alpha(1-beta) E_even + (1-alpha)(1-gamma)(1-E_even),
+    E_even = (1 + prod(2 kappa_l - 1))/2; mean length = 2 P(short) + (d+1)(1 - P(short)).
+    """
+    d = check_d(d, 3)
+    theta = _check_theta(theta, d)
+    tau = check_temperature(temperature)
+    a, b, c = theta[:3]
+    return _types(float(expit(a / tau)), float(expit((b + c) / tau)), float(expit((b - c) / tau)),
+                  expit(theta[3:] / tau), d)
+
+
+def greedy_probs(theta, d) -> TrajectoryProbs:
+    """The tau -> 0 limit with the tie conventions of THEORY §2, as fractions of inputs x.
+
+    A bit logit of 0 emits +1, which equals the wanted bit for half of the inputs: alpha or
+    kappa_l = 1/2 at a = 0 or c_l = 0. A stop logit of 0 goes on: beta = 1[b+c > 0],
+    gamma = 1[b-c > 0].
+    """
+    d = check_d(d, 3)
+    theta = _check_theta(theta, d)
+    a, b, c = theta[:3]
+    step = lambda z: np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))  # noqa: E731
+    return _types(float(step(a)), float(b + c > 0), float(b - c > 0), step(theta[3:]), d)
