@@ -1,0 +1,341 @@
+"""Closed form of RL post-training in reduced coordinates (THEORY §4, §6). Nothing here samples.
+
+Notation: theta = (a, b, c, c_2..c_d) ``(d+2,)``; alpha = sigma(a/tau), beta = sigma((b+c)/tau),
+gamma = sigma((b-c)/tau), kappa_l = sigma(c_l/tau), m_l = 2 kappa_l - 1, E_even = (1 + prod m_l)/2.
+
+Per-input success probability. On the subspace the model sees x only through whether
+chi(x) = x_1; each class has probability 1/2 (d >= 2). With W_long the probability of a long
+response that earns the reward,
+
+    rho_eq  = alpha beta       + W_long      (inputs with chi = x_1)
+    rho_neq = (1-alpha) gamma  + W_long      (inputs with chi != x_1)
+    W_long  = alpha (1-beta) prod kappa_l                                   (reward 'cot')
+    W_long  = alpha (1-beta) E_even + (1-alpha)(1-gamma)(1 - E_even)        (reward 'e2e')
+
+and E[r] = (rho_eq + rho_neq)/2.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import comb, expit
+
+from . import closed_form as cf
+from ._checks import check_d, check_int, check_positive, check_prob, check_temperature
+
+__all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "refit",
+           "RoundPrediction", "star_map", "expected_reward", "reward_gradient", "grpo_weight",
+           "expected_update", "pg_flow", "pg_discrete", "amplification_margin",
+           "stop_gradient_sign", "pretrain_checkpoint"]
+
+REWARD_NAMES = ("cot", "e2e")
+
+
+def _check_reward(reward):
+    if reward not in REWARD_NAMES:
+        raise ValueError(f"reward: must be one of {REWARD_NAMES}, got {reward!r}")
+    return reward
+
+
+# ----------------------------------------------------------------------------- ideal recursion
+def ideal_recursion(p0, n_rounds) -> np.ndarray:
+    """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2); returns ``(n_rounds+1,)`` with p_0 first."""
+    p = check_prob("p_cot", p0)
+    out = [p]
+    for _ in range(check_int("n_rounds", n_rounds, 0)):
+        p = 2 * p / (1 + p)
+        out.append(p)
+    return np.array(out)
+
+
+def ideal_p(p0, n):
+    """Closed form p_n = 2^n p_0 / (2^n p_0 + 1 - p_0) (the odds p/(1-p) double each round)."""
+    p0 = check_prob("p_cot", p0)
+    n = np.asarray(n, dtype=np.float64)
+    return np.exp2(n) * p0 / (np.exp2(n) * p0 + 1 - p0)
+
+
+def n_star(p0) -> float:
+    """Smallest n >= 0 with p_n > 1/3, i.e. 2^(n+1) p_0 > 1 - p_0; +inf for p_0 = 0.
+
+    Computed in exact integer/rational arithmetic on the binary value of the float p_0, so the
+    boundary cases 2^(n+1) p_0 = 1 - p_0 (p_n exactly 1/3, not > 1/3) are decided exactly.
+    """
+    from fractions import Fraction
+    p = Fraction(check_prob("p_cot", p0))
+    if p == 0:
+        return np.inf
+    n = 0
+    while not 2 ** (n + 1) * p > 1 - p:
+        n += 1
+    return n
+
+
+# ----------------------------------------------------------------------------- kept-set statistics
+def _abgk(theta, d, tau):
+    theta = cf._check_theta(theta, check_d(d, 3))
+    tau = check_temperature(tau)
+    a, b, c = theta[:3]
+    return (float(expit(a / tau)), float(expit((b + c) / tau)), float(expit((b - c) / tau)),
+            expit(theta[3:] / tau))
+
+
+def _prod_except(m):
+    """``out[l] = prod_{k != l} m[k]`` without division (prefix and suffix products)."""
+    pre = np.concatenate([[1.0], np.cumprod(m)[:-1]])
+    suf = np.concatenate([np.cumprod(m[::-1])[:-1][::-1], [1.0]])
+    return pre * suf
+
+
+class KeptStats(NamedTuple):
+    """What the refit sees: the kept set of one STaR round as population statistics."""
+    kept_fraction: float   # E[r]: probability that a sampled response is kept
+    q: float               # share of long responses in the kept set
+    r: float               # among kept short answers, the share with chi(x) = x_1
+    pi1: float             # P(y_1 = x_1) in the kept set (head 1's target)
+    stop: np.ndarray       # (4,) kept shares of (go on | y1=x1, go on | y1!=x1, EOS | y1=x1, EOS | y1!=x1)
+    pi_chain: np.ndarray   # (d-1,) P(y_l = y_{l-1} x_l) among kept long responses (chain targets)
+
+
+def kept_stats(theta, d, reward="cot", temperature=1.0) -> KeptStats:
+    """Population statistics of the responses kept by STaR at temperature tau (THEORY §6).
+
+    Kept long responses with y_1 = x_1 need an even number of chain errors under 'e2e' (none under
+    'cot'); with y_1 != x_1 an odd number ('e2e'; never kept under 'cot'). Chain errors are
+    independent Bernoulli(1 - kappa_l), so conditioned on the parity of their number
+    P(error at l | even) = (1-kappa_l)(1 - M_{-l})/(1 + M), P(error at l | odd) = (1-kappa_l)(1 + M_{-l})/(1 - M),
+    with M = prod m_k and M_{-l} = prod_{k != l} m_k.
+    """
+    _check_reward(reward)
+    al, be, ga, ka = _abgk(theta, d, temperature)
+    m = 2 * ka - 1
+    M, M_l = float(np.prod(m)), _prod_except(m)
+    short_eq, short_neq = al * be / 2, (1 - al) * ga / 2          # kept short, by class
+    if reward == "cot":
+        long_eq, long_neq = al * (1 - be) * float(np.prod(ka)), 0.0
+        err_eq, err_neq = np.zeros(d - 1), np.zeros(d - 1)
+    else:
+        e_even = (1 + M) / 2
+        long_eq, long_neq = al * (1 - be) * e_even, (1 - al) * (1 - ga) * (1 - e_even)
+        err_eq = np.divide((1 - ka) * (1 - M_l), 1 + M, out=np.zeros(d - 1), where=1 + M > 0)
+        err_neq = np.divide((1 - ka) * (1 + M_l), 1 - M, out=np.zeros(d - 1), where=1 - M > 0)
+    K = short_eq + short_neq + long_eq + long_neq
+    if K <= 0:
+        raise ValueError("theta: the model earns no reward, so STaR keeps nothing")
+    W_long = long_eq + long_neq
+    pi_chain = (1 - (long_eq * err_eq + long_neq * err_neq) / W_long) if W_long > 0 else np.ones(d - 1)
+    s_short = short_eq + short_neq
+    return KeptStats(kept_fraction=K, q=W_long / K, r=short_eq / s_short if s_short > 0 else 0.5,
+                     pi1=(long_eq + short_eq) / K,
+                     stop=np.array([long_eq, long_neq, short_eq, short_neq]) / K,
+                     pi_chain=pi_chain)
+
+
+def _balance_root(A, B, lam):
+    """Root in u of A sigma(u) - B sigma(-u) + lam u/2 = 0 (stop-head stationarity in one branch)."""
+    if lam == 0:
+        if A == 0 and B == 0:
+            return 0.0
+        return np.log(B / A) if A > 0 and B > 0 else (np.inf if A == 0 else -np.inf)
+    if A == 0 and B == 0:
+        return 0.0
+    return cf._increasing_root(lambda u: A * expit(u) - B * expit(-u) + lam * u / 2, 2.0 / lam)
+
+
+def refit(stats: KeptStats, d, lam) -> np.ndarray:
+    """Every head refit to its regularised optimum on the kept set (exact, finite lambda).
+
+    head 1: head1_optimum(pi1); chain head l: the same problem with target probability pi_chain[l];
+    stop head: per branch u = b+c (y_1 = x_1) and v = b-c (y_1 != x_1), root of
+    A sigma(u) - B sigma(-u) + lam2a u/2 with (A, B) the kept shares of (go on, EOS) in that branch.
+    A chain head that receives no long sample stays at 0.
+    """
+    d = check_d(d, 3)
+    l1, l2, lc = cf.split_lam(lam)
+    a = cf.head1_optimum(stats.pi1, l1)
+    go_eq, go_neq, eos_eq, eos_neq = stats.stop
+    u, v = _balance_root(go_eq, eos_eq, l2), _balance_root(go_neq, eos_neq, l2)
+    chain = ([cf.head1_optimum(pc, lc) for pc in stats.pi_chain] if stats.q > 0 else [0.0] * (d - 1))
+    return np.array([a, (u + v) / 2, (u - v) / 2, *chain])
+
+
+class RoundPrediction(NamedTuple):
+    """Per-round predictions of the exact map; every array is ``(n_rounds+1,)``, round 0 = start."""
+    theta: np.ndarray            # (n_rounds+1, d+2) reduced state after each round
+    pi_long: np.ndarray          # pi(L(x)|x) at temperature 1
+    p_long: np.ndarray           # P(long response) at temperature 1
+    greedy_accuracy: np.ndarray  # greedy_probs(theta).p_correct
+    mean_length: np.ndarray      # expected tokens incl. EOS at temperature 1
+    kept_fraction: np.ndarray    # E[r] at the sampling temperature (what round n+1 keeps)
+    q: np.ndarray                # long share of the kept set sampled from round n's model
+
+
+def star_map(theta0, d, lam, n_rounds, reward="cot", temperature=1.0) -> RoundPrediction:
+    """Iterate the exact finite-lambda STaR population map theta_{n+1} = refit(kept_stats(theta_n)).
+
+    This is the ``refit`` variant of Algorithm 1 in the infinite-sample limit (THEORY §6).
+    """
+    n_rounds = check_int("n_rounds", n_rounds, 0)
+    thetas = [cf._check_theta(theta0, check_d(d, 3)).astype(float)]
+    stats = []
+    for _ in range(n_rounds + 1):
+        s = kept_stats(thetas[-1], d, reward, temperature)
+        stats.append(s)
+        if len(thetas) <= n_rounds:
+            thetas.append(refit(s, d, lam))
+    T = np.array(thetas)
+    tp = [cf.trajectory_probs(t, d) for t in T]
+    return RoundPrediction(theta=T, pi_long=np.array([x.p_long_correct for x in tp]),
+                           p_long=np.array([x.p_long for x in tp]),
+                           greedy_accuracy=np.array([cf.greedy_probs(t, d).p_correct for t in T]),
+                           mean_length=np.array([x.mean_length for x in tp]),
+                           kept_fraction=np.array([s.kept_fraction for s in stats]),
+                           q=np.array([s.q for s in stats]))
+
+
+def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
+    """Deterministic stand-in for an Algorithm 3 checkpoint after ``n_steps`` samples.
+
+    Population Pegasos steps (:func:`closed_form.discrete_dynamics`, average iterate): heads 1 and
+    2a take ``n_steps`` steps, the chain heads round(p n_steps) (they step on long samples only).
+    """
+    n_steps = check_int("n_steps", n_steps, 0)
+    head = cf.discrete_dynamics(d, p, lam, n_steps)[-1]
+    n_long = int(round(check_prob("p_cot", p) * n_steps))
+    chain = cf.discrete_dynamics(d, p, lam, n_long)[-1]
+    return np.concatenate([head[:3], chain[3:]])
+
+
+# ----------------------------------------------------------------------------- policy gradient
+def _rho_partials(al, be, ga, ka, reward):
+    """rho_eq, rho_neq and their partial derivatives w.r.t. (alpha, beta, gamma, kappa)."""
+    m = 2 * ka - 1
+    if reward == "cot":
+        P, P_l = float(np.prod(ka)), _prod_except(ka)
+        W = al * (1 - be) * P
+        dW = (1 - be) * P, -al * P, 0.0, al * (1 - be) * P_l
+    else:
+        E, E_l = (1 + float(np.prod(m))) / 2, _prod_except(m)  # dE/dkappa_l = prod_{k!=l} m_k
+        W = al * (1 - be) * E + (1 - al) * (1 - ga) * (1 - E)
+        dW = ((1 - be) * E - (1 - ga) * (1 - E), -al * E, -(1 - al) * (1 - E),
+              (al * (1 - be) - (1 - al) * (1 - ga)) * E_l)
+    rho = np.array([al * be + W, (1 - al) * ga + W])
+    d_eq = (be + dW[0], al + dW[1], dW[2], dW[3])
+    d_neq = (-ga + dW[0], dW[1], (1 - al) + dW[2], dW[3])
+    return rho, (d_eq, d_neq)
+
+
+def _to_theta(partials, al, be, ga, ka, tau):
+    """Chain rule from (alpha, beta, gamma, kappa) to theta = (a, b, c, c_l)."""
+    da, db, dg, dk = partials
+    sa, sb, sg, sk = al * (1 - al) / tau, be * (1 - be) / tau, ga * (1 - ga) / tau, ka * (1 - ka) / tau
+    return np.concatenate([[da * sa, db * sb + dg * sg, db * sb - dg * sg], np.asarray(dk) * sk])
+
+
+def expected_reward(theta, d, reward="cot", temperature=1.0) -> float:
+    """E[r] under the model at temperature tau: (rho_eq + rho_neq)/2."""
+    al, be, ga, ka = _abgk(theta, d, temperature)
+    return float(_rho_partials(al, be, ga, ka, _check_reward(reward))[0].mean())
+
+
+def reward_gradient(theta, d, reward="cot", temperature=1.0, *, per_class=False) -> np.ndarray:
+    """Exact gradient of E[r] w.r.t. theta ``(d+2,)`` (= the expected REINFORCE gradient).
+
+    With ``per_class=True`` returns ``(rho (2,), grad rho (2, d+2))`` for the classes chi = x_1 and
+    chi != x_1.
+    """
+    tau = check_temperature(temperature)
+    al, be, ga, ka = _abgk(theta, d, tau)
+    rho, parts = _rho_partials(al, be, ga, ka, _check_reward(reward))
+    G = np.array([_to_theta(p, al, be, ga, ka, tau) for p in parts])  # (2, d+2)
+    return (rho, G) if per_class else G.mean(axis=0)
+
+
+def grpo_weight(rho, G, eps=1e-8):
+    """Expected GRPO step per unit of grad rho for a Bernoulli(rho) reward and group size G.
+
+    GRPO's per-input update is (1/G) sum_i A_i grad log pi(y_i) with A_i = (r_i - mean)/(std + eps)
+    (population std, ddof 0). Conditioning on r_i and on k successes among the other G-1 responses,
+    E[update] = w(rho) grad rho with
+    w(rho) = sum_k Binom(k; G-1, rho) [A(r=1, k) - A(r=0, k)].
+    """
+    G = check_int("group_size", G, 2)
+    rho = np.asarray(rho, dtype=np.float64)
+    k = np.arange(G)
+    pmf = comb(G - 1, k) * rho[..., None] ** k * (1 - rho[..., None]) ** (G - 1 - k)
+
+    def adv(r_self, n_succ):  # advantage of a response with reward r_self in a group with n_succ ones
+        mean = n_succ / G
+        std = np.sqrt(mean * (1 - mean))
+        return (r_self - mean) / (std + eps)
+    return (pmf * (adv(1.0, k + 1) - adv(0.0, k))).sum(axis=-1)
+
+
+def expected_update(theta, d, reward="cot", temperature=1.0, algo="reinforce", group_size=None):
+    """Expected parameter direction of one policy-gradient step per unit learning rate ``(d+2,)``.
+
+    'reinforce' (with or without baseline): grad E[r]. 'grpo': (1/2) sum over the two classes of
+    grpo_weight(rho_class, G) grad rho_class.
+    """
+    if algo == "reinforce":
+        return reward_gradient(theta, d, reward, temperature)
+    if algo != "grpo":
+        raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {algo!r}")
+    rho, G = reward_gradient(theta, d, reward, temperature, per_class=True)
+    return (grpo_weight(rho, group_size)[:, None] * G).mean(axis=0)
+
+
+def pg_discrete(theta0, d, lr, n_steps, reward="cot", temperature=1.0, algo="reinforce",
+                group_size=None) -> np.ndarray:
+    """Expected policy-gradient ascent in discrete steps theta_{t+1} = theta_t + lr * update(theta_t).
+
+    Returns ``(n_steps+1, d+2)``.
+    """
+    lr = check_positive("lr", lr)
+    n_steps = check_int("n_steps", n_steps, 0)
+    out = np.empty((n_steps + 1, check_d(d, 3) + 2))
+    out[0] = cf._check_theta(theta0, d)
+    for t in range(n_steps):
+        out[t + 1] = out[t] + lr * expected_update(out[t], d, reward, temperature, algo, group_size)
+    return out
+
+
+def pg_flow(theta0, d, t, reward="cot", temperature=1.0, algo="reinforce", group_size=None,
+            rtol=1e-10, atol=1e-12) -> np.ndarray:
+    """Gradient-flow limit d theta/ds = update(theta) (time s = learning rate x steps); ``(len(t), d+2)``."""
+    from scipy.integrate import solve_ivp
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    y0 = cf._check_theta(theta0, check_d(d, 3)).astype(float)
+    if t[-1] == 0:
+        return np.tile(y0, (len(t), 1))
+    sol = solve_ivp(lambda s, y: expected_update(y, d, reward, temperature, algo, group_size),
+                    (0.0, t[-1]), y0, method="DOP853", t_eval=t, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"policy-gradient flow failed: {sol.message}")
+    return sol.y.T
+
+
+# ----------------------------------------------------------------------------- length-increase mechanism
+def amplification_margin(theta, d, reward="cot", temperature=1.0) -> float:
+    """P(kept | go on after y_1 = x_1) - P(kept | stop after y_1 = x_1).
+
+    A short answer after y_1 = x_1 is right iff chi = x_1: probability 1/2. A long one is kept with
+    probability prod kappa_l ('cot') or E_even ('e2e'). STaR's refit raises the probability of going on
+    after y_1 = x_1 iff this margin is > 0: the chain is right more often than a short answer.
+    """
+    _check_reward(reward)
+    _, _, _, ka = _abgk(theta, d, temperature)
+    chain_right = float(np.prod(ka)) if reward == "cot" else (1 + float(np.prod(2 * ka - 1))) / 2
+    return chain_right - 0.5
+
+
+def stop_gradient_sign(theta, d, reward="cot", temperature=1.0) -> float:
+    """Sign of the expected policy gradient on the stop logit u = b + c after y_1 = x_1.
+
+    dE[r]/du = (alpha/2) beta (1-beta)/tau * (1 - 2 P(chain right)) (from rho above), so it is < 0
+    (the stop logit decreases and responses lengthen) iff amplification_margin > 0.
+    """
+    al, be, ga, ka = _abgk(theta, d, temperature)
+    _, (d_eq, d_neq) = _rho_partials(al, be, ga, ka, _check_reward(reward))
+    return float(np.sign((d_eq[1] + d_neq[1]) / 2 * be * (1 - be) / check_temperature(temperature)))
