@@ -1,0 +1,179 @@
+"""Command line: ``python -m linparity {pretrain,star,pg,sweep,transformer} ...``.
+
+Parsing and printing only; every computation lives in the library. Bad input (a ValueError from
+the library, or an argparse error) prints one line on stderr and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+__all__ = ["main", "build_parser"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise ValueError(f"{self.prog}: {message}")
+
+
+def _common(p, *, rl=False):
+    p.add_argument("--d", type=int, required=True, help="number of input bits d >= 2")
+    p.add_argument("--p-cot", type=float, required=True, help="probability of a long response, in [0, 1]")
+    p.add_argument("--lam", type=float, default=0.01, help="L2 strength of every head (> 0; default 0.01)")
+    p.add_argument("--lam1", type=float, help="head 1 L2 strength (default: --lam)")
+    p.add_argument("--lam2a", type=float, help="stop head L2 strength (default: --lam)")
+    p.add_argument("--lam-chain", type=float, help="chain heads' L2 strength (default: --lam)")
+    p.add_argument("--replicates", type=int, default=1, help="independent replicates R >= 1")
+    p.add_argument("--seed", type=int, default=0, help="root seed (SeedSequence entropy)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="linparity", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("pretrain", help="next-token pre-training and Theorem 1 measurements")
+    _common(p)
+    p.add_argument("--method", default="sgd", help="sgd | closed-form | exact (default sgd)")
+    p.add_argument("--steps", type=int, default=100_000, help="samples T (default 100000)")
+    p.add_argument("--T1", type=int, help="head 1 step limit (default: --steps)")
+    p.add_argument("--T2a", type=int, help="stop head step limit (default: --steps)")
+    p.add_argument("--T-chain", type=int, help="chain heads' step limit in long samples (default: all)")
+    p.add_argument("--delta", type=float, default=0.1, help="failure probability in the bounds")
+
+    p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
+    _common(p, rl=True)
+    p.add_argument("--rounds", type=int, required=True, help="number of STaR rounds")
+    p.add_argument("--samples", type=int, required=True, help="fresh inputs N per round")
+    p.add_argument("--reward", default="cot", help="cot | e2e")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
+    p.add_argument("--variant", default="refit", help="continue | refit")
+    p.add_argument("--pretrain-steps", type=int, default=100_000, help="Algorithm 3 samples before RL")
+    p.add_argument("--method", default="sgd", help="sgd | closed-form")
+
+    p = sub.add_parser("pg", help="policy-gradient post-training (REINFORCE, GRPO)")
+    _common(p, rl=True)
+    p.add_argument("--algo", default="reinforce", help="reinforce | grpo")
+    p.add_argument("--steps", type=int, required=True, help="policy-gradient steps")
+    p.add_argument("--lr", type=float, default=1.0, help="learning rate > 0")
+    p.add_argument("--batch-size", type=int, default=256, help="inputs per step")
+    p.add_argument("--group-size", type=int, default=8, help="GRPO responses per input G >= 2")
+    p.add_argument("--reward", default="cot", help="cot | e2e")
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
+    p.add_argument("--no-baseline", action="store_true", help="REINFORCE without the running-mean baseline")
+    p.add_argument("--pretrain-steps", type=int, default=100_000, help="Algorithm 3 samples before RL")
+
+    p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML)")
+    p.add_argument("spec", help="path of the sweep specification")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--backend", default="joblib", help="joblib | dask")
+    p.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    try:
+        from .transformer.cli import add_subparser
+    except ImportError:  # torch missing: the sub-command explains how to install it
+        t = sub.add_parser("transformer", help="transformer replication (needs the extra 'transformer')")
+        t.add_argument("rest", nargs=argparse.REMAINDER)
+    else:
+        add_subparser(sub)
+    return ap
+
+
+def _lams(a):
+    return {"lam": a.lam, "lam1": a.lam1, "lam2a": a.lam2a, "lam_chain": a.lam_chain}
+
+
+def _run(a) -> dict:
+    if a.command == "pretrain":
+        from .theorem1 import pretrain_summary
+        return pretrain_summary(a.d, a.p_cot, a.method, a.steps, **_lams(a), T1=a.T1, T2a=a.T2a,
+                                T_chain=a.T_chain, replicates=a.replicates, seed=a.seed, delta=a.delta,
+                                progress=not a.json and sys.stderr.isatty())
+    if a.command == "star":
+        from .rl import star_command
+        return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
+                            variant=a.variant, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
+                            replicates=a.replicates, seed=a.seed, method=a.method)
+    if a.command == "pg":
+        from .rl import pg_command
+        return pg_command(a.algo, a.d, a.p_cot, a.steps, a.lr, batch_size=a.batch_size,
+                          group_size=a.group_size, reward=a.reward, temperature=a.temperature,
+                          baseline=not a.no_baseline, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
+                          replicates=a.replicates, seed=a.seed)
+    if a.command == "sweep":
+        from .sweep import load_spec, run_sweep
+        res = run_sweep(load_spec(a.spec), jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+                        progress=not a.no_progress)
+        return res.summary() if hasattr(res, "summary") else {"points": len(res.points)}
+    if a.command == "transformer":
+        try:
+            from .transformer.cli import run
+        except ImportError as e:
+            raise ValueError(f"transformer: needs torch; install it with pip install -e '.[transformer]' ({e})")
+        return run(a)
+    raise ValueError(f"command: unknown {a.command!r}")
+
+
+def _lam_tuple(a):
+    lam = (a.lam, a.lam, a.lam)
+    return tuple(x if o is None else o for x, o in zip(lam, (a.lam1, a.lam2a, a.lam_chain)))
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {k: _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    if isinstance(o, (np.floating, float)):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.integer):
+        return int(o)
+    return o
+
+
+def _table(res: dict) -> str:
+    """A short readable table: scalars first, then arrays (rounded), nested objects flattened one level."""
+    rows = []
+    for k, v in res.items():
+        if k in ("bounds",):
+            continue
+        if isinstance(v, dict):
+            v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items() if not isinstance(vv, (dict, list)))
+        elif isinstance(v, list):
+            v = "[" + ", ".join(_fmt(x) for x in v[:12]) + (", ..." if len(v) > 12 else "") + "]"
+        else:
+            v = _fmt(v)
+        rows.append((k, v))
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def main(argv=None) -> int:
+    try:
+        a = build_parser().parse_args(argv)
+        res = _jsonable(_run(a))
+    except ValueError as e:
+        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+        return 2
+    if getattr(a, "json", False):
+        print(json.dumps(res))
+    else:
+        print(_table(res))
+    return 0

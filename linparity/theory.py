@@ -1,0 +1,158 @@
+"""Theorem 1's per-head bounds (THEORY §5) as transcribed, and their comparison with measurement.
+
+The bounds are implemented exactly as written in THEORY §5, even where they look wrong (the last
+term of Prop 1 grows as lambda_1 -> 0). They are never adjusted to make a check pass; instead
+:func:`theorem1_report` lists every bound that a measured quantity exceeds, and by how much, next to
+the exact regularised-optimum bias computed independently by :mod:`linparity.closed_form`.
+
+T counts the SGD steps each head took: samples for heads 1 and 2a, long samples for the chain
+heads. delta is the failure probability of the high-probability statement.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from . import closed_form as cf
+from ._checks import check_int, check_positive, check_prob
+from .data import long_response
+from .metrics import evaluate, inputs_for
+from .model import LinearAR
+
+__all__ = ["sgd_term", "prop1_bound", "prop2_bounds", "prop3_bound", "measured_head_errors",
+           "regularisation_bias", "theorem1_report"]
+
+
+def sgd_term(n_features, lam, T, delta):
+    """(2 n_features / lam) sqrt((1 + ln T)/(delta T)): the estimation part of Props 1-3 as written.
+
+    Prop 1 uses n_features = d, Prop 2 d+1, Prop 3 (2d+l-1)/4 (its prefactor is (2d+l-1)/(2 lam)).
+    """
+    T = np.asarray(T, dtype=np.float64)
+    return 2 * n_features / lam * np.sqrt((1 + np.log(T)) / (delta * T))
+
+
+def prop1_bound(d, p, lam1, T1, delta) -> dict:
+    """Prop 1: |<w_1 - a* e_1, x>| <= (2d/lam1) sqrt((1+ln T1)/(delta T1)) + 4 ln((1+p)/(1-p))/((1-p^2) lam1)."""
+    p = check_prob("p_cot", p)
+    est = float(sgd_term(d, lam1, T1, delta))
+    bias = 4 * np.log((1 + p) / (1 - p)) / ((1 - p * p) * lam1) if p < 1 else np.inf
+    return {"estimation": est, "bias": float(bias), "bound": est + float(bias)}
+
+
+def prop2_bounds(d, p, lam2a, T2a, delta) -> dict:
+    """Prop 2 (stop head), two statements sharing the estimation term (2(d+1)/lam2a) sqrt((1+ln T)/(delta T)).
+
+    ``neq``: first token != x_1: P(go on) < est + sqrt(lam2a/(1-p)).
+    ``eq``:  first token = x_1: |P(EOS) - (1-p)/(1+p)| < est + lam2a (1+p) |ln(2p/(1-p))| / (8 p (1-p)).
+    """
+    p = check_prob("p_cot", p)
+    est = float(sgd_term(d + 1, lam2a, T2a, delta))
+    bias_neq = np.sqrt(lam2a / (1 - p)) if p < 1 else np.inf
+    bias_eq = (lam2a * (1 + p) * abs(np.log(2 * p / (1 - p))) / (8 * p * (1 - p))
+               if 0 < p < 1 else np.inf)
+    return {"estimation": est, "bias_neq": float(bias_neq), "bound_neq": est + float(bias_neq),
+            "bias_eq": float(bias_eq), "bound_eq": est + float(bias_eq)}
+
+
+def prop3_bound(d, lam, T, delta) -> dict:
+    """Prop 3 (chain head l = 2..d): P(wrong bit) < ((2d+l-1)/(2 lam)) sqrt((1+ln T)/(delta T)) + sqrt(lam).
+
+    Returns arrays ``(d-1,)`` over l. ``T`` may be a scalar or ``(d-1,)``; T = 0 gives an infinite bound.
+    """
+    l = np.arange(2, d + 1)
+    T = np.broadcast_to(np.asarray(T, dtype=np.float64), l.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = np.where(T > 0, (2 * d + l - 1) / (2 * lam) * np.sqrt((1 + np.log(np.maximum(T, 1)))
+                                                                    / (delta * np.maximum(T, 1))), np.inf)
+    return {"estimation": est, "bias": np.full(l.shape, np.sqrt(lam)), "bound": est + np.sqrt(lam)}
+
+
+def measured_head_errors(model: LinearAR, p, X) -> dict:
+    """The quantities that Props 1-3 bound, maximised over the rows of X.
+
+    prop1: max_x |<w_1 - a* e_1, x>| with a* = ln((1+p)/(1-p)) (unregularised optimum, Lemma 1);
+    prop2_neq: max_x P(go on | y_1 = -x_1); prop2_eq: max_x |P(EOS | y_1 = x_1) - (1-p)/(1+p)|;
+    prop3: ``(d-1,)`` max_x P(y_l != s_l | correct prefix s_1..s_{l-1}) for each chain head.
+    """
+    X = np.asarray(X, dtype=np.int8)
+    d = model.d
+    a_star = np.log((1 + p) / (1 - p))
+    w = model.w1.copy()
+    w[0] -= a_star
+    out = {"prop1": float(np.abs(X @ w).max())}
+    Xf = X.astype(np.float64)
+    for name, sign in (("eq", 1.0), ("neq", -1.0)):
+        y1 = sign * Xf[:, 0]
+        u = Xf @ model.w2a[:d] + y1 * model.w2a[d] + y1 * (Xf @ model.w2a[d + 1:]) + model.b2a
+        if name == "eq":
+            out["prop2_eq"] = float(np.abs(expit(u) - (1 - p) / (1 + p)).max())
+        else:
+            out["prop2_neq"] = float(expit(-u).max())
+    L = long_response(X)
+    _, _, uc = model.logits(X, L)                    # (n, d-1) teacher-forced on the correct chain
+    wrong = expit(-L[:, 1:d].astype(np.float64) * uc)  # P(y_l != s_l | correct prefix)
+    out["prop3"] = wrong.max(axis=0)
+    return out
+
+
+def regularisation_bias(d, p, lam) -> dict:
+    """Exact bias of the regularised optimum (closed_form, root finding) in the units of each Prop.
+
+    prop1: |a_lam - a*| (max over x of |<(a_lam - a*) e_1, x>|); prop2_eq: |sigma(u_lam) - (1-p)/(1+p)|;
+    prop2_neq: sigma(-v_lam) = P(go on | y_1 != x_1); prop3: sigma(-c_lam) = P(wrong bit).
+    """
+    l1, l2, lc = cf.split_lam(lam)
+    a = cf.head1_optimum((1 + p) / 2, l1)
+    u, v = cf.head2a_optimum_uv(p, 0.5, l2)
+    c = cf.chain_optimum(lc)
+    return {"prop1": abs(a - np.log((1 + p) / (1 - p))),
+            "prop2_eq": abs(float(expit(u)) - (1 - p) / (1 + p)),
+            "prop2_neq": float(expit(-v)), "prop3": float(expit(-c))}
+
+
+def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rng=None) -> dict:
+    """Theorem 1 measurements, Prop 1-3 bounds and every exceedance for one trained model.
+
+    Parameters
+    ----------
+    lam : scalar or (lam1, lam2a, lam_chain)
+    T : (T1, T2a, T_chain): steps taken by head 1, head 2a and each chain head (long samples;
+        scalar or ``(d-1,)``).
+    delta : failure probability in the bounds.
+
+    Returns
+    -------
+    dict with ``metrics`` (:func:`linparity.metrics.evaluate`), ``bounds`` (each Prop's value, its
+    estimation and bias terms, the exact regularisation bias and the measured value) and
+    ``exceedances``: a list of {"bound", "measured", "value", "excess"} for every violated bound.
+    """
+    p = check_prob("p_cot", p_cot)
+    if not 0 < p < 1:
+        raise ValueError(f"p_cot: the Prop 1-3 bounds need p in (0, 1), got {p}")
+    delta = check_prob("delta", delta)
+    check_positive("delta", delta)
+    l1, l2, lc = (check_positive(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), cf.split_lam(lam)))
+    T1, T2a, Tc = T
+    T1, T2a = check_int("T1", T1, 1), check_int("T2a", T2a, 1)
+    d = model.d
+    X, exact = inputs_for(d, n_mc, rng)
+    meas = measured_head_errors(model, p, X)
+    bias = regularisation_bias(d, p, (l1, l2, lc))
+    b1, b2, b3 = prop1_bound(d, p, l1, T1, delta), prop2_bounds(d, p, l2, T2a, delta), prop3_bound(d, lc, Tc, delta)
+    rows = [("prop1", b1["bound"], meas["prop1"], b1["bias"], bias["prop1"]),
+            ("prop2_eq", b2["bound_eq"], meas["prop2_eq"], b2["bias_eq"], bias["prop2_eq"]),
+            ("prop2_neq", b2["bound_neq"], meas["prop2_neq"], b2["bias_neq"], bias["prop2_neq"])]
+    rows += [(f"prop3_l{l}", float(b3["bound"][l - 2]), float(meas["prop3"][l - 2]),
+              float(b3["bias"][l - 2]), bias["prop3"]) for l in range(2, d + 1)]
+    bounds, exceed = {}, []
+    for name, bound, measured, bias_term, exact_bias in rows:
+        bounds[name] = {"bound": bound, "measured": measured, "bias_term": bias_term,
+                        "exact_regularisation_bias": exact_bias}
+        if measured > bound:
+            exceed.append({"bound": name, "measured": measured, "value": bound, "excess": measured - bound})
+        if exact_bias > bias_term:
+            exceed.append({"bound": name + " (bias term vs exact regularisation bias)",
+                           "measured": exact_bias, "value": bias_term, "excess": exact_bias - bias_term})
+    return {"metrics": evaluate(model, p, n_mc=n_mc, rng=rng), "bounds": bounds, "exceedances": exceed,
+            "max_over_all_inputs": exact, "delta": delta}
