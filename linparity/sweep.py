@@ -1,0 +1,733 @@
+"""A generic, resumable, seed-stable parameter-sweep engine (issue 5, "Sweeps and scale").
+
+A sweep runs one registered *task* over a grid of parameter points, ``replicates`` times per
+point. The engine knows no model maths; figure modules register their tasks with
+:func:`register_task` and describe their grids with a :class:`SweepSpec`.
+
+Ordering and seeds
+------------------
+The points are the Cartesian product of ``grid`` (keys in the order given, the last key
+varying fastest) followed by the explicit ``points``. Task ``i = point_index * replicates +
+replicate`` receives the Generator of the i-th child of ``SeedSequence(seed)``, i.e.
+``SeedSequence(seed, spawn_key=(i,))`` -- exactly ``SeedSequence(seed).spawn(n)[i]``. A task's
+random stream therefore depends only on its position in the ordered grid, never on ``jobs``,
+the backend or the order in which tasks finish (numpy SPEC 7, ``linparity._checks.spawn``).
+
+Storage and resume
+------------------
+Task ``i`` is stored as ``<out>/<key>.npz`` (its result arrays) and ``<out>/<key>.json`` (the
+sidecar: parameters, seed entropy and spawn key, package version, git revision), where
+``key = f"{i:06d}-{digest}"`` and ``digest`` hashes (task name, parameters, replicate, seed
+entropy, spawn key). Each file is written to a temporary file in ``out``, flushed, fsynced
+and moved into place with ``os.replace``; the sidecar is written last and marks completion.
+A rerun skips every task whose sidecar is valid and whose npz exists with the recorded size;
+anything else (an npz without sidecar, a truncated sidecar, a leftover temporary file) is
+recomputed or removed. Because the digest covers the parameters and seed, a changed spec never
+reuses a stale result. All files are written by the driving process, so a Dask cluster needs
+no shared file system. One output directory serves one running sweep at a time (an advisory
+``flock`` on ``<out>/.lock`` where the platform has it).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import os
+import subprocess
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ._checks import check_int
+
+__all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
+           "load_spec", "run_sweep", "load_results", "BACKENDS"]
+
+#: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
+TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
+
+#: the parallel backends accepted by :func:`run_sweep`
+BACKENDS = ("joblib", "dask")
+
+_SPEC_FIELDS = ("task", "grid", "points", "replicates", "seed", "out", "imports")
+_TMP_PREFIX = ".tmp-"
+_SPEC_FILE = "spec.json"
+_LOCK_FILE = ".lock"
+# False while load_results rebuilds a stored spec: reading results needs no task function
+_RESOLVE_TASK = contextvars.ContextVar("linparity_sweep_resolve_task", default=True)
+
+
+# --------------------------------------------------------------------------- task registry
+
+def register_task(name: str):
+    """Decorator registering ``f(params, rng) -> dict[str, ndarray | float]`` under ``name``.
+
+    Registering a second, different function under a taken name raises ValueError; registering
+    the same function again (or a reloaded module's function of the same qualified name)
+    replaces the entry.
+
+    Parameters
+    ----------
+    name : str
+        The name a :class:`SweepSpec` uses in its ``task`` field.
+
+    Returns
+    -------
+    decorator
+        Registers the function in :data:`TASKS` and returns it unchanged. The function receives
+        a fresh copy of the point's parameter dict and its own Generator, and returns a dict of
+        arrays (or scalars, stored as 0-d arrays); object arrays are refused.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name: a task name must be a non-empty string, got {name!r}")
+
+    def decorator(func):
+        if not callable(func):
+            raise ValueError(f"register_task({name!r}): expected a callable, got {func!r}")
+        old = TASKS.get(name)
+        if old is not None and old is not func and _qualname(old) != _qualname(func):
+            raise ValueError(f"task: the name {name!r} is already registered to "
+                             f"{_qualname(old)}; cannot register {_qualname(func)}")
+        TASKS[name] = func
+        return func
+
+    return decorator
+
+
+def _qualname(func) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def get_task(name: str) -> Callable:
+    """The task registered under ``name``; ValueError listing the registered names otherwise."""
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"task: unknown task {name!r}; registered tasks are {sorted(TASKS)} "
+                         "(a spec can list modules that register tasks in 'imports')") from None
+
+
+@register_task("demo")
+def _demo_task(params: dict, rng: np.random.Generator) -> dict:
+    """Built-in demonstration task: ``n`` draws of N(mu, 1) and their sample mean.
+
+    Parameters ``n`` (int >= 1, default 4) and ``mu`` (float, default 0). Returns ``x`` of
+    shape ``(n,)`` and the float ``mean``.
+    """
+    n = check_int("n", params.get("n", 4), 1)
+    x = rng.normal(float(params.get("mu", 0.0)), 1.0, size=n)  # (n,)
+    return {"x": x, "mean": float(x.mean())}
+
+
+# --------------------------------------------------------------------------- specification
+
+def _to_json_value(obj):
+    """``json.dumps`` default hook: numpy scalars and arrays become Python values."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _canonical(field: str, value):
+    """``value`` after a JSON round trip (tuples -> lists, numpy -> Python); ValueError naming
+    ``field`` if it is not JSON-serialisable with finite floats."""
+    try:
+        return json.loads(json.dumps(value, default=_to_json_value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{field}: parameters must be JSON values (numbers, finite floats, "
+                         f"strings, booleans, null, lists, dicts); {exc}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskInfo:
+    """One unit of work: a grid point and one replicate of it."""
+
+    index: int  # position in the ordered task list; the spawn key of its seed is (index,)
+    point_index: int  # position of the parameter point in SweepSpec.point_list()
+    replicate: int  # replicate number in [0, replicates)
+    params: dict  # the point's parameters, as handed to the task function
+    entropy: int  # the root seed, SeedSequence entropy
+    key: str  # file stem "<index:06d>-<digest>" of the task's .npz and .json
+
+    @property
+    def spawn_key(self) -> tuple[int, ...]:
+        """The SeedSequence spawn key of this task, ``(index,)``."""
+        return (self.index,)
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        """This task's seed: ``SeedSequence(entropy, spawn_key=(index,))``, which equals
+        ``SeedSequence(entropy).spawn(n)[index]``."""
+        return np.random.SeedSequence(self.entropy, spawn_key=self.spawn_key)
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSpec:
+    """What a sweep runs: one task over a parameter grid, with replicates, a seed and a folder.
+
+    The ordered points are the Cartesian product of ``grid`` (last key fastest) followed by
+    ``points``; see the module docstring for how seeds and file names follow from the order.
+    Construction validates every field and raises ValueError naming the offending one.
+    """
+
+    task: str  # name of a function in TASKS (after importing the modules in `imports`)
+    grid: dict = dataclasses.field(default_factory=dict)  # {name: [values]} -> Cartesian product
+    points: list = dataclasses.field(default_factory=list)  # explicit extra points [{name: value}]
+    replicates: int = 1  # independent replicates (seeds) per point, >= 1
+    seed: int = 0  # root seed: entropy of the SeedSequence whose children seed the tasks, >= 0
+    out: str | Path = "sweep"  # output folder for <key>.npz / <key>.json files
+    imports: list = dataclasses.field(default_factory=list)  # modules that register the task
+
+    def __post_init__(self):
+        set_ = object.__setattr__  # frozen dataclass: normalise the fields in place once
+        if not isinstance(self.imports, (list, tuple)) or not all(
+                isinstance(m, str) and m for m in self.imports):
+            raise ValueError(f"imports: must be a list of module names, got {self.imports!r}")
+        set_(self, "imports", list(self.imports))
+        if not isinstance(self.task, str) or not self.task:
+            raise ValueError(f"task: must be the name of a registered task, got {self.task!r}")
+        if _RESOLVE_TASK.get():
+            for module in self.imports:
+                try:
+                    __import__(module)
+                except ImportError as exc:
+                    raise ValueError(f"imports: cannot import {module!r}: {exc}") from None
+            get_task(self.task)  # ValueError naming `task` if unknown
+
+        if not isinstance(self.grid, Mapping):
+            raise ValueError(f"grid: must be a dict {{name: [values]}}, got {self.grid!r}")
+        grid = {}
+        for name, values in self.grid.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"grid: parameter names must be non-empty strings, got {name!r}")
+            if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+                raise ValueError(f"grid[{name!r}]: must be a list of values, got {values!r}")
+            values = _canonical(f"grid[{name!r}]", list(values))
+            if not values:
+                raise ValueError(f"grid[{name!r}]: the list of values is empty")
+            grid[name] = values
+        set_(self, "grid", grid)
+
+        if not isinstance(self.points, (list, tuple)):
+            raise ValueError(f"points: must be a list of dicts, got {self.points!r}")
+        points = []
+        for j, point in enumerate(self.points):
+            if not isinstance(point, Mapping) or not all(isinstance(k, str) for k in point):
+                raise ValueError(f"points[{j}]: must be a dict {{name: value}}, got {point!r}")
+            points.append(_canonical(f"points[{j}]", dict(point)))
+        set_(self, "points", points)
+        if not grid and not points:
+            raise ValueError("grid: the sweep is empty; give a non-empty 'grid' or 'points'")
+
+        set_(self, "replicates", check_int("replicates", self.replicates, 1))
+        set_(self, "seed", check_int("seed", self.seed, 0))
+        if not isinstance(self.out, (str, os.PathLike)) or not str(self.out):
+            raise ValueError(f"out: must be a folder path, got {self.out!r}")
+        set_(self, "out", Path(self.out))
+
+        seen = set()
+        for j, point in enumerate(self.point_list()):
+            canon = json.dumps(point, sort_keys=True)
+            if canon in seen:
+                raise ValueError(f"points: point {j} {point} occurs twice in the sweep")
+            seen.add(canon)
+
+    # ---- derived views
+    def point_list(self) -> list[dict]:
+        """The ordered points: the product of ``grid`` (last key fastest), then ``points``."""
+        names = list(self.grid)
+        product = [dict(zip(names, combo)) for combo in itertools.product(*self.grid.values())]
+        if not names:
+            product = []
+        return product + [dict(p) for p in self.points]
+
+    @property
+    def n_points(self) -> int:
+        """Number of parameter points P."""
+        n = int(np.prod([len(v) for v in self.grid.values()])) if self.grid else 0
+        return n + len(self.points)
+
+    @property
+    def n_tasks(self) -> int:
+        """Number of tasks P * replicates."""
+        return self.n_points * self.replicates
+
+    def tasks(self) -> list[TaskInfo]:
+        """All tasks in order: task ``i`` is point ``i // replicates``, replicate
+        ``i % replicates``."""
+        out = []
+        for p, params in enumerate(self.point_list()):
+            for r in range(self.replicates):
+                i = p * self.replicates + r
+                out.append(TaskInfo(i, p, r, params, self.seed, self._key(i, params, r)))
+        return out
+
+    def _key(self, index: int, params: dict, replicate: int) -> str:
+        ident = {"task": self.task, "params": params, "replicate": replicate,
+                 "entropy": self.seed, "spawn_key": [index]}
+        digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+        return f"{index:06d}-{digest[:12]}"
+
+    def to_dict(self) -> dict:
+        """The spec as a JSON-ready dict (``out`` as a string)."""
+        d = dataclasses.asdict(self)
+        d["out"] = str(self.out)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping, base_dir: str | Path | None = None) -> "SweepSpec":
+        """Build a spec from a dict; unknown keys raise ValueError. A relative ``out`` is taken
+        relative to ``base_dir`` when given (the spec file's folder in :func:`load_spec`)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"spec: must be a table/dict of fields, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_SPEC_FIELDS))
+        if unknown:
+            raise ValueError(f"spec: unknown field(s) {unknown}; allowed fields are "
+                             f"{list(_SPEC_FIELDS)}")
+        if "task" not in data:
+            raise ValueError("task: the spec must name a task")
+        data = dict(data)
+        if base_dir is not None and "out" in data and isinstance(data["out"], str):
+            if not Path(data["out"]).is_absolute():
+                data["out"] = Path(base_dir) / data["out"]
+        return cls(**data)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read a :class:`SweepSpec` from a ``.json`` or ``.toml`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.json`` or ``.toml`` file whose top-level keys are the fields of :class:`SweepSpec`
+        (unknown keys raise ValueError). A relative ``out`` is resolved against the spec file's
+        folder; when ``out`` is absent the results go to ``<spec folder>/<spec file stem>``.
+
+    Returns
+    -------
+    SweepSpec
+
+    Examples
+    --------
+    A TOML spec::
+
+        task = "demo"
+        replicates = 3
+        seed = 1234
+        out = "runs/demo"
+        [grid]
+        n = [2, 8]
+        mu = [0.0, 1.0]
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise ValueError(f"path: a sweep spec must be a .json or .toml file, got {str(path)!r}")
+    raw = path.read_bytes()
+    try:
+        if suffix == ".json":
+            data = json.loads(raw)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise ValueError(f"path: cannot parse {str(path)!r}: {exc}") from None
+    if isinstance(data, Mapping) and "out" not in data:
+        data = {**data, "out": path.stem}
+    return SweepSpec.from_dict(data, base_dir=path.parent)
+
+
+# --------------------------------------------------------------------------- atomic storage
+
+def _fsync_dir(folder: Path) -> None:
+    """Persist renames in ``folder`` (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(target: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write ``target`` through a temporary file in its folder: write, flush, fsync, os.replace."""
+    # a fresh name opened with "x" (not mkstemp) so the file gets the usual umask permissions
+    tmp = target.parent / f"{_TMP_PREFIX}{target.name}.{uuid.uuid4().hex}"
+    try:
+        with open(tmp, "xb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _write_npz(fh, arrays: Mapping[str, np.ndarray]) -> None:
+    """An uncompressed .npz (what ``np.savez`` writes) without pickled objects; writing the
+    zip members directly lets result keys such as ``file`` through."""
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
+
+
+def _write_json(fh, obj) -> None:
+    # key order is kept: the order of a spec's grid keys defines the order of its points
+    fh.write(json.dumps(obj, indent=1, default=_to_json_value).encode())
+
+
+def _check_result(task: TaskInfo, result) -> dict[str, np.ndarray]:
+    """The task's returned mapping as ``{str: ndarray}``; ValueError naming the task otherwise."""
+    where = f"task {task.key} (params {task.params}, replicate {task.replicate})"
+    if not isinstance(result, Mapping):
+        raise ValueError(f"result: {where} must return a dict of arrays, got "
+                         f"{type(result).__name__}")
+    arrays = {}
+    for name, value in result.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"result: {where} returned the key {name!r}; keys must be "
+                             "non-empty strings without '/'")
+        arr = np.asarray(value)
+        if arr.dtype.hasobject:
+            raise ValueError(f"result[{name!r}]: {where} returned an object array; only "
+                             "numeric, boolean and string arrays can be stored")
+        arrays[name] = arr
+    return arrays
+
+
+_GIT_REV: list = []
+
+
+def _git_revision() -> str | None:
+    """``git rev-parse HEAD`` of the folder holding linparity, or None if unavailable."""
+    if not _GIT_REV:
+        rev = None
+        try:
+            proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                                  capture_output=True, text=True, timeout=10)
+            if proc.returncode == 0 and proc.stdout.strip():
+                rev = proc.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        _GIT_REV.append(rev)
+    return _GIT_REV[0]
+
+
+def _sidecar(spec: SweepSpec, task: TaskInfo, arrays: dict, npz_size: int,
+             elapsed: float) -> dict:
+    from . import __version__  # lazily: linparity/__init__ may import this module
+    return {"key": task.key, "task": spec.task, "index": task.index,
+            "point_index": task.point_index, "replicate": task.replicate,
+            "params": task.params,
+            "seed": {"entropy": task.entropy, "spawn_key": list(task.spawn_key)},
+            "version": __version__, "git_revision": _git_revision(),
+            "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.str}
+                       for k, a in arrays.items()},
+            "npz_bytes": npz_size, "elapsed_s": elapsed,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _store(spec: SweepSpec, out: Path, task: TaskInfo, arrays: dict, elapsed: float) -> None:
+    """Write ``<key>.npz`` then its sidecar ``<key>.json`` (the completion mark), atomically."""
+    npz = out / f"{task.key}.npz"
+    _atomic_write(npz, lambda fh: _write_npz(fh, arrays))
+    meta = _sidecar(spec, task, arrays, npz.stat().st_size, elapsed)
+    _atomic_write(out / f"{task.key}.json", lambda fh: _write_json(fh, meta))
+
+
+def _read_sidecar(out: Path, task: TaskInfo) -> dict | None:
+    """The task's sidecar if the task is complete on disk, else None.
+
+    Complete means: the sidecar parses, names this task's key, parameters and seed, and the npz
+    exists with the size the sidecar recorded.
+    """
+    try:
+        meta = json.loads((out / f"{task.key}.json").read_text())
+        ok = (meta["key"] == task.key and meta["params"] == task.params
+              and meta["seed"] == {"entropy": task.entropy, "spawn_key": list(task.spawn_key)}
+              and (out / f"{task.key}.npz").stat().st_size == meta["npz_bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return meta if ok else None
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold an exclusive advisory lock on ``<out>/.lock`` (released by the OS if killed)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield
+        return
+    with open(out / _LOCK_FILE, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RuntimeError(f"out: another sweep is running in {str(out)!r} "
+                               f"(it holds {_LOCK_FILE})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- execution
+
+def _execute(func: Callable, params: dict, entropy: int, spawn_key: tuple[int, ...]):
+    """Run one task with its own Generator; returns ``(result, seconds)``. Runs on workers."""
+    rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=spawn_key))
+    start = time.perf_counter()
+    result = func(dict(params), rng)
+    return result, time.perf_counter() - start
+
+
+def _iter_serial(func, todo):
+    for task in todo:
+        yield task, _execute(func, task.params, task.entropy, task.spawn_key)
+
+
+def _iter_joblib(func, todo, jobs):
+    from joblib import Parallel, delayed
+
+    def call(task):  # returns the task with its outcome, since results arrive unordered
+        return task, _execute(func, task.params, task.entropy, task.spawn_key)
+
+    try:
+        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    except ValueError:  # joblib < 1.4: ordered generator
+        parallel = Parallel(n_jobs=jobs, return_as="generator")
+    yield from parallel(delayed(call)(task) for task in todo)
+
+
+def _iter_dask(func, todo, scheduler):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ImportError("backend='dask' needs dask.distributed: pip install "
+                          "'linparity[cluster]' (dask[distributed])") from None
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    run_id = uuid.uuid4().hex[:8]  # fresh keys: never collide with an earlier run's futures
+    pending = {}  # dask key -> (future, task); entries leave as results are stored
+    try:
+        for task in todo:
+            fut = client.submit(_execute, func, task.params, task.entropy, task.spawn_key,
+                                key=f"linparity-sweep-{task.key}-{run_id}", pure=False)
+            pending[fut.key] = (fut, task)
+        for fut in as_completed([f for f, _ in pending.values()]):
+            _, task = pending.pop(fut.key)
+            yield task, fut.result()
+            fut.release()
+    finally:
+        for fut, _ in pending.values():
+            fut.cancel()
+        if own:
+            client.close()
+
+
+def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "joblib",
+              scheduler=None, progress: bool = True) -> "SweepResult":
+    """Run (or resume) a sweep and return all its results.
+
+    Every task not already complete in ``spec.out`` is computed as
+    ``TASKS[spec.task](params, default_rng(SeedSequence(spec.seed, spawn_key=(i,))))`` and
+    stored atomically as it finishes; finished tasks found on disk are not recomputed.
+
+    Parameters
+    ----------
+    spec : SweepSpec or path
+        The sweep, or a .json/.toml file for :func:`load_spec`.
+    jobs : int
+        Local worker processes for ``backend="joblib"`` (joblib convention: -1 = all cores);
+        1 runs in this process. Ignored by ``backend="dask"``.
+    backend : {"joblib", "dask"}
+        Where tasks run: local cores, or a Dask distributed cluster (extra ``cluster``).
+    scheduler : str, distributed.Client or cluster, optional
+        For ``backend="dask"``: a scheduler address such as ``"tcp://host:8786"``, a cluster
+        object, or a Client (used as is, not closed). Required for the dask backend.
+    progress : bool
+        Show a tqdm progress bar over tasks (on stderr).
+
+    Returns
+    -------
+    SweepResult
+        All points and replicates, loaded from ``spec.out``; ``computed`` lists the task keys
+        computed by this call.
+    """
+    if not isinstance(spec, SweepSpec):
+        if isinstance(spec, (str, os.PathLike)):
+            spec = load_spec(spec)
+        else:
+            raise ValueError(f"spec: expected a SweepSpec or a spec file path, got {spec!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
+    jobs = check_int("jobs", jobs)
+    if jobs == 0:
+        raise ValueError("jobs: must be >= 1, or negative for all cores (-1) minus some; got 0")
+    if backend == "dask" and scheduler is None:
+        raise ValueError("scheduler: backend='dask' needs a scheduler address, cluster or Client")
+    if backend == "joblib" and scheduler is not None:
+        raise ValueError("scheduler: only used with backend='dask'")
+    func = get_task(spec.task)
+
+    out = spec.out
+    out.mkdir(parents=True, exist_ok=True)
+    computed = []
+    with _locked(out):
+        for leftover in out.glob(_TMP_PREFIX + "*"):  # from an interrupted write; we hold the lock
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        _atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
+        tasks = spec.tasks()
+        todo = [t for t in tasks if _read_sidecar(out, t) is None]
+
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
+                   desc=f"sweep {spec.task}", disable=not progress)
+        if not todo:
+            stream = iter(())
+        elif backend == "dask":
+            stream = _iter_dask(func, todo, scheduler)
+        elif jobs == 1 or len(todo) == 1:
+            stream = _iter_serial(func, todo)
+        else:
+            stream = _iter_joblib(func, todo, jobs)
+        try:
+            for task, (result, elapsed) in stream:
+                _store(spec, out, task, _check_result(task, result), elapsed)
+                computed.append(task.key)
+                bar.update(1)
+        except BaseException as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"linparity.sweep: {len(computed)} task(s) stored in {str(out)!r} "
+                             "before the failure; rerunning resumes from there")
+            raise
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            bar.close()
+    result = _load(spec, out, allow_missing=False)
+    result.computed = computed
+    return result
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclasses.dataclass
+class SweepResult:
+    """The table of a sweep: its points, and per point the replicates' result arrays."""
+
+    spec: SweepSpec  # the sweep these results belong to
+    points: list  # P parameter dicts, in sweep order
+    results: list  # results[p] = list over stored replicates of {key: ndarray}
+    meta: list  # meta[p] = list of the matching JSON sidecars (params, seed, version, git)
+    missing: list = dataclasses.field(default_factory=list)  # keys of tasks not on disk
+    computed: list = dataclasses.field(default_factory=list)  # keys computed by run_sweep
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def to_arrays(self, key: str) -> list[np.ndarray]:
+        """For each point, result ``key`` stacked over its replicates: a list of P arrays
+        ``(R_p, *shape)``; R_p = replicates unless tasks are missing."""
+        out = []
+        for p, reps in enumerate(self.results):
+            try:
+                out.append(np.stack([r[key] for r in reps]) if reps else np.empty((0,)))
+            except KeyError:
+                raise ValueError(f"key: point {p} has no result {key!r}; it has "
+                                 f"{sorted(reps[0]) if reps else []}") from None
+        return out
+
+    def stack(self, key: str) -> np.ndarray:
+        """Result ``key`` as one array ``(P, R, *shape)``; ValueError if shapes or replicate
+        counts differ between points."""
+        arrays = self.to_arrays(key)
+        shapes = {a.shape for a in arrays}
+        if len(shapes) != 1:
+            raise ValueError(f"key: {key!r} has different shapes across points {sorted(shapes)}; "
+                             "use to_arrays")
+        return np.stack(arrays)
+
+    def column(self, name: str) -> np.ndarray:
+        """Parameter ``name`` over the points, ``(P,)`` (None where a point lacks it)."""
+        values = [p.get(name) for p in self.points]
+        try:
+            return np.array(values)
+        except ValueError:  # ragged list-valued parameters
+            return np.array(values, dtype=object)
+
+
+def _load(spec: SweepSpec, out: Path, allow_missing: bool) -> SweepResult:
+    points = spec.point_list()
+    results = [[] for _ in points]
+    meta = [[] for _ in points]
+    missing = []
+    for task in spec.tasks():
+        side = _read_sidecar(out, task)
+        if side is None:
+            missing.append(task.key)
+            continue
+        with np.load(out / f"{task.key}.npz", allow_pickle=False) as npz:
+            results[task.point_index].append({k: npz[k] for k in npz.files})
+        meta[task.point_index].append(side)
+    if missing and not allow_missing:
+        raise ValueError(f"out: {len(missing)} of {spec.n_tasks} tasks are not complete in "
+                         f"{str(out)!r} (first: {missing[0]}); rerun the sweep to resume, or "
+                         "pass allow_missing=True")
+    return SweepResult(spec, points, results, meta, missing)
+
+
+def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResult:
+    """Load a sweep's results from its output folder (using the ``spec.json`` stored there).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The sweep's output folder. It may have been moved: files are read from ``out_dir``,
+        not from the ``out`` recorded in ``spec.json``. The task function need not be
+        registered (nor its ``imports`` importable) to read results.
+    allow_missing : bool
+        If False, incomplete tasks raise ValueError; if True, ``SweepResult.missing`` lists
+        their keys and ``results[p]`` holds only the stored replicates.
+
+    Returns
+    -------
+    SweepResult
+        ``points`` (P dicts), ``results[p][r]`` (dict of arrays), ``meta[p][r]`` (sidecars).
+    """
+    out = Path(out_dir)
+    try:
+        data = json.loads((out / _SPEC_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"out_dir: no readable {_SPEC_FILE} in {str(out)!r}: {exc}") from None
+    data["out"] = str(out)
+    token = _RESOLVE_TASK.set(False)
+    try:
+        spec = SweepSpec.from_dict(data)
+    finally:
+        _RESOLVE_TASK.reset(token)
+    return _load(spec, out, allow_missing)

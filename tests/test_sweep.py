@@ -1,0 +1,393 @@
+"""Tests of the sweep engine linparity.sweep (issue 5, "Sweeps and scale").
+
+Reference values: seeds are checked against numpy's own ``SeedSequence(seed).spawn(n)[i]``;
+stored results are checked against calling the task directly with that child's Generator;
+parallel and Dask runs are checked bit-for-bit against the serial run. No statistics and no
+wall-clock assertions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import linparity
+from linparity import sweep
+from linparity.sweep import (TASKS, SweepSpec, load_results, load_spec, register_task,
+                             run_sweep)
+
+REPO_ROOT = Path(linparity.__file__).resolve().parents[1]
+
+
+def _spec(tmp_path, name="out", **kw):
+    fields = dict(task="demo", grid={"n": [2, 5], "mu": [0.0, -1.5, 3.0]}, replicates=3,
+                  seed=2024, out=tmp_path / name)
+    fields.update(kw)
+    return SweepSpec(**fields)
+
+
+def _task_files(out: Path) -> list[Path]:
+    """Task files (npz and sidecars), without spec.json and the lock."""
+    return sorted(p for p in out.iterdir() if p.name[:6].isdigit())
+
+
+def _assert_bit_identical(a, b, keys=("x", "mean")):
+    assert a.points == b.points
+    for key in keys:
+        for xa, xb in zip(a.to_arrays(key), b.to_arrays(key)):
+            assert xa.dtype == xb.dtype and xa.shape == xb.shape
+            assert xa.tobytes() == xb.tobytes()  # bit-identical, not merely close
+
+
+# ----------------------------------------------------------------- ordering and seeds
+
+def test_point_order_is_grid_product_then_explicit_points(tmp_path):
+    spec = _spec(tmp_path, grid={"a": [1, 2], "b": ["x", "y", "z"]},
+                 points=[{"a": 9, "b": "w"}], replicates=2)
+    expected = [{"a": a, "b": b} for a in (1, 2) for b in "xyz"] + [{"a": 9, "b": "w"}]
+    assert spec.point_list() == expected  # last grid key varies fastest, explicit points last
+    assert spec.n_points == 7 and spec.n_tasks == 14
+    tasks = spec.tasks()
+    assert [t.index for t in tasks] == list(range(14))
+    assert [(t.point_index, t.replicate) for t in tasks] == [(p, r) for p in range(7)
+                                                             for r in range(2)]
+
+
+def test_task_seed_is_the_spawned_child(tmp_path):
+    """Task i uses exactly SeedSequence(seed).spawn(n_tasks)[i] (numpy's own spawn)."""
+    spec = _spec(tmp_path)
+    children = np.random.SeedSequence(spec.seed).spawn(spec.n_tasks)
+    for task, child in zip(spec.tasks(), children):
+        assert np.array_equal(task.seed_sequence().generate_state(8), child.generate_state(8))
+
+
+def test_stored_results_equal_direct_calls(tmp_path):
+    spec = _spec(tmp_path)
+    res = run_sweep(spec, progress=False)
+    assert len(res.computed) == spec.n_tasks
+    for task in spec.tasks():
+        rng = np.random.default_rng(np.random.SeedSequence(spec.seed).spawn(spec.n_tasks)[
+            task.index])
+        ref = TASKS["demo"](dict(task.params), rng)
+        got = res.results[task.point_index][task.replicate]
+        assert got["x"].tobytes() == ref["x"].tobytes()
+        assert got["mean"] == ref["mean"] and got["mean"].shape == ()
+
+
+def test_jobs_and_dask_give_bit_identical_results(tmp_path):
+    """jobs=1 (in process), jobs=2 (joblib/loky) and Dask (local cluster) agree bit for bit."""
+    distributed = pytest.importorskip("distributed")
+    spec = _spec(tmp_path, "serial")
+    serial = run_sweep(spec, jobs=1, progress=False)
+    par = run_sweep(_spec(tmp_path, "jobs2"), jobs=2, progress=False)
+    _assert_bit_identical(serial, par)
+    assert len(par.computed) == spec.n_tasks
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        dask_res = run_sweep(_spec(tmp_path, "dask"), backend="dask",
+                             scheduler=cluster.scheduler_address, progress=False)
+    assert len(dask_res.computed) == spec.n_tasks
+    _assert_bit_identical(serial, dask_res)
+    # identical arrays on disk, byte for byte, whatever produced them
+    for a, b in zip(_task_files(tmp_path / "serial"), _task_files(tmp_path / "dask")):
+        if a.suffix == ".npz":
+            assert a.name == b.name and a.read_bytes() == b.read_bytes()
+
+
+@given(sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       n_explicit=st.integers(0, 3), replicates=st.integers(1, 4),
+       seed=st.integers(0, 2**70))
+def test_task_keys_unique_and_indexed(sizes, n_explicit, replicates, seed):
+    grid = {f"k{j}": list(range(s)) for j, s in enumerate(sizes)}
+    points = [{"explicit": j} for j in range(n_explicit)]
+    spec = SweepSpec("demo", grid=grid, points=points, replicates=replicates, seed=seed,
+                     out="unused")
+    tasks = spec.tasks()
+    assert len(tasks) == (int(np.prod(sizes)) + n_explicit) * replicates == spec.n_tasks
+    assert len({t.key for t in tasks}) == len(tasks)
+    for t in tasks:
+        assert t.index == t.point_index * replicates + t.replicate
+        assert t.key.startswith(f"{t.index:06d}-")
+
+
+# ----------------------------------------------------------------- storage
+
+def test_sidecar_records_provenance(tmp_path):
+    spec = _spec(tmp_path, replicates=1)
+    run_sweep(spec, progress=False)
+    out = spec.out
+    for task in spec.tasks():
+        meta = json.loads((out / f"{task.key}.json").read_text())
+        assert meta["params"] == task.params
+        assert meta["seed"] == {"entropy": spec.seed, "spawn_key": [task.index]}
+        assert meta["version"] == linparity.__version__
+        rev = meta["git_revision"]
+        assert rev is None or (len(rev) == 40 and int(rev, 16) >= 0)
+        with np.load(out / f"{task.key}.npz", allow_pickle=False) as npz:
+            assert sorted(npz.files) == ["mean", "x"]
+            assert meta["arrays"]["x"] == {"shape": [task.params["n"]], "dtype": "<f8"}
+    assert not list(out.glob(".tmp-*"))
+    assert json.loads((out / "spec.json").read_text())["grid"] == spec.grid
+
+
+def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    """A crash in the middle of writing an npz leaves neither the npz nor a temp file."""
+    spec = _spec(tmp_path, grid={"n": [3]}, replicates=1)
+    real = np.lib.format.write_array
+
+    def half_write(fh, arr, **kw):
+        fh.write(b"\x93NUMPY partial")
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(np.lib.format, "write_array", half_write)
+    with pytest.raises(OSError, match="simulated"):
+        run_sweep(spec, progress=False)
+    assert _task_files(spec.out) == [] and not list(spec.out.glob(".tmp-*"))
+    monkeypatch.setattr(np.lib.format, "write_array", real)
+    res = run_sweep(spec, progress=False)
+    assert len(res.computed) == 1
+
+
+def test_resume_skips_finished_and_redoes_broken(tmp_path):
+    spec = _spec(tmp_path)
+    run_sweep(spec, progress=False)
+    tasks = spec.tasks()
+    out = spec.out
+    stat = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in _task_files(out)}
+    (out / f"{tasks[0].key}.json").unlink()  # npz without sidecar: unfinished
+    (out / f"{tasks[1].key}.json").write_text('{"key": "trunc')  # truncated sidecar
+    (out / f"{tasks[2].key}.npz").write_bytes(b"short")  # npz of the wrong size
+    (out / ".tmp-leftover.npz.abc").write_bytes(b"junk")
+    res = run_sweep(spec, progress=False)
+    assert sorted(res.computed) == sorted(t.key for t in tasks[:3])
+    assert not list(out.glob(".tmp-*"))
+    for p in _task_files(out):
+        if not p.name.startswith(tuple(t.key for t in tasks[:3])):
+            assert (p.stat().st_ino, p.stat().st_mtime_ns) == stat[p.name]
+    _assert_bit_identical(res, run_sweep(_spec(tmp_path, "fresh"), progress=False))
+
+
+def test_changed_spec_never_reuses_results(tmp_path):
+    run_sweep(_spec(tmp_path, seed=1), progress=False)
+    res = run_sweep(_spec(tmp_path, seed=2), progress=False)  # same folder, other seed
+    assert len(res.computed) == res.spec.n_tasks
+    assert load_results(tmp_path / "out").spec.seed == 2
+
+
+SLOW_MODULE = '''
+import os, time
+import numpy as np
+from linparity.sweep import register_task
+
+@register_task("slow_test")
+def slow_test(params, rng):
+    """Logs each call; with SWEEP_TEST_HANG=1 it hangs from point 3 on."""
+    with open(os.environ["SWEEP_TEST_LOG"], "a") as fh:
+        fh.write(f"{params['i']}\\n")
+    if os.environ.get("SWEEP_TEST_HANG") == "1" and params["i"] >= 3:
+        time.sleep(120)
+    return {"v": rng.standard_normal(3), "i": params["i"]}
+'''
+
+
+def test_resume_after_sigkill(tmp_path):
+    """Kill a running sweep with SIGKILL, rerun it: finished points are not recomputed,
+    broken ones are, and every result is complete and equals the direct computation."""
+    (tmp_path / "slowtask_mod.py").write_text(SLOW_MODULE)
+    spec_file = tmp_path / "slow.json"
+    spec_file.write_text(json.dumps({"task": "slow_test", "grid": {"i": list(range(6))},
+                                     "seed": 11, "out": "out", "imports": ["slowtask_mod"]}))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(tmp_path)]))
+    cmd = [sys.executable, "-c",
+           "import sys; from linparity.sweep import run_sweep; "
+           "run_sweep(sys.argv[1], progress=False)", str(spec_file)]
+
+    proc = subprocess.Popen(cmd, env=dict(env, SWEEP_TEST_HANG="1",
+                                          SWEEP_TEST_LOG=str(tmp_path / "log1")),
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
+        while len(list(out.glob("0*.json"))) < 3:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the sweep never stored 3 points"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    partial = load_results(out, allow_missing=True)  # readable without the task registered
+    assert [len(r) for r in partial.results] == [1, 1, 1, 0, 0, 0]
+    assert len(partial.missing) == 3
+    finished = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in _task_files(out)
+                if p.name.startswith(tuple(m["key"] for [m] in partial.meta[:3]))}
+    assert len(finished) == 6  # 3 npz + 3 sidecars
+    # what a kill at a worse moment could leave: an npz without sidecar, a temp file
+    (out / f"{partial.missing[0]}.npz").write_bytes(b"PK\x03\x04 torn")
+    (out / f".tmp-{partial.missing[1]}.npz.deadbeef").write_bytes(b"torn")
+    with pytest.raises(ValueError, match="not complete"):
+        load_results(out)
+
+    done = subprocess.run(cmd, env=dict(env, SWEEP_TEST_LOG=str(tmp_path / "log2")),
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    recomputed = sorted(int(s) for s in (tmp_path / "log2").read_text().split())
+    assert recomputed == [3, 4, 5]  # finished points 0-2 were not run again
+    for name, st_ in finished.items():
+        assert ((out / name).stat().st_ino, (out / name).stat().st_mtime_ns) == st_
+    assert not list(out.glob(".tmp-*"))
+    res = load_results(out)
+    for j in range(6):
+        child = np.random.SeedSequence(11).spawn(6)[j]
+        assert res.results[j][0]["v"].tobytes() == \
+            np.random.default_rng(child).standard_normal(3).tobytes()
+        assert res.results[j][0]["i"] == j
+
+
+# ----------------------------------------------------------------- results table
+
+def test_result_table(tmp_path):
+    spec = _spec(tmp_path, grid={"mu": [0.0, 1.0]}, points=[{"mu": 2.0, "n": 7}])
+    res = run_sweep(spec, progress=False)
+    assert len(res) == 3
+    assert [a.shape for a in res.to_arrays("x")] == [(3, 4), (3, 4), (3, 7)]
+    assert res.stack("mean").shape == (3, 3)
+    assert res.column("mu").tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="key"):
+        res.stack("x")  # ragged across points
+    with pytest.raises(ValueError, match="key"):
+        res.to_arrays("nope")
+    again = load_results(spec.out)
+    _assert_bit_identical(res, again)
+    assert again.meta[2][1]["replicate"] == 1 and again.computed == []
+
+
+def test_task_error_keeps_finished_results(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+
+    @register_task("fails_at_2")
+    def fails(params, rng):
+        if params["i"] == 2:
+            raise RuntimeError("boom")
+        return {"i": params["i"]}
+
+    spec = SweepSpec("fails_at_2", grid={"i": [0, 1, 2, 3]}, out=tmp_path / "o")
+    with pytest.raises(RuntimeError, match="boom") as info:
+        run_sweep(spec, progress=False)
+    assert "2 task(s) stored" in "".join(getattr(info.value, "__notes__", ["2 task(s) stored"]))
+    assert len(load_results(spec.out, allow_missing=True).missing) == 2
+
+
+def test_bad_task_output_raises(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    register_task("objects")(lambda params, rng: {"a": np.array([{}, 1], dtype=object)})
+    register_task("not_dict")(lambda params, rng: [1, 2])
+    for name in ("objects", "not_dict"):
+        with pytest.raises(ValueError, match="result"):
+            run_sweep(SweepSpec(name, grid={"i": [0]}, out=tmp_path / name), progress=False)
+
+
+def test_progress_bar(tmp_path, capsys):
+    run_sweep(_spec(tmp_path, "a", replicates=1), progress=True)
+    assert "sweep demo" in capsys.readouterr().err
+    run_sweep(_spec(tmp_path, "b", replicates=1), progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# ----------------------------------------------------------------- spec files and validation
+
+def test_load_spec_json_and_toml(tmp_path):
+    (tmp_path / "s.toml").write_text(textwrap.dedent("""
+        task = "demo"
+        replicates = 2
+        seed = 5
+        out = "runs/demo"
+        [grid]
+        n = [2, 3]
+        mu = [0.5]
+        [[points]]
+        n = 4
+        mu = -1.0
+    """))
+    toml_spec = load_spec(tmp_path / "s.toml")
+    (tmp_path / "s.json").write_text(json.dumps({
+        "task": "demo", "replicates": 2, "seed": 5, "out": "runs/demo",
+        "grid": {"n": [2, 3], "mu": [0.5]}, "points": [{"n": 4, "mu": -1.0}]}))
+    json_spec = load_spec(tmp_path / "s.json")
+    assert toml_spec == json_spec
+    assert toml_spec.out == tmp_path / "runs" / "demo"  # relative to the spec file
+    assert [t.key for t in toml_spec.tasks()] == [t.key for t in json_spec.tasks()]
+    (tmp_path / "noout.json").write_text('{"task": "demo", "grid": {"n": [1]}}')
+    assert load_spec(tmp_path / "noout.json").out == tmp_path / "noout"
+    res = run_sweep(tmp_path / "s.toml", progress=False)  # a path is accepted too
+    assert res.stack("mean").shape == (3, 2)
+
+
+def test_numpy_parameters_are_canonicalised(tmp_path):
+    spec = _spec(tmp_path, grid={"n": np.arange(2, 4), "mu": (np.float64(0.25),)})
+    assert spec.grid == {"n": [2, 3], "mu": [0.25]}
+    assert type(spec.grid["n"][0]) is int
+
+
+@pytest.mark.parametrize("kw, field", [
+    ({"task": "no_such_task"}, "task"),
+    ({"task": 3}, "task"),
+    ({"grid": {}, "points": []}, "grid"),
+    ({"grid": {"n": []}}, "grid"),
+    ({"grid": {"n": 3}}, "grid"),
+    ({"grid": [1, 2]}, "grid"),
+    ({"grid": {"mu": [float("nan")]}}, "grid"),
+    ({"points": [3]}, r"points\[0\]"),
+    ({"grid": {"n": [2]}, "points": [{"n": 2}]}, "points"),
+    ({"replicates": 0}, "replicates"),
+    ({"replicates": 1.5}, "replicates"),
+    ({"seed": -1}, "seed"),
+    ({"out": ""}, "out"),
+    ({"imports": ["no_such_module_xyz"]}, "imports"),
+])
+def test_spec_validation(tmp_path, kw, field):
+    with pytest.raises(ValueError, match=field):
+        _spec(tmp_path, **kw)
+
+
+def test_run_and_file_validation(tmp_path):
+    spec = _spec(tmp_path)
+    with pytest.raises(ValueError, match="backend"):
+        run_sweep(spec, backend="mpi")
+    with pytest.raises(ValueError, match="jobs"):
+        run_sweep(spec, jobs=0)
+    with pytest.raises(ValueError, match="scheduler"):
+        run_sweep(spec, backend="dask")
+    with pytest.raises(ValueError, match="spec"):
+        run_sweep(42)
+    (tmp_path / "s.yaml").write_text("task: demo")
+    with pytest.raises(ValueError, match="path"):
+        load_spec(tmp_path / "s.yaml")
+    (tmp_path / "bad.json").write_text('{"task": "demo", "grdi": {"n": [1]}}')
+    with pytest.raises(ValueError, match="grdi"):
+        load_spec(tmp_path / "bad.json")
+    (tmp_path / "broken.toml").write_text("task = ")
+    with pytest.raises(ValueError, match="path"):
+        load_spec(tmp_path / "broken.toml")
+    with pytest.raises(ValueError, match="out_dir"):
+        load_results(tmp_path / "nothing_here")
+
+
+def test_register_task_refuses_a_taken_name(monkeypatch):
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    with pytest.raises(ValueError, match="already registered"):
+        register_task("demo")(lambda params, rng: {})
+    with pytest.raises(ValueError, match="name"):
+        register_task("")
