@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--backend", default="joblib", help="joblib | dask")
     p.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
+    p.add_argument("--out", help="output folder (default: the spec's 'out')")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -108,10 +109,15 @@ def _run(a) -> dict:
                           baseline=not a.no_baseline, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
                           replicates=a.replicates, seed=a.seed)
     if a.command == "sweep":
+        import dataclasses
+
         from .sweep import load_spec, run_sweep
-        res = run_sweep(load_spec(a.spec), jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+        spec = load_spec(a.spec)
+        spec = dataclasses.replace(spec, out=a.out) if a.out else spec
+        res = run_sweep(spec, jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
                         progress=not a.no_progress)
-        return res.summary() if hasattr(res, "summary") else {"points": len(res.points)}
+        return {"out": str(spec.out), "task": spec.task, "points": spec.n_points, "tasks": spec.n_tasks,
+                "computed": len(res.computed), "missing": len(res.missing)}
     if a.command == "transformer":
         try:
             from .transformer.cli import run
