@@ -175,7 +175,7 @@ def main(argv=None) -> int:
     try:
         a = build_parser().parse_args(argv)
         res = _jsonable(_run(a))
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # bad input: a bad value, or a file that cannot be read
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
     if getattr(a, "json", False):
