@@ -33,7 +33,8 @@ def _common(p, *, rl=False):
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; ``with_transformer=False`` skips importing torch (slow) for other commands."""
     ap = _Parser(prog="linparity", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -78,8 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     try:
+        if not with_transformer:
+            raise ImportError
         from .transformer.cli import add_subparser
-    except ImportError:  # torch missing: the sub-command explains how to install it
+    except ImportError:  # torch missing (or not wanted): the sub-command explains how to install it
         t = sub.add_parser("transformer", help="transformer replication (needs the extra 'transformer')")
         t.add_argument("rest", nargs=argparse.REMAINDER)
     else:
@@ -173,7 +176,8 @@ def _fmt(v):
 
 def main(argv=None) -> int:
     try:
-        a = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        a = build_parser(with_transformer="transformer" in argv[:1]).parse_args(argv)
         res = _jsonable(_run(a))
     except (ValueError, OSError) as e:  # bad input: a bad value, or a file that cannot be read
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
