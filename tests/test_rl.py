@@ -1,0 +1,238 @@
+"""Tests of RL post-training: simulation (linparity.rl) against closed form (rl_closed_form) and
+exact enumeration (linparity.enumeration). Reference values: the ideal recursion (THEORY §6,
+derivation), the exact map (rl_closed_form), full enumeration of all responses (enumeration.py),
+and LinearAR's own sampler / log-probabilities for the vectorised code.
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linparity import closed_form as cf
+from linparity import enumeration as en
+from linparity import rl
+from linparity import rl_closed_form as rc
+from linparity.data import Mixture
+from linparity.model import LinearAR
+
+LAM = (0.01, 0.01, 0.01)
+
+
+def _random_models(d, R, rng, scale=1.0):
+    return [LinearAR.from_vector(d, scale * rng.normal(size=LinearAR.n_params(d))) for _ in range(R)]
+
+
+# ----------------------------------------------------------------------------- closed form
+@given(st.floats(1e-6, 1 - 1e-6), st.integers(0, 40))
+def test_ideal_closed_form_equals_iterated_recursion(p, n):
+    # reference: iterating p <- 2p/(1+p) by hand; closed form p_n = 2^n p/(2^n p + 1 - p)
+    it = rc.ideal_recursion(p, n)
+    assert it[-1] == pytest.approx(float(rc.ideal_p(p, n)), rel=1e-12, abs=1e-15)
+    assert np.allclose(it, rc.ideal_p(p, np.arange(n + 1)), rtol=1e-12, atol=1e-15)
+
+
+def test_n_star_is_first_round_past_one_third():
+    # reference: the definition, checked on the iterated recursion (away from exact ties)
+    for p in (0.01, 0.05, 0.1, 0.2, 0.3, 0.34):
+        ps = rc.ideal_recursion(p, 20)
+        assert rc.n_star(p) == int(np.flatnonzero(ps > 1 / 3)[0])
+
+
+def test_exact_map_reduces_to_ideal_recursion_as_lam_to_zero():
+    # Calibrated start (the regularised NTP optimum). As lam -> 0 the exact map's pi(L) must
+    # approach p_n: the error shrinks monotonically with lam and is small at the end.
+    d, p, n = 6, 0.05, 8
+    ideal = rc.ideal_recursion(p, n)
+    errs = []
+    for lam in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
+        mp = rc.star_map(cf.ntp_optimum(d, p, lam), d, lam, n)
+        errs.append(np.max(np.abs(mp.pi_long - ideal)))
+    assert all(a > b for a, b in zip(errs, errs[1:])), errs
+    assert errs[-1] < 1e-3, errs
+
+
+# ----------------------------------------------------------------------------- vectorised model
+def test_batched_model_matches_linear_ar_draw_for_draw():
+    # reference: LinearAR.sample / greedy / log_prob on each replicate with the same Generator
+    rng = np.random.default_rng(3)
+    d, R, n, tau = 6, 3, 50, 1.3
+    ms = _random_models(d, R, rng)
+    W = rl.BatchedAR.stack(ms)
+    assert all(np.array_equal(a.to_vector(), b.to_vector()) for a, b in zip(W.models(), ms))
+    X = (1 - 2 * rng.integers(0, 2, size=(R, n, d))).astype(np.int8)
+    Y = rl.sample_responses(W, X, [np.random.default_rng(10 + r) for r in range(R)], tau)
+    G = rl.greedy_responses(W, X)
+    lp = rl.log_prob(W, X, Y, tau)
+    th, off = W.reduced()
+    for r, m in enumerate(ms):
+        assert np.array_equal(Y[r], m.sample(X[r], np.random.default_rng(10 + r), tau))
+        assert np.array_equal(G[r], m.greedy(X[r]))
+        assert np.allclose(lp[r], m.log_prob(X[r], Y[r], tau), rtol=1e-12)
+        red = m.reduced()
+        assert np.allclose(th[r], [red.a, red.b, red.c, *red.chain])
+        assert off[r] == pytest.approx(red.off_subspace_norm, rel=1e-12)
+
+
+@pytest.mark.parametrize("tau", [0.75, 1.0, 1.5])
+def test_policy_update_equals_enumeration_score_and_reference(tau):
+    # reference: enumeration.log_prob_grad (score vectors) and the per-sample Python loop
+    rng = np.random.default_rng(4)
+    d, R, n = 5, 2, 40
+    ms = _random_models(d, R, rng)
+    W = rl.BatchedAR.stack(ms)
+    X = (1 - 2 * rng.integers(0, 2, size=(R, n, d))).astype(np.int8)
+    Y = rl.sample_responses(W, X, [np.random.default_rng(r) for r in range(R)], tau)
+    w = rng.normal(size=(R, n))
+    U = rl.policy_update(W, X, Y, w, tau).models()
+    for r, m in enumerate(ms):
+        ref = w[r] @ en.log_prob_grad(m, X[r], Y[r], tau)
+        assert np.allclose(U[r].to_vector(), ref, rtol=1e-10, atol=1e-12)
+        assert np.allclose(rl.policy_update_reference(m, X[r], Y[r], w[r], tau), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_fit_algorithm3_equals_per_sample_reference():
+    # reference: per-sample Pegasos in plain Python (pretrain's step rule)
+    X, Y = Mixture(5, 0.3).sample(400, np.random.default_rng(0))
+    lam = (0.01, 0.02, 0.03)
+    a = rl.fit_algorithm3(X, Y, lam).to_vector()
+    b = rl.algorithm3_reference(X, Y, lam).to_vector()
+    assert np.allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+# ----------------------------------------------------------------------------- policy gradient: closed form = enumeration
+@pytest.mark.parametrize("d", [3, 4, 5, 6, 7, 8])
+@pytest.mark.parametrize("reward", ["cot", "e2e"])
+def test_reward_gradient_equals_enumeration(d, reward):
+    # reference: exact enumeration of every response (enumeration.policy_gradient / expected_reward)
+    rng = np.random.default_rng(d)
+    for tau in (0.75, 1.0, 1.5):
+        theta = rng.normal(scale=1.5, size=d + 2)
+        m = LinearAR.from_reduced(d, theta[0], theta[1], theta[2], theta[3:])
+        g = en.policy_gradient(m, reward, tau)
+        red = g.reduced()
+        assert np.allclose([red.a, red.b, red.c, *red.chain], rc.reward_gradient(theta, d, reward, tau),
+                           rtol=1e-9, atol=1e-12)
+        assert red.off_subspace_norm < 1e-12  # no component off the subspace (d >= 3)
+        assert en.expected_reward(m, reward, tau) == pytest.approx(rc.expected_reward(theta, d, reward, tau),
+                                                                   rel=1e-10)
+        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl._eval_inputs(d, 2, None), "cot", tau)
+        if reward == "cot":  # the simulation's exact per-x evaluation agrees too
+            assert ev["expected_reward"][0] == pytest.approx(rc.expected_reward(theta, d, "cot", tau), rel=1e-10)
+
+
+# ----------------------------------------------------------------------------- kept set vs (q, r)
+@pytest.mark.parametrize("reward,tau", [("cot", 1.0), ("e2e", 1.0), ("cot", 1.5), ("e2e", 0.75)])
+def test_simulated_kept_set_matches_kept_stats(reward, tau):
+    d, N = 6, 100_000
+    theta = rc.pretrain_checkpoint(d, 0.2, 0.01, 200)
+    W = rl.BatchedAR.from_reduced(theta, d, 1)
+    _, _, kept, s = rl.sample_kept(W, N, reward, tau, [np.random.default_rng(11)])
+    ks = rc.kept_stats(theta, d, reward, tau)
+    K = kept.sum()
+    # binomial standard errors; tolerance 5 sigma
+    se_f = np.sqrt(ks.kept_fraction * (1 - ks.kept_fraction) / N)
+    se_q = np.sqrt(ks.q * (1 - ks.q) / K)
+    n_short = K * (1 - ks.q)
+    se_r = np.sqrt(ks.r * (1 - ks.r) / n_short)
+    assert abs(s["kept_fraction"][0] - ks.kept_fraction) < 5 * se_f
+    assert abs(s["q"][0] - ks.q) < 5 * se_q
+    assert abs(s["r"][0] - ks.r) < 5 * se_r
+
+
+# ----------------------------------------------------------------------------- Theorem 2
+def test_star_from_calibrated_model_generalises_in_n_star_rounds():
+    d, p = 5, 0.05
+    ns = rc.n_star(p)                                      # = 4
+    theta0 = cf.ntp_optimum(d, p, LAM)
+    mp = rc.star_map(theta0, d, LAM, ns + 2)
+    assert int(np.flatnonzero(mp.greedy_accuracy >= 0.99)[0]) == ns
+    out = rl.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0)
+    assert out["n_star"] == ns
+    assert out["rounds_to_generalize"] is not None and out["rounds_to_generalize"] <= ns + 1
+
+
+def test_early_checkpoint_predicted_not_to_amplify():
+    # A checkpoint whose chain heads never trained (T_chain = 0): amplification margin < 0, so the
+    # exact map lowers P(go on | y_1 = x_1) in round 1, and so does the simulation.
+    from linparity.pretrain import pretrain
+    d, p = 6, 0.2
+    res = pretrain(d, p, 20_000, LAM, T_chain=0, rng=1)
+    theta0 = res.theta_[0]
+    assert rc.amplification_margin(theta0, d) <= 0
+    assert rc.stop_gradient_sign(theta0, d) > 0         # the policy gradient also pushes to stop
+    go = lambda th: 1 - float(cf.expit(th[1] + th[2]))  # noqa: E731  P(go on | y_1 = x_1)
+    mp = rc.star_map(theta0, d, LAM, 1)
+    assert go(mp.theta[1]) < go(mp.theta[0])
+    cfg = rl.StarConfig(rounds=1, samples=20_000, lam=LAM)
+    sim = rl.run_star(rl.BatchedAR.stack(res.models_), cfg, rng=2)
+    # the drop predicted by the map is large (~x0.05); a 50% drop is far outside the noise of N = 20000
+    assert go(sim.theta_[0, 1]) < 0.5 * go(sim.theta_[0, 0])
+    assert go(mp.theta[1]) < 0.5 * go(mp.theta[0])
+
+
+# ----------------------------------------------------------------------------- expected update
+@pytest.mark.parametrize("algo,baseline,reward,tau", [("reinforce", None, "cot", 1.0),
+                                                       ("reinforce", 0.3, "e2e", 1.5),
+                                                       ("grpo", None, "cot", 1.0),
+                                                       ("grpo", None, "e2e", 0.75)])
+def test_simulated_mean_update_matches_expected_update(algo, baseline, reward, tau):
+    # K independent one-step replicates from the same subspace point; the per-replicate updates are
+    # i.i.d., so their mean has standard error std/sqrt(K). Tolerance: 5 sigma per coordinate.
+    d, K = 4, 400
+    theta = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
+    cfg = rl.PGConfig(algo=algo, steps=1, lr=1.0, batch_size=400, group_size=6, reward=reward,
+                      temperature=tau, baseline=baseline is not None)
+    W = rl.BatchedAR.from_reduced(theta, d, K)
+    before = np.array([m.to_vector() for m in W.models()])
+    rl.pg_step(W, cfg, [np.random.default_rng([5, k]) for k in range(K)],
+               None if baseline is None else np.full(K, baseline))
+    upd = np.array([m.to_vector() for m in W.models()]) - before          # (K, n_params)
+    e = rc.expected_update(theta, d, reward, tau, algo, cfg.group_size if algo == "grpo" else None)
+    expected = LinearAR.from_reduced(d, e[0], e[1], e[2], e[3:]).to_vector()
+    se = upd.std(axis=0, ddof=1) / np.sqrt(K)
+    assert np.all(np.abs(upd.mean(0) - expected) <= 5 * se + 1e-12)
+    assert np.any(np.abs(expected) > 4 * se)  # the check has power: some coordinate resolved at 4 sigma
+
+
+# ----------------------------------------------------------------------------- CLI entry points
+def test_commands_return_the_issue_keys():
+    out = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, seed=1)
+    assert set(out) == {"pi_long", "p_ideal", "p_exact_map", "greedy_accuracy", "mean_length",
+                        "kept_fraction", "rounds_to_generalize", "n_star"}
+    assert all(len(out[k]) == 3 for k in ("pi_long", "p_ideal", "greedy_accuracy", "kept_fraction"))
+    cfo = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, method="closed-form")
+    assert cfo["pi_long"] == cfo["p_exact_map"]
+    pg = rl.pg_command("grpo", 4, 0.2, 3, 0.5, batch_size=16, group_size=4, pretrain_steps=1000, seed=0)
+    assert set(pg) == {"expected_reward", "pi_long", "greedy_accuracy", "mean_length",
+                       "closed_form_expected_reward"}
+    assert all(len(v) == 4 for v in pg.values())
+
+
+@pytest.mark.parametrize("kwargs,name", [({"variant": "x"}, "variant"), ({"reward": "y"}, "reward"),
+                                         ({"temperature": 0}, "temperature"), ({"samples": 0}, "samples"),
+                                         ({"method": "z"}, "method"), ({"p_cot": 2}, "p_cot"),
+                                         ({"d": 2}, "d"), ({"replicates": 0}, "replicates")])
+def test_star_command_bad_input(kwargs, name):
+    args = dict(d=4, p_cot=0.2, rounds=1, samples=10, pretrain_steps=None)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=name):
+        rl.star_command(**args)
+
+
+@pytest.mark.parametrize("kwargs,name", [({"algo": "ppo"}, "algo"), ({"lr": -1}, "lr"),
+                                         ({"group_size": 1}, "group_size"), ({"steps": -1}, "steps"),
+                                         ({"batch_size": 0}, "batch_size")])
+def test_pg_command_bad_input(kwargs, name):
+    args = dict(algo="grpo", d=4, p_cot=0.2, steps=1, lr=0.1, pretrain_steps=None)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=name):
+        rl.pg_command(**args)
+
+
+def test_replicate_stream_independent_of_R():
+    # SPEC 7: replicate r uses child r, so replicate 0 is the same with R = 1 or R = 3
+    d = 4
+    cfg = rl.StarConfig(rounds=2, samples=500, variant="continue", lam=LAM)
+    a = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 1), cfg, rng=7)
+    b = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 3), cfg, rng=7)
+    assert np.allclose(a.theta_[0], b.theta_[0], rtol=1e-12)
