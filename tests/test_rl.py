@@ -236,3 +236,14 @@ def test_replicate_stream_independent_of_R():
     a = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 1), cfg, rng=7)
     b = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 3), cfg, rng=7)
     assert np.allclose(a.theta_[0], b.theta_[0], rtol=1e-12)
+
+
+def test_theorem2_report_smoke():
+    # small run: keys present, numbers finite, the bound column is 2^n eps
+    from linparity.theorem2 import format_report, theorem2_report
+    rep = theorem2_report(4, 0.2, 0.01, 2000, rounds=2, early_steps=(500,), temperatures=(1.0,),
+                          pg_steps=4, pg_batch=32)
+    m = rep["main"]
+    assert np.allclose(m["bound_2n_eps"], m["eps"] * 2.0 ** np.arange(3))
+    assert len(rep["early"]) == 4 and len(rep["rewards"]) == 2
+    assert "Theorem 2" in format_report(rep)
