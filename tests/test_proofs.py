@@ -6,7 +6,6 @@ Reference values: each claim module derives its claim with sympy and evaluates i
 import pytest
 import sympy as sp
 
-import proofs
 import proofs.__main__ as proofs_main
 from proofs import CLAIM_MODULES, Result, Status, run_module
 from proofs._report import agree, all_true, grid_zero, settle, zero
