@@ -33,11 +33,20 @@ def sgd_term(n_features, lam, T, delta):
 
 
 def prop1_bound(d, p, lam1, T1, delta) -> dict:
-    """Prop 1: |<w_1 - a* e_1, x>| <= (2d/lam1) sqrt((1+ln T1)/(delta T1)) + 4 ln((1+p)/(1-p))/((1-p^2) lam1)."""
+    """Prop 1: |<w_1 - a* e_1, x>| <= (2d/lam1) sqrt((1+ln T1)/(delta T1)) + 4 ln((1+p)/(1-p))/((1-p^2) lam1).
+
+    Also returns ``bias_corrected`` = 4 lam1 ln((1+p)/(1-p))/(1-p^2), the first-order regularisation
+    bias derived in proofs/regularisation_bias.py (lam1 in the numerator; a valid bound for every
+    lam1 > 0 there, whereas the transcribed term fails for lam1 above about 4/(1-p^2)), and
+    ``bound_corrected`` = estimation + bias_corrected.
+    """
     p = check_prob("p_cot", p)
     est = float(sgd_term(d, lam1, T1, delta))
-    bias = 4 * np.log((1 + p) / (1 - p)) / ((1 - p * p) * lam1) if p < 1 else np.inf
-    return {"estimation": est, "bias": float(bias), "bound": est + float(bias)}
+    a_star = np.log((1 + p) / (1 - p)) if p < 1 else np.inf
+    bias = 4 * a_star / ((1 - p * p) * lam1) if p < 1 else np.inf
+    corrected = 4 * lam1 * a_star / (1 - p * p) if p < 1 else np.inf
+    return {"estimation": est, "bias": float(bias), "bound": est + float(bias),
+            "bias_corrected": float(corrected), "bound_corrected": est + float(corrected)}
 
 
 def prop2_bounds(d, p, lam2a, T2a, delta) -> dict:
@@ -141,6 +150,7 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
     bias = regularisation_bias(d, p, (l1, l2, lc))
     b1, b2, b3 = prop1_bound(d, p, l1, T1, delta), prop2_bounds(d, p, l2, T2a, delta), prop3_bound(d, lc, Tc, delta)
     rows = [("prop1", b1["bound"], meas["prop1"], b1["bias"], bias["prop1"]),
+            ("prop1_corrected", b1["bound_corrected"], meas["prop1"], b1["bias_corrected"], bias["prop1"]),
             ("prop2_eq", b2["bound_eq"], meas["prop2_eq"], b2["bias_eq"], bias["prop2_eq"]),
             ("prop2_neq", b2["bound_neq"], meas["prop2_neq"], b2["bias_neq"], bias["prop2_neq"])]
     rows += [(f"prop3_l{l}", float(b3["bound"][l - 2]), float(meas["prop3"][l - 2]),

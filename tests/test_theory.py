@@ -105,3 +105,16 @@ def test_cli_bad_input_one_line_exit_2(args, name):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in r.stderr
+
+
+def test_prop1_corrected_bias_bounds_exact_bias():
+    """proofs 9a/9d: |a(lam1) - a*| <= 4 lam1 a*/(1-p^2) for every lam1 > 0 (concavity tangent bound),
+    with equality to first order as lam1 -> 0."""
+    for p in (0.01, 0.3, 0.9):
+        for lam1 in (1e-6, 1e-3, 0.1, 10.0):
+            b = prop1_bound(4, p, lam1, 10, 0.1)["bias_corrected"]
+            exact = regularisation_bias(4, p, (lam1, 1.0, 1.0))["prop1"]
+            assert exact <= b * (1 + 1e-12)
+        lam1 = 1e-7
+        assert regularisation_bias(4, p, (lam1, 1.0, 1.0))["prop1"] == pytest.approx(
+            prop1_bound(4, p, lam1, 10, 0.1)["bias_corrected"], rel=1e-5)
