@@ -203,7 +203,8 @@ def gradient_flow(d, p, lam, t, theta0=None, *, q=None, r=None, rtol=1e-10, atol
     """Population gradient flow d theta/ds = -grad f(theta) (continuous time), evaluated at times ``t``.
 
     Each head follows its own loss in its own time s (s is "step size x number of steps" of that
-    head: chain heads of Algorithm 3 step only on long samples). Solved with an explicit
+    head: chain heads of Algorithm 3 step only on long samples; with no long samples, q = 0, they
+    do not move, as in Algorithm 3 and :func:`ntp_optimum`). Solved with an explicit
     Runge-Kutta method of order 8 (DOP853) at the stated tolerances.
 
     Returns
@@ -217,11 +218,18 @@ def gradient_flow(d, p, lam, t, theta0=None, *, q=None, r=None, rtol=1e-10, atol
     y0 = np.zeros(d + 2) if theta0 is None else _check_theta(theta0, d).copy()
     if t[-1] == 0:
         return np.tile(y0, (len(t), 1))
-    sol = solve_ivp(lambda s, y: -population_grad(y, d, p, lam, q=q, r=r), (0.0, t[-1]), y0,
+    active = _active_heads(d, p, q)
+    sol = solve_ivp(lambda s, y: -active * population_grad(y, d, p, lam, q=q, r=r), (0.0, t[-1]), y0,
                     method="DOP853", t_eval=t, rtol=rtol, atol=atol)
     if not sol.success:
         raise RuntimeError(f"gradient flow failed: {sol.message}")
     return sol.y.T
+
+
+def _active_heads(d, p, q) -> np.ndarray:
+    """1 for heads that receive data, ``(d+2,)``: chain heads see no sample when there are no long ones."""
+    q_eff, _ = _mixture(p, q, None)
+    return np.concatenate([np.ones(3), np.full(d - 1, 1.0 if q_eff > 0 else 0.0)])
 
 
 def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
@@ -266,6 +274,7 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
     out = np.empty((n_iter + 1, d + 2))
     out[0] = theta
     mean = np.zeros(d + 2)
+    etas = etas * _active_heads(d, p, q)
     for t in range(1, n_iter + 1):
         theta = theta - etas[t - 1] * population_grad(theta, d, p, lam, q=q, r=r)
         mean += (theta - mean) / t

@@ -172,3 +172,11 @@ def test_extreme_inputs_finite(p, lam):
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_chain_heads_frozen_without_long_samples():
+    """p = 0: Algorithm 3 never steps the chain heads, so the dynamics leave them at 0 (= ntp_optimum)."""
+    d = 4
+    np.testing.assert_array_equal(cf.discrete_dynamics(d, 0.0, 0.1, 20)[-1, 3:], 0.0)
+    np.testing.assert_array_equal(cf.gradient_flow(d, 0.0, 0.1, [0.0, 5.0])[-1, 3:], 0.0)
+    assert np.all(cf.ntp_optimum(d, 0.0, 0.1)[3:] == 0.0)
