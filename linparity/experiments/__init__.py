@@ -1,0 +1,14 @@
+"""Experiment drivers behind ``python -m linparity.figures`` (issue 5).
+
+Every number a figure draws comes from here, and everything here is assembled from the library
+(closed_form, rl_closed_form, enumeration, pretrain, rl, theory, metrics). The sweep tasks
+behind F5, F6 and F8 are registered with :mod:`linparity.sweep` on import:
+
+* ``linparity.f5``: samples to generalise at one (kappa, d) point (:mod:`.scaling`);
+* ``linparity.f6``: Prop 1-3 measurements of one Algorithm 3 run (:mod:`.ntp`);
+* ``linparity.f8``: pre-train T steps, then STaR (:mod:`.star`).
+"""
+from . import ntp, policy, scaling, star  # noqa: F401  (registers the sweep tasks)
+from .ntp import default_lam
+
+__all__ = ["ntp", "star", "scaling", "policy", "default_lam"]

@@ -1,0 +1,127 @@
+"""STaR experiments (F3, F4, F8): ideal recursion, exact finite-lambda map, enumeration, simulation.
+
+* closed form: rl_closed_form.ideal_recursion / n_star (Theorem 2) and rl_closed_form.star_map
+  (every head refit to its regularised optimum on the population kept set, reduced coordinates);
+* exact enumeration: :func:`exact_star_map`, the same refit on the FULL weights over all 2^d
+  inputs (no reduced coordinates), so it also tests the subspace invariance the map relies on;
+* simulation: rl.run_star on sampled data (full weights, R replicates).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import enumeration as en
+from .. import rl
+from .. import rl_closed_form as rc
+from .._checks import check_d, check_int, check_prob, spawn
+from ..data import all_inputs, long_response, short_response
+from ..model import LinearAR
+from ..sweep import register_task
+from .ntp import population_checkpoints
+
+__all__ = ["STAR_OPTIONS", "first_reach", "exact_star_map", "simulate_star", "map_rounds",
+           "f8_task", "f8_boundary"]
+
+#: STaR settings of the simulations: the 'continue' variant (E = 2 epochs of NTP SGD on the kept
+#: set from the current weights, lr 0.5, 32 kept samples per step). The 'refit' variant (Algorithm 3
+#: from zero on the kept set) loses the chain at these N: see REPORT.md.
+STAR_OPTIONS = {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32}
+
+
+def first_reach(values, level=0.99) -> float:
+    """Index of the first entry >= level along the last axis; +inf where never (float array)."""
+    v = np.asarray(values, dtype=np.float64) >= level
+    idx = np.argmax(v, axis=-1).astype(np.float64)
+    return np.where(v.any(axis=-1), idx, np.inf)
+
+
+def _refit_exact(d, X, Y, w, lam) -> LinearAR:
+    """Every head refit to its regularised optimum on weighted rows (X, Y, w), by Newton's method."""
+    from ..closed_form import split_lam
+    l1, l2, lc = split_lam(lam)
+    Yf = Y.astype(np.float64)
+    w = w / w.sum()
+    w1 = en._newton_logistic(X.astype(np.float64), Yf[:, 0], w, l1, 1e-12, 100)
+    label = np.where(Y[:, 1] == 0, 1.0, -1.0)                                  # +1: EOS
+    phi2 = np.hstack([en.features(X, Y, 2), np.ones((len(X), 1))])
+    w2 = en._newton_logistic(phi2, label, w, l2, 1e-12, 100)
+    long_ = Y[:, 1] != 0
+    wl = w[long_] / w[long_].sum()                                             # chain: conditional on long
+    chain = [en._newton_logistic(en.features(X[long_], Y[long_], l), Yf[long_, l - 1], wl, lc, 1e-12, 100)
+             for l in range(2, d + 1)]
+    return LinearAR(w1, w2[:-1], w2[-1], chain)
+
+
+def exact_star_map(model0: LinearAR, p_cot, lam, n_rounds, temperature=1.0) -> dict:
+    """The STaR population map with reward 'cot' on the full weights, by enumeration (d <= 12).
+
+    Round n -> n+1: the kept set holds (x, L(x)) with weight pi_tau(L(x)|x) and (x, S(x)) with
+    weight pi_tau(S(x)|x), x uniform (enumeration.exact_metrics); every head is refit to its exact
+    regularised optimum on it (chain heads on the kept long rows). Returns arrays ``(n_rounds+1,)``:
+    pi_long (tau = 1), greedy_accuracy, mean_length, off_norm (norm off the reduced subspace) and
+    theta ``(n_rounds+1, d+2)``.
+    """
+    d = model0.d
+    X = all_inputs(d)
+    XX, YY = np.vstack([X, X]), np.vstack([long_response(X), short_response(X)])
+    out = {k: [] for k in ("pi_long", "greedy_accuracy", "mean_length", "off_norm", "theta")}
+    m = model0
+    for n in range(check_int("n_rounds", n_rounds, 0) + 1):
+        e1 = en.exact_metrics(m, p_cot)
+        r = m.reduced()
+        out["pi_long"].append(e1["p_long_correct"])
+        out["greedy_accuracy"].append(e1["greedy_accuracy"])
+        out["mean_length"].append(e1["mean_length"])
+        out["off_norm"].append(r.off_subspace_norm)
+        out["theta"].append(np.concatenate([[r.a, r.b, r.c], r.chain]))
+        if n == n_rounds:
+            break
+        et = e1 if temperature == 1.0 else en.exact_metrics(m, p_cot, temperature)
+        m = _refit_exact(d, XX, YY, np.concatenate([et["pi_long_x"], et["pi_short_x"]]), lam)
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=None,
+                  n_eval=1024, **options) -> tuple[rl.StarResult, np.ndarray]:
+    """STaR by simulation (rl.run_star) from R starting models (rl.initial_models).
+
+    ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
+    with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).
+    """
+    g_start, g_run = spawn(rng, 2)
+    W0, theta0 = rl.initial_models(d, p, pretrain_steps, lam, replicates, g_start)
+    cfg = rl.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
+                        **{**STAR_OPTIONS, **options})
+    return rl.run_star(W0, cfg, g_run), theta0
+
+
+def map_rounds(theta0, d, lam, n_max, level=0.99) -> float:
+    """First round at which the exact map's greedy accuracy is >= level (inf if not by n_max)."""
+    return float(first_reach(rc.star_map(theta0, d, lam, n_max).greedy_accuracy, level))
+
+
+@register_task("linparity.f8")
+def f8_task(params: dict, rng: np.random.Generator) -> dict:
+    """Pre-train T samples (Algorithm 3), then STaR (simulation, 'continue' variant).
+
+    params: d, p, T, lam (triple), rounds, samples. Returns greedy_accuracy, pi_long and mean_length
+    ``(rounds+1,)`` and the starting reduced state theta0 ``(d+2,)``.
+    """
+    d, p = check_d(params["d"], 3), check_prob("p", params["p"])
+    res, theta0 = simulate_star(d, p, tuple(params["lam"]), params["rounds"], params["samples"], 1, rng,
+                                pretrain_steps=check_int("T", params["T"], 1))
+    return {"greedy_accuracy": res.greedy_accuracy_[0], "pi_long": res.pi_long_[0],
+            "mean_length": res.mean_length_[0], "theta0": theta0}
+
+
+def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
+    """Whether the exact map from the population Pegasos checkpoint after T samples generalises
+    within n_max rounds, ``(len(ps), len(Ts))`` bool (closed form: population_checkpoints + star_map)."""
+    out = np.zeros((len(ps), len(Ts)), dtype=bool)
+    for i, p in enumerate(ps):
+        for j, th in enumerate(population_checkpoints(d, p, lam, Ts)):
+            try:
+                out[i, j] = map_rounds(th, d, lam, n_max, level) <= n_max
+            except ValueError:          # the model earns no reward: STaR keeps nothing
+                out[i, j] = False
+    return out

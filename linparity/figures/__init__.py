@@ -1,0 +1,9 @@
+"""``python -m linparity.figures``: the theorem figures F1-F8 and figures/REPORT.md (issue 5).
+
+Each figure module draws what :mod:`linparity.experiments` computes (no model maths here) and
+returns :class:`linparity.figures.report.FigureResult` with its caption, a one-line summary and
+the REPORT.md rows of the claims it checks. See :mod:`linparity.figures.cli` for the flags.
+"""
+from .cli import FIGURES, main, run_figures
+
+__all__ = ["FIGURES", "main", "run_figures"]

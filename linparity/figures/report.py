@@ -1,0 +1,71 @@
+"""REPORT.md: one row per theorem claim with prediction, measurement, and PASS or DEVIATION."""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Row", "FigureResult", "within", "fmt", "write_report"]
+
+
+@dataclass
+class Row:
+    """One checked claim."""
+    figure: str        # "F1".."F8"
+    claim: str         # the statement checked, with its source (THEORY section)
+    prediction: str    # the predicted value (closed form, formula or bound)
+    measured: str      # the measured value with its uncertainty
+    passed: bool       # the stated criterion holds
+    detail: str        # the criterion and, for a deviation, by how much
+
+
+@dataclass
+class FigureResult:
+    """What a figure function returns."""
+    name: str                                  # "F1".."F8", "T1", "T2"
+    caption: str                               # the caption line drawn under the figure
+    summary: str                               # one line printed after the figure
+    rows: list = field(default_factory=list)   # Row objects for REPORT.md
+    files: list = field(default_factory=list)  # written paths
+
+
+def fmt(x, digits=3) -> str:
+    """A number in short form (inf and nan spelled out)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:.{digits}g}"
+
+
+def within(measured, predicted, se, floor=0.0, k=5.0) -> tuple[bool, str]:
+    """|measured - predicted| <= max(k se, floor); returns (ok, text with the numbers)."""
+    tol = max(k * se, floor)
+    diff = abs(measured - predicted)
+    return diff <= tol, f"|diff| = {fmt(diff)} vs tolerance max({k:g} se, {fmt(floor)}) = {fmt(tol)}"
+
+
+def write_report(path: Path, results: list, header: str) -> Path:
+    """Write REPORT.md (atomically) from the FigureResults' rows."""
+    lines = [header, "",
+             "| fig | claim | prediction | measured | verdict |", "|---|---|---|---|---|"]
+    n_dev = 0
+    for res in results:
+        for r in res.rows:
+            verdict = "PASS" if r.passed else "DEVIATION"
+            n_dev += not r.passed
+            cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+            lines.append(f"| {r.figure} | {cell(r.claim)} | {cell(r.prediction)} | {cell(r.measured)} "
+                         f"| **{verdict}**: {cell(r.detail)} |")
+    n = sum(len(res.rows) for res in results)
+    lines += ["", f"{n} claims checked: {n - n_dev} PASS, {n_dev} DEVIATION. Deviations are "
+              "reported, never tuned away.", "", "## Captions", ""]
+    lines += [f"- **{res.name}**: {res.caption}" for res in results]
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,51 @@
+"""Sizes of the quick (CI, < 60 s on 2 cores) and full (< 30 min on 2 cores) runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every size a figure uses; ``QUICK`` and ``FULL`` below."""
+    name: str                 # "quick" or "full"
+    f1_ds: tuple              # F1 input sizes d
+    f1_ps: tuple              # F1 p_cot values simulated
+    f1_T: int                 # F1/F2 Algorithm 3 samples per run
+    f1_R: int                 # F1/F2 replicates
+    n_mc: int                 # Monte Carlo inputs for evaluation when d > 12
+    f2_d: int                 # F2 input size (all three routes)
+    f3_d: int                 # F3/F4 input size of the STaR simulation and enumeration
+    f3_ps: tuple              # F3 p_cot values
+    f3_rounds: int            # F3 STaR rounds
+    f3_N: int                 # STaR inputs per round (F3, F4, F8)
+    f3_R: int                 # F3/F4 STaR replicates
+    f4_ps: tuple              # F4 p_cot values simulated
+    f5_ds: tuple              # F5 input sizes d
+    f5_R: int                 # F5 replicates per budget level
+    f6_d: int                 # F6 input size (max over all 2^d inputs)
+    f6_Ts: tuple              # F6 sample counts T
+    f6_R: int                 # F6 replicates
+    f6_exact_T: int           # F6 largest T of the full-weight enumeration route
+    f7_d: int                 # F7 input size
+    f7_steps: int             # F7 policy-gradient steps
+    f7_R: int                 # F7 replicates
+    f8_ps: tuple              # F8 p_cot values
+    f8_Ts: tuple              # F8 pre-training samples
+    f8_R: int                 # F8 replicates
+    f8_rounds: int            # F8 STaR rounds
+
+
+QUICK = Settings(
+    name="quick", f1_ds=(5, 20, 50), f1_ps=(0.1, 0.2, 0.27, 0.4, 0.5, 0.65), f1_T=20_000, f1_R=3,
+    n_mc=1000, f2_d=8, f3_d=6, f3_ps=(0.01, 0.05, 0.1, 0.2), f3_rounds=8, f3_N=2000, f3_R=3,
+    f4_ps=(0.02, 0.1), f5_ds=(8, 16, 32, 64), f5_R=10, f6_d=6, f6_Ts=(300, 3000, 30_000), f6_R=3,
+    f6_exact_T=3000, f7_d=6, f7_steps=30, f7_R=3, f8_ps=(0.05, 0.2), f8_Ts=(30, 3000), f8_R=2,
+    f8_rounds=8)
+
+FULL = Settings(
+    name="full", f1_ds=(5, 20, 50), f1_ps=(0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.37, 0.42, 0.5, 0.6, 0.7),
+    f1_T=200_000, f1_R=5, n_mc=4000, f2_d=10, f3_d=10, f3_ps=(0.01, 0.05, 0.1, 0.2), f3_rounds=14,
+    f3_N=4000, f3_R=5, f4_ps=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2), f5_ds=(8, 16, 32, 64, 128, 256),
+    f5_R=40, f6_d=8, f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
+    f6_exact_T=30_000, f7_d=8, f7_steps=150, f7_R=5, f8_ps=(0.02, 0.05, 0.1, 0.2),
+    f8_Ts=(10, 30, 100, 300, 1000, 3000, 10_000), f8_R=3, f8_rounds=14)

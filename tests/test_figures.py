@@ -1,0 +1,118 @@
+"""Tests of ``python -m linparity.figures`` and the experiment drivers behind it (issue 5).
+
+Reference values: rl_closed_form.n_star / closed_form / theory (library functions the report must
+quote unchanged), exact power laws (fit_power_law), and file-format magic numbers (PNG, PDF).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from linparity import closed_form as cf
+from linparity import rl_closed_form as rc
+from linparity import theory
+from linparity.data import all_inputs
+from linparity.experiments import ntp, scaling
+from linparity.figures import cli
+from linparity.figures.settings import QUICK
+from linparity.model import LinearAR
+
+PNG_MAGIC, PDF_MAGIC = b"\x89PNG\r\n\x1a\n", b"%PDF"
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figs")
+    rc_ = cli.main(["--quick", "--only", "F4,F2", "--out", str(out), "--no-progress", "--seed", "3"])
+    return rc_, out
+
+
+def _rows(report_text):
+    return [line for line in report_text.splitlines() if line.startswith("| F")]
+
+
+def test_quick_run_writes_valid_files_and_report(quick_run):
+    status, out = quick_run
+    assert status == 0
+    for name in ("F2_calibration", "F4_rounds"):
+        assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+        assert (out / f"{name}.pdf").read_bytes()[:4] == PDF_MAGIC
+    # --only: no other figure was drawn
+    assert sorted(p.stem for p in out.glob("*.png")) == ["F2_calibration", "F4_rounds"]
+    rows = _rows((out / "REPORT.md").read_text())
+    assert rows and all(re.search(r"\*\*(PASS|DEVIATION)\*\*", r) for r in rows)
+    assert {r.split("|")[1].strip() for r in rows} == {"F2", "F4"}
+
+
+def test_report_quotes_library_numbers(quick_run):
+    """The n* prediction in each F4 row is rl_closed_form.n_star of that row's p."""
+    _, out = quick_run
+    rows = [r for r in _rows((out / "REPORT.md").read_text()) if "STaR simulation rounds" in r]
+    assert len(rows) == len(QUICK.f4_ps)
+    for r, p in zip(rows, QUICK.f4_ps):
+        assert f"p={p}," in r
+        assert f"n* = {rc.n_star(p)} " in r + " "
+
+
+def test_same_seed_same_report(tmp_path):
+    """Seeds come from one SeedSequence: rerunning F2 with the same seed reproduces the numbers."""
+    texts = []
+    for sub in ("a", "b"):
+        cli.main(["--quick", "--only", "F2", "--out", str(tmp_path / sub), "--no-progress"])
+        texts.append(_rows((tmp_path / sub / "REPORT.md").read_text()))
+    assert texts[0] == texts[1]
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--only", "F9"], ["--seed", "-1"], ["--jobs", "0"],
+                                  ["--jobs", "x"]])
+def test_bad_flags_exit_2_with_one_line(argv, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and len(err.splitlines()) == 1
+
+
+@given(st.floats(0.02, 0.7), st.floats(-3, 3), st.floats(-3, 3), st.floats(-3, 3), st.floats(-3, 6))
+def test_reduced_head_errors_match_theory(p, a, b, c, cl):
+    """On the subspace, reduced_head_errors = theory.measured_head_errors over all inputs."""
+    d = 4
+    theta = np.array([a, b, c, cl, cl + 0.5, cl - 0.5])
+    m = theory.measured_head_errors(LinearAR.from_reduced(d, a, b, c, theta[3:]), p, all_inputs(d))
+    r = ntp.reduced_head_errors(theta, p)
+    for k in ("prop1", "prop2_eq", "prop2_neq"):
+        assert r[k] == pytest.approx(m[k], rel=1e-9, abs=1e-12)
+    assert r["prop3"] == pytest.approx(float(np.max(m["prop3"])), rel=1e-9, abs=1e-12)
+
+
+def test_population_checkpoints_equal_pretrain_checkpoint():
+    d, p, lam = 5, 0.3, ntp.default_lam(5)
+    got = ntp.population_checkpoints(d, p, lam, [10, 57])
+    for row, T in zip(got, (10, 57)):
+        np.testing.assert_allclose(row, rc.pretrain_checkpoint(d, p, lam, T), rtol=1e-12)
+
+
+def test_fit_power_law_recovers_exact_slope():
+    x = np.array([8, 16, 32, 64.0])
+    f = scaling.fit_power_law(x, 3 * x ** 1.7)
+    assert f["slope"] == pytest.approx(1.7, abs=1e-12) and f["se"] == pytest.approx(0, abs=1e-9)
+
+
+def test_sampled_route_ntp_alone_above_threshold():
+    """p > 1/3: the NTP optimum is already greedy-correct, so the pre-training budget is the total
+    (closed form: greedy_probs of ntp_optimum is 1 for p > 1/3)."""
+    d, p = 6, 0.6
+    assert cf.greedy_probs(cf.ntp_optimum(d, p, ntp.default_lam(d)), d).p_correct == 1.0
+    assert scaling.samples_to_generalise(d, p, ntp.default_lam(d), 4096, 5, 0) == 4096.0
+    # p < 1/3: never at the optimum (Thm 1), whatever T
+    assert scaling.ntp_alone_accuracy(d, 0.2, ntp.default_lam(d)) == 0.5
+
+
+def test_f5_task_is_deterministic_in_its_stream():
+    params = {"d": 8, "kappa": 1.0, "lam": list(ntp.default_lam(8)), "replicates": 4, "n_max": 30,
+              "b0": 8, "cap": 2 ** 16}
+    a = scaling.f5_task(params, np.random.default_rng(5))
+    b = scaling.f5_task(params, np.random.default_rng(5))
+    np.testing.assert_array_equal(a["totals"], b["totals"])
+    assert np.isfinite(a["budget"]) and a["success"][-1] >= 0.9
