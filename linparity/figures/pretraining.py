@@ -135,6 +135,7 @@ def f6(s, ss, out, jobs=1, progress=False) -> FigureResult:
         ax.set(xlabel="T (samples)", title=names[key].split(":")[0], ylabel=names[key].split(": ")[1])
         ax.title.set_fontsize(8)
         ax.yaxis.label.set_fontsize(7)
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-6))     # population Pegasos overshoots to ~1e-100
         if key == "prop3":
             meas = np.array([[r["prop3_l"] for r in reps] for reps in sw.results])    # (n_T, R, d-1)
             ratio = meas / bnd_at["prop3_l"][:, None, :]
