@@ -46,6 +46,16 @@ products (math.fsum) differ by 3e-3 relative (1e-2 to 8e-2 for lambda = 1e-4 .. 
 much as the fast path differs from either. Runs at tiny lambda are reproducible bit-for-bit
 only within one implementation; statistically they are all valid samples of Algorithm 3.
 
+Given samples and warm starts (:func:`fit_samples`)
+---------------------------------------------------
+:func:`fit_samples` runs the same steps (batch size 1) on samples (X, Y) given in order instead of
+fresh draws: STaR's ``refit`` is Algorithm 3 from zero on the kept set. ``init`` sets w_0. Note
+that Pegasos' first step, w_1 = (1 - 1/1) w_0 + g_1 / lambda, discards w_0 except through the
+margins of g_1; ``init_steps`` = (k_0, k_long,0) instead resumes a run that had already taken
+k_0 steps (heads 1, 2a) and k_long,0 steps (chain heads) and ended at w_0: the next step of a
+head is k_0 + 1 with size 1/(lambda (k_0 + 1)), i.e. the Pegasos sum starts at
+G_{k_0} = lambda k_0 w_0. The average iterate is over the new steps only.
+
 Random stream
 -------------
 Replicate r draws its samples from child r of ``linparity._checks.spawn(rng, R)``; the reference
@@ -71,7 +81,8 @@ from ._checks import check_d, check_int, check_positive, check_prob, spawn
 from .data import Mixture, is_long
 from .model import LinearAR
 
-__all__ = ["pretrain", "pretrain_reference", "PretrainResult", "DEFAULT_LAM", "CHUNK_SAMPLES"]
+__all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
+           "DEFAULT_LAM", "CHUNK_SAMPLES"]
 
 #: default regularisation strength of every head
 DEFAULT_LAM = 0.01
@@ -171,6 +182,68 @@ def _pegasos_step(w: np.ndarray, Phi: list, labels: list, lam: float, k: int) ->
     return w - grad / (lam * k)
 
 
+class _ReferenceRun:
+    """Per-sample state of Algorithm 3: current iterates, sums of iterates, step counters.
+
+    Heads start at ``init`` (zeros if None) having taken ``k0`` (heads 1, 2a) and ``kl0`` (chain
+    heads) steps; :meth:`step` applies one (mini-)batch step, :meth:`models` returns the average
+    iterate over the steps taken here (a head that took none keeps its initial weights).
+    """
+
+    def __init__(self, cfg: _Config, init: LinearAR | None = None, k0: int = 0, kl0: int = 0):
+        d = cfg.d
+        m = LinearAR.zeros(d) if init is None else init
+        self.cfg, self.d = cfg, d
+        self.w1 = m.w1.copy()                                        # (d,) head 1
+        self.w2 = np.append(m.w2a, m.b2a)                            # (2d+2,) head 2a: phi_2, bias
+        self.chain = [w.copy() for w in m.chain]                     # heads l = 2..d, (2d+l-1,)
+        self.init = (self.w1.copy(), self.w2.copy(), [w.copy() for w in self.chain])
+        self.s1, self.s2 = np.zeros_like(self.w1), np.zeros_like(self.w2)
+        self.sc = [np.zeros_like(w) for w in self.chain]
+        self.k1 = self.k2 = 0
+        self.kc = [0] * (d - 1)
+        self.t, self.t_long = k0, kl0
+        self.lamc, self.Tc = cfg.lam_chain.tolist(), cfg.T_chain.tolist()   # Python scalars: fast
+
+    def step(self, xb: np.ndarray, yb: np.ndarray) -> None:
+        """One step on the batch xb ``(B, d)``, yb ``(B, d+1)`` (THEORY §3; B = 1: Algorithm 3)."""
+        cfg, d = self.cfg, self.d
+        self.t += 1
+        t = self.t
+        if t <= cfg.T1:
+            self.w1 = _pegasos_step(self.w1, list(xb), [y[0] for y in yb], cfg.lam1, t)
+            self.s1 += self.w1
+            self.k1 += 1
+        if t <= cfg.T2a:
+            Phi = [np.append(_phi(np.append(x, y[0]), d), 1.0) for x, y in zip(xb, yb)]
+            labels = [1.0 if y[1] == 0 else -1.0 for y in yb]        # +1: y_2 = EOS
+            self.w2 = _pegasos_step(self.w2, Phi, labels, cfg.lam2a, t)
+            self.s2 += self.w2
+            self.k2 += 1
+        longs = [(x, y) for x, y in zip(xb, yb) if y[1] != 0]
+        if not longs:
+            return
+        self.t_long += 1
+        for l in range(2, d + 1):
+            if self.t_long <= self.Tc[l - 2]:
+                Phi = [_phi(np.append(x, y[:l - 1]), d) for x, y in longs]
+                labels = [float(y[l - 1]) for _, y in longs]
+                self.chain[l - 2] = _pegasos_step(self.chain[l - 2], Phi, labels,
+                                                  self.lamc[l - 2], self.t_long)
+                self.sc[l - 2] += self.chain[l - 2]
+                self.kc[l - 2] += 1
+
+    def models(self) -> tuple[LinearAR, LinearAR]:
+        """(average iterate, last iterate) as LinearAR."""
+        def avg(s, k, w0):
+            return s / k if k > 0 else w0.copy()
+        i1, i2, ic = self.init
+        w2 = avg(self.s2, self.k2, i2)
+        mean = LinearAR(avg(self.s1, self.k1, i1), w2[:-1], w2[-1],
+                        [avg(s, k, w0) for s, k, w0 in zip(self.sc, self.kc, ic)])
+        return mean, LinearAR(self.w1, self.w2[:-1], self.w2[-1], self.chain)
+
+
 def pretrain_reference(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None,
                        lam_chain=None, T1=None, T2a=None, T_chain=None, batch_size=1,
                        rng=None, return_last=False):
@@ -209,47 +282,13 @@ def pretrain_reference(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=N
     cfg = _make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
                        batch_size)
     gen = spawn(rng, 1)[0]
-    d, B = cfg.d, cfg.batch_size
-    w1 = np.zeros(d)                                                 # head 1
-    w2 = np.zeros(2 * d + 2)                                         # head 2a: phi_2, then bias
-    chain = [np.zeros(2 * d + l - 1) for l in range(2, d + 1)]       # heads l = 2..d
-    sum1, sum2, sumc = np.zeros_like(w1), np.zeros_like(w2), [np.zeros_like(w) for w in chain]
-    k1 = k2 = 0
-    kc = [0] * (d - 1)
-    t = t_long = 0
+    run = _ReferenceRun(cfg)
+    B = cfg.batch_size
     for X, Y in _sample_chunks(cfg, gen):
         for start in range(0, X.shape[0], B):
-            xb, yb = X[start:start + B], Y[start:start + B]
-            t += 1
-            if t <= cfg.T1:
-                w1 = _pegasos_step(w1, [x for x in xb], [y[0] for y in yb], cfg.lam1, t)
-                sum1 += w1
-                k1 += 1
-            if t <= cfg.T2a:
-                Phi = [np.append(_phi(np.append(x, y[0]), d), 1.0) for x, y in zip(xb, yb)]
-                labels = [1.0 if y[1] == 0 else -1.0 for y in yb]    # +1: y_2 = EOS
-                w2 = _pegasos_step(w2, Phi, labels, cfg.lam2a, t)
-                sum2 += w2
-                k2 += 1
-            longs = [i for i in range(len(xb)) if yb[i, 1] != 0]
-            if longs:
-                t_long += 1
-                for l in range(2, d + 1):
-                    if t_long <= cfg.T_chain[l - 2]:
-                        Phi = [_phi(np.append(xb[i], yb[i, :l - 1]), d) for i in longs]
-                        labels = [float(yb[i, l - 1]) for i in longs]
-                        chain[l - 2] = _pegasos_step(chain[l - 2], Phi, labels,
-                                                     cfg.lam_chain[l - 2], t_long)
-                        sumc[l - 2] += chain[l - 2]
-                        kc[l - 2] += 1
-
-    def avg(s, k):
-        return s / k if k > 0 else s
-    mean = LinearAR(avg(sum1, k1), avg(sum2, k2)[:-1], avg(sum2, k2)[-1],
-                    [avg(s, k) for s, k in zip(sumc, kc)])
-    if return_last:
-        return mean, LinearAR(w1, w2[:-1], w2[-1], chain)
-    return mean
+            run.step(X[start:start + B], Y[start:start + B])
+    mean, last = run.models()
+    return (mean, last) if return_last else mean
 
 
 # ============================================================================ fast path
@@ -268,27 +307,29 @@ _FASTMATH = {"reassoc", "contract"}
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
-               G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, cbuf, longs):
+               G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, V1, V2, Vx, Vy, Vp, cbuf, longs):
     """Run the steps of one chunk; returns the updated (t, t_long).
 
     X ``(n, d)`` and Y ``(n, d+1)`` float64 (EOS = 0), n a multiple of B. G* are the Pegasos
     sums, S* the sums of iterates: G1, S1 ``(d,)``; G2, S2 ``(2d+2,)`` in the order
     [x, y_1, y_1 x, bias]; chain heads in the LinearAR._packed layout Gx, Gp ``(d-1, d)``
     (weights on x and on y_{l-1} x) and Gy ``(d-1, d-1)`` (row l-2: weights on y_1..y_{l-1}).
-    cbuf and longs are scratch ``(B,)`` buffers.
+    V* (same shapes) are the weights w_0 before a head's first step (k = 1): its margins are
+    taken there; from k = 2 on they are G / (lam (k-1)). cbuf and longs are scratch ``(B,)``.
     """
     n, d = X.shape
     for start in range(0, n, B):
         t += 1
         # ---------------------------------------------------------------- head 1
         if t <= T1:
-            inv = 0.0 if t == 1 else 1.0 / (lam1 * (t - 1))    # w_{t-1} = G / (lam (t-1))
+            A1 = V1 if t == 1 else G1                           # w_{t-1} = G / (lam (t-1))
+            inv = 1.0 if t == 1 else 1.0 / (lam1 * (t - 1))
             for i in range(B):
                 r = start + i
                 u = Y[r, 0]
                 acc = 0.0
                 for j in range(d):
-                    acc += G1[j] * X[r, j]
+                    acc += A1[j] * X[r, j]
                 cbuf[i] = _sig_neg(u * (acc * inv)) * u / B
             for i in range(B):
                 r = start + i
@@ -300,15 +341,16 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                 S1[j] += G1[j] * st
         # ---------------------------------------------------------------- head 2a
         if t <= T2a:
-            inv = 0.0 if t == 1 else 1.0 / (lam2a * (t - 1))
+            A2 = V2 if t == 1 else G2
+            inv = 1.0 if t == 1 else 1.0 / (lam2a * (t - 1))
             for i in range(B):
                 r = start + i
                 y1 = Y[r, 0]
                 u = 1.0 if Y[r, 1] == 0.0 else -1.0             # +1: y_2 = EOS
                 acc = 0.0
                 for j in range(d):
-                    acc += (G2[j] + y1 * G2[d + 1 + j]) * X[r, j]
-                acc += G2[d] * y1 + G2[2 * d + 1]
+                    acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
+                acc += A2[d] * y1 + A2[2 * d + 1]
                 cbuf[i] = _sig_neg(u * (acc * inv)) * u / B
             for i in range(B):
                 r = start + i
@@ -331,19 +373,20 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
         if nl == 0:
             continue
         tl += 1
+        Ax, Ay, Ap = (Vx, Vy, Vp) if tl == 1 else (Gx, Gy, Gp)
         for h in range(d - 1):          # head l = h + 2
             if tl > Tc[h]:
                 continue
             lam = lamc[h]
-            inv = 0.0 if tl == 1 else 1.0 / (lam * (tl - 1))
+            inv = 1.0 if tl == 1 else 1.0 / (lam * (tl - 1))
             for k in range(nl):
                 r = longs[k]
                 yp = Y[r, h]             # y_{l-1}
                 acc = 0.0
                 for j in range(d):
-                    acc += (Gx[h, j] + yp * Gp[h, j]) * X[r, j]
+                    acc += (Ax[h, j] + yp * Ap[h, j]) * X[r, j]
                 for q in range(h + 1):   # y_1 .. y_{l-1}
-                    acc += Gy[h, q] * Y[r, q]
+                    acc += Ay[h, q] * Y[r, q]
                 u = Y[r, h + 1]          # label y_l
                 cbuf[k] = _sig_neg(u * (acc * inv)) * u / nl
             st = 1.0 / (lam * tl)
@@ -377,16 +420,65 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
     return t, tl
 
 
-def _unpack(cfg: _Config, v1, v2, vx, vy, vp, k1, k2, kc) -> LinearAR:
-    """LinearAR from kernel arrays, each head divided by its own count (no division where 0)."""
-    d = cfg.d
+def _packed_heads(m: LinearAR):
+    """Kernel layout of a model: w1 ``(d,)``, [w2a, b] ``(2d+2,)``, Wx, Wy, Wp (LinearAR._packed)."""
+    return (m.w1.copy(), np.append(m.w2a, m.b2a)) + tuple(a.copy() for a in m._packed())
 
-    def div(a, k):
-        return a / k if k > 0 else a.copy()
-    chain = [div(np.concatenate([vx[l - 2], vy[l - 2, :l - 1], vp[l - 2]]), kc[l - 2])
-             for l in range(2, d + 1)]
-    w2 = div(v2, k2)
-    return LinearAR(div(v1, k1), w2[:-1], w2[-1], chain)
+
+def _unpack(v1, v2, vx, vy, vp) -> LinearAR:
+    """LinearAR from kernel-layout arrays (chain head l: [x, y_1..y_{l-1}, y_{l-1} x] weights)."""
+    d = v1.shape[0]
+    chain = [np.concatenate([vx[l - 2], vy[l - 2, :l - 1], vp[l - 2]]) for l in range(2, d + 1)]
+    return LinearAR(v1, v2[:-1], v2[-1], chain)
+
+
+class _FastRun:
+    """Kernel state of one run of Algorithm 3 (see "Fast path" and "Given samples" above).
+
+    Heads start at ``init`` (zeros if None) having taken ``k0`` (heads 1, 2a) and ``kl0`` (chain
+    heads) steps: the Pegasos sums start at G = lam k0 w_0 (chain heads: lam kl0 w_0).
+    """
+
+    def __init__(self, cfg: _Config, init: LinearAR | None = None, k0: int = 0, kl0: int = 0):
+        d = cfg.d
+        self.cfg, self.k0, self.kl0 = cfg, k0, kl0
+        self.V = _packed_heads(LinearAR.zeros(d) if init is None else init)  # w_0 per head
+        lc = cfg.lam_chain[:, None]                                          # (d-1, 1)
+        scale = (cfg.lam1 * k0, cfg.lam2a * k0, lc * kl0, lc * kl0, lc * kl0)
+        # Pegasos sums, shapes (d,), (2d+2,), (d-1, d), (d-1, d-1), (d-1, d)
+        self.G = [v * s for v, s in zip(self.V, scale)]
+        self.S = [np.zeros_like(v) for v in self.V]        # sums of iterates, same shapes
+        self.cbuf = np.zeros(cfg.batch_size)
+        self.longs = np.zeros(cfg.batch_size, dtype=np.int64)
+        self.t, self.tl = k0, kl0
+
+    def feed(self, X, Y) -> None:
+        """Steps on X ``(n, d)``, Y ``(n, d+1)`` (n a multiple of B), in row order."""
+        cfg = self.cfg
+        G1, G2, Gx, Gy, Gp = self.G
+        S1, S2, Sx, Sy, Sp = self.S
+        self.t, self.tl = _sgd_chunk(
+            np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64), cfg.batch_size,
+            self.t, self.tl, cfg.T1, cfg.T2a, cfg.T_chain, cfg.lam1, cfg.lam2a, cfg.lam_chain,
+            G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, *self.V, self.cbuf, self.longs)
+
+    def models(self) -> tuple[LinearAR, LinearAR]:
+        """(average iterate over the steps taken here, last iterate); a head that took no
+        step keeps w_0."""
+        cfg = self.cfg
+        k1, k2 = min(cfg.T1, self.t) - self.k0, min(cfg.T2a, self.t) - self.k0
+        kc = np.minimum(cfg.T_chain, self.tl) - self.kl0                     # (d-1,)
+        ks = (k1, k2, kc[:, None], kc[:, None], kc[:, None])
+        lams = (cfg.lam1, cfg.lam2a) + (cfg.lam_chain[:, None],) * 3
+
+        def per_head(num, den, v):
+            """num / den where the head stepped, else w_0."""
+            return np.where(np.asarray(den) > 0, num / np.maximum(den, 1), v)
+        mean = [per_head(s, k, v) for s, k, v in zip(self.S, ks, self.V)]
+        # last iterate w_K = G_K / (lam K), K counting the k0 earlier steps
+        last = [per_head(g / lam, k + k0, v) for g, lam, k, k0, v in
+                zip(self.G, lams, ks, (self.k0, self.k0) + (self.kl0,) * 3, self.V)]
+        return _unpack(*mean), _unpack(*last)
 
 
 def _run_replicate(cfg: _Config, gen: np.random.Generator, pbar=None):
@@ -394,28 +486,15 @@ def _run_replicate(cfg: _Config, gen: np.random.Generator, pbar=None):
 
     Returns (average LinearAR, last-iterate LinearAR, number of long samples, t_long).
     """
-    d, B = cfg.d, cfg.batch_size
-    G1, S1 = np.zeros(d), np.zeros(d)                      # (d,)
-    G2, S2 = np.zeros(2 * d + 2), np.zeros(2 * d + 2)      # (2d+2,)
-    Gx, Gp, Sx, Sp = (np.zeros((d - 1, d)) for _ in range(4))   # (d-1, d)
-    Gy, Sy = np.zeros((d - 1, d - 1)), np.zeros((d - 1, d - 1))  # (d-1, d-1)
-    cbuf, longs = np.zeros(B), np.zeros(B, dtype=np.int64)
-    t = tl = 0
+    run = _FastRun(cfg)
     n_long = 0
     for X, Y in _sample_chunks(cfg, gen):
         n_long += int(is_long(Y).sum())
-        t, tl = _sgd_chunk(X.astype(np.float64), Y.astype(np.float64), B, t, tl, cfg.T1,
-                           cfg.T2a, cfg.T_chain, cfg.lam1, cfg.lam2a, cfg.lam_chain,
-                           G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, cbuf, longs)
+        run.feed(X, Y)
         if pbar is not None:
-            pbar.update(X.shape[0] // B)
-    k1, k2 = min(cfg.T1, t), min(cfg.T2a, t)
-    kc = np.minimum(cfg.T_chain, tl)                       # (d-1,) steps of each chain head
-    mean = _unpack(cfg, S1, S2, Sx, Sy, Sp, k1, k2, kc)
-    # last iterate w_K = G_K / (lam K)
-    last = _unpack(cfg, G1 / cfg.lam1, G2 / cfg.lam2a, Gx / cfg.lam_chain[:, None],
-                   Gy / cfg.lam_chain[:, None], Gp / cfg.lam_chain[:, None], k1, k2, kc)
-    return mean, last, n_long, tl
+            pbar.update(X.shape[0] // cfg.batch_size)
+    mean, last = run.models()
+    return mean, last, n_long, run.tl
 
 
 @dataclass
@@ -490,3 +569,103 @@ def pretrain(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_c
         n_long_=np.array([r[2] for r in runs], dtype=np.int64),
         n_chain_steps_=np.array([r[3] for r in runs], dtype=np.int64),
         theta_=theta, off_subspace_norm_=np.array([r.off_subspace_norm for r in reds]))
+
+
+# ============================================================================ given samples
+def _check_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """X ``(n, d)`` of +-1 and Y ``(n, d+1)`` of responses the model can emit, as float64.
+
+    A response is short (y_1 = +-1, then zeros) or long (y_1..y_d = +-1, y_{d+1} = 0 = EOS).
+    """
+    X, Y = np.asarray(X), np.asarray(Y)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(f"X: must have shape (n, d) with d >= 2, got {X.shape}")
+    n, d = X.shape
+    if Y.shape != (n, d + 1):
+        raise ValueError(f"Y: must have shape ({n}, {d + 1}) for X of shape {X.shape}, got {Y.shape}")
+    if not np.all(np.abs(X) == 1):
+        raise ValueError("X: entries must be +1 or -1")
+    short = Y[:, 1] == 0
+    ok = (np.abs(Y[:, 0]) == 1) & np.where(short, np.all(Y[:, 1:] == 0, axis=1),
+                                           np.all(np.abs(Y[:, 1:d]) == 1, axis=1) & (Y[:, d] == 0))
+    if not np.all(ok):
+        raise ValueError(f"Y: row {int(np.flatnonzero(~ok)[0])} is not a response of the model "
+                         "(short: y_1 = +-1 then zeros; long: d bits +-1 then 0)")
+    return X.astype(np.float64), Y.astype(np.float64)
+
+
+def _check_init(init, d, init_steps) -> tuple[int, int]:
+    if init is not None and (not isinstance(init, LinearAR) or init.d != d):
+        raise ValueError(f"init: must be None or a LinearAR with d = {d}, got {init!r}")
+    if np.ndim(init_steps) == 0:
+        init_steps = (init_steps, init_steps)
+    if len(init_steps) != 2:
+        raise ValueError(f"init_steps: must be an integer >= 0 or a pair (k0, k_long0), got {init_steps!r}")
+    k0, kl0 = (check_int("init_steps", k, 0) for k in init_steps)
+    if init is None and (k0 or kl0):
+        raise ValueError("init_steps: must be 0 without init (a run from w_0 = 0 has taken no step)")
+    return k0, kl0
+
+
+def _samples_config(X, Y, lam, lam1, lam2a, lam_chain, k0, kl0) -> _Config:
+    """Every head steps on every sample it sees (no step limits); p_cot is unused (0)."""
+    n, d = X.shape
+    return _make_config(d, 0.0, max(n, 1), lam, lam1, lam2a, lam_chain, k0 + n, k0 + n, kl0 + n, 1)
+
+
+def fit_samples(X, Y, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None, init=None,
+                init_steps=0, return_last=False):
+    """Algorithm 3 (THEORY §3, batch size 1) on the given samples in row order, compiled.
+
+    Step t = 1..n takes sample (x_t, y_t): heads 1 and 2a step at k = k_0 + t; if y_t is long
+    every chain head steps at k = k_long,0 + t_long. A head at its k-th step moves by
+    -(1/(lambda k)) times the gradient of its own regularised logistic loss (Pegasos); the
+    output is each head's average iterate over its steps on these samples. STaR's ``refit``
+    variant is ``fit_samples(X_kept, Y_kept, lam)``.
+
+    Parameters
+    ----------
+    X : int array ``(n, d)``
+        Inputs in {-1, +1}, d >= 2; n may be 0.
+    Y : int array ``(n, d+1)``
+        Responses: short (y_1, 0, ..., 0) or long (y_1, ..., y_d, 0); EOS is 0.
+    lam, lam1, lam2a, lam_chain
+        Regularisation, as in :func:`pretrain` (each > 0).
+    init : LinearAR, optional
+        Starting weights w_0 (default 0). With ``init_steps`` = 0 only the first step's margins
+        see them: Pegasos' first step w_1 = g_1 / lambda overwrites w_0.
+    init_steps : int or pair (k0, k_long0)
+        Steps already taken by heads 1 and 2a (k0) and by the chain heads (k_long0) in the run
+        that ended at ``init``; the run resumes at step k0 + 1 (Pegasos sum G = lambda k0 w_0).
+        An int sets both. Needs ``init``.
+    return_last : bool
+        Also return the last iterates.
+
+    Returns
+    -------
+    LinearAR
+        Average iterates (a head with no step, e.g. chain heads without long samples, keeps
+        w_0); with ``return_last`` a pair (average, last). Equals
+        :func:`fit_samples_reference` to rounding (tested to 1e-12 relative for lambda >= 0.03).
+    """
+    Xf, Yf = _check_samples(X, Y)
+    k0, kl0 = _check_init(init, Xf.shape[1], init_steps)
+    cfg = _samples_config(Xf, Yf, lam, lam1, lam2a, lam_chain, k0, kl0)
+    run = _FastRun(cfg, init, k0, kl0)
+    if Xf.shape[0]:
+        run.feed(Xf, Yf)
+    mean, last = run.models()
+    return (mean, last) if return_last else mean
+
+
+def fit_samples_reference(X, Y, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None,
+                          init=None, init_steps=0, return_last=False):
+    """:func:`fit_samples` in plain per-sample Python (its oracle); same arguments and output."""
+    Xf, Yf = _check_samples(X, Y)
+    k0, kl0 = _check_init(init, Xf.shape[1], init_steps)
+    cfg = _samples_config(Xf, Yf, lam, lam1, lam2a, lam_chain, k0, kl0)
+    run = _ReferenceRun(cfg, init, k0, kl0)
+    for i in range(Xf.shape[0]):
+        run.step(Xf[i:i + 1], Yf[i:i + 1])
+    mean, last = run.models()
+    return (mean, last) if return_last else mean

@@ -6,6 +6,9 @@ Reference values:
 * ``linparity.closed_form.ntp_optimum`` (root finding on the reduced population losses,
   THEORY §4) is the reference optimum; the SGD tolerance is derived below from THEORY §5.
 * Random-stream identities are checked against numpy's own ``SeedSequence.spawn`` children.
+* ``fit_samples_reference`` (the same per-sample Python on given samples) is the oracle for
+  ``fit_samples``; ``pretrain`` on the same samples, and a single uninterrupted run, are the
+  references for its warm start.
 
 Reproducibility regime. Two correct implementations agree to rounding only while SGD is
 well-conditioned. For small lambda (here lambda <~ 3e-3 at d <= 6, a few hundred steps), a
@@ -25,8 +28,9 @@ from hypothesis import strategies as st
 from linparity._checks import spawn
 from linparity.closed_form import ntp_optimum
 from linparity.model import LinearAR
-from linparity.pretrain import (PretrainResult, _make_config, _run_replicate, pretrain,
-                                pretrain_reference)
+from linparity.data import Mixture
+from linparity.pretrain import (PretrainResult, _make_config, _run_replicate, fit_samples,
+                                fit_samples_reference, pretrain, pretrain_reference)
 
 RTOL = 1e-12   # fast path vs oracle: max |difference| <= RTOL * max(1, max |oracle weight|)
 
@@ -104,7 +108,6 @@ def test_minibatch_counts():
 
 def test_first_step_is_closed_form():
     """After one sample every active head is g_1 / lam (w_0 = 0, step 1/lam, sigma(0) = 1/2)."""
-    from linparity.data import Mixture
     d, lam = 3, 0.7
     X, Y = Mixture(d, 1.0).sample(1, spawn(4, 1)[0])
     x, y = X[0].astype(float), Y[0].astype(float)
@@ -292,3 +295,116 @@ def test_progress_bar_runs(capsys):
     res = pretrain(3, 0.5, 50, 0.2, rng=0, replicates=2, progress=True)
     assert "pretrain" in capsys.readouterr().err
     assert same(res.models_[0], pretrain(3, 0.5, 50, 0.2, rng=0, replicates=2).models_[0])
+
+
+# ============================================================================ fit_samples (given samples)
+def _random_model(d, seed, scale=0.5):
+    rng = np.random.default_rng(seed)
+    return LinearAR.from_vector(d, scale * rng.normal(size=LinearAR.n_params(d)))
+
+
+@pytest.mark.parametrize("d, p, lam, n, start", [
+    (3, 0.3, 0.03, 300, None),
+    (5, 0.5, (0.05, 0.1, 0.2), 200, None),
+    (4, 0.0, 0.1, 100, None),              # no long sample: chain heads keep w_0
+    (6, 1.0, 0.3, 80, "init"),             # w_0 given, first step at k = 1 (margins at w_0)
+    (5, 0.4, 0.05, 150, (37, 11)),         # resume after (k0, k_long0) steps
+    (50, 0.25, 0.1, 120, (20, 20)),
+])
+def test_fit_samples_equals_reference(d, p, lam, n, start):
+    X, Y = Mixture(d, p).sample(n, np.random.default_rng(d + n))
+    kw = {} if start is None else {"init": _random_model(d, 1)}
+    if isinstance(start, tuple):
+        kw["init_steps"] = start
+    a, a_last = fit_samples(X, Y, lam, return_last=True, **kw)
+    b, b_last = fit_samples_reference(X, Y, lam, return_last=True, **kw)
+    assert rel_diff(a, b) <= RTOL and rel_diff(a_last, b_last) <= RTOL
+    assert np.any(b.to_vector() != 0)
+    if p == 0.0:      # chain heads never step: they keep w_0 = 0
+        assert all(np.all(w == 0) for w in a.chain)
+
+
+@given(d=st.integers(2, 6), p=st.floats(0, 1), log_lam=st.floats(np.log(0.03), np.log(10.0)),
+       n=st.integers(0, 60), k0=st.integers(0, 50), kl0=st.integers(0, 50), init=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_fit_samples_equals_reference_property(d, p, log_lam, n, k0, kl0, init, seed):
+    X, Y = Mixture(d, p).sample(n, np.random.default_rng(seed))
+    kw = {"init": _random_model(d, seed), "init_steps": (k0, kl0)} if init else {}
+    lam = float(np.exp(log_lam))
+    assert rel_diff(fit_samples(X, Y, lam, **kw), fit_samples_reference(X, Y, lam, **kw)) <= RTOL
+
+
+def test_fit_samples_on_drawn_samples_is_pretrain():
+    """pretrain's samples are Mixture.sample of child 0 (one chunk here): the same run, bit for bit."""
+    d, p, T = 5, 0.3, 500
+    X, Y = Mixture(d, p).sample(T, spawn(42, 1)[0])
+    res = pretrain(d, p, T, (0.01, 0.02, 0.05), rng=42)
+    mean, last = fit_samples(X, Y, (0.01, 0.02, 0.05), return_last=True)
+    assert same(mean, res.models_[0]) and same(last, res.last_models_[0])
+
+
+def test_fit_samples_resume_continues_the_run():
+    """A run split in two, the second half resumed from the first's last iterate with
+    init_steps = (its steps, its long steps), ends at the uninterrupted run's last iterate."""
+    d, lam = 4, 0.05
+    X, Y = Mixture(d, 0.4).sample(400, np.random.default_rng(3))
+    _, whole = fit_samples(X, Y, lam, return_last=True)
+    _, half = fit_samples(X[:150], Y[:150], lam, return_last=True)
+    n_long = int((Y[:150, 1] != 0).sum())
+    _, resumed = fit_samples(X[150:], Y[150:], lam, init=half, init_steps=(150, n_long),
+                             return_last=True)
+    assert rel_diff(resumed, whole) <= RTOL
+    # without init_steps the first Pegasos step (factor 1 - 1/1 = 0) forgets w_0: a different end
+    _, restarted = fit_samples(X[150:], Y[150:], lam, init=half, return_last=True)
+    assert rel_diff(restarted, whole) > 1e-3
+
+
+def test_fit_samples_first_step_from_init():
+    """One sample from w_0: w_1 = sigma(-u <w_0, phi>) u phi / lam per head (w_0 only in the margin)."""
+    from scipy.special import expit
+    d, lam = 3, 0.4
+    X, Y = Mixture(d, 1.0).sample(1, np.random.default_rng(5))
+    w0 = _random_model(d, 2)
+    m = fit_samples(X, Y, lam, init=w0)
+    x, y = X[0].astype(float), Y[0].astype(float)
+    np.testing.assert_allclose(m.w1, expit(-y[0] * (w0.w1 @ x)) * y[0] * x / lam, rtol=1e-14)
+    phi2 = np.concatenate([x, [y[0]], y[0] * x])
+    c2 = -expit(w0.w2a @ phi2 + w0.b2a) / lam                 # label -1: the response is long
+    np.testing.assert_allclose(np.append(m.w2a, m.b2a), c2 * np.append(phi2, 1.0), rtol=1e-14)
+    for l in range(2, d + 1):
+        phi = np.concatenate([x, y[:l - 1], y[l - 2] * x])
+        u = y[l - 1]
+        np.testing.assert_allclose(m.chain[l - 2], expit(-u * (w0.chain[l - 2] @ phi)) * u * phi / lam,
+                                   rtol=1e-14)
+
+
+def test_fit_samples_empty_keeps_init():
+    d = 4
+    X, Y = np.zeros((0, d), dtype=np.int8), np.zeros((0, d + 1), dtype=np.int8)
+    assert same(fit_samples(X, Y), LinearAR.zeros(d))
+    w0 = _random_model(d, 3)
+    assert same(fit_samples(X, Y, init=w0, init_steps=5), w0)
+    assert same(fit_samples_reference(X, Y, init=w0), w0)
+
+
+_XY = Mixture(3, 0.5).sample(4, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(X=_XY[0][:, :1], Y=_XY[1][:, :2]), "X"),
+    (dict(X=_XY[0] * 2), "X"),
+    (dict(Y=_XY[1][:3]), "Y"),
+    (dict(Y=np.array([[1, 0, 1, 0]] * 4)), "Y"),            # short answer with a bit after EOS
+    (dict(Y=np.array([[1, 1, 0, 0]] * 4)), "Y"),            # long response cut short
+    (dict(Y=np.array([[1, 1, 1, 1]] * 4)), "Y"),            # no EOS
+    (dict(lam=0.0), "lam"), (dict(lam_chain=-1.0), "lam_chain"),
+    (dict(init=LinearAR.zeros(4)), "init"), (dict(init="w"), "init"),
+    (dict(init_steps=3), "init_steps"),                      # needs init
+    (dict(init=LinearAR.zeros(3), init_steps=-1), "init_steps"),
+    (dict(init=LinearAR.zeros(3), init_steps=(1, 2, 3)), "init_steps"),
+])
+@pytest.mark.parametrize("fn", [fit_samples, fit_samples_reference])
+def test_fit_samples_bad_input(kwargs, name, fn):
+    args = {"X": _XY[0], "Y": _XY[1], **kwargs}
+    with pytest.raises(ValueError, match=rf"^{name}:"):
+        fn(**args)

@@ -73,6 +73,54 @@ def test_batched_model_matches_linear_ar_draw_for_draw():
         assert off[r] == pytest.approx(red.off_subspace_norm, rel=1e-12)
 
 
+@pytest.mark.parametrize("d,tau", [(3, 0.75), (50, 1.0), (50, 0.5)])
+def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau):
+    # reference: LinearAR.sample / greedy (numpy, one rng.random call per chain position). The
+    # compiled chain decoder draws all chain uniforms in one call and must make the same decisions.
+    rng = np.random.default_rng(d)
+    ms = _random_models(d, 2, rng, scale=0.3)
+    ms[1] = LinearAR.from_reduced(d, 2.0, -1.0, -1.5, 2.0)        # mostly long responses
+    W = rl.BatchedAR.stack(ms)
+    X = (1 - 2 * rng.integers(0, 2, size=(2000, d))).astype(np.int8)
+    Y = rl.sample_responses(W, X, [np.random.default_rng(20 + r) for r in range(2)], tau)
+    G = rl.greedy_responses(W, X)
+    for r, m in enumerate(ms):
+        assert np.array_equal(Y[r], m.sample(X, np.random.default_rng(20 + r), tau))
+        assert np.array_equal(G[r], m.greedy(X))
+        assert (Y[r, :, 1] != 0).sum() > 100                     # the chain decoder really ran
+
+
+@pytest.mark.parametrize("algo,reward,tau", [("grpo", "e2e", 0.75), ("reinforce", "cot", 1.3)])
+def test_pg_step_equals_sample_then_policy_update(algo, reward, tau):
+    # reference: the step written out with the public pieces (inputs drawn as pg_step draws them,
+    # sample_responses, rewards, advantages, policy_update); pg_step reuses the decoding logits
+    # instead of recomputing them, which may only change rounding.
+    d, R, B, G, lr = 6, 2, 32, 4, 0.7
+    cfg = rl.PGConfig(algo=algo, steps=1, lr=lr, batch_size=B, group_size=G, reward=reward, temperature=tau)
+    W0 = rl.BatchedAR.stack(_random_models(d, R, np.random.default_rng(8), scale=0.5))
+    base = np.array([0.2, 0.4])
+    W = W0.copy()
+    rmean = rl.pg_step(W, cfg, [np.random.default_rng(30 + r) for r in range(R)],
+                       base if algo == "reinforce" else None)
+    gens = [np.random.default_rng(30 + r) for r in range(R)]
+    X = np.stack([(1 - 2 * g.integers(0, 2, size=(B, d), dtype=np.int8)).astype(np.int8) for g in gens])
+    if algo == "grpo":
+        X = np.repeat(X, G, axis=1)
+    Y = rl.sample_responses(W0, X, gens, tau)
+    r = rl._rewards(reward, X, Y)
+    if algo == "grpo":
+        rg = r.reshape(R, B, G)
+        A = (rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + rl.GRPO_EPS)
+        w = A.reshape(R, -1) / (B * G)
+    else:
+        w = (r - base[:, None]) / B
+    expected = W0.copy().add_(rl.policy_update(W0, X, Y, w, tau), lr)
+    assert np.allclose(rmean, r.mean(1), rtol=0, atol=0)
+    for a, b in zip(W.models(), expected.models()):
+        assert np.allclose(a.to_vector(), b.to_vector(), rtol=1e-12, atol=1e-14)
+    assert not np.allclose(W.w1, W0.w1)                            # the step moved the weights
+
+
 @pytest.mark.parametrize("tau", [0.75, 1.0, 1.5])
 def test_policy_update_equals_enumeration_score_and_reference(tau):
     # reference: enumeration.log_prob_grad (score vectors) and the per-sample Python loop

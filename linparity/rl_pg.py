@@ -1,0 +1,131 @@
+"""Policy gradient (REINFORCE, GRPO) simulated on R replicates of the full linear model (THEORY §6).
+
+REINFORCE: w += lr (1/B) sum_i (r_i - b) grad log pi_tau(y_i|x_i), with b a running mean of past
+batch rewards (or 0). GRPO: each of B inputs gets G responses, advantage
+A_i = (r_i - mean_g)/(std_g + eps) within the group, w += lr (1/(B G)) sum_i A_i grad log pi_tau.
+The expected dynamics in closed form are :func:`linparity.rl_closed_form.pg_discrete`.
+
+Random streams as in :mod:`linparity.rl_star`: replicate r draws its inputs and its sampling
+uniforms from its own Generator, so its trajectory does not depend on R.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import check_int, check_positive, check_prob, check_temperature, spawn
+from .rl_policy import (BatchedAR, _check_reward, _eval_inputs, _policy_step_, _rewards,
+                        _sample_with_logits, evaluate_batch)
+
+__all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
+
+#: epsilon of GRPO's standardised advantage (r - mean)/(std + eps), as in rl_closed_form.grpo_weight
+GRPO_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class PGConfig:
+    """Settings of REINFORCE and GRPO."""
+    algo: str                    # 'reinforce' or 'grpo'
+    steps: int                   # number of updates >= 0
+    lr: float = 1.0              # learning rate > 0 (ascent on E[r])
+    batch_size: int = 256        # inputs per step B >= 1
+    group_size: int = 8          # GRPO responses per input G >= 2
+    reward: str = "cot"          # 'cot' or 'e2e'
+    temperature: float = 1.0     # sampling temperature tau > 0
+    baseline: bool = True        # REINFORCE: subtract a running mean of past batch rewards
+    baseline_decay: float = 0.9  # b_{t+1} = decay b_t + (1 - decay) mean(r_t); b_1 = 0
+    eval_every: int = 1          # record metrics every this many steps (0: only start and end)
+    n_eval: int = 2048           # evaluation inputs when d > EXACT_EVAL_MAX_D
+
+    def __post_init__(self):
+        if self.algo not in ("reinforce", "grpo"):
+            raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {self.algo!r}")
+        check_int("steps", self.steps, 0)
+        check_positive("lr", self.lr)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("group_size", self.group_size, 2)
+        _check_reward(self.reward)
+        check_temperature(self.temperature)
+        if not isinstance(self.baseline, (bool, np.bool_)):
+            raise ValueError(f"baseline: must be True or False, got {self.baseline!r}")
+        check_prob("baseline_decay", self.baseline_decay)
+        check_int("eval_every", self.eval_every, 0)
+        check_int("n_eval", self.n_eval, 2)
+
+
+def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None):
+    """One REINFORCE or GRPO update of every replicate, in place.
+
+    REINFORCE: w += lr (1/B) sum_i (r_i - b) grad log pi_tau(y_i|x_i), b the running-mean baseline
+    (``baseline`` ``(R,)``, 0 without it). GRPO: each of B inputs gets G responses, advantage
+    A_i = (r_i - mean_g)/(std_g + eps) (population std, eps = GRPO_EPS), w += lr (1/(B G)) sum A_i grad log pi.
+
+    Returns the batch mean reward ``(R,)``.
+    """
+    R, d, B = W.R, W.d, cfg.batch_size
+    X = np.stack([(1 - 2 * g.integers(0, 2, size=(B, d), dtype=np.int8)).astype(np.int8) for g in gens])
+    if cfg.algo == "grpo":
+        X = np.repeat(X, cfg.group_size, axis=1)                     # (R, B G, d), input-major
+    Y, u1, u2, uc = _sample_with_logits(W, X, gens, cfg.temperature)  # logits of the sampled Y
+    r = _rewards(cfg.reward, X, Y)                                   # (R, n)
+    if cfg.algo == "grpo":
+        rg = r.reshape(R, B, cfg.group_size)
+        A = ((rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + GRPO_EPS)).reshape(R, -1)
+        w = A / (B * cfg.group_size)
+    else:
+        b = np.zeros(R) if baseline is None else np.asarray(baseline, dtype=np.float64)
+        w = (r - b[:, None]) / B
+    # W += lr policy_update(W, X, Y, w, tau), compiled, reusing the decoding logits
+    _policy_step_(W, X, Y, (u1, u2, uc), w, cfg.temperature, cfg.lr)
+    return r.mean(1)
+
+
+@dataclass
+class PGResult:
+    """Metrics of R policy-gradient replicates at the recorded steps."""
+    config: PGConfig
+    steps_: np.ndarray            # (n_rec,) step index of each record (0 = start)
+    expected_reward_: np.ndarray  # (R, n_rec) at the sampling temperature
+    pi_long_: np.ndarray          # (R, n_rec) tau = 1
+    greedy_accuracy_: np.ndarray  # (R, n_rec)
+    mean_length_: np.ndarray      # (R, n_rec) tau = 1
+    batch_reward_: np.ndarray     # (R, steps) mean reward of each step's batch
+    theta_: np.ndarray            # (R, n_rec, d+2) reduced coordinates
+    off_subspace_norm_: np.ndarray  # (R, n_rec)
+    models_: list = field(repr=False, default=None)
+
+
+def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
+    """REINFORCE or GRPO for ``cfg.steps`` steps from the R models W0 (streams as in :func:`run_star`)."""
+    R, d = W0.R, W0.d
+    g_eval, g_run = spawn(rng, 2)
+    gens = spawn(g_run, R)
+    eval_gens = spawn(g_eval, R + 1)
+    X_eval = _eval_inputs(d, cfg.n_eval, eval_gens[R]) if X_eval is None else X_eval
+    W = W0.copy()
+    rec = {k: [] for k in ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")}
+    steps, thetas, offs, batch_r = [], [], [], []
+
+    def record(t):
+        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens[:R])
+        for k in rec:
+            rec[k].append(m[k])
+        th, off = W.reduced()
+        steps.append(t)
+        thetas.append(th)
+        offs.append(off)
+    record(0)
+    b = np.zeros(R)
+    for t in range(1, cfg.steps + 1):
+        rmean = pg_step(W, cfg, gens, b if (cfg.algo == "reinforce" and cfg.baseline) else None)
+        b = cfg.baseline_decay * b + (1 - cfg.baseline_decay) * rmean
+        batch_r.append(rmean)
+        if (cfg.eval_every and t % cfg.eval_every == 0) or t == cfg.steps:
+            record(t)
+    col = lambda v: np.array(v).T.reshape(R, -1)  # noqa: E731
+    return PGResult(cfg, np.array(steps), col(rec["expected_reward"]), col(rec["pi_long"]),
+                    col(rec["greedy_accuracy"]), col(rec["mean_length"]),
+                    np.array(batch_r).T.reshape(R, -1), np.array(thetas).transpose(1, 0, 2), col(offs),
+                    W.models())

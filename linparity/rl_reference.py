@@ -1,0 +1,118 @@
+"""Plain per-sample Python references of the RL simulations: oracles for tests and benchmarks.
+
+Each one implements the same algorithm as its vectorised counterpart sample by sample, with
+``np.dot`` on explicit feature vectors phi (THEORY §2) and no batching:
+
+* :func:`sample_reference`: one response, from given uniforms, as :meth:`LinearAR.sample`;
+* :func:`policy_update_reference`: sum_i w_i grad log pi_tau(y_i|x_i), as ``rl_policy.policy_update``;
+* :func:`star_round_reference`: one STaR round, variant refit, as ``rl_star.star_round``;
+* :func:`pg_steps_reference`: GRPO steps, as ``rl_pg.pg_step``;
+* :func:`algorithm3_reference`: Algorithm 3 from zero on given samples
+  (:func:`linparity.pretrain.fit_samples_reference`).
+
+The references draw their random numbers per sample, so their streams differ from the vectorised
+code's; they are compared on given inputs (tests) or by rate (benchmarks/bench_rl.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from . import closed_form as cf
+from ._checks import as_generator
+from .data import REWARDS
+from .model import LinearAR
+from .pretrain import fit_samples_reference
+from .rl_pg import GRPO_EPS
+from .rl_policy import _check_reward
+
+__all__ = ["sample_reference", "policy_update_reference", "star_round_reference", "pg_steps_reference",
+           "algorithm3_reference"]
+
+
+def algorithm3_reference(X, Y, lam) -> LinearAR:
+    """Algorithm 3 from zero on the given samples, per-sample Python (oracle for ``fit_algorithm3``).
+
+    ``lam`` a scalar or (lam1, lam2a, lam_chain); same as
+    ``linparity.pretrain.fit_samples_reference(X, Y, lam)``.
+    """
+    return fit_samples_reference(X, Y, cf.split_lam(lam))
+
+
+def _phi(z, d):
+    """phi(z) = [z_1..z_m, z_m z_1..z_m z_d] (THEORY §2) of one prefix."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.concatenate([z, z[-1] * z[:d]])
+
+
+def sample_reference(model: LinearAR, x, u, temperature=1.0):
+    """One response by plain per-sample Python, from the uniforms ``u`` (an iterator of floats)."""
+    d, tau = model.d, temperature
+    y = [1 if next(u) < expit(np.dot(model.w1, x) / tau) else -1]
+    if next(u) < expit((np.dot(model.w2a, _phi(np.append(x, y[0]), d)) + model.b2a) / tau):
+        return np.array(y + [0] * d, dtype=np.int8)
+    for l in range(2, d + 1):
+        y.append(1 if next(u) < expit(np.dot(model.chain[l - 2], _phi(np.append(x, y), d)) / tau) else -1)
+    return np.array(y + [0], dtype=np.int8)
+
+
+def policy_update_reference(model: LinearAR, X, Y, weights, temperature=1.0) -> np.ndarray:
+    """sum_i weights_i grad log pi_tau(y_i|x_i), per-sample Python; vector in LinearAR.to_vector order."""
+    d, tau = model.d, temperature
+    g1, g2, gb = np.zeros(d), np.zeros(2 * d + 1), 0.0
+    gc = [np.zeros_like(w) for w in model.chain]
+    for x, y, w in zip(np.asarray(X, dtype=np.float64), np.asarray(Y), weights):
+        g1 += w * y[0] * expit(-y[0] * np.dot(model.w1, x) / tau) / tau * x
+        f2 = _phi(np.append(x, y[0]), d)
+        t = 1.0 if y[1] == 0 else -1.0
+        c = w * t * expit(-t * (np.dot(model.w2a, f2) + model.b2a) / tau) / tau
+        g2 += c * f2
+        gb += c
+        if y[1] != 0:
+            for l in range(2, d + 1):
+                f = _phi(np.append(x, y[:l - 1]), d)
+                gc[l - 2] += w * y[l - 1] * expit(-y[l - 1] * np.dot(model.chain[l - 2], f) / tau) / tau * f
+    return np.concatenate([g1, g2, [gb], *gc])
+
+
+def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0, lam=0.01, rng=None):
+    """One STaR round with the 'refit' variant in plain per-sample Python (benchmark oracle).
+
+    Samples, rewards and keeps one response per input, then runs Algorithm 3 from zero on the kept
+    set by per-sample Pegasos steps (:func:`linparity.pretrain.fit_samples_reference`).
+    """
+    g = as_generator(rng)
+    d = model.d
+    rfn = REWARDS[_check_reward(reward)]
+    kept = []
+    for _ in range(samples):
+        x = (1 - 2 * g.integers(0, 2, size=d)).astype(np.int8)
+        y = sample_reference(model, x.astype(np.float64), iter(g.random(d + 1)), temperature)
+        if rfn(x[None], y[None])[0] > 0:
+            kept.append((x, y))
+    Xk = np.array([k[0] for k in kept], dtype=np.int8).reshape(-1, d)
+    Yk = np.array([k[1] for k in kept], dtype=np.int8).reshape(-1, d + 1)
+    return fit_samples_reference(Xk, Yk, cf.split_lam(lam)), len(kept)
+
+
+def pg_steps_reference(model: LinearAR, steps, lr, batch_size, group_size, reward="cot",
+                       temperature=1.0, rng=None) -> LinearAR:
+    """GRPO steps in plain per-sample Python (benchmark oracle): same update rule as :func:`pg_step`."""
+    g = as_generator(rng)
+    d = model.d
+    rfn = REWARDS[_check_reward(reward)]
+    theta = model.to_vector()
+    for _ in range(steps):
+        m = LinearAR.from_vector(d, theta)
+        X, Y, A = [], [], []
+        for _ in range(batch_size):
+            x = (1 - 2 * g.integers(0, 2, size=d)).astype(np.int8)
+            ys = [sample_reference(m, x.astype(np.float64), iter(g.random(d + 1)), temperature)
+                  for _ in range(group_size)]
+            r = np.array([rfn(x[None], y[None])[0] for y in ys])
+            X += [x] * group_size
+            Y += ys
+            A += list((r - r.mean()) / (r.std() + GRPO_EPS))
+        theta = theta + lr * policy_update_reference(m, X, Y, np.array(A) / (batch_size * group_size),
+                                                     temperature)
+    return LinearAR.from_vector(d, theta)
