@@ -43,8 +43,11 @@ def band(ax, x, Y, label=None, color=None, **kw):
 
 def save(fig, out: Path, name: str, caption: str) -> list[Path]:
     """Write ``name``.png and ``name``.pdf atomically (temp file + os.replace), caption underneath."""
+    width, height = fig.get_size_inches()
+    n_lines = int(np.ceil(len(caption) / (width * 15.5))) + 1       # ~15.5 chars per inch at 7 pt
+    bottom = min(0.45, n_lines * 9.5 / 72 / height)                  # 9.5 pt per caption line
     fig.text(0.01, 0.005, caption, fontsize=7, wrap=True, va="bottom", ha="left")
-    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     paths = []
     for ext in ("png", "pdf"):
         path = Path(out) / f"{name}.{ext}"
