@@ -1,0 +1,233 @@
+"""A GPT-2-style causal decoder over the parity task's tokens, and its decoding.
+
+Token layout (one sequence per example, THEORY §1)::
+
+    x_1 ... x_d  SEP  y_1 ... y_k EOS        (k = 1 for a short answer, k = d for a long chain)
+
+Input vocabulary (ids): ``PLUS = 0`` (+1), ``MINUS = 1`` (-1), ``EOS = 2``, ``SEP = 3``.
+The output head has only the three response tokens {+1, -1, EOS} (ids 0, 1, 2), so the
+model can never emit a separator. The model reads at most ``2d+1`` tokens (input bits, SEP,
+and the first d response tokens); the logits at positions ``d .. 2d`` predict the response
+tokens y_1 .. y_{d+1}.
+
+Responses are exchanged with the rest of linparity in the int8 format of
+:mod:`linparity.data`: width d+1, +-1 bits, then 0 for EOS and 0 padding after it. A
+generated response that never emits EOS holds d+1 bits. Rewards and metrics are therefore the
+very functions used for the linear model (``reward_cot``, ``reward_e2e``, ``response_length``,
+``is_long``).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import as_generator, check_d, check_int, check_temperature
+from ..data import response_length
+
+__all__ = ["PLUS", "MINUS", "EOS", "SEP", "N_OUT", "TransformerConfig", "CausalTransformer",
+           "encode_inputs", "encode_responses", "decode_tokens", "response_mask",
+           "sequence_log_prob", "generate", "n_parameters", "torch_seed",
+           "make_generator", "build_model"]
+
+PLUS, MINUS, EOS, SEP = 0, 1, 2, 3
+N_IN = 4   # input vocabulary size
+N_OUT = 3  # output vocabulary: +1, -1, EOS
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Architecture of :class:`CausalTransformer`.
+
+    The paper's range is depth 2-8 and width 64-256 (THEORY §7); smaller values are
+    accepted for tests.
+    """
+    d: int             # number of input bits; the context holds 2d+1 tokens
+    depth: int = 2     # number of transformer blocks, in [1, 16]
+    width: int = 128   # residual stream width, in [8, 1024], a multiple of heads
+    heads: int = 4     # attention heads per block, in [1, 64]
+    mlp_ratio: int = 4  # hidden width of each MLP = mlp_ratio * width, in [1, 16]
+
+    def __post_init__(self):
+        check_d(self.d)
+        check_int("depth", self.depth, 1, 16)
+        check_int("width", self.width, 8, 1024)
+        check_int("heads", self.heads, 1, 64)
+        check_int("mlp_ratio", self.mlp_ratio, 1, 16)
+        if self.width % self.heads:
+            raise ValueError(f"width: must be a multiple of heads={self.heads}, got {self.width}")
+
+    @property
+    def max_len(self) -> int:
+        """Longest input the model reads: d bits, SEP, d response tokens."""
+        return 2 * self.d + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CausalTransformer(nn.Module):
+    """Pre-LayerNorm (GPT-2-style) causal decoder: token + learned position embeddings,
+    ``depth`` blocks of masked multi-head self-attention and a GELU MLP, a final LayerNorm
+    and a linear head onto {+1, -1, EOS}. No dropout (training is online on fresh samples).
+
+    Built from ``torch.nn.TransformerEncoderLayer(norm_first=True)`` with a causal mask,
+    which is exactly a GPT-2 block.
+    """
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.tok = nn.Embedding(N_IN, w)
+        self.pos = nn.Embedding(config.max_len, w)
+        layer = nn.TransformerEncoderLayer(w, config.heads, config.mlp_ratio * w, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, config.depth, enable_nested_tensor=False)
+        self.ln_f = nn.LayerNorm(w)
+        self.head = nn.Linear(w, N_OUT)
+        # GPT-2 initialisation: N(0, 0.02) for embeddings and linear maps
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(m.weight, std=0.02)
+                if getattr(m, "bias", None) is not None:
+                    nn.init.zeros_(m.bias)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, m, 3)`` for token ids ``(n, m)``, m <= 2d+1; position i sees ids[:, :i+1]."""
+        n, m = ids.shape
+        if m > self.config.max_len:
+            raise ValueError(f"ids: at most {self.config.max_len} tokens, got {m}")
+        pos = torch.arange(m, device=ids.device)
+        h = self.tok(ids) + self.pos(pos)[None]  # (n, m, width)
+        mask = nn.Transformer.generate_square_subsequent_mask(m, device=ids.device)
+        h = self.blocks(h, mask=mask, is_causal=True)
+        return self.head(self.ln_f(h))  # (n, m, 3)
+
+
+# ---------------------------------------------------------------------- token conversion
+def encode_inputs(X, device="cpu") -> torch.Tensor:
+    """Token ids ``(n, d+1)`` for int8 inputs ``(n, d)`` of +-1: the bits, then SEP."""
+    X = np.asarray(X)
+    ids = np.where(X > 0, PLUS, MINUS)  # (n, d)
+    ids = np.concatenate([ids, np.full((X.shape[0], 1), SEP)], axis=1)
+    return torch.as_tensor(ids, dtype=torch.long, device=device)
+
+
+def encode_responses(Y, device="cpu") -> torch.Tensor:
+    """Token ids ``(n, d+1)`` for responses in the int8 format: +1 -> PLUS, -1 -> MINUS, 0 -> EOS.
+
+    Padding after the first EOS also becomes EOS; :func:`response_mask` excludes it.
+    """
+    Y = np.asarray(Y)
+    ids = np.where(Y > 0, PLUS, np.where(Y < 0, MINUS, EOS))
+    return torch.as_tensor(ids, dtype=torch.long, device=device)
+
+
+def decode_tokens(ids) -> np.ndarray:
+    """Generated response ids ``(n, d+1)`` -> int8 responses ``(n, d+1)``.
+
+    Everything from the first EOS on becomes 0 (the data format of :mod:`linparity.data`).
+    """
+    ids = ids.detach().cpu().numpy() if isinstance(ids, torch.Tensor) else np.asarray(ids)
+    Y = np.where(ids == PLUS, 1, -1).astype(np.int8)
+    after = np.cumsum(ids == EOS, axis=1) > 0  # (n, d+1): at or after the first EOS
+    Y[after] = 0
+    return Y
+
+
+def response_mask(Y, device="cpu") -> torch.Tensor:
+    """Bool ``(n, d+1)``: True on the response tokens that count (every bit and the first EOS).
+
+    Position j is in the response iff j < response_length(Y) (which counts EOS).
+    """
+    Y = np.asarray(Y)
+    L = response_length(Y)  # (n,)
+    mask = np.arange(Y.shape[1])[None, :] < L[:, None]
+    return torch.as_tensor(mask, device=device)
+
+
+def sequence_log_prob(model: CausalTransformer, X, Y, temperature: float = 1.0,
+                      per_token: bool = False) -> torch.Tensor:
+    """log pi_tau(Y | X) with gradients, ``(n,)`` (or ``(n, d+1)`` masked per token).
+
+    Teacher forcing: the model reads (x, SEP, y_1..y_d); position d+j-1 predicts y_j with
+    probabilities softmax(logits / tau). Tokens after the first EOS contribute 0.
+    """
+    tau = check_temperature(temperature)
+    dev = model.device
+    d = np.asarray(X).shape[1]
+    yid = encode_responses(Y, dev)  # (n, d+1)
+    ids = torch.cat([encode_inputs(X, dev), yid[:, :d]], dim=1)  # (n, 2d+1)
+    logits = model(ids)[:, d:, :] / tau  # (n, d+1, 3)
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, yid[..., None])[..., 0]  # (n, d+1)
+    lp = lp * response_mask(Y, dev)
+    return lp if per_token else lp.sum(dim=1)
+
+
+@torch.no_grad()
+def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool = False,
+             generator: torch.Generator | None = None) -> np.ndarray:
+    """Sample (or greedily decode) one response per input, int8 ``(n, d+1)``.
+
+    Decoding stops at EOS or after d+1 response tokens. Sampling draws from
+    softmax(logits / tau) with ``torch.multinomial`` and the given generator; greedy takes the
+    argmax, ties going to the lowest id (+1 before -1 before EOS, so a bit tie gives +1 and a
+    stop tie goes on, the linear model's convention).
+    """
+    if not greedy:
+        tau = check_temperature(temperature)
+    dev = model.device
+    X = np.asarray(X)
+    n, d = X.shape
+    ids = encode_inputs(X, dev)  # (n, d+1), grows by one column per step
+    out = torch.full((n, d + 1), EOS, dtype=torch.long, device=dev)
+    done = torch.zeros(n, dtype=torch.bool, device=dev)
+    for j in range(d + 1):
+        logits = model(ids)[:, -1, :]  # (n, 3)
+        if greedy:
+            tok = torch.argmax(logits, dim=-1)
+        else:
+            probs = torch.softmax(logits.double() / tau, dim=-1)
+            tok = torch.multinomial(probs, 1, generator=generator)[:, 0]
+        tok = torch.where(done, torch.full_like(tok, EOS), tok)
+        out[:, j] = tok
+        done |= tok == EOS
+        if bool(done.all()) or j == d:
+            break
+        ids = torch.cat([ids, tok[:, None]], dim=1)
+    return decode_tokens(out)
+
+
+def n_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def torch_seed(rng: np.random.Generator) -> int:
+    """A 63-bit seed for torch drawn from a numpy Generator (keeps SPEC 7 plumbing)."""
+    return int(rng.integers(0, 2 ** 63 - 1))
+
+
+def make_generator(rng: np.random.Generator, device) -> torch.Generator:
+    """A torch Generator on ``device`` seeded from ``rng``."""
+    g = torch.Generator(device=device)
+    g.manual_seed(torch_seed(rng))
+    return g
+
+
+def build_model(config: TransformerConfig, rng=None, device="cpu") -> CausalTransformer:
+    """A freshly initialised model; the initialisation is drawn from ``rng`` without touching
+    torch's global random state (``torch.random.fork_rng``)."""
+    seed = torch_seed(as_generator(rng))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = CausalTransformer(config)
+    return model.to(device)
+

@@ -1,0 +1,332 @@
+"""Pre-training by next-token prediction, then STaR, REINFORCE with a baseline and GRPO.
+
+Every routine trains a :class:`~linparity.transformer.model.CausalTransformer` in place and
+returns a JSON-able dict of per-step logs with the metric names of the linear commands:
+
+* ``greedy_accuracy``: fraction of held-out fresh inputs whose greedy response ends with the
+  right parity bit (``reward_e2e`` of the greedy response: P(final answer correct), THEORY §4);
+* ``pi_long``: the model's exact probability of a long response at temperature 1,
+  sum over y_1 in {+1,-1} of pi(y_1|x) (1 - pi(EOS|x,y_1)), averaged over the held-out inputs;
+* ``mean_length``: mean length (EOS included, ``response_length``) of one response sampled at
+  temperature 1 per held-out input;
+* ``loss``: the training loss of each step (NTP: mean response negative log-likelihood in nats;
+  policy gradient: the surrogate -mean(A log pi));
+* ``kept_fraction`` (RL only): fraction of the sampled responses with reward 1.
+
+The held-out metrics are logged at ``eval_steps`` (step 0 is the starting model).
+
+Random streams (numpy SPEC 7): ``rng`` is split with ``spawn`` into children for the training
+data, the held-out inputs and torch's sampling generator; model initialisation draws its own
+child in :func:`~linparity.transformer.model.build_model`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+from .._checks import as_generator, check_int, check_positive, check_prob, check_temperature, spawn
+from ..data import REWARDS, Mixture, is_long, long_response, response_length
+from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
+                    generate, make_generator, sequence_log_prob)
+
+__all__ = ["resolve_device", "evaluate", "exact_pi_long", "pretrain", "star", "reinforce", "grpo",
+           "save_checkpoint", "load_checkpoint"]
+
+
+def resolve_device(device: str = "cpu") -> str:
+    """``"cpu"``, ``"cuda"`` (or ``"cuda:k"``) or ``"auto"`` (cuda when available)."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if isinstance(device, str) and device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {device!r} requested but torch.cuda.is_available() is False; "
+                             "use --device cpu")
+        return device
+    raise ValueError(f"device: must be 'cpu', 'cuda', 'cuda:k' or 'auto', got {device!r}")
+
+
+# ---------------------------------------------------------------------------- metrics
+@torch.no_grad()
+def exact_pi_long(model: CausalTransformer, X) -> np.ndarray:
+    """pi(long | x) at temperature 1, ``(n,)``: sum_{y_1 = +-1} pi(y_1|x) (1 - pi(EOS|x, y_1)).
+
+    A response is long when its second token is not EOS (``is_long``); EOS as the first token
+    (length 1) is short.
+    """
+    dev = model.device
+    ids = encode_inputs(X, dev)  # (n, d+1)
+    p1 = torch.softmax(model(ids)[:, -1, :].double(), dim=-1)  # (n, 3)
+    out = torch.zeros(ids.shape[0], dtype=torch.float64, device=dev)
+    for tok in (PLUS, MINUS):
+        ids1 = torch.cat([ids, torch.full_like(ids[:, :1], tok)], dim=1)
+        p2 = torch.softmax(model(ids1)[:, -1, :].double(), dim=-1)  # (n, 3)
+        out += p1[:, tok] * (1.0 - p2[:, EOS])
+    return out.cpu().numpy()
+
+
+@torch.no_grad()
+def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = None) -> dict:
+    """Held-out metrics on inputs ``X`` ``(n, d)``: greedy_accuracy, greedy_length, pi_long,
+    mean_length (one sample per input at temperature 1), long_fraction (of those samples) and
+    pi_long_correct = mean_x pi(L(x)|x) (exact; equals pi_long once the chain is learned, as
+    ``closed_form.trajectory_probs(...).p_long_correct`` for the linear model)."""
+    was = model.training
+    model.eval()
+    Yg = generate(model, X, greedy=True)
+    Ys = generate(model, X, temperature=1.0, generator=generator)
+    pi_L = torch.exp(sequence_log_prob(model, X, long_response(X)).double()).mean().item()
+    model.train(was)
+    return {"greedy_accuracy": float(REWARDS["e2e"](X, Yg).mean()),
+            "greedy_length": float(response_length(Yg).mean()),
+            "pi_long": float(exact_pi_long(model, X).mean()),
+            "mean_length": float(response_length(Ys).mean()),
+            "long_fraction": float(is_long(Ys).mean()),
+            "pi_long_correct": float(pi_L)}
+
+
+class _Log:
+    """Accumulates per-step losses and per-evaluation metrics into lists."""
+
+    def __init__(self, model, X_eval, generator, verbose):
+        self.model, self.X_eval, self.gen, self.verbose = model, X_eval, generator, verbose
+        self.d = {"eval_steps": [], "loss": []}
+
+    def evaluate(self, step: int):
+        m = evaluate(self.model, self.X_eval, self.gen)
+        self.d["eval_steps"].append(int(step))
+        for k, v in m.items():
+            self.d.setdefault(k, []).append(v)
+        if self.verbose:
+            print(f"step {step:6d}  " + "  ".join(f"{k}={v:.4f}" for k, v in m.items()),
+                  file=sys.stderr, flush=True)
+
+    def add(self, **kw):
+        for k, v in kw.items():
+            self.d.setdefault(k, []).append(float(v))
+
+
+def _every(eval_every, steps):
+    return max(1, steps // 20) if eval_every is None else check_int("eval_every", eval_every, 1)
+
+
+def _setup(model, rng, n_eval):
+    rng = as_generator(rng)
+    g_data, g_eval, g_torch = spawn(rng, 3)
+    n_eval = check_int("n_eval", n_eval, 1)
+    X_eval = Mixture(model.config.d, 0.0).sample(n_eval, g_eval)[0]  # (n_eval, d) fresh inputs
+    return g_data, X_eval, make_generator(g_torch, model.device)
+
+
+def _adam(model, lr, weight_decay=0.0):
+    return torch.optim.AdamW(model.parameters(), lr=check_positive("lr", lr),
+                             weight_decay=weight_decay, betas=(0.9, 0.98))
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def save_checkpoint(path, model: CausalTransformer, **meta) -> str:
+    """Write the config, weights and ``meta`` (step, p_cot, ...) to ``path`` atomically
+    (temporary file in the same folder, then ``os.replace``)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save({"config": model.config.to_dict(), "state_dict": state, "meta": meta}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
+    """Model and meta dict from a file written by :func:`save_checkpoint`."""
+    if not os.path.isfile(path):
+        raise ValueError(f"checkpoint: no such file {path!r}")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    model = CausalTransformer(TransformerConfig(**blob["config"]))
+    model.load_state_dict(blob["state_dict"])
+    return model.to(resolve_device(device)), dict(blob.get("meta", {}))
+
+
+# ---------------------------------------------------------------------------- pre-training
+def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch_size: int = 256,
+             lr: float = 1e-3, weight_decay: float = 0.0, warmup: int = 100,
+             eval_every: int | None = None, n_eval: int = 1024, checkpoint_dir=None,
+             checkpoint_every: int | None = None, rng=None, verbose: bool = False) -> dict:
+    """Online next-token prediction on fresh samples of D(p_cot) (THEORY §3, with a transformer).
+
+    Each step draws ``batch_size`` new pairs (x, y) from ``Mixture(d, p_cot)`` and takes one
+    AdamW step on the mean response negative log-likelihood
+    -1/B sum_i sum_{j <= |y_i|} log pi(y_ij | x_i, y_i,<j) (the input bits and the separator
+    carry no loss; nothing after EOS counts). The learning rate warms up linearly over
+    ``warmup`` steps, then stays at ``lr``.
+
+    Checkpoints (when ``checkpoint_dir`` is given) are written every ``checkpoint_every``
+    steps as ``step_0000100.pt`` and at the end as ``final.pt``, so that RL can start from any
+    of them. Returns the log dict (module docstring) with ``loss`` of length ``steps``.
+    """
+    p_cot = check_prob("p_cot", p_cot)
+    steps = check_int("steps", steps, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    warmup = check_int("warmup", warmup, 0)
+    every = _every(eval_every, steps)
+    if checkpoint_every is not None:
+        checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
+    mix = Mixture(model.config.d, p_cot)
+    g_data, X_eval, gen = _setup(model, rng, n_eval)
+    opt = _adam(model, lr, weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / max(warmup, 1)))
+    log = _Log(model, X_eval, gen, verbose)
+    log.evaluate(0)
+    model.train()
+    for t in range(1, steps + 1):
+        X, Y = mix.sample(batch_size, g_data)  # (B, d), (B, d+1)
+        loss = -sequence_log_prob(model, X, Y).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        log.add(loss=loss.item())
+        if t % every == 0 or t == steps:
+            log.evaluate(t)
+        if checkpoint_dir is not None and checkpoint_every and t % checkpoint_every == 0:
+            save_checkpoint(os.path.join(checkpoint_dir, f"step_{t:07d}.pt"), model,
+                            step=t, p_cot=p_cot, stage="pretrain")
+    if checkpoint_dir is not None:
+        log.d["checkpoint"] = save_checkpoint(os.path.join(checkpoint_dir, "final.pt"), model,
+                                              step=steps, p_cot=p_cot, stage="pretrain")
+    return log.d
+
+
+# ---------------------------------------------------------------------------- post-training
+def _reward_fn(reward):
+    if reward not in REWARDS:
+        raise ValueError(f"reward: must be one of {sorted(REWARDS)}, got {reward!r}")
+    return REWARDS[reward]
+
+
+def _sample(model, X, tau, gen):
+    was = model.training
+    model.eval()
+    Y = generate(model, X, temperature=tau, generator=gen)
+    model.train(was)
+    return Y
+
+
+def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, samples: int = 2048,
+         epochs: int = 1, batch_size: int = 256, lr: float = 3e-4, temperature: float = 1.0,
+         n_eval: int = 1024, rng=None, verbose: bool = False) -> dict:
+    """STaR (THEORY §6, Algorithm 1) with NTP fine-tuning on the kept set.
+
+    Each round draws ``samples`` fresh inputs, samples one response each at temperature tau,
+    keeps the pairs whose reward is 1, and takes AdamW steps of the NTP loss on the kept set
+    for ``epochs`` epochs in shuffled minibatches of ``batch_size``. The optimizer state
+    persists across rounds. ``loss`` and ``kept_fraction`` have one entry per round;
+    held-out metrics are logged before round 1 and after every round (``eval_steps`` = round).
+    """
+    rfn = _reward_fn(reward)
+    rounds = check_int("rounds", rounds, 0)
+    samples = check_int("samples", samples, 1)
+    epochs = check_int("epochs", epochs, 1)
+    batch_size = check_int("batch_size", batch_size, 1)
+    tau = check_temperature(temperature)
+    g_data, X_eval, gen = _setup(model, rng, n_eval)
+    mix = Mixture(model.config.d, 0.0)
+    opt = _adam(model, lr)
+    log = _Log(model, X_eval, gen, verbose)
+    log.evaluate(0)
+    for n in range(1, rounds + 1):
+        X = mix.sample(samples, g_data)[0]  # (N, d)
+        Y = _sample(model, X, tau, gen)  # (N, d+1)
+        keep = rfn(X, Y) == 1.0
+        Xk, Yk = X[keep], Y[keep]
+        losses = []
+        for _ in range(epochs):
+            order = g_data.permutation(Xk.shape[0])
+            for s in range(0, Xk.shape[0], batch_size):
+                idx = order[s:s + batch_size]
+                loss = -sequence_log_prob(model, Xk[idx], Yk[idx]).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        log.add(loss=np.mean(losses) if losses else np.nan, kept_fraction=keep.mean(),
+                train_mean_length=response_length(Y).mean(), kept_long_fraction=(
+                    is_long(Yk).mean() if keep.any() else np.nan))
+        log.evaluate(n)
+    return log.d
+
+
+def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, lr, temperature,
+                     eval_every, n_eval, rng, verbose):
+    rfn = _reward_fn(reward)
+    steps = check_int("steps", steps, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    tau = check_temperature(temperature)
+    every = _every(eval_every, steps)
+    g_data, X_eval, gen = _setup(model, rng, n_eval)
+    mix = Mixture(model.config.d, 0.0)
+    opt = _adam(model, lr)
+    log = _Log(model, X_eval, gen, verbose)
+    log.evaluate(0)
+    for t in range(1, steps + 1):
+        X = np.repeat(mix.sample(batch_size, g_data)[0], group, axis=0)  # (B*G, d)
+        Y = _sample(model, X, tau, gen)  # (B*G, d+1)
+        r = rfn(X, Y)  # (B*G,)
+        A = torch.as_tensor(advantage_fn(r), dtype=torch.float32, device=model.device)
+        loss = -(A * sequence_log_prob(model, X, Y, temperature=tau)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        log.add(loss=loss.item(), kept_fraction=r.mean(), train_mean_length=response_length(Y).mean())
+        if t % every == 0 or t == steps:
+            log.evaluate(t)
+    return log.d
+
+
+def reinforce(model: CausalTransformer, *, reward: str = "cot", steps: int = 200,
+              batch_size: int = 256, lr: float = 1e-4, temperature: float = 1.0,
+              eval_every: int | None = None, n_eval: int = 1024, rng=None,
+              verbose: bool = False) -> dict:
+    """REINFORCE with a leave-one-out baseline (THEORY §6).
+
+    Per step: B fresh inputs, one response each at temperature tau, advantage
+    A_i = r_i - (sum_j r_j - r_i)/(B-1) (unbiased: the baseline does not depend on y_i), and one
+    AdamW step on -1/B sum_i A_i log pi_tau(y_i | x_i): the on-policy gradient of the tempered
+    policy's expected reward. ``kept_fraction`` is the batch's mean reward.
+    """
+    def adv(r):
+        n = r.shape[0]
+        return r - (r.sum() - r) / max(n - 1, 1) if n > 1 else r
+    return _policy_gradient(model, adv, reward=reward, steps=steps, batch_size=batch_size,
+                            group=1, lr=lr, temperature=temperature, eval_every=eval_every,
+                            n_eval=n_eval, rng=rng, verbose=verbose)
+
+
+def grpo(model: CausalTransformer, *, reward: str = "cot", steps: int = 200, batch_size: int = 64,
+         group: int = 8, lr: float = 1e-4, temperature: float = 1.0, eval_every: int | None = None,
+         n_eval: int = 1024, rng=None, verbose: bool = False) -> dict:
+    """GRPO without clipping or KL (one on-policy step per batch, THEORY §6).
+
+    Per step: B fresh inputs, G responses each at temperature tau, advantage
+    A_ig = (r_ig - mean_g r_i.) / (std_g r_i. + 1e-6) (population std within the group; a group
+    with equal rewards gets 0), and one AdamW step on -1/(BG) sum A_ig log pi_tau(y_ig | x_i).
+    """
+    group = check_int("group", group, 2)
+
+    def adv(r):
+        R = r.reshape(-1, group)  # (B, G)
+        return ((R - R.mean(axis=1, keepdims=True)) / (R.std(axis=1, keepdims=True) + 1e-6)).ravel()
+    return _policy_gradient(model, adv, reward=reward, steps=steps, batch_size=batch_size,
+                            group=group, lr=lr, temperature=temperature, eval_every=eval_every,
+                            n_eval=n_eval, rng=rng, verbose=verbose)

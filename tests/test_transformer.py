@@ -1,0 +1,257 @@
+"""Tests of linparity.transformer (tiny configurations, seconds on a CPU; no GPU needed)."""
+import argparse
+import math
+import os
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the transformer tests need the extra: pip install -e .[transformer]")
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from linparity.data import (Mixture, is_long, long_response, response_length, reward_cot,  # noqa: E402
+                            reward_e2e, short_response)
+from linparity.transformer import cli  # noqa: E402
+from linparity.transformer.model import (EOS, MINUS, PLUS, SEP, TransformerConfig, build_model,  # noqa: E402
+                                         decode_tokens, encode_inputs, encode_responses, generate,
+                                         make_generator, response_mask, sequence_log_prob)
+from linparity.transformer.train import (evaluate, exact_pi_long, grpo, load_checkpoint,  # noqa: E402
+                                         pretrain, reinforce, save_checkpoint, star)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one torch thread is faster and immune to CPU oversubscription on 2 cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(d=4, depth=1, width=16, heads=2, seed=0, scale=None):
+    """A tiny model; ``scale`` multiplies the output head to get far-from-uniform probabilities."""
+    m = build_model(TransformerConfig(d=d, depth=depth, width=width, heads=heads), rng=seed)
+    if scale is not None:
+        with torch.no_grad():
+            m.head.weight.mul_(scale)
+    return m
+
+
+# ------------------------------------------------------------------------- shapes
+def test_shapes_and_response_format():
+    d, n = 5, 7
+    m = tiny(d)
+    X, Y = Mixture(d, 0.5).sample(n, rng=1)
+    ids = torch.cat([encode_inputs(X), encode_responses(Y)[:, :d]], dim=1)
+    assert ids.shape == (n, 2 * d + 1)
+    assert m(ids).shape == (n, 2 * d + 1, 3)
+    assert sequence_log_prob(m, X, Y).shape == (n,)
+    G = generate(m, X, generator=make_generator(np.random.default_rng(2), "cpu"))
+    assert G.shape == (n, d + 1) and G.dtype == np.int8
+    # the data format: +-1 bits, then only zeros after the first 0
+    after = np.cumsum(G == 0, axis=1) > 0
+    assert np.all(G[after] == 0) and np.all(np.isin(G[~after], [-1, 1]))
+    with pytest.raises(ValueError, match="ids"):
+        m(torch.zeros((1, 2 * d + 2), dtype=torch.long))
+
+
+# ------------------------------------------------------------------------- masking
+@pytest.mark.parametrize("k", [0, 3, 6, 10])
+def test_causal_mask_no_token_sees_the_future(k):
+    d = 5
+    m = tiny(d, depth=2, scale=3.0)
+    rng = np.random.default_rng(k)
+    ids = torch.as_tensor(rng.integers(0, 4, size=(6, 2 * d + 1)))
+    ids2 = ids.clone()
+    ids2[:, k] = (ids2[:, k] + 1) % 4  # change token k in every row
+    with torch.no_grad():
+        a, b = m(ids), m(ids2)
+    # positions before k: identical up to float32 round-off of the same computation
+    assert torch.allclose(a[:, :k], b[:, :k], atol=1e-5, rtol=0)
+    # position k itself does change (so the check above could fail)
+    assert (a[:, k] - b[:, k]).abs().max() > 1e-3
+
+
+# ------------------------------------------------------------------------- loss on response tokens
+def test_log_prob_is_the_sum_over_response_tokens_only():
+    """Reference: decode token by token, reading the model's last-position log-softmax each time."""
+    d = 4
+    m = tiny(d, scale=4.0)
+    X, Y = Mixture(d, 0.5).sample(12, rng=3)
+    Y[0] = 0
+    Y[0, :d + 1] = [1, -1, 1, 1, 1]  # a response with no EOS: d+1 bits, all count
+    got = sequence_log_prob(m, X, Y, temperature=1.5).detach().numpy()
+    ref = np.zeros(len(X))
+    with torch.no_grad():
+        for i in range(len(X)):
+            ids = encode_inputs(X[i:i + 1])
+            for j in range(d + 1):
+                tok = PLUS if Y[i, j] > 0 else MINUS if Y[i, j] < 0 else EOS
+                lp = torch.log_softmax(m(ids)[0, -1] / 1.5, dim=-1)
+                ref[i] += lp[tok].item()
+                if tok == EOS:
+                    break
+                if j < d:
+                    ids = torch.cat([ids, torch.tensor([[tok]])], dim=1)
+    np.testing.assert_allclose(got, ref, atol=1e-4)  # float32 sums of <= 5 terms
+    per = sequence_log_prob(m, X, Y, per_token=True).detach().numpy()
+    assert np.all(per[~response_mask(Y).numpy()] == 0.0)
+    assert response_mask(Y).sum(axis=1).tolist() == response_length(Y).tolist()
+
+
+def test_ntp_loss_ignores_input_bits_predictions():
+    """Gradient of the response NLL w.r.t. the logits at input positions 0..d-2 is exactly zero."""
+    d = 4
+    m = tiny(d)
+    X, Y = Mixture(d, 0.5).sample(8, rng=4)
+    cache = {}
+
+    def keep(mod, inp, out):
+        out.retain_grad()
+        cache["o"] = out
+    h = m.head.register_forward_hook(keep)
+    (-sequence_log_prob(m, X, Y).mean()).backward()
+    h.remove()
+    g = cache["o"].grad  # (n, 2d+1, 3)
+    assert torch.all(g[:, :d] == 0)          # input bits predict nothing
+    assert torch.any(g[:, d:] != 0)          # SEP and response positions carry the loss
+
+
+@given(d=st.integers(2, 10), seed=st.integers(0, 2 ** 31))
+def test_token_round_trip(d, seed):
+    X, Y = Mixture(d, 0.5).sample(16, rng=seed)
+    ids = encode_responses(Y)
+    assert np.array_equal(decode_tokens(ids), Y)
+    assert np.all(encode_inputs(X)[:, -1].numpy() == SEP)
+
+
+# ------------------------------------------------------------------------- sampling
+def _all_responses(d):
+    """Every response generate() can return: bits then EOS, or d+1 bits (int8, data format)."""
+    rows = []
+    for k in range(d + 2):  # k bits, then EOS if k <= d
+        for bits in np.ndindex(*(2,) * k):
+            r = np.zeros(d + 1, dtype=np.int8)
+            r[:k] = 1 - 2 * np.array(bits, dtype=np.int8)
+            if k <= d + 1:
+                rows.append(r)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("tau", [0.75, 1.0, 1.5])
+def test_sampling_frequencies_match_model_probabilities(tau):
+    d, N = 2, 20000
+    m = tiny(d, scale=10.0, seed=5)
+    x = np.array([[1, -1]], dtype=np.int8)
+    R = _all_responses(d)  # (15, 3): 1 + 2 + 4 + 8 responses
+    P = np.exp(sequence_log_prob(m, np.repeat(x, len(R), 0), R, temperature=tau).detach().double().numpy())
+    assert abs(P.sum() - 1) < 1e-5  # the decoding tree's leaves (float32 round-off)
+    assert P.max() < 0.9 and (P > 0.02).sum() >= 4  # non-trivial distribution, so the test has power
+    G = generate(m, np.repeat(x, N, 0), temperature=tau, generator=make_generator(np.random.default_rng(6), "cpu"))
+    idx = [np.flatnonzero((R == g).all(axis=1))[0] for g in G]
+    freq = np.bincount(idx, minlength=len(R)) / N
+    se = np.sqrt(P * (1 - P) / N)
+    assert np.all(np.abs(freq - P) <= 5 * se + 1e-12), (freq, P)  # 5 sigma, binomial standard error
+
+
+def test_exact_pi_long_matches_sampled_long_frequency():
+    d, N = 4, 20000
+    m = tiny(d, scale=10.0, seed=7)
+    X = Mixture(d, 0).sample(8, rng=8)[0]
+    pl = exact_pi_long(m, X)  # (8,)
+    Xr = np.repeat(X, N // 8, 0)
+    G = generate(m, Xr, generator=make_generator(np.random.default_rng(9), "cpu"))
+    p_ref = np.repeat(pl, N // 8).mean()
+    se = math.sqrt(np.mean(np.repeat(pl * (1 - pl), N // 8)) / N)
+    assert 0.05 < p_ref < 0.95
+    assert abs(is_long(G).mean() - p_ref) <= 5 * se  # 5 sigma (Bernoulli per row)
+
+
+# ------------------------------------------------------------------------- rewards and metrics
+def test_rewards_through_shared_functions():
+    d = 6
+    X = Mixture(d, 0).sample(32, rng=10)[0]
+    for Y in (long_response(X), short_response(X)):
+        Yt = decode_tokens(encode_responses(Y))
+        assert np.all(reward_cot(X, Yt) == 1) and np.all(reward_e2e(X, Yt) == 1)
+    ids = torch.tensor([[PLUS, EOS, MINUS, PLUS, EOS, EOS, EOS]])
+    assert decode_tokens(ids).tolist() == [[1, 0, 0, 0, 0, 0, 0]]
+    m = tiny(d)
+    ev = evaluate(m, X, make_generator(np.random.default_rng(11), "cpu"))
+    G = generate(m, X, greedy=True)
+    assert ev["greedy_accuracy"] == reward_e2e(X, G).mean()
+    assert ev["greedy_length"] == response_length(G).mean()
+
+
+# ------------------------------------------------------------------------- checkpoints and errors
+def test_checkpoint_round_trip(tmp_path):
+    m = tiny(4, scale=3.0)
+    path = save_checkpoint(tmp_path / "a" / "c.pt", m, step=3, p_cot=0.2)
+    m2, meta = load_checkpoint(path)
+    ids = torch.randint(0, 4, (3, 9))
+    assert torch.equal(m(ids), m2(ids)) and meta == {"step": 3, "p_cot": 0.2}
+    assert os.listdir(tmp_path / "a") == ["c.pt"]  # no temporary file left behind
+
+
+def test_bad_input_names_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="width"):
+        TransformerConfig(d=4, width=10, heads=4)
+    with pytest.raises(ValueError, match="depth"):
+        TransformerConfig(d=4, depth=0)
+    with pytest.raises(ValueError, match="d:"):
+        TransformerConfig(d=1)
+    m = tiny(4)
+    with pytest.raises(ValueError, match="p_cot"):
+        pretrain(m, 1.5, steps=1)
+    with pytest.raises(ValueError, match="reward"):
+        star(m, reward="nope", rounds=1)
+    with pytest.raises(ValueError, match="temperature"):
+        reinforce(m, temperature=0.0, steps=1)
+    with pytest.raises(ValueError, match="group"):
+        grpo(m, group=1, steps=1)
+    with pytest.raises(ValueError, match="checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    p = argparse.ArgumentParser()
+    cli.add_subparser(p.add_subparsers(dest="command"))
+    with pytest.raises(ValueError, match="device"):
+        cli.run(p.parse_args(["transformer", "pretrain", "--d", "4", "--device", "tpu"]))
+
+
+def test_cli_pretrain_then_rl_from_checkpoint(tmp_path):
+    p = argparse.ArgumentParser()
+    cli.add_subparser(p.add_subparsers(dest="command"))
+    small = ["--d", "4", "--width", "16", "--heads", "2", "--depth", "1", "--n-eval", "64"]
+    res = cli.run(p.parse_args(["transformer", "pretrain", *small, "--steps", "4", "--batch-size", "16",
+                                "--checkpoint-dir", str(tmp_path), "--checkpoint-every", "2"]))
+    for k in ("greedy_accuracy", "pi_long", "mean_length", "loss", "d", "p_cot", "final"):
+        assert k in res
+    assert len(res["loss"]) == 4 and res["d"] == 4 and res["p_cot"] == 0.2
+    assert sorted(os.listdir(tmp_path)) == ["final.pt", "step_0000002.pt", "step_0000004.pt"]
+    for cmd, extra in (("star", ["--rounds", "1", "--samples", "16"]), ("grpo", ["--steps", "2", "--group", "2"]),
+                       ("reinforce", ["--steps", "2"])):
+        r = cli.run(p.parse_args(["transformer", cmd, *small, "--batch-size", "8",
+                                  "--checkpoint", str(tmp_path / "step_0000002.pt"), *extra]))
+        assert r["p_cot"] == 0.2 and r["start_checkpoint"]["step"] == 2
+        assert len(r["kept_fraction"]) == len(r["loss"]) >= 1
+
+
+# ------------------------------------------------------------------------- end to end
+def test_end_to_end_d6_rl_increases_length():
+    """Pre-train at p = 0.2, then STaR: the exact pi(long) and the sampled mean length go up.
+
+    Ideal STaR (THEORY §6) from a calibrated p = 0.2 gives after 3 rounds
+    p_3 = 8(0.2)/(8(0.2)+0.8) = 0.67, i.e. mean length 2 + 5 p rising by about 2.3 tokens.
+    We assert a rise of at least 1.0 token (0.2 in pi_long): a definite increase that leaves
+    room for the small model lagging the ideal map; the sampled mean length over 1024 inputs
+    has standard error <= 2.5/32 = 0.08, so 1.0 is > 10 standard errors.
+    """
+    d = 6
+    m = build_model(TransformerConfig(d=d, depth=2, width=32, heads=2), rng=12)
+    pre = pretrain(m, 0.2, steps=800, batch_size=64, lr=3e-3, warmup=20, eval_every=800, n_eval=512, rng=13)
+    # before RL: calibrated (pi_long near p) and the chain learned (pi(L(x)|x) ~ pi_long), so the
+    # long samples earn the reward; a too-early checkpoint makes STaR shrink the length instead
+    assert abs(pre["pi_long"][-1] - 0.2) < 0.1 and pre["pi_long_correct"][-1] > 0.1, pre
+    rl = star(m, rounds=3, samples=512, epochs=2, batch_size=64, lr=1.5e-3, n_eval=1024, rng=14)
+    assert rl["mean_length"][-1] >= rl["mean_length"][0] + 1.0, rl["mean_length"]
+    assert rl["pi_long"][-1] >= rl["pi_long"][0] + 0.2, rl["pi_long"]
