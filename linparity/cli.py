@@ -124,9 +124,9 @@ def _run(a) -> dict:
     if a.command == "transformer":
         try:
             from .transformer.cli import run
+            return run(a)
         except ImportError as e:
             raise ValueError(f"transformer: needs torch; install it with pip install -e '.[transformer]' ({e})")
-        return run(a)
     raise ValueError(f"command: unknown {a.command!r}")
 
 

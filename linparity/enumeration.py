@@ -28,9 +28,9 @@ from scipy.special import expit, log_expit
 from ._checks import as_generator, check_int, check_prob, check_temperature
 from .closed_form import ell, split_lam
 from .data import MAX_ENUM_D, REWARDS, Mixture, all_inputs, is_long, reward_e2e
-from .model import LinearAR
+from .model import LinearAR, features
 
-__all__ = ["features", "bit_index", "population_ntp_loss", "population_ntp_grad",
+__all__ = ["features", "fit_logistic", "bit_index", "population_ntp_loss", "population_ntp_grad",
            "exact_ntp_optimum", "train_exact", "ExactTrajectory", "ResponseDistribution",
            "response_distribution", "exact_metrics", "log_prob_grad", "expected_reward",
            "policy_gradient", "InvarianceRow", "invariance_table", "d2_study", "d2_greedy_threshold",
@@ -44,20 +44,6 @@ def _check_model(model) -> LinearAR:
     if model.d > MAX_ENUM_D:
         raise ValueError(f"model: exact enumeration needs d in [2, {MAX_ENUM_D}], got d={model.d}")
     return model
-
-
-def features(X, Y, l: int) -> np.ndarray:
-    """Feature matrix phi_l(z) of THEORY §2 for the prefixes z = (x, y_1, ..., y_{l-1}), ``(n, 2d+l-1)``.
-
-    phi_l(z) = [x_1..x_d, y_1..y_{l-1}, y_{l-1} x_1 .. y_{l-1} x_d]; l = 2 is the stop head's
-    phi_2 (its bias is separate). ``Y`` holds at least the first l-1 response bits, +-1.
-    The logits of :meth:`LinearAR.logits` equal ``features(X, Y, l) @ w_l`` (tested).
-    """
-    X = np.asarray(X, dtype=np.float64)                   # (n, d)
-    Yb = np.asarray(Y, dtype=np.float64)[:, :l - 1]       # (n, l-1)
-    if l < 2 or Yb.shape[1] != l - 1:
-        raise ValueError(f"l: must be in [2, d] with Y holding l-1 bits, got l={l}")
-    return np.hstack([X, Yb, Yb[:, -1:] * X])
 
 
 def bit_index(B) -> np.ndarray:
@@ -195,13 +181,25 @@ def exact_ntp_optimum(d, p_cot, lam, tol: float = 1e-13, max_iter: int = 100) ->
     if p > 0:
         problems += [(phis[l - 2], y[long_, l - 1], np.full(n_long, 1.0 / n_long), lams[2])
                      for l in range(2, d + 1)]
-    sol = [_newton_logistic(*prob, tol, max_iter) for prob in problems]
+    sol = [fit_logistic(*prob, tol, max_iter) for prob in problems]
     chain = sol[2:] if p > 0 else [np.zeros(2 * d + l - 1) for l in range(2, d + 1)]
     return LinearAR(sol[0], sol[1][:-1], sol[1][-1], chain)
 
 
-def _newton_logistic(Phi, t, omega, lam, tol, max_iter):
-    """argmin_w sum_i omega_i ell(t_i <w, Phi_i>) + lam/2 |w|^2 by damped Newton."""
+def fit_logistic(Phi, t, omega, lam, tol: float = 1e-13, max_iter: int = 100) -> np.ndarray:
+    """Weighted L2-regularised logistic regression by damped Newton (exact, deterministic).
+
+    argmin_w sum_i omega_i ell(t_i <w, Phi_i>) + (lam/2)|w|^2, ell(m) = ln(1 + e^{-m}).
+
+    Parameters
+    ----------
+    Phi : ``(n, k)`` features. t : ``(n,)`` labels +-1. omega : ``(n,)`` non-negative row weights
+    (probabilities of a population, or 1/n). lam : > 0. tol : stop when |gradient| < tol.
+
+    Returns
+    -------
+    ``(k,)`` the minimiser; RuntimeError if ``max_iter`` Newton steps do not reach ``tol``.
+    """
     def f(wv):
         return omega @ ell(t * (Phi @ wv)) + lam / 2 * wv @ wv
     wv = np.zeros(Phi.shape[1])

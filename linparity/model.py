@@ -26,7 +26,7 @@ from scipy.special import expit, log_expit
 
 from ._checks import as_generator, check_d, check_temperature
 
-__all__ = ["LinearAR", "Reduced", "chain_target_index", "STOP_FEATURE"]
+__all__ = ["LinearAR", "Reduced", "chain_target_index", "STOP_FEATURE", "phi", "features"]
 
 
 def chain_target_index(d: int, l: int) -> int:
@@ -37,6 +37,26 @@ def chain_target_index(d: int, l: int) -> int:
 #: 0-based index (given d) of the feature y_1 x_1 in phi_2, the reduced stop coordinate c
 def STOP_FEATURE(d: int) -> int:
     return d + 1
+
+
+def phi(z, d: int) -> np.ndarray:
+    """phi(z) = [z_1, ..., z_m, z_m z_1, ..., z_m z_d] of one prefix z of length m (THEORY §2), float ``(m + d,)``."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.concatenate([z, z[-1] * z[:d]])
+
+
+def features(X, Y, l: int) -> np.ndarray:
+    """Feature matrix phi_l(z) of THEORY §2 for the prefixes z = (x, y_1, ..., y_{l-1}), ``(n, 2d+l-1)``.
+
+    phi_l(z) = [x_1..x_d, y_1..y_{l-1}, y_{l-1} x_1 .. y_{l-1} x_d]; l = 2 is the stop head's
+    phi_2 (its bias is separate). ``Y`` holds at least the first l-1 response bits, +-1.
+    The logits of :meth:`LinearAR.logits` equal ``features(X, Y, l) @ w_l`` (tested).
+    """
+    X = np.asarray(X, dtype=np.float64)                   # (n, d)
+    Yb = np.asarray(Y, dtype=np.float64)[:, :l - 1]       # (n, l-1)
+    if l < 2 or Yb.shape[1] != l - 1:
+        raise ValueError(f"l: must be in [2, d] with Y holding l-1 bits, got l={l}")
+    return np.hstack([X, Yb, Yb[:, -1:] * X])
 
 
 class Reduced(NamedTuple):

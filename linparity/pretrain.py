@@ -79,7 +79,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_d, check_int, check_positive, check_prob, spawn
 from .data import Mixture, is_long
-from .model import LinearAR
+from .model import LinearAR, phi
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
            "DEFAULT_LAM", "CHUNK_SAMPLES"]
@@ -167,12 +167,6 @@ def _sample_chunks(cfg: _Config, gen: np.random.Generator):
 
 
 # ============================================================================ reference
-def _phi(z: np.ndarray, d: int) -> np.ndarray:
-    """phi(z) = [z_1, ..., z_m, z_m z_1, ..., z_m z_d] (THEORY §2), float ``(2d + m - d,)``."""
-    z = np.asarray(z, dtype=np.float64)
-    return np.concatenate([z, z[-1] * z[:d]])
-
-
 def _pegasos_step(w: np.ndarray, Phi: list, labels: list, lam: float, k: int) -> np.ndarray:
     """One step w - (1/(lam k)) grad of  mean_i ell(u_i <w, phi_i>) + (lam/2)|w|^2."""
     g = np.zeros_like(w)
@@ -215,7 +209,7 @@ class _ReferenceRun:
             self.s1 += self.w1
             self.k1 += 1
         if t <= cfg.T2a:
-            Phi = [np.append(_phi(np.append(x, y[0]), d), 1.0) for x, y in zip(xb, yb)]
+            Phi = [np.append(phi(np.append(x, y[0]), d), 1.0) for x, y in zip(xb, yb)]
             labels = [1.0 if y[1] == 0 else -1.0 for y in yb]        # +1: y_2 = EOS
             self.w2 = _pegasos_step(self.w2, Phi, labels, cfg.lam2a, t)
             self.s2 += self.w2
@@ -226,7 +220,7 @@ class _ReferenceRun:
         self.t_long += 1
         for l in range(2, d + 1):
             if self.t_long <= self.Tc[l - 2]:
-                Phi = [_phi(np.append(x, y[:l - 1]), d) for x, y in longs]
+                Phi = [phi(np.append(x, y[:l - 1]), d) for x, y in longs]
                 labels = [float(y[l - 1]) for _, y in longs]
                 self.chain[l - 2] = _pegasos_step(self.chain[l - 2], Phi, labels,
                                                   self.lamc[l - 2], self.t_long)

@@ -21,7 +21,7 @@ from scipy.special import expit
 from . import closed_form as cf
 from ._checks import as_generator
 from .data import REWARDS
-from .model import LinearAR
+from .model import LinearAR, phi
 from .pretrain import fit_samples_reference
 from .rl_pg import GRPO_EPS
 from .rl_policy import _check_reward
@@ -39,20 +39,14 @@ def algorithm3_reference(X, Y, lam) -> LinearAR:
     return fit_samples_reference(X, Y, cf.split_lam(lam))
 
 
-def _phi(z, d):
-    """phi(z) = [z_1..z_m, z_m z_1..z_m z_d] (THEORY §2) of one prefix."""
-    z = np.asarray(z, dtype=np.float64)
-    return np.concatenate([z, z[-1] * z[:d]])
-
-
 def sample_reference(model: LinearAR, x, u, temperature=1.0):
     """One response by plain per-sample Python, from the uniforms ``u`` (an iterator of floats)."""
     d, tau = model.d, temperature
     y = [1 if next(u) < expit(np.dot(model.w1, x) / tau) else -1]
-    if next(u) < expit((np.dot(model.w2a, _phi(np.append(x, y[0]), d)) + model.b2a) / tau):
+    if next(u) < expit((np.dot(model.w2a, phi(np.append(x, y[0]), d)) + model.b2a) / tau):
         return np.array(y + [0] * d, dtype=np.int8)
     for l in range(2, d + 1):
-        y.append(1 if next(u) < expit(np.dot(model.chain[l - 2], _phi(np.append(x, y), d)) / tau) else -1)
+        y.append(1 if next(u) < expit(np.dot(model.chain[l - 2], phi(np.append(x, y), d)) / tau) else -1)
     return np.array(y + [0], dtype=np.int8)
 
 
@@ -63,14 +57,14 @@ def policy_update_reference(model: LinearAR, X, Y, weights, temperature=1.0) -> 
     gc = [np.zeros_like(w) for w in model.chain]
     for x, y, w in zip(np.asarray(X, dtype=np.float64), np.asarray(Y), weights):
         g1 += w * y[0] * expit(-y[0] * np.dot(model.w1, x) / tau) / tau * x
-        f2 = _phi(np.append(x, y[0]), d)
+        f2 = phi(np.append(x, y[0]), d)
         t = 1.0 if y[1] == 0 else -1.0
         c = w * t * expit(-t * (np.dot(model.w2a, f2) + model.b2a) / tau) / tau
         g2 += c * f2
         gb += c
         if y[1] != 0:
             for l in range(2, d + 1):
-                f = _phi(np.append(x, y[:l - 1]), d)
+                f = phi(np.append(x, y[:l - 1]), d)
                 gc[l - 2] += w * y[l - 1] * expit(-y[l - 1] * np.dot(model.chain[l - 2], f) / tau) / tau * f
     return np.concatenate([g1, g2, [gb], *gc])
 

@@ -41,13 +41,13 @@ def _refit_exact(d, X, Y, w, lam) -> LinearAR:
     l1, l2, lc = split_lam(lam)
     Yf = Y.astype(np.float64)
     w = w / w.sum()
-    w1 = en._newton_logistic(X.astype(np.float64), Yf[:, 0], w, l1, 1e-12, 100)
+    w1 = en.fit_logistic(X.astype(np.float64), Yf[:, 0], w, l1, 1e-12, 100)
     label = np.where(Y[:, 1] == 0, 1.0, -1.0)                                  # +1: EOS
     phi2 = np.hstack([en.features(X, Y, 2), np.ones((len(X), 1))])
-    w2 = en._newton_logistic(phi2, label, w, l2, 1e-12, 100)
+    w2 = en.fit_logistic(phi2, label, w, l2, 1e-12, 100)
     long_ = Y[:, 1] != 0
     wl = w[long_] / w[long_].sum()                                             # chain: conditional on long
-    chain = [en._newton_logistic(en.features(X[long_], Y[long_], l), Yf[long_, l - 1], wl, lc, 1e-12, 100)
+    chain = [en.fit_logistic(en.features(X[long_], Y[long_], l), Yf[long_, l - 1], wl, lc, 1e-12, 100)
              for l in range(2, d + 1)]
     return LinearAR(w1, w2[:-1], w2[-1], chain)
 
