@@ -182,8 +182,8 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as e:  # bad input: a bad value, or a file that cannot be read
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2
-    if getattr(a, "json", False):
-        print(json.dumps(res))
-    else:
-        print(_table(res))
+    try:
+        print(json.dumps(res) if getattr(a, "json", False) else _table(res))
+    except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
+        sys.stderr.close()
     return 0

@@ -113,7 +113,10 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
         length = res.mean_length_.mean(0)
         kept = np.concatenate([res.kept_fraction_.mean(0), res.expected_reward_[:, -1:].mean(0)])
     ns = rc.n_star(p)
-    return {"pi_long": _list(pi_long), "p_ideal": _list(rc.ideal_recursion(p, cfg.rounds)),
+    return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
+            "variant": cfg.variant, "rounds": cfg.rounds, "samples": cfg.samples, "lam": list(lams),
+            "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            "pi_long": _list(pi_long), "p_ideal": _list(rc.ideal_recursion(p, cfg.rounds)),
             "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(acc), "mean_length": _list(length),
             "kept_fraction": _list(kept), "rounds_to_generalize": _first_at_least(acc),
             "n_star": None if not np.isfinite(ns) else int(ns)}
@@ -141,7 +144,11 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     traj = rc.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo,
                           cfg.group_size if cfg.algo == "grpo" else None)
     cf_r = [rc.expected_reward(t, d, cfg.reward, cfg.temperature) for t in traj]
-    return {"expected_reward": _list(res.expected_reward_.mean(0)), "pi_long": _list(res.pi_long_.mean(0)),
+    return {"d": d, "p_cot": p, "algo": cfg.algo, "reward": cfg.reward, "temperature": cfg.temperature,
+            "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
+            "group_size": cfg.group_size if cfg.algo == "grpo" else None, "baseline": cfg.baseline,
+            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            "expected_reward": _list(res.expected_reward_.mean(0)), "pi_long": _list(res.pi_long_.mean(0)),
             "greedy_accuracy": _list(res.greedy_accuracy_.mean(0)),
             "mean_length": _list(res.mean_length_.mean(0)), "closed_form_expected_reward": _list(cf_r)}
 

@@ -245,15 +245,16 @@ def test_simulated_mean_update_matches_expected_update(algo, baseline, reward, t
 # ----------------------------------------------------------------------------- CLI entry points
 def test_commands_return_the_issue_keys():
     out = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, seed=1)
-    assert set(out) == {"pi_long", "p_ideal", "p_exact_map", "greedy_accuracy", "mean_length",
-                        "kept_fraction", "rounds_to_generalize", "n_star"}
+    assert set(out) >= {"pi_long", "p_ideal", "p_exact_map", "greedy_accuracy", "mean_length",
+                        "kept_fraction", "rounds_to_generalize", "n_star", "d", "p_cot", "reward"}
+    assert (out["d"], out["p_cot"], out["rounds"]) == (4, 0.2, 2)
     assert all(len(out[k]) == 3 for k in ("pi_long", "p_ideal", "greedy_accuracy", "kept_fraction"))
     cfo = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, method="closed-form")
     assert cfo["pi_long"] == cfo["p_exact_map"]
     pg = rl.pg_command("grpo", 4, 0.2, 3, 0.5, batch_size=16, group_size=4, pretrain_steps=1000, seed=0)
-    assert set(pg) == {"expected_reward", "pi_long", "greedy_accuracy", "mean_length",
-                       "closed_form_expected_reward"}
-    assert all(len(v) == 4 for v in pg.values())
+    arrays = ("expected_reward", "pi_long", "greedy_accuracy", "mean_length", "closed_form_expected_reward")
+    assert set(pg) >= set(arrays) | {"d", "p_cot", "algo", "group_size"}
+    assert all(len(pg[k]) == 4 for k in arrays)
 
 
 @pytest.mark.parametrize("kwargs,name", [({"variant": "x"}, "variant"), ({"reward": "y"}, "reward"),
