@@ -20,7 +20,6 @@ for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_N
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,14 +28,8 @@ import numpy as np  # noqa: E402
 from linparity import closed_form as cf  # noqa: E402
 from linparity import rl  # noqa: E402
 
-
-def _best(f, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - t)
-    return best
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pretrain import best_time as _best  # noqa: E402
 
 
 def main(argv=None):

@@ -170,8 +170,8 @@ def _sample_chunks(cfg: _Config, gen: np.random.Generator):
 def _pegasos_step(w: np.ndarray, Phi: list, labels: list, lam: float, k: int) -> np.ndarray:
     """One step w - (1/(lam k)) grad of  mean_i ell(u_i <w, phi_i>) + (lam/2)|w|^2."""
     g = np.zeros_like(w)
-    for phi, u in zip(Phi, labels):
-        g += expit(-u * np.dot(w, phi)) * u * phi   # -d/dw ell(u <w, phi>)
+    for f, u in zip(Phi, labels):
+        g += expit(-u * np.dot(w, f)) * u * f   # -d/dw ell(u <w, f>)
     grad = lam * w - g / len(Phi)
     return w - grad / (lam * k)
 

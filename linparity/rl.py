@@ -23,7 +23,7 @@ from . import closed_form as cf
 from . import rl_closed_form as rc
 from ._checks import check_d, check_int, check_prob, spawn
 from .rl_pg import GRPO_EPS, PGConfig, PGResult, pg_step, run_pg
-from .rl_policy import (EXACT_EVAL_MAX_D, BatchedAR, _eval_inputs, _rewards, evaluate_batch,  # noqa: F401
+from .rl_policy import (EXACT_EVAL_MAX_D, BatchedAR, evaluate_batch,  # noqa: F401
                         greedy_responses, log_prob, policy_update, sample_responses, score)
 from .rl_reference import (algorithm3_reference, pg_steps_reference, policy_update_reference,
                            sample_reference, star_round_reference)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_int, check_positive, check_prob, check_temperature, spawn
-from .rl_policy import (BatchedAR, _check_reward, _eval_inputs, _policy_step_, _rewards,
+from ._checks import check_int, check_positive, check_prob, check_temperature
+from .rl_policy import (BatchedAR, _check_reward, _policy_step_, _rewards, run_streams,
                         _sample_with_logits, evaluate_batch)
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
@@ -100,16 +100,13 @@ class PGResult:
 def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     """REINFORCE or GRPO for ``cfg.steps`` steps from the R models W0 (streams as in :func:`run_star`)."""
     R, d = W0.R, W0.d
-    g_eval, g_run = spawn(rng, 2)
-    gens = spawn(g_run, R)
-    eval_gens = spawn(g_eval, R + 1)
-    X_eval = _eval_inputs(d, cfg.n_eval, eval_gens[R]) if X_eval is None else X_eval
+    gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     rec = {k: [] for k in ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")}
     steps, thetas, offs, batch_r = [], [], [], []
 
     def record(t):
-        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens[:R])
+        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens)
         for k in rec:
             rec[k].append(m[k])
         th, off = W.reduced()

@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 from scipy.special import expit, log_expit
 
-from ._checks import as_generator, check_int, check_temperature
+from ._checks import as_generator, check_int, check_temperature, spawn
 from .data import REWARDS, all_inputs
 from .model import LinearAR
 
@@ -401,6 +401,17 @@ def _rewards(reward, X, Y) -> np.ndarray:
     """Reward of every (replicate, sample), ``(R, n)``."""
     R, n, d = X.shape
     return REWARDS[reward](X.reshape(R * n, d), Y.reshape(R * n, d + 1)).reshape(R, n)
+
+
+def run_streams(rng, R, d, n_eval, X_eval=None):
+    """Random streams of a run over R replicates: (per-replicate run Generators, per-replicate
+    evaluation Generators, evaluation inputs). The run and evaluation streams are children 1 and 0
+    of ``rng``, so evaluating more or less often never changes the training stream."""
+    g_eval, g_run = spawn(rng, 2)
+    gens = spawn(g_run, R)
+    eval_gens = spawn(g_eval, R + 1)
+    X_eval = _eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else X_eval
+    return gens, eval_gens[:R], X_eval
 
 
 def _eval_inputs(d, n_eval, rng):

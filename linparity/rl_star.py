@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import closed_form as cf
-from ._checks import check_int, check_positive, check_temperature, spawn
+from ._checks import check_int, check_positive, check_temperature
 from .model import LinearAR
 from .pretrain import fit_samples
-from .rl_policy import (BatchedAR, _accumulate, _check_reward, _eval_inputs, _rewards, evaluate_batch,
+from .rl_policy import (BatchedAR, _accumulate, _check_reward, _rewards, evaluate_batch, run_streams,
                         sample_responses, score)
 
 __all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "star_round", "run_star"]
@@ -163,17 +163,14 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarRe
     rng: None/int/SeedSequence/Generator, split into (evaluation, run) children.
     """
     R, d = W0.R, W0.d
-    g_eval, g_run = spawn(rng, 2)
-    gens = spawn(g_run, R)
-    eval_gens = spawn(g_eval, R + 1)
-    X_eval = _eval_inputs(d, cfg.n_eval, eval_gens[R]) if X_eval is None else X_eval
+    gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     rec = {k: [] for k in ("pi_long", "greedy_accuracy", "mean_length", "expected_reward")}
     kept = {k: [] for k in ("kept_fraction", "q", "r")}
     thetas, offs = [], []
 
     def record(W):
-        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens[:R])
+        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens)
         for k in rec:
             rec[k].append(m[k])
         th, off = W.reduced()

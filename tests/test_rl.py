@@ -12,6 +12,7 @@ from linparity import closed_form as cf
 from linparity import enumeration as en
 from linparity import rl
 from linparity import rl_closed_form as rc
+from linparity import rl_policy
 from linparity.data import Mixture
 from linparity.model import LinearAR
 
@@ -107,7 +108,7 @@ def test_pg_step_equals_sample_then_policy_update(algo, reward, tau):
     if algo == "grpo":
         X = np.repeat(X, G, axis=1)
     Y = rl.sample_responses(W0, X, gens, tau)
-    r = rl._rewards(reward, X, Y)
+    r = rl_policy._rewards(reward, X, Y)
     if algo == "grpo":
         rg = r.reshape(R, B, G)
         A = (rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + rl.GRPO_EPS)
@@ -163,7 +164,7 @@ def test_reward_gradient_equals_enumeration(d, reward):
         assert red.off_subspace_norm < 1e-12  # no component off the subspace (d >= 3)
         assert en.expected_reward(m, reward, tau) == pytest.approx(rc.expected_reward(theta, d, reward, tau),
                                                                    rel=1e-10)
-        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl._eval_inputs(d, 2, None), "cot", tau)
+        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl_policy._eval_inputs(d, 2, None), "cot", tau)
         if reward == "cot":  # the simulation's exact per-x evaluation agrees too
             assert ev["expected_reward"][0] == pytest.approx(rc.expected_reward(theta, d, "cot", tau), rel=1e-10)
 

@@ -48,8 +48,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         f"replicates is poly(d), p = d^-{kappa:g}, d in {ds}",
                         f"finite exponent; guide (1+n*)/p has slope {fmt(g['slope'])}",
                         f"fitted exponent {fmt(fit['slope'])} +- {fmt(fit['se'], 2)} ({int(found.sum())}/{len(ds)} d "
-                        f"reached)", ok, "criterion: every d reached below the cap 2^27 and |slope - guide| <= "
-                        f"max(5 se, 0.25)"))
+                        "reached)", ok, "criterion: every d reached below the cap 2^27 and |slope - guide| <= "
+                        "max(5 se, 0.25)"))
         summ.append(f"kappa={kappa:g}: slope {fmt(fit['slope'])}+-{fmt(fit['se'], 2)}")
         # panel b: NTP alone at its optimum (any T): closed form line, enumeration markers
         ax2.plot(d_fine, [sc.ntp_alone_accuracy(max(3, int(round(d))), float(d) ** -kappa,
