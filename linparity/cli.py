@@ -41,7 +41,8 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain", help="next-token pre-training and Theorem 1 measurements")
     _common(p)
     p.add_argument("--method", default="sgd", help="sgd | closed-form | exact (default sgd)")
-    p.add_argument("--steps", type=int, default=100_000, help="samples T (default 100000)")
+    p.add_argument("--steps", type=int, default=100_000,
+                   help="samples T (default 100000); with --method exact, population steps (~20 ms each at d = 12)")
     p.add_argument("--T1", type=int, help="head 1 step limit (default: --steps)")
     p.add_argument("--T2a", type=int, help="stop head step limit (default: --steps)")
     p.add_argument("--T-chain", type=int, help="chain heads' step limit in long samples (default: all)")

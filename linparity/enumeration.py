@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit, log_expit
+from tqdm.auto import tqdm
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
 from .closed_form import ell, split_lam
@@ -226,7 +227,7 @@ class ExactTrajectory(NamedTuple):
 
 
 def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
-                return_trajectory: bool = False):
+                return_trajectory: bool = False, progress: bool = False):
     """Deterministic full-weight gradient descent on the exact population NTP loss on D(p).
 
     w_t = w_{t-1} - eta_t * grad L(w_{t-1}),  t = 1..n_iter, each head on its own loss
@@ -249,6 +250,8 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
         w_t. Default True for "pegasos", False otherwise.
     return_trajectory : bool
         Also return an :class:`ExactTrajectory` of the output after every step (row 0 = model0).
+    progress : bool
+        Show a tqdm progress bar over the steps (each costs O(2^d d^2): ~20 ms at d = 12).
 
     Returns
     -------
@@ -296,7 +299,7 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
             traj_theta[t] = np.concatenate([[r.a, r.b, r.c], r.chain])
             traj_off[t] = r.off_subspace_norm
     record(0, theta)
-    for t in range(1, n_iter + 1):
+    for t in tqdm(range(1, n_iter + 1), disable=not progress, desc=f"exact NTP d={d}", unit="step"):
         g = population_ntp_grad(LinearAR.from_vector(d, theta), p, lams).to_vector()
         theta = theta - np.where(frozen, 0.0, eta(t) * g)
         mean += (theta - mean) / t

@@ -96,8 +96,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
                    off_subspace_norm=0.0)
         return out
     from .enumeration import train_exact
-    model = train_exact(LinearAR.zeros(d), p, lams, steps, "pegasos")
-    model = model[0] if isinstance(model, tuple) else model
+    model = train_exact(LinearAR.zeros(d), p, lams, steps, "pegasos", progress=progress)
     ev = evaluate(model, p)
     out.update({k: v for k, v in ev.items() if isinstance(v, float)})
     out["reduced"], out["off_subspace_norm"] = _reduced_dict(model)
