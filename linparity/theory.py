@@ -20,7 +20,7 @@ from .metrics import evaluate, inputs_for
 from .model import LinearAR
 
 __all__ = ["sgd_term", "prop1_bound", "prop2_bounds", "prop3_bound", "measured_head_errors",
-           "regularisation_bias", "theorem1_report"]
+           "regularisation_bias", "theorem1_report", "sample_degree"]
 
 
 def sgd_term(n_features, lam, T, delta):
@@ -166,3 +166,19 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
                            "measured": exact_bias, "value": bias_term, "excess": exact_bias - bias_term})
     return {"metrics": evaluate(model, p, n_mc=n_mc, rng=rng), "bounds": bounds, "exceedances": exceed,
             "max_over_all_inputs": exact, "delta": delta}
+
+
+def sample_degree(kappa, eps_relative: bool = False) -> float:
+    """Degree in d of the sample count that Props 1-3 certify when p = d^-kappa (log factors dropped).
+
+    Each Prop reads (2n/lam) sqrt((1+ln T)/(delta T)) + B(lam); choosing lam with B(lam) = eps/2 and
+    T with estimation term eps/2 gives T = Theta~(n^2/(lam^2 eps^2 delta)) (chain heads: divided by p,
+    they step on long samples). The largest degree over the heads is 2 + 2 kappa for fixed eps and
+    delta (Prop 2 with y_1 = x_1 dominates) and 2 + 7 kappa for eps proportional to p (Prop 3
+    dominates); a union bound over the d+1 heads adds 1. Derived symbolically in
+    proofs/sample_complexity.py (claim 8), which checks this function.
+    """
+    kappa = float(kappa)
+    if not (np.isfinite(kappa) and kappa >= 0):
+        raise ValueError(f"kappa: must be a finite number >= 0, got {kappa}")
+    return 2 + 7 * kappa if eps_relative else 2 + 2 * kappa

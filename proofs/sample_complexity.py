@@ -69,6 +69,10 @@ def check():
                            f"(eps fixed), {degs[(name, 'eps0 p')]} (eps = eps0 p); library bound = eps at the chosen lambda, T (d = 10, 100, 1000)"))
     total = {tag: sp.Max(*[degs[(nm, tag)] for nm in HEADS if nm != "Prop 1 as transcribed"]) for tag in ("fixed", "eps0 p")}
     proof = all_true(zero(total["fixed"] - (2 + 2 * k)), zero(total["eps0 p"] - (2 + 7 * k)))
+    for kv in (0.0, 0.5, 1.0, 2.0):  # the library's sample_degree is the derived degree
+        for tag, rel in (("fixed", False), ("eps0 p", True)):
+            if float(total[tag].subs(k, kv)) != theory.sample_degree(kv, rel):
+                bad_all.append(f"theory.sample_degree({kv}, {rel}) != {total[tag].subs(k, kv)}")
     rows.append(settle("8 Theorem 1 with p = d^-kappa: T = poly(d)", proof, bad_all,
                        f"max over heads: degree {total['fixed']} (eps, delta fixed; Prop 2 y_1 = x_1 dominates), "
                        f"{total['eps0 p']} (eps = eps0 p, Prop 3 dominates), up to log factors; a union bound "

@@ -118,3 +118,11 @@ def test_prop1_corrected_bias_bounds_exact_bias():
         lam1 = 1e-7
         assert regularisation_bias(4, p, (lam1, 1.0, 1.0))["prop1"] == pytest.approx(
             prop1_bound(4, p, lam1, 10, 0.1)["bias_corrected"], rel=1e-5)
+
+
+def test_sample_degree():
+    """proofs claim 8 (sympy) derives 2 + 2 kappa (eps fixed) and 2 + 7 kappa (eps ~ p)."""
+    from linparity.theory import sample_degree
+    assert sample_degree(0.5) == 3.0 and sample_degree(2, eps_relative=True) == 16.0
+    with pytest.raises(ValueError, match="kappa"):
+        sample_degree(-1)
