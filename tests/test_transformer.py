@@ -238,20 +238,88 @@ def test_cli_pretrain_then_rl_from_checkpoint(tmp_path):
 
 # ------------------------------------------------------------------------- end to end
 def test_end_to_end_d6_rl_increases_length():
-    """Pre-train at p = 0.2, then STaR: the exact pi(long) and the sampled mean length go up.
+    """Pre-train at p = 0.2, then 3 STaR rounds: the exact pi(long) and the sampled mean length go up.
 
-    Ideal STaR (THEORY §6) from a calibrated p = 0.2 gives after 3 rounds
-    p_3 = 8(0.2)/(8(0.2)+0.8) = 0.67, i.e. mean length 2 + 5 p rising by about 2.3 tokens.
-    We assert a rise of at least 1.0 token (0.2 in pi_long): a definite increase that leaves
-    room for the small model lagging the ideal map; the sampled mean length over 1024 inputs
-    has standard error <= 2.5/32 = 0.08, so 1.0 is > 10 standard errors.
+    Deterministic: one torch thread (the thread count changes float reductions, hence the run:
+    2 threads give other numbers) and fixed seeds. Margin: the sampled mean length is a mean
+    over the same 1024 held-out inputs, one sample each, of a length in [1, d+1] (std <= d/2),
+    so the rise has standard error <= sqrt(2) (d/2)/32 = 0.13 tokens; we require 5 se = 0.66.
+    The ideal recursion (THEORY §6) from p_0 ~ 0.2 predicts a rise of (d-1)(p_3 - p_0) ~ 2.4.
+    Across 6 seed triples of this configuration (docs/findings_transformer.md) the rise was
+    1.1-3.1 whenever the chain was learned before STaR (pi(L(x)|x) >= 0.8 pi(long)); the one
+    seed without a learned chain (pi(L(x)|x) = 0.06 of 0.23) shrank the length instead, which
+    is what the precondition below detects.
     """
-    d = 6
-    m = build_model(TransformerConfig(d=d, depth=2, width=32, heads=2), rng=12)
-    pre = pretrain(m, 0.2, steps=800, batch_size=64, lr=3e-3, warmup=20, eval_every=800, n_eval=512, rng=13)
-    # before RL: calibrated (pi_long near p) and the chain learned (pi(L(x)|x) ~ pi_long), so the
-    # long samples earn the reward; a too-early checkpoint makes STaR shrink the length instead
-    assert abs(pre["pi_long"][-1] - 0.2) < 0.1 and pre["pi_long_correct"][-1] > 0.1, pre
-    rl = star(m, rounds=3, samples=512, epochs=2, batch_size=64, lr=1.5e-3, n_eval=1024, rng=14)
-    assert rl["mean_length"][-1] >= rl["mean_length"][0] + 1.0, rl["mean_length"]
-    assert rl["pi_long"][-1] >= rl["pi_long"][0] + 0.2, rl["pi_long"]
+    d, n_eval = 6, 1024
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        m = build_model(TransformerConfig(d=d, depth=2, width=32, heads=2), rng=12)
+        pre = pretrain(m, 0.2, steps=800, batch_size=64, lr=1e-3, warmup=20, eval_every=800, n_eval=512,
+                       rng=13)
+        rl = star(m, rounds=3, samples=512, epochs=2, batch_size=64, lr=1.5e-3, n_eval=n_eval, rng=14)
+    finally:
+        torch.set_num_threads(n)
+    # before RL: calibrated, and the chain learned (long samples are right, so they earn the reward)
+    assert abs(pre["pi_long"][-1] - 0.2) < 0.1, pre
+    assert pre["pi_long_correct"][-1] >= 0.8 * pre["pi_long"][-1], pre
+    se = math.sqrt(2) * (d / 2) / math.sqrt(n_eval)  # bound on the se of the rise
+    assert rl["mean_length"][-1] - rl["mean_length"][0] >= 5 * se, rl["mean_length"]  # 5 sigma
+    assert rl["pi_long"][-1] > rl["pi_long"][0], rl["pi_long"]  # exact on the same inputs: no noise
+
+
+# ------------------------------------------------------------------------- figures T1/T2 (plumbing)
+def test_main_figure_configuration_meets_issue_6():
+    """The configuration run by ``python -m linparity.figures``: d >= 16 (issue 6), p_cot on both
+    sides of 1/3 for T1, p_cot = 0.2 for T2."""
+    from linparity.transformer import figures as tf
+    s1, s2 = tf.T1_SETTINGS["main"], tf.T2_SETTINGS["main"]
+    assert s1["d"] >= 16 and s2["d"] >= 16
+    assert min(s1["p_grid"]) < 1 / 3 < max(s1["p_grid"]) and s2["p_cot"] == 0.2
+    with pytest.raises(ValueError, match="mode"):
+        tf.figure_t1(".", mode="paper")
+    with pytest.raises(ValueError, match="jobs"):
+        tf.result_t1(".", mode="main", jobs=0)
+
+
+TINY_T1 = dict(d=4, depth=1, width=16, heads=2, steps=6, batch_size=16, lr=3e-3, warmup=0, decay_steps=2,
+               lr_final=1e-3, p_grid=(0.2, 0.45), n_eval=32, jobs=1)
+TINY_T2 = dict(d=4, depth=1, width=16, heads=2, p_cot=0.2, steps=4, batch_size=16, lr=3e-3, warmup=0,
+               rounds=1, samples=32, epochs=1, star_lr=1e-3, n_eval=32)
+
+
+def _t1_expected(tf, rng_entropy, order):
+    """T1's summary rebuilt from direct ``_t1_run`` calls on SeedSequence children, run in ``order``."""
+    from linparity._checks import spawn
+    kids = spawn(np.random.SeedSequence(rng_entropy), len(TINY_T1["p_grid"]))
+    got = {i: tf._t1_run(TINY_T1["p_grid"][i], TINY_T1, kids[i]) for i in order}
+    return "T1 (quick, d=4): " + ", ".join(
+        f"p={p:g}: acc {got[i]['greedy_accuracy']:.3f} long {got[i]['pi_long']:.3f}"
+        for i, p in enumerate(TINY_T1["p_grid"]))
+
+
+def test_t1_runs_depend_only_on_their_seed_child(tmp_path, monkeypatch):
+    """T1 run i uses SeedSequence child i: the runs in reverse order give the same numbers, so the
+    split over processes (which only changes where and in what order runs happen) cannot matter."""
+    from linparity.transformer import figures as tf
+    monkeypatch.setitem(tf.T1_SETTINGS, "quick", TINY_T1)
+    r = tf.result_t1(tmp_path, mode="quick", rng=np.random.SeedSequence(3), jobs=1)
+    assert r.summary == _t1_expected(tf, 3, order=[1, 0])
+    assert len(r.rows) == 3 and all(x.figure == "T1" for x in r.rows)  # below 1/3, above 1/3, calibration
+    assert sorted(os.listdir(tmp_path)) == ["T1.pdf", "T1.png"]
+
+
+@pytest.mark.slow  # starts 2 joblib (loky) worker processes that import torch: ~3-8 s on 2 cores
+def test_t1_does_not_depend_on_jobs(tmp_path, monkeypatch):
+    from linparity.transformer import figures as tf
+    monkeypatch.setitem(tf.T1_SETTINGS, "quick", TINY_T1)
+    r = tf.result_t1(tmp_path, mode="quick", rng=np.random.SeedSequence(3), jobs=2)
+    assert r.summary == _t1_expected(tf, 3, order=[0, 1])
+
+
+def test_t2_rows_and_files(tmp_path, monkeypatch):
+    from linparity.transformer import figures as tf
+    monkeypatch.setitem(tf.T2_SETTINGS, "quick", TINY_T2)
+    r = tf.result_t2(tmp_path, mode="quick", rng=4)
+    assert r.name == "T2" and len(r.rows) == 3 and "round" in r.summary
+    assert sorted(os.listdir(tmp_path)) == ["T2.pdf", "T2.png"]
