@@ -21,7 +21,6 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import scipy  # noqa: E402
 from scipy.special import expit  # noqa: E402
 
 from linparity._checks import spawn  # noqa: E402
+from linparity._io import atomic_write_text  # noqa: E402
 from linparity.pretrain import (_make_config, _sample_chunks, pretrain,  # noqa: E402
                                 pretrain_reference)
 
@@ -64,12 +64,7 @@ def machine_description() -> str:
             f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}.\n")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+write_atomic = atomic_write_text  # noqa: E305 (bench_closed_form imports this name)
 
 
 def update_markdown(text: str, title: str, body: str) -> str:

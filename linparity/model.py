@@ -281,4 +281,3 @@ class LinearAR:
             hit = rng.random(u.shape[0]) < p
             return hit if kind == "stop" else np.where(hit, 1, -1).astype(np.int8)
         return self._decode(X, draw)
-

@@ -186,5 +186,3 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarRe
     return StarResult(cfg, col(rec["pi_long"]), col(rec["greedy_accuracy"]), col(rec["mean_length"]),
                       col(rec["expected_reward"]), col(kept["kept_fraction"]), col(kept["q"]),
                       col(kept["r"]), np.array(thetas).transpose(1, 0, 2), col(offs), W.models())
-
-

@@ -33,7 +33,6 @@ import contextlib
 import contextvars
 import dataclasses
 import hashlib
-import io
 import itertools
 import json
 import os
@@ -47,6 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_int
+from ._io import TMP_PREFIX as _TMP_PREFIX
+from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
            "load_spec", "run_sweep", "load_results", "BACKENDS"]
@@ -58,7 +59,6 @@ TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
 BACKENDS = ("joblib", "dask")
 
 _SPEC_FIELDS = ("task", "grid", "points", "replicates", "seed", "out", "imports")
-_TMP_PREFIX = ".tmp-"
 _SPEC_FILE = "spec.json"
 _LOCK_FILE = ".lock"
 # False while load_results rebuilds a stored spec: reading results needs no task function
@@ -353,37 +353,6 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 # --------------------------------------------------------------------------- atomic storage
 
-def _fsync_dir(folder: Path) -> None:
-    """Persist renames in ``folder`` (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(target: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write ``target`` through a temporary file in its folder: write, flush, fsync, os.replace."""
-    # a fresh name opened with "x" (not mkstemp) so the file gets the usual umask permissions
-    tmp = target.parent / f"{_TMP_PREFIX}{target.name}.{uuid.uuid4().hex}"
-    try:
-        with open(tmp, "xb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
-
-
 def _write_npz(fh, arrays: Mapping[str, np.ndarray]) -> None:
     """An uncompressed .npz (what ``np.savez`` writes) without pickled objects; writing the
     zip members directly lets result keys such as ``file`` through."""
@@ -452,9 +421,9 @@ def _sidecar(spec: SweepSpec, task: TaskInfo, arrays: dict, npz_size: int,
 def _store(spec: SweepSpec, out: Path, task: TaskInfo, arrays: dict, elapsed: float) -> None:
     """Write ``<key>.npz`` then its sidecar ``<key>.json`` (the completion mark), atomically."""
     npz = out / f"{task.key}.npz"
-    _atomic_write(npz, lambda fh: _write_npz(fh, arrays))
+    atomic_write(npz, lambda fh: _write_npz(fh, arrays))
     meta = _sidecar(spec, task, arrays, npz.stat().st_size, elapsed)
-    _atomic_write(out / f"{task.key}.json", lambda fh: _write_json(fh, meta))
+    atomic_write(out / f"{task.key}.json", lambda fh: _write_json(fh, meta))
 
 
 def _read_sidecar(out: Path, task: TaskInfo) -> dict | None:
@@ -599,7 +568,7 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
         for leftover in out.glob(_TMP_PREFIX + "*"):  # from an interrupted write; we hold the lock
             with contextlib.suppress(OSError):
                 leftover.unlink()
-        _atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
+        atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         tasks = spec.tasks()
         todo = [t for t in tasks if _read_sidecar(out, t) is None]
 

@@ -1,8 +1,6 @@
 """Plotting helpers shared by the figure modules (matplotlib, Agg backend): layers and saving."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .._io import atomic_write  # noqa: E402
 
 __all__ = ["plt", "new", "line", "markers", "band", "save"]
 
@@ -51,14 +51,7 @@ def save(fig, out: Path, name: str, caption: str) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         path = Path(out) / f"{name}.{ext}"
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".tmp-", suffix=f".{ext}")
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, format=ext)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda fh, ext=ext: fig.savefig(fh, dpi=110, format=ext))
         paths.append(path)
     plt.close(fig)
     return paths

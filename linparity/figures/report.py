@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .._io import atomic_write_text
 
 __all__ = ["Row", "FigureResult", "within", "fmt", "write_report"]
 
@@ -64,8 +64,5 @@ def write_report(path: Path, results: list, header: str) -> Path:
               "reported, never tuned away.", "", "## Captions", ""]
     lines += [f"- **{res.name}**: {res.caption}" for res in results]
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
-    with os.fdopen(fd, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return path

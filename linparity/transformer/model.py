@@ -230,4 +230,3 @@ def build_model(config: TransformerConfig, rng=None, device="cpu") -> CausalTran
         torch.manual_seed(seed)
         model = CausalTransformer(config)
     return model.to(device)
-

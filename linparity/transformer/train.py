@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 import numpy as np
 import torch
 
 from .._checks import as_generator, check_int, check_positive, check_prob, check_temperature, spawn
+from .._io import atomic_write
 from ..data import REWARDS, Mixture, is_long, long_response, response_length
 from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
                     generate, make_generator, sequence_log_prob)
@@ -136,15 +136,8 @@ def save_checkpoint(path, model: CausalTransformer, **meta) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"config": model.config.to_dict(), "state_dict": state, "meta": meta}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda fh: torch.save({"config": model.config.to_dict(), "state_dict": state,
+                                              "meta": meta}, fh))
     return path
 
 
