@@ -51,7 +51,9 @@ def save(fig, out: Path, name: str, caption: str) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         path = Path(out) / f"{name}.{ext}"
-        atomic_write(path, lambda fh, ext=ext: fig.savefig(fh, dpi=110, format=ext))
+        # no creation date in the PDF, so that an unchanged figure is an unchanged file
+        meta = {"CreationDate": None} if ext == "pdf" else None
+        atomic_write(path, lambda fh, ext=ext, meta=meta: fig.savefig(fh, dpi=110, format=ext, metadata=meta))
         paths.append(path)
     plt.close(fig)
     return paths
