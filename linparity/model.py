@@ -26,7 +26,7 @@ from scipy.special import expit, log_expit
 
 from ._checks import as_generator, check_d, check_temperature
 
-__all__ = ["LinearAR", "Reduced", "chain_target_index", "STOP_FEATURE", "phi", "features"]
+__all__ = ["LinearAR", "Reduced", "chain_target_index", "stop_feature_index", "phi", "features"]
 
 
 def chain_target_index(d: int, l: int) -> int:
@@ -34,8 +34,8 @@ def chain_target_index(d: int, l: int) -> int:
     return d + 2 * l - 2
 
 
-#: 0-based index (given d) of the feature y_1 x_1 in phi_2, the reduced stop coordinate c
-def STOP_FEATURE(d: int) -> int:
+def stop_feature_index(d: int) -> int:
+    """0-based index of the feature y_1 x_1 in phi_2: the reduced stop coordinate c."""
     return d + 1
 
 
@@ -120,7 +120,7 @@ class LinearAR:
         if cl.shape != (d - 1,):
             raise ValueError(f"chain: must be a scalar or d-1 = {d - 1} values, got shape {cl.shape}")
         m.w1[0] = a
-        m.w2a[STOP_FEATURE(d)] = c
+        m.w2a[stop_feature_index(d)] = c
         m.b2a = float(b)
         for l in range(2, d + 1):
             m.chain[l - 2][chain_target_index(d, l)] = cl[l - 2]
@@ -160,8 +160,8 @@ class LinearAR:
         idx = [chain_target_index(d, l) for l in range(2, d + 1)]
         chain = np.array([w[i] for w, i in zip(self.chain, idx)])
         off = self.to_vector() - LinearAR.from_reduced(
-            d, self.w1[0], self.b2a, self.w2a[STOP_FEATURE(d)], chain).to_vector()
-        return Reduced(float(self.w1[0]), self.b2a, float(self.w2a[STOP_FEATURE(d)]), chain,
+            d, self.w1[0], self.b2a, self.w2a[stop_feature_index(d)], chain).to_vector()
+        return Reduced(float(self.w1[0]), self.b2a, float(self.w2a[stop_feature_index(d)]), chain,
                        float(np.linalg.norm(off)))
 
     # ------------------------------------------------------------------ logits
