@@ -77,9 +77,9 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
         out["reduced"] = {k: float(np.mean([r[0][k] for r in reds])) for k in reds[0][0]}
         out["off_subspace_norm"] = float(np.mean([r[1] for r in reds]))
         out["n_long"] = [int(n) for n in res.n_long_]
-        if 0 < p < 1:
-            T_steps = (res.T1 if T1 is not None else steps, res.T2a if T2a is not None else steps,
-                       np.minimum(res.T_chain, res.n_chain_steps_[0]))
+        # steps each head actually took in replicate 0 (the bounds need at least one)
+        T_steps = (min(res.T1, steps), min(res.T2a, steps), np.minimum(res.T_chain, res.n_chain_steps_[0]))
+        if 0 < p < 1 and min(T_steps[0], T_steps[1]) >= 1:
             rep = theorem1_report(res.models_[0], p, lams, T_steps, delta=delta, n_mc=n_mc, rng=seed)
             out["bounds"], out["exceedances"] = rep["bounds"], rep["exceedances"]
         return out
