@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pretrain import BENCH_MD, best_time, update_markdown, write_atomic  # noqa: E402
+from bench_pretrain import BENCH_MD, best_time, update_markdown  # noqa: E402
 
 from linparity import LinearAR, Mixture  # noqa: E402
+from linparity._io import atomic_write_text  # noqa: E402
 from linparity.data import response_length  # noqa: E402
 from linparity.transformer.model import (TransformerConfig, build_model, generate,  # noqa: E402
                                          make_generator, n_parameters, sequence_log_prob)
@@ -87,7 +88,7 @@ def main(argv=None):
     print(body)
     if not a.no_write:
         text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
-        write_atomic(BENCH_MD, update_markdown(text, "Transformer", body))
+        atomic_write_text(BENCH_MD, update_markdown(text, "Transformer", body))
 
 
 if __name__ == "__main__":

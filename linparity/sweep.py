@@ -1,8 +1,9 @@
 """A generic, resumable, seed-stable parameter-sweep engine (issue 5, "Sweeps and scale").
 
 A sweep runs one registered *task* over a grid of parameter points, ``replicates`` times per
-point. The engine knows no model maths; figure modules register their tasks with
-:func:`register_task` and describe their grids with a :class:`SweepSpec`.
+point. The engine knows no model maths; the modules of :mod:`linparity.experiments` register
+their tasks with :func:`register_task`, and the figure modules describe their grids with a
+:class:`SweepSpec`.
 
 Ordering and seeds
 ------------------

@@ -14,8 +14,8 @@ from hypothesis import given, strategies as st
 from linparity import closed_form as cf
 from linparity import rl_closed_form as rc
 from linparity import theory
-from linparity.data import all_inputs
-from linparity.experiments import ntp, scaling
+from linparity.data import all_inputs, long_response, response_length, short_response
+from linparity.experiments import ntp, scaling, star
 from linparity.figures import cli
 from linparity.figures.settings import QUICK
 from linparity.model import LinearAR
@@ -116,3 +116,41 @@ def test_f5_task_is_deterministic_in_its_stream():
     b = scaling.f5_task(params, np.random.default_rng(5))
     np.testing.assert_array_equal(a["totals"], b["totals"])
     assert np.isfinite(a["budget"]) and a["success"][-1] >= 0.9
+
+
+@given(st.floats(0.01, 0.9), st.integers(3, 12))
+def test_ideal_curves_match_closed_forms(p0, d):
+    """pi_long = rl_closed_form.ideal_p (the odds double each round); greedy accuracy turns 1 at
+    round n*(p0) (rl_closed_form.n_star, exact rational arithmetic; p values within 1e-12 of 1/3
+    are skipped where float iteration and exact arithmetic may disagree); mean_length is the
+    mixture of the response lengths that data.response_length gives L(x) and S(x)."""
+    n = 8
+    ic = star.ideal_curves(p0, d, n)
+    np.testing.assert_allclose(ic["pi_long"], rc.ideal_p(p0, np.arange(n + 1)), rtol=1e-12)
+    if np.all(np.abs(ic["pi_long"] - 1 / 3) > 1e-12):
+        ns = rc.n_star(p0)
+        assert np.array_equal(ic["greedy_accuracy"], np.where(np.arange(n + 1) >= ns, 1.0, 0.5))
+    X = all_inputs(d)[:4]
+    len_long, len_short = response_length(long_response(X))[0], response_length(short_response(X))[0]
+    np.testing.assert_allclose(ic["mean_length"], len_short + (len_long - len_short) * ic["pi_long"],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6])
+def test_ntp_alone_accuracy_closed_form_equals_enumeration(p):
+    """Thm 1 at the NTP optimum, two routes: 1/2 below p = 1/3, 1 above (d = 6, all 64 inputs)."""
+    d, lam = 6, ntp.default_lam(6)
+    cf_acc = scaling.ntp_alone_accuracy(d, p, lam)
+    assert cf_acc == (0.5 if p < 1 / 3 else 1.0)
+    assert scaling.exact_ntp_alone_accuracy(d, p, lam) == pytest.approx(cf_acc, abs=1e-9)  # float round-off
+
+
+def test_map_generalises_agrees_with_map_rounds_and_calibrated_start():
+    """From the calibrated start at p = 0.2 (greedy accuracy 1/2) the exact map needs at least
+    one round; map_generalises is map_rounds <= n_max on both sides of that round count."""
+    d, p, lam = 6, 0.2, ntp.default_lam(6)
+    theta0, m0 = ntp.calibrated_start(d, p, lam)
+    np.testing.assert_allclose(m0.reduced().chain, theta0[3:], rtol=1e-12)
+    r = star.map_rounds(theta0, d, lam, 40)
+    assert 1 <= r <= 40
+    assert star.map_generalises(theta0, d, lam, int(r)) and not star.map_generalises(theta0, d, lam, int(r) - 1)

@@ -277,7 +277,7 @@ def test_main_figure_configuration_meets_issue_6():
     assert s1["d"] >= 16 and s2["d"] >= 16
     assert min(s1["p_grid"]) < 1 / 3 < max(s1["p_grid"]) and s2["p_cot"] == 0.2
     with pytest.raises(ValueError, match="mode"):
-        tf.figure_t1(".", mode="paper")
+        tf.result_t1(".", mode="paper")
     with pytest.raises(ValueError, match="jobs"):
         tf.result_t1(".", mode="main", jobs=0)
 

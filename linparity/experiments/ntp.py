@@ -20,7 +20,7 @@ from ..model import LinearAR
 from ..pretrain import pretrain
 from ..sweep import register_task
 
-__all__ = ["default_lam", "optimum_curves", "exact_optimum_curves", "simulate_pretraining",
+__all__ = ["default_lam", "calibrated_start", "optimum_curves", "exact_optimum_curves", "simulate_pretraining",
            "reduced_head_errors", "population_checkpoints", "exact_checkpoints", "bound_curves",
            "f6_task"]
 
@@ -34,6 +34,13 @@ def default_lam(d: int) -> tuple[float, float, float]:
     """
     d = check_d(d)
     return (0.01, 0.01, 0.01 / d)
+
+
+def calibrated_start(d, p, lam) -> tuple[np.ndarray, LinearAR]:
+    """The regularised NTP optimum (closed_form.ntp_optimum) where post-training starts: reduced
+    state theta0 ``(d+2,)`` and the same point as a full-weight LinearAR (from_reduced)."""
+    theta0 = cf.ntp_optimum(d, p, lam)
+    return theta0, LinearAR.from_reduced(d, *theta0[:3], theta0[3:])
 
 
 def optimum_curves(d, ps, lam) -> dict:

@@ -23,12 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import closed_form as cf
+from .. import enumeration as en
 from .. import rl_closed_form as rc
 from .._checks import check_d, check_int, check_prob, spawn
 from ..sweep import register_task
 
 __all__ = ["sampled_pretrain", "sampled_star_round", "samples_to_generalise", "f5_task",
-           "fit_power_law", "ntp_alone_accuracy", "guide_samples"]
+           "fit_power_law", "ntp_alone_accuracy", "exact_ntp_alone_accuracy", "guide_samples"]
 
 
 def sampled_pretrain(d, p, lam, T, rng) -> np.ndarray:
@@ -126,6 +127,12 @@ def fit_power_law(x, y) -> dict:
 def ntp_alone_accuracy(d, p, lam) -> float:
     """Greedy accuracy of next-token prediction alone at its regularised optimum (any T)."""
     return cf.greedy_probs(cf.ntp_optimum(d, p, lam), d).p_correct
+
+
+def exact_ntp_alone_accuracy(d, p, lam) -> float:
+    """The same by exact enumeration: greedy accuracy over all 2^d inputs of the full-weight
+    regularised optimum (enumeration.exact_ntp_optimum, exact_metrics; d <= 12)."""
+    return en.exact_metrics(en.exact_ntp_optimum(d, p, lam), p)["greedy_accuracy"]
 
 
 def guide_samples(p) -> float:

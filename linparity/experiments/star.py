@@ -19,8 +19,8 @@ from ..model import LinearAR
 from ..sweep import register_task
 from .ntp import population_checkpoints
 
-__all__ = ["STAR_OPTIONS", "first_reach", "exact_star_map", "simulate_star", "map_rounds",
-           "f8_task", "f8_boundary"]
+__all__ = ["STAR_OPTIONS", "first_reach", "ideal_curves", "exact_star_map", "simulate_star",
+           "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
 
 #: STaR settings of the simulations: the 'continue' variant (E = 2 epochs of NTP SGD on the kept
 #: set from the current weights, lr 0.5, 32 kept samples per step). The 'refit' variant (Algorithm 3
@@ -33,6 +33,19 @@ def first_reach(values, level=0.99) -> float:
     v = np.asarray(values, dtype=np.float64) >= level
     idx = np.argmax(v, axis=-1).astype(np.float64)
     return np.where(v.any(axis=-1), idx, np.inf)
+
+
+def ideal_curves(p0, d, n_rounds) -> dict:
+    """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, rl_closed_form.ideal_recursion)
+    from p_0 and what it implies per round, arrays ``(n_rounds+1,)``.
+
+    ``pi_long`` = p_n; ``greedy_accuracy`` = 1 once p_n > 1/3, else 1/2 (Theorem 1's threshold);
+    ``mean_length`` = 2 (1 - p_n) + (d + 1) p_n tokens (a short response is a bit and EOS, a long
+    one d+1 tokens).
+    """
+    p = rc.ideal_recursion(p0, n_rounds)                                        # (n_rounds+1,)
+    return {"pi_long": p, "greedy_accuracy": np.where(p > 1 / 3, 1.0, 0.5),
+            "mean_length": 2 * (1 - p) + (d + 1) * p}
 
 
 def _refit_exact(d, X, Y, w, lam) -> LinearAR:
@@ -100,6 +113,15 @@ def map_rounds(theta0, d, lam, n_max, level=0.99) -> float:
     return float(first_reach(rc.star_map(theta0, d, lam, n_max).greedy_accuracy, level))
 
 
+def map_generalises(theta0, d, lam, n_max, level=0.99) -> bool:
+    """Whether the exact map from theta0 reaches greedy accuracy >= level within n_max rounds
+    (False when the start earns no reward, so that STaR keeps nothing)."""
+    try:
+        return map_rounds(theta0, d, lam, n_max, level) <= n_max
+    except ValueError:          # the model earns no reward: STaR keeps nothing
+        return False
+
+
 @register_task("linparity.f8")
 def f8_task(params: dict, rng: np.random.Generator) -> dict:
     """Pre-train T samples (Algorithm 3), then STaR (simulation, 'continue' variant).
@@ -116,12 +138,10 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
 
 def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
     """Whether the exact map from the population Pegasos checkpoint after T samples generalises
-    within n_max rounds, ``(len(ps), len(Ts))`` bool (closed form: population_checkpoints + star_map)."""
+    within n_max rounds, ``(len(ps), len(Ts))`` bool (closed form: population_checkpoints +
+    :func:`map_generalises`)."""
     out = np.zeros((len(ps), len(Ts)), dtype=bool)
     for i, p in enumerate(ps):
         for j, th in enumerate(population_checkpoints(d, p, lam, Ts)):
-            try:
-                out[i, j] = map_rounds(th, d, lam, n_max, level) <= n_max
-            except ValueError:          # the model earns no reward: STaR keeps nothing
-                out[i, j] = False
+            out[i, j] = map_generalises(th, d, lam, n_max, level)
     return out

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import closed_form as cfm
 from ..experiments import ntp
 from ..experiments import policy as ex
-from ..model import LinearAR
 from . import _plot
 from .report import FigureResult, Row, fmt, within
 
@@ -19,8 +17,7 @@ LR = 2.0      # learning rate of every policy-gradient run (ascent on E[r])
 def f7(s, ss, out, jobs=1, progress=False) -> FigureResult:
     d, n = s.f7_d, s.f7_steps
     lam = ntp.default_lam(d)
-    theta0 = cfm.ntp_optimum(d, P_COT, lam)
-    m0 = LinearAR.from_reduced(d, *theta0[:3], theta0[3:])
+    theta0, m0 = ntp.calibrated_start(d, P_COT, lam)
     every = max(1, n // 10)
     panels = [  # (panel, label, algo, reward, tau, metric)
         (0, "REINFORCE", "reinforce", "cot", 1.0, "mean_length"),

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import enumeration as en
 from .. import theory
 from ..experiments import ntp
 from ..experiments import scaling as sc
@@ -14,13 +13,14 @@ from .report import FigureResult, Row, fmt
 __all__ = ["f5", "KAPPAS"]
 
 KAPPAS = (0.5, 1.0, 2.0)
+CAP = 2 ** 27       # largest budget B of the doubling search
 
 
 def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     ds = list(s.f5_ds)
     # every point carries its own lambdas (0.01, 0.01, 0.01/d) and search settings
     pts = [{"kappa": k, "d": d, "lam": list(ntp.default_lam(d)), "replicates": s.f5_R, "n_max": 60,
-            "b0": 8, "cap": 2 ** 27, "frac": 0.9, "level": 0.99} for k in KAPPAS for d in ds]
+            "b0": 8, "cap": CAP, "frac": 0.9, "level": 0.99} for k in KAPPAS for d in ds]
     spec = SweepSpec(task="linparity.f5", points=pts, replicates=1, seed=int(ss.generate_state(1)[0]),
                      out=str(out / "sweeps" / f"F5-{s.name}"), imports=["linparity.experiments"])
     sw = run_sweep(spec, jobs=jobs, progress=progress)
@@ -41,7 +41,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                     label=f"measured, kappa={kappa:g}")
         ax.fill_between(dd[found], (mean - std)[found], (mean + std)[found], color=col, alpha=0.2, lw=0)
         if (~found).any():
-            ax.plot(dd[~found], [2 ** 27] * int((~found).sum()), "^", color=col, mfc="none", label="cap passed")
+            ax.plot(dd[~found], [CAP] * int((~found).sum()), "^", color=col, mfc="none", label="cap passed")
         fit = sc.fit_power_law(dd[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
         g = sc.fit_power_law(dd, [sc.guide_samples(float(d) ** -kappa) for d in dd])
         ok = bool(found.all()) and abs(fit["slope"] - g["slope"]) <= max(5 * fit["se"], 0.25)
@@ -68,8 +68,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                                                 ntp.default_lam(max(3, int(round(d))))) for d in d_fine],
                  color=col, label=f"NTP alone, closed form, kappa={kappa:g}")
         d_ex = [d for d in ds if d <= 10] or [8]
-        _plot.markers(ax2, d_ex, [en.exact_metrics(en.exact_ntp_optimum(d, d ** -kappa, ntp.default_lam(d)),
-                                                   d ** -kappa)["greedy_accuracy"] for d in d_ex], color=col)
+        _plot.markers(ax2, d_ex, [sc.exact_ntp_alone_accuracy(d, d ** -kappa, ntp.default_lam(d)) for d in d_ex],
+                      color=col)
         ax2.plot(dd, [np.mean(np.isfinite(t)) for t in tot], "s--", color=col, ms=4)
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]

@@ -7,24 +7,11 @@ from .. import closed_form as cfm
 from .. import rl_closed_form as rc
 from ..experiments import ntp
 from ..experiments import star as ex
-from ..model import LinearAR
 from ..sweep import SweepSpec, run_sweep
 from . import _plot
 from .report import FigureResult, Row, fmt, within
 
 __all__ = ["f3", "f4", "f8"]
-
-
-def _start(d, p, lam):
-    theta0 = cfm.ntp_optimum(d, p, lam)
-    return theta0, LinearAR.from_reduced(d, *theta0[:3], theta0[3:])
-
-
-def _map_ok(theta0, d, lam, n_max) -> bool:
-    try:
-        return ex.map_rounds(theta0, d, lam, n_max) <= n_max
-    except ValueError:          # the start earns no reward: STaR keeps nothing
-        return False
 
 
 def f3(s, ss, out, jobs=1, progress=False) -> FigureResult:
@@ -36,17 +23,16 @@ def f3(s, ss, out, jobs=1, progress=False) -> FigureResult:
     worst_route, worst_sim, worst_ideal = 0.0, (0.0, None), (0.0, None)
     for k, (p, kid) in enumerate(zip(s.f3_ps, kids)):
         col = f"C{k}"
-        theta0, m0 = _start(d, p, lam)
+        theta0, m0 = ntp.calibrated_start(d, p, lam)
         mp = rc.star_map(theta0, d, lam, n)
         em = ex.exact_star_map(m0, p, lam, n)
         res, _ = ex.simulate_star(d, p, lam, n, s.f3_N, s.f3_R, kid)
-        ideal = rc.ideal_recursion(p, n)
-        ideal_acc = np.where(ideal > 1 / 3, 1.0, 0.5)
-        ideal_len = 2 * (1 - ideal) + (d + 1) * ideal
-        for ax, key, ideal_v, sim in ((axes[0], "pi_long", ideal, res.pi_long_),
-                                      (axes[1], "greedy_accuracy", ideal_acc, res.greedy_accuracy_),
-                                      (axes[2], "mean_length", ideal_len, res.mean_length_)):
-            ax.plot(rounds, ideal_v, ":", color=col, lw=1.2, label="ideal p_n (Thm 2)" if k == 0 else None)
+        ic = ex.ideal_curves(p, d, n)
+        ideal = ic["pi_long"]
+        for ax, key, sim in ((axes[0], "pi_long", res.pi_long_),
+                             (axes[1], "greedy_accuracy", res.greedy_accuracy_),
+                             (axes[2], "mean_length", res.mean_length_)):
+            ax.plot(rounds, ic[key], ":", color=col, lw=1.2, label="ideal p_n (Thm 2)" if k == 0 else None)
             _plot.line(ax, rounds, getattr(mp, key), color=col, label=f"exact map p={p}")
             _plot.markers(ax, rounds, em[key], color=col, label="enumeration map" if k == 0 else None, ms=5)
             _plot.band(ax, rounds, sim, color=col, label="STaR simulation" if k == 0 else None)
@@ -94,7 +80,7 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     n_star = np.array([rc.n_star(p) for p in ps_fine])
     map_r = np.array([ex.map_rounds(cfm.ntp_optimum(d, p, lam), d, lam, 60) for p in ps_fine])
     ps_ex = np.geomspace(2e-3, 0.3, 6)
-    ex_r = [float(ex.first_reach(ex.exact_star_map(_start(d, p, lam)[1], p, lam, rc.n_star(p) + 8)["greedy_accuracy"]))
+    ex_r = [float(ex.first_reach(ex.exact_star_map(ntp.calibrated_start(d, p, lam)[1], p, lam, rc.n_star(p) + 8)["greedy_accuracy"]))
             for p in ps_ex]
     fig, (ax,) = _plot.new(width=5.5, height=3.6)
     ax.step(ps_fine, n_star, where="mid", color="k", lw=1.2, label="n*(p) (Thm 2, ideal recursion)")
@@ -154,7 +140,7 @@ def f8(s, ss, out, jobs=1, progress=False) -> FigureResult:
     ax.set(xscale="log", yscale="log", xlabel="pre-training samples T (Algorithm 3)", ylabel="p_cot")
     ax.legend(fontsize=6, loc="lower left")
     # the map started from each simulated replicate's own reduced start (theta0 of the sweep task)
-    pred_r = np.array([[_map_ok(r["theta0"], d, lam, s.f8_rounds) for r in reps] for reps in sw.results])
+    pred_r = np.array([[ex.map_generalises(r["theta0"], d, lam, s.f8_rounds) for r in reps] for reps in sw.results])
     pred = pred_r.reshape(len(s.f8_ps), len(s.f8_Ts), s.f8_R).mean(-1)           # (n_p, n_T)
     ax.scatter(TT.ravel(), PP.ravel(), c=pred.ravel(), cmap="RdYlGn", vmin=0, vmax=1, s=25, marker="D",
                edgecolors="w", label="exact map from each replicate's start")

@@ -30,8 +30,7 @@ is slower on a shared 2-core machine (BENCHMARKS.md, ``## Transformer``), and a 
 count keeps a run reproducible.
 
 :func:`result_t1` / :func:`result_t2` return a :class:`linparity.figures.report.FigureResult`
-whose rows check issue 6's claims (PASS or DEVIATION, criterion in each row) for REPORT.md;
-:func:`figure_t1` / :func:`figure_t2` return only the one-line summary.
+whose rows check issue 6's claims (PASS or DEVIATION, criterion in each row) for REPORT.md.
 """
 from __future__ import annotations
 
@@ -46,12 +45,13 @@ from joblib import Parallel, delayed
 from .. import closed_form as cf
 from .. import rl_closed_form as rcf
 from .._checks import check_int, spawn
+from ..experiments.star import ideal_curves
 from ..figures import _plot
 from ..figures.report import FigureResult, Row, fmt
 from .model import TransformerConfig, build_model
 from .train import pretrain, star
 
-__all__ = ["figure_t1", "figure_t2", "result_t1", "result_t2", "MODES", "T1_SETTINGS",
+__all__ = ["result_t1", "result_t2", "MODES", "T1_SETTINGS",
            "T2_SETTINGS", "ACC_TOL", "CALIB_TOL", "GENERALISED"]
 
 #: linear-model regularisation used for the overlaid closed form (small: close to lam -> 0)
@@ -88,9 +88,7 @@ T2_SETTINGS = {
 }
 
 
-def _mode(quick, mode) -> str:
-    if mode is None:
-        return "quick" if quick else "full"
+def _mode(mode) -> str:
     if mode not in MODES:
         raise ValueError(f"mode: must be one of {MODES}, got {mode!r}")
     return mode
@@ -173,7 +171,7 @@ def result_t1(out_dir, mode: str = "main", rng=None, jobs: int | None = None) ->
     Rows (issue 6): greedy accuracy within ``ACC_TOL`` of 1/2 for every p < 1/3, at least
     ``GENERALISED`` for every p > 1/3, and |pi(long) - p| <= ``CALIB_TOL`` for every p.
     """
-    mode = _mode(False, mode)
+    mode = _mode(mode)
     s = T1_SETTINGS[mode]
     jobs = s["jobs"] if jobs is None else check_int("jobs", jobs, 1)
     d, grid = s["d"], np.array(s["p_grid"])  # (P,)
@@ -245,7 +243,7 @@ def result_t2(out_dir, mode: str = "main", rng=None) -> FigureResult:
     kept set equals the ideal 2 p_0/(1+p_0) at the measured p_0 (THEORY §6), within 5 binomial
     standard errors of the kept set.
     """
-    mode = _mode(False, mode)
+    mode = _mode(mode)
     s = T2_SETTINGS[mode]
     d, p = s["d"], s["p_cot"]
     g_init, g_pre, g_rl = spawn(rng, 3)
@@ -255,18 +253,19 @@ def result_t2(out_dir, mode: str = "main", rng=None) -> FigureResult:
         log = star(model, rounds=s["rounds"], samples=s["samples"], epochs=s["epochs"],
                    batch_size=s["batch_size"], lr=s["star_lr"], n_eval=s["n_eval"], rng=g_rl)
     n = np.arange(s["rounds"] + 1)  # (R+1,)
-    ideal = rcf.ideal_recursion(log["pi_long"][0], s["rounds"])  # (R+1,) from the measured start
+    ic = ideal_curves(log["pi_long"][0], d, s["rounds"])  # arrays (R+1,) from the measured start
+    ideal = ic["pi_long"]
     lin = rcf.star_map(cf.ntp_optimum(d, p, LAM), d, LAM, s["rounds"])
     fig, ax = _plot.new(3)
     _plot.line(ax[0], n, ideal, label="ideal 2p/(1+p) from measured p_0", color="k")
     _plot.line(ax[0], n, lin.p_long, label="linear exact STaR map", color="C0", ls="--")
     _plot.markers(ax[0], n, log["pi_long"], label="transformer", color="C1")
     ax[0].set(xlabel="STaR round", ylabel="pi(long), tau=1", ylim=(0, 1.02))
-    _plot.line(ax[1], n, np.where(ideal > 1 / 3, 1.0, 0.5), label="ideal: correct once p_n > 1/3", color="k")
+    _plot.line(ax[1], n, ic["greedy_accuracy"], label="ideal: correct once p_n > 1/3", color="k")
     _plot.line(ax[1], n, lin.greedy_accuracy, label="linear exact STaR map", color="C0", ls="--")
     _plot.markers(ax[1], n, log["greedy_accuracy"], label="transformer", color="C1")
     ax[1].set(xlabel="STaR round", ylabel="greedy accuracy", ylim=(0.4, 1.05))
-    _plot.line(ax[2], n, 2 * (1 - ideal) + (d + 1) * ideal, label="ideal", color="k")
+    _plot.line(ax[2], n, ic["mean_length"], label="ideal", color="k")
     _plot.line(ax[2], n, lin.mean_length, label="linear exact STaR map", color="C0", ls="--")
     _plot.markers(ax[2], n, log["mean_length"], label="transformer", color="C1")
     ax[2].set(xlabel="STaR round", ylabel="mean length (tokens incl. EOS)")
@@ -295,12 +294,12 @@ def result_t2(out_dir, mode: str = "main", rng=None) -> FigureResult:
     se_L = (d / 2) / math.sqrt(s["n_eval"])  # length in [1, d+1]: std <= d/2
     rows.append(Row("T2", f"transformer: STaR grows the mean sampled length to about d+1 = {d + 1} (issue 6)",
                     f">= 0.9 (d+1) = {0.9 * (d + 1):.1f} (ideal recursion after {s['rounds']} rounds: "
-                    f"{2 * (1 - ideal[-1]) + (d + 1) * ideal[-1]:.2f})",
+                    f"{ic['mean_length'][-1]:.2f})",
                     f"{L[0]:.2f} -> {L[-1]:.2f} +- {se_L:.2f} (one sample per held-out input; se bound)",
                     bool(L[-1] >= 0.9 * (d + 1)), "criterion: final mean length >= 0.9 (d+1)"))
     if len(log["kept_fraction"]):
         p0 = log["pi_long"][0]
-        q = 2 * p0 / (1 + p0)
+        q = ideal[1]  # 2 p_0/(1+p_0)
         n_kept = log["kept_fraction"][0] * s["samples"]
         got = log["kept_long_fraction"][0]
         se = math.sqrt(q * (1 - q) / max(n_kept, 1))
@@ -313,15 +312,3 @@ def result_t2(out_dir, mode: str = "main", rng=None) -> FigureResult:
                         bool(ok), f"|diff| = {fmt(abs(got - q))} vs 5 binomial se = {fmt(5 * se)}"))
     return FigureResult("T2", caption, summary, rows, [str(f) for f in files])
 
-
-def figure_t1(out_dir, quick: bool = True, rng=None, *, mode: str | None = None,
-              jobs: int | None = None) -> str:
-    """T1 (see :func:`result_t1`); returns the one-line summary. ``mode`` (one of
-    :data:`MODES`) overrides ``quick`` (True: ``"quick"``, False: ``"full"``)."""
-    return result_t1(out_dir, _mode(quick, mode), rng, jobs).summary
-
-
-def figure_t2(out_dir, quick: bool = True, rng=None, *, mode: str | None = None) -> str:
-    """T2 (see :func:`result_t2`); returns the one-line summary. ``mode`` (one of
-    :data:`MODES`) overrides ``quick`` (True: ``"quick"``, False: ``"full"``)."""
-    return result_t2(out_dir, _mode(quick, mode), rng).summary
