@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pretrain import BENCH_MD, best_time, update_markdown, write_atomic  # noqa: E402
+from bench_pretrain import BENCH_MD, best_time, update_markdown  # noqa: E402
 
 from linparity import LinearAR  # noqa: E402
+from linparity._io import atomic_write_text  # noqa: E402
 from linparity import closed_form as cf  # noqa: E402
 from linparity import enumeration as en  # noqa: E402
 
@@ -59,7 +60,7 @@ def main(argv=None) -> int:
     print(body)
     if not args.no_write:
         text = BENCH_MD.read_text() if BENCH_MD.exists() else "# Benchmarks\n"
-        write_atomic(BENCH_MD, update_markdown(text, "Closed form vs enumeration", body))
+        atomic_write_text(BENCH_MD, update_markdown(text, "Closed form vs enumeration", body))
     return 0
 
 

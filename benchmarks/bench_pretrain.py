@@ -64,9 +64,6 @@ def machine_description() -> str:
             f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}.\n")
 
 
-write_atomic = atomic_write_text  # noqa: E305 (bench_closed_form imports this name)
-
-
 def update_markdown(text: str, title: str, body: str) -> str:
     """Replace the section ``## title`` (up to the next ``## ``) of ``text``, or append it."""
     section = f"## {title}\n\n{body.rstrip()}\n\n"
@@ -224,7 +221,7 @@ def main(argv=None) -> int:
         print(f"## {title}\n\n{body}")
         text = update_markdown(text, title, body)
     if not args.no_write:
-        write_atomic(BENCH_MD, text)
+        atomic_write_text(BENCH_MD, text)
         print(f"wrote {BENCH_MD}")
     return 0
 
