@@ -8,7 +8,7 @@ long strings (y_1, ..., y_d, EOS) (THEORY §2).
 This is the second of the three routes (closed form, enumeration, simulation). It does not use the
 reduced coordinates of THEORY §4 except to report them, so it can test them: in particular
 :func:`invariance_table` measures whether the reduced subspace is invariant under the exact
-population gradients (see ``findings_invariance.md``; run ``python -m linparity.enumeration``).
+population gradients (see ``docs/findings_invariance.md``; run ``python -m linparity.enumeration``).
 
 Conventions
 -----------
@@ -27,7 +27,7 @@ from scipy.special import expit, log_expit
 from tqdm.auto import tqdm
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
-from .closed_form import ell, split_lam
+from .closed_form import ell, greedy_probs, ntp_optimum, split_lam, trajectory_probs
 from .data import MAX_ENUM_D, REWARDS, Mixture, all_inputs, is_long, reward_e2e
 from .model import LinearAR, features
 
@@ -63,9 +63,9 @@ def _ntp_design(d: int, p: float):
     """Enumeration rows of D(p) and their feature matrices (cached; read-only arrays).
 
     Returns X ``(2N, d)``, Y ``(2N, d+1)``, weight ``(2N,)`` (Mixture.enumerate, long rows first),
-    the stop label ``(2N,)`` (+1 for EOS at position 2), the long-row mask ``(2N,)`` and the list of
-    chain feature matrices ``phi_l`` on the long rows, ``(N, 2d+l-1)`` for l = 2..d, and phi_2 on
-    every row ``(2N, 2d+1)``.
+    the stop label ``(2N,)`` (+1 for EOS at position 2), the long-row mask ``(2N,)``, phi_2 on every
+    row ``(2N, 2d+1)`` and the list of chain feature matrices ``phi_l`` on the long rows,
+    ``(N, 2d+l-1)`` for l = 2..d.
     """
     X, Y, w = Mixture(d, p).enumerate()
     label = np.where(Y[:, 1] == 0, 1.0, -1.0)
@@ -656,7 +656,6 @@ def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=1e-2, n_iter: int = 20000, step:
 
     Returns a list of dicts, one per p.
     """
-    from .closed_form import greedy_probs, ntp_optimum, trajectory_probs
     out = []
     for p in ps:
         m = train_exact(LinearAR.zeros(2), p, lam, n_iter, step)
@@ -692,8 +691,6 @@ def d2_greedy_threshold(lam, tol: float = 1e-7, reduced: bool = False) -> float:
     is monotone in p (checked on a grid by the d = 2 study); returns nan if it is 1 already at
     p = tol or not at p = 1 - tol.
     """
-    from .closed_form import greedy_probs, ntp_optimum
-
     def ok(p):
         if reduced:
             return greedy_probs(ntp_optimum(3, p, lam), 3).p_correct == 1.0
@@ -707,7 +704,7 @@ def d2_greedy_threshold(lam, tol: float = 1e-7, reduced: bool = False) -> float:
     return hi
 
 
-def main(argv=None) -> None:
+def main() -> None:
     """Print the invariance table and the d = 2 study (``python -m linparity.enumeration``)."""
     temps = (0.75, 1.0, 1.5)
     rows = invariance_table(range(2, 9), rng=20260, n_points=8, temperatures=temps)
@@ -728,7 +725,6 @@ def main(argv=None) -> None:
               f"{s['p_long']:7.3f}  {s['reduced_p_long']:11.3f}  {s['w2a'][1]:7.3f}  "
               f"{s['w2a'][3]:10.3f}  {s['b2a']:6.3f}  {s['off_subspace_norm']:8.3f}  "
               f"{s['dist_to_newton_optimum']:.1e}       {s['calibration_error']:.3f}")
-    from .closed_form import ntp_optimum
     print("\nd = 2: greedy threshold p_c(lam) of the full-weight optimum (greedy always right for p > p_c,"
           "\n       1/2 below) against the reduced optimum's step (1/3 as lam -> 0), and max_x |pi(L|x) - p|"
           "\n       at p = 0.25 for the full-weight optimum and the reduced one (lam -> 0 limits: (1-p)/2 = 0.375, 0)")

@@ -22,8 +22,9 @@ import numpy as np
 from . import closed_form as cf
 from . import rl_closed_form as rc
 from ._checks import check_d, check_int, check_prob, spawn
+from .pretrain import pretrain
 from .rl_pg import GRPO_EPS, PGConfig, PGResult, pg_step, run_pg
-from .rl_policy import (EXACT_EVAL_MAX_D, BatchedAR, evaluate_batch,  # noqa: F401
+from .rl_policy import (EXACT_EVAL_MAX_D, BatchedAR, evaluate_batch,
                         greedy_responses, log_prob, policy_update, sample_responses, score)
 from .rl_reference import (algorithm3_reference, pg_steps_reference, policy_update_reference,
                            sample_reference, star_round_reference)
@@ -48,7 +49,6 @@ def initial_models(d, p_cot, pretrain_steps, lam, replicates=1, rng=None) -> tup
 
     Returns (BatchedAR, theta0 ``(d+2,)``).
     """
-    from .pretrain import pretrain
     d = check_d(d, 3)
     p = check_prob("p_cot", p_cot)
     R = check_int("replicates", replicates, 1)

@@ -94,7 +94,7 @@ class PGResult:
     batch_reward_: np.ndarray     # (R, steps) mean reward of each step's batch
     theta_: np.ndarray            # (R, n_rec, d+2) reduced coordinates
     off_subspace_norm_: np.ndarray  # (R, n_rec)
-    models_: list = field(repr=False, default=None)
+    models_: list = field(repr=False, default=None)  # R final LinearAR
 
 
 def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:

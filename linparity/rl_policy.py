@@ -287,11 +287,17 @@ def greedy_responses(W: BatchedAR, X) -> np.ndarray:
 
 
 # ============================================================================ score function
-def _score_from_logits(Y, u1, u2, uc, tau):
-    """d log pi / d logit per head and log pi from the logits of responses Y (see :func:`score`)."""
-    d = uc.shape[-1] + 1
+def score(W: BatchedAR, X, Y, temperature: float = 1.0):
+    """Per-sample d log pi_tau(y|x) / d logit of every head.
+
+    Returns g1 ``(R, n)``, g2 ``(R, n)`` (stop head, t = +1 for EOS), gc ``(R, n, d-1)`` (0 on short
+    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)``.
+    """
+    tau = check_temperature(temperature)
     Y = np.asarray(Y)
     Yf = Y.astype(np.float64)
+    u1, u2, uc = _logits(W, _as_batch(W, X), Yf)
+    d = W.d
     short = Y[..., 1] == 0
     t2 = np.where(short, 1.0, -1.0)
     yc = np.where(short[..., None], 1.0, Yf[..., 1:d])               # (R, n, d-1) labels on long rows
@@ -301,17 +307,6 @@ def _score_from_logits(Y, u1, u2, uc, tau):
     lp = (log_expit(Yf[..., 0] * u1 / tau) + log_expit(t2 * u2 / tau)
           + np.where(short, 0.0, log_expit(yc * uc / tau).sum(-1)))
     return g1, g2, gc, lp
-
-
-def score(W: BatchedAR, X, Y, temperature: float = 1.0):
-    """Per-sample d log pi_tau(y|x) / d logit of every head.
-
-    Returns g1 ``(R, n)``, g2 ``(R, n)`` (stop head, t = +1 for EOS), gc ``(R, n, d-1)`` (0 on short
-    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)``.
-    """
-    tau = check_temperature(temperature)
-    Y = np.asarray(Y)
-    return _score_from_logits(Y, *_logits(W, _as_batch(W, X), Y.astype(np.float64)), tau)
 
 
 def log_prob(W: BatchedAR, X, Y, temperature: float = 1.0) -> np.ndarray:

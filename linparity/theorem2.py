@@ -19,25 +19,18 @@ from . import closed_form as cf
 from . import rl
 from . import rl_closed_form as rc
 from ._checks import check_d, check_int, check_prob, spawn
+from .pretrain import pretrain
+from .rl import _first_at_least, _lam_arg, _list
 
 __all__ = ["theorem2_report", "format_report"]
 
 
-def _first(acc, level=0.99):
-    hit = np.flatnonzero(np.asarray(acc) >= level)
-    return int(hit[0]) if hit.size else None
-
-
 def _outcome(pi_long, acc) -> dict:
     pi_long = np.asarray(pi_long)
-    return {"generalises": bool(np.asarray(acc)[-1] >= 0.99), "first_round_0.99": _first(acc),
+    return {"generalises": bool(np.asarray(acc)[-1] >= 0.99), "first_round_0.99": _first_at_least(acc),
             "pi_long_max": float(pi_long.max()), "pi_long_final": float(pi_long[-1]),
             "collapse": bool(pi_long[-1] < 0.5 * pi_long.max()),
             "greedy_accuracy_final": float(np.asarray(acc)[-1])}
-
-
-def _l(a):
-    return [float(x) for x in np.asarray(a, dtype=np.float64)]
 
 
 def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="cot", variant="refit",
@@ -51,11 +44,11 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     d, p, lam : bits (>= 3), long share of the pre-training mixture, L2 strength (> 0, scalar or triple).
     N : fresh inputs per STaR round.
     tau : sampling temperature of the main run.
-    rounds : STaR rounds (default n* + 4).
+    rounds : STaR rounds (default n* + 4; 8 when n* is infinite, p = 0).
     pretrain_steps : None starts from the exact regularised NTP optimum (calibrated); an int runs
         Algorithm 3 for that many samples.
-    early_steps : Algorithm 3 lengths of the under-trained starts; each is also run with the chain
-        heads untrained (T_chain = 0), the extreme early checkpoint.
+    early_steps : Algorithm 3 lengths of the under-trained starts; the last of them (2000 if empty)
+        is also run with the chain heads untrained (T_chain = 0), the extreme early checkpoint.
     temperatures, compare_rewards : grid of the cot-vs-e2e comparison (STaR simulation + exact map,
         and REINFORCE simulation + closed-form expected dynamics with ``pg_steps``, ``pg_lr``, ``pg_batch``).
 
@@ -64,10 +57,9 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     dict with keys ``settings``, ``main`` (per-round arrays and the bound check), ``early``
     (list of runs) and ``rewards`` (list of rows).
     """
-    from .pretrain import pretrain
     d = check_d(d, 3)
     p = check_prob("p_cot", p)
-    lams = rl._lam_arg(lam)
+    lams = _lam_arg(lam)
     ns = rc.n_star(p)
     rounds = (int(ns) + 4 if np.isfinite(ns) else 8) if rounds is None else check_int("rounds", rounds, 1)
     g_main, g_early, g_rw = spawn(np.random.SeedSequence(check_int("seed", seed, 0)), 3)
@@ -88,16 +80,17 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     eps = float(eps_n.max())
     bound = (2.0 ** np.arange(rounds + 1)) * eps
     dev = np.abs(q - p_n)
-    main = {"pi_long": _l(q), "p_ideal": _l(p_n), "p_exact_map": _l(mp.pi_long),
-            "greedy_accuracy": _l(res.greedy_accuracy_.mean(0)), "greedy_accuracy_map": _l(mp.greedy_accuracy),
-            "mean_length": _l(res.mean_length_.mean(0)), "mean_length_map": _l(mp.mean_length),
-            "kept_q": _l(res.kept_q_.mean(0)), "kept_q_map": _l(mp.q[:-1]),
-            "abs_q_minus_p": _l(dev), "eps_per_round": _l(eps_n), "eps_vs_exact_map": _l(eps_exact),
-            "eps": eps, "bound_2n_eps": _l(bound),
-            "ratio_to_bound": _l(np.divide(dev, bound, out=np.full_like(dev, np.nan), where=bound > 0)),
-            "off_subspace_norm": _l(res.off_subspace_norm_.mean(0)),
-            "rounds_to_generalize": _first(res.greedy_accuracy_.mean(0)),
-            "rounds_to_generalize_map": _first(mp.greedy_accuracy),
+    main = {"pi_long": _list(q), "p_ideal": _list(p_n), "p_exact_map": _list(mp.pi_long),
+            "greedy_accuracy": _list(res.greedy_accuracy_.mean(0)),
+            "greedy_accuracy_map": _list(mp.greedy_accuracy),
+            "mean_length": _list(res.mean_length_.mean(0)), "mean_length_map": _list(mp.mean_length),
+            "kept_q": _list(res.kept_q_.mean(0)), "kept_q_map": _list(mp.q[:-1]),
+            "abs_q_minus_p": _list(dev), "eps_per_round": _list(eps_n), "eps_vs_exact_map": _list(eps_exact),
+            "eps": eps, "bound_2n_eps": _list(bound),
+            "ratio_to_bound": _list(np.divide(dev, bound, out=np.full_like(dev, np.nan), where=bound > 0)),
+            "off_subspace_norm": _list(res.off_subspace_norm_.mean(0)),
+            "rounds_to_generalize": _first_at_least(res.greedy_accuracy_.mean(0)),
+            "rounds_to_generalize_map": _first_at_least(mp.greedy_accuracy),
             "n_star": None if not np.isfinite(ns) else int(ns),
             "amplification_margin_start": float(rc.amplification_margin(theta0, d, reward, tau))}
 
@@ -118,8 +111,8 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
                           "amplification_margin": float(rc.amplification_margin(t0, d, rw, tau)),
                           "start_pi_long": float(sim.pi_long_.mean(0)[0]),
                           "simulated": so, "map": mo, "map_predicted_correctly": so["generalises"] == mo["generalises"],
-                          "pi_long": _l(sim.pi_long_.mean(0)), "pi_long_map": _l(m.pi_long),
-                          "mean_length": _l(sim.mean_length_.mean(0))})
+                          "pi_long": _list(sim.pi_long_.mean(0)), "pi_long_map": _list(m.pi_long),
+                          "mean_length": _list(sim.mean_length_.mean(0))})
 
     # ------------------------------------------------------------------ cot vs e2e
     rows = []
@@ -141,7 +134,7 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
                          "star_map": _outcome(m.pi_long, m.greedy_accuracy),
                          "star_margin_start": float(rc.amplification_margin(theta0, d, rw, t)),
                          "star_margin_end_map": float(rc.amplification_margin(m.theta[-1], d, rw, t)),
-                         "star_pi_long": _l(sim.pi_long_.mean(0)), "star_pi_long_map": _l(m.pi_long),
+                         "star_pi_long": _list(sim.pi_long_.mean(0)), "star_pi_long_map": _list(m.pi_long),
                          "pg": _outcome(pg.pi_long_.mean(0), pg.greedy_accuracy_.mean(0)),
                          "pg_closed_form": _outcome(pgl, pgm),
                          "pg_expected_reward_final": float(pg.expected_reward_.mean(0)[-1]),

@@ -49,6 +49,8 @@ def test_exact_map_reduces_to_ideal_recursion_as_lam_to_zero():
         mp = rc.star_map(cf.ntp_optimum(d, p, lam), d, lam, n)
         errs.append(np.max(np.abs(mp.pi_long - ideal)))
     assert all(a > b for a, b in zip(errs, errs[1:])), errs
+    # measured: 0.27, 0.043, 5.9e-3, 7.6e-4, 9.4e-5 (about x8 per decade of lam); 1e-3 at lam = 1e-6
+    # leaves a factor 10 and fails if the map's lam -> 0 limit is not the ideal recursion
     assert errs[-1] < 1e-3, errs
 
 
@@ -70,7 +72,7 @@ def test_batched_model_matches_linear_ar_draw_for_draw():
         assert np.array_equal(G[r], m.greedy(X[r]))
         assert np.allclose(lp[r], m.log_prob(X[r], Y[r], tau), rtol=1e-12)
         red = m.reduced()
-        assert np.allclose(th[r], [red.a, red.b, red.c, *red.chain])
+        assert np.array_equal(th[r], [red.a, red.b, red.c, *red.chain])  # the same stored weights
         assert off[r] == pytest.approx(red.off_subspace_norm, rel=1e-12)
 
 
@@ -197,7 +199,9 @@ def test_star_from_calibrated_model_generalises_in_n_star_rounds():
     assert int(np.flatnonzero(mp.greedy_accuracy >= 0.99)[0]) == ns
     out = rl.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0)
     assert out["n_star"] == ns
-    assert out["rounds_to_generalize"] is not None and out["rounds_to_generalize"] <= ns + 1
+    # greedy accuracy reaches 0.99 within the ns + 1 simulated rounds (measured: at round ns + 1,
+    # one round after the exact map above)
+    assert out["rounds_to_generalize"] is not None
 
 
 def test_early_checkpoint_predicted_not_to_amplify():
@@ -285,7 +289,9 @@ def test_replicate_stream_independent_of_R():
     cfg = rl.StarConfig(rounds=2, samples=500, variant="continue", lam=LAM)
     a = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 1), cfg, rng=7)
     b = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 3), cfg, rng=7)
-    assert np.allclose(a.theta_[0], b.theta_[0], rtol=1e-12)
+    # same arithmetic on the same stream whatever R (measured: bit-identical); 1e-12 absolute only
+    # allows for BLAS blocking, a stream that depended on R would move theta by O(0.1)
+    np.testing.assert_allclose(a.theta_[0], b.theta_[0], rtol=0, atol=1e-12)
 
 
 def test_theorem2_report_smoke():
