@@ -18,17 +18,9 @@ from __future__ import annotations
 
 import argparse
 
+from .experiment import COMMANDS, run_experiment
+
 __all__ = ["add_subparser", "run", "COMMANDS"]
-
-COMMANDS = ("pretrain", "star", "grpo", "reinforce")
-
-#: per-command defaults for options whose sensible value depends on the command
-_DEFAULTS = {
-    "pretrain": {"steps": 2000, "lr": 1e-3, "batch_size": 256},
-    "star": {"steps": None, "lr": 5e-4, "batch_size": 256},
-    "reinforce": {"steps": 200, "lr": 1e-4, "batch_size": 256},
-    "grpo": {"steps": 200, "lr": 1e-4, "batch_size": 32},
-}
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -87,97 +79,15 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     return tp
 
 
-def _get(args, name, default=None):
-    v = getattr(args, name, None)
-    return default if v is None else v
-
-
 def run(args) -> dict:
-    """Run the sub-command in ``args`` and return the JSON-able result.
-
-    Keys: ``command``, ``d``, ``p_cot``, ``config`` (architecture), ``seed``, ``device``, the
-    per-evaluation arrays ``eval_steps``, ``greedy_accuracy``, ``greedy_length``, ``pi_long``,
-    ``mean_length``, ``long_fraction``, the per-step ``loss`` (and for RL ``kept_fraction``,
-    ``train_mean_length``), ``final`` (the last held-out metrics) and, for RL started without
-    ``--checkpoint``, ``pretrain`` (the pre-training log).
-    """
-    from . import require_torch
-    require_torch()
-    import numpy as np
-    import torch
-
-    from .model import TransformerConfig, build_model
-    from .train import grpo, load_checkpoint, pretrain, reinforce, resolve_device, star
-
-    cmd = getattr(args, "transformer_command", None)
-    if cmd not in COMMANDS:
-        raise ValueError(f"transformer_command: must be one of {COMMANDS}, got {cmd!r}")
-    dflt = _DEFAULTS[cmd]
-    device = resolve_device(_get(args, "device", "cpu"))
-    threads = _get(args, "threads")
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f"threads: must be an integer >= 1, got {threads}")
-        torch.set_num_threads(threads)
-    seed = _get(args, "seed", 0)
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
-    s_init, s_pre, s_rl = np.random.SeedSequence(seed).spawn(3)
-    ckpt_dir = _get(args, "checkpoint_dir")
-    ckpt_every = _get(args, "checkpoint_every")
-    common = dict(eval_every=_get(args, "eval_every"), n_eval=_get(args, "n_eval", 1024),
-                  verbose=bool(_get(args, "verbose", False)))
-    out: dict = {"command": cmd, "seed": seed, "device": device}
-
-    def fresh():
-        cfg = TransformerConfig(d=_get(args, "d", 16), depth=_get(args, "depth", 2),
-                                width=_get(args, "width", 64), heads=_get(args, "heads", 4))
-        return build_model(cfg, rng=s_init, device=device)
-
-    if cmd == "pretrain":
-        model = fresh()
-        p_cot = _get(args, "p_cot", 0.2)
-        log = pretrain(model, p_cot, steps=_get(args, "steps", dflt["steps"]),
-                       batch_size=_get(args, "batch_size", dflt["batch_size"]),
-                       lr=_get(args, "lr", dflt["lr"]), warmup=_get(args, "warmup", 100),
-                       weight_decay=_get(args, "weight_decay", 0.0), checkpoint_dir=ckpt_dir,
-                       checkpoint_every=ckpt_every, rng=s_pre, **common)
-    else:
-        ckpt = _get(args, "checkpoint")
-        if ckpt is not None:
-            model, meta = load_checkpoint(ckpt, device)
-            p_cot = meta.get("p_cot")
-            out["start_checkpoint"] = {"path": ckpt, **meta}
-        else:
-            model = fresh()
-            p_cot = _get(args, "p_cot", 0.2)
-            out["pretrain"] = pretrain(model, p_cot, steps=_get(args, "pretrain_steps", 1500),
-                                       lr=_get(args, "pretrain_lr", 1e-3), rng=s_pre, **common)
-        rl = dict(reward=_get(args, "reward", "cot"), lr=_get(args, "lr", dflt["lr"]),
-                  temperature=_get(args, "temperature", 1.0),
-                  batch_size=_get(args, "batch_size", dflt["batch_size"]), rng=s_rl,
-                  n_eval=common["n_eval"], verbose=common["verbose"])
-        if cmd == "star":
-            if _get(args, "steps") is not None:
-                raise ValueError("steps: star counts --rounds, not --steps")
-            log = star(model, rounds=_get(args, "rounds", 12), samples=_get(args, "samples", 2048),
-                       epochs=_get(args, "epochs", 2), **rl)
-        elif cmd == "reinforce":
-            log = reinforce(model, steps=_get(args, "steps", dflt["steps"]),
-                            eval_every=common["eval_every"], **rl)
-        else:
-            log = grpo(model, steps=_get(args, "steps", dflt["steps"]), group=_get(args, "group", 8),
-                       eval_every=common["eval_every"], **rl)
-        if ckpt_dir is not None:
-            from .train import save_checkpoint
-            import os
-            log["checkpoint"] = save_checkpoint(os.path.join(ckpt_dir, f"{cmd}_final.pt"), model,
-                                                p_cot=p_cot, stage=cmd)
-    out.update({"d": model.config.d, "p_cot": p_cot, "config": model.config.to_dict()})
-    out.update(log)
-    out["final"] = {k: log[k][-1] for k in ("greedy_accuracy", "greedy_length", "pi_long",
-                                            "mean_length", "long_fraction")}
-    return out
+    """Run the sub-command in ``args`` (:func:`linparity.transformer.experiment.run_experiment`);
+    returns its JSON-able dict."""
+    names = ("d", "depth", "width", "heads", "p_cot", "seed", "device", "threads", "checkpoint",
+             "checkpoint_dir", "checkpoint_every", "eval_every", "n_eval", "verbose", "steps", "batch_size",
+             "lr", "warmup", "weight_decay", "pretrain_steps", "pretrain_lr", "reward", "temperature",
+             "rounds", "samples", "epochs", "group")
+    given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
+    return run_experiment(getattr(args, "transformer_command", None), **given)
 
 
 def main(argv=None) -> int:
