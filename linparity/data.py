@@ -15,7 +15,8 @@ import numpy as np
 from ._checks import as_generator, check_d, check_int, check_prob
 
 __all__ = ["Mixture", "all_inputs", "prefix_parities", "long_response", "short_response",
-           "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "MAX_ENUM_D"]
+           "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
+           "MAX_ENUM_D"]
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
 MAX_ENUM_D = 12
@@ -88,6 +89,15 @@ def reward_e2e(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 #: reward functions by name, as the CLI spells them
 REWARDS = {"cot": reward_cot, "e2e": reward_e2e}
+
+
+def reward_function(reward):
+    """The reward function named ``reward`` ('cot' or 'e2e'); a callable r(X, Y) is returned as is."""
+    if callable(reward):
+        return reward
+    if reward not in REWARDS:
+        raise ValueError(f"reward: must be one of {tuple(REWARDS)} or a callable r(X, Y), got {reward!r}")
+    return REWARDS[reward]
 
 
 class Mixture:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
 from .closed_form import ell, greedy_probs, ntp_optimum, split_lam, trajectory_probs
-from .data import MAX_ENUM_D, REWARDS, Mixture, all_inputs, is_long, reward_e2e
+from .data import MAX_ENUM_D, REWARDS, Mixture, all_inputs, is_long, reward_e2e, reward_function
 from .model import LinearAR, features
 
 __all__ = ["features", "fit_logistic", "bit_index", "population_ntp_loss", "population_ntp_grad",
@@ -446,14 +446,6 @@ def exact_metrics(model, p_cot, temperature: float = 1.0) -> dict:
 
 
 # ----------------------------------------------------------------------------- rewards, policy gradient
-def _reward_fn(reward):
-    if callable(reward):
-        return reward
-    if reward not in REWARDS:
-        raise ValueError(f"reward: must be one of {sorted(REWARDS)} or a callable r(X, Y), got {reward!r}")
-    return REWARDS[reward]
-
-
 def _all_responses(d: int) -> np.ndarray:
     """Every response the model can emit, ``(2^d + 2, d+1)`` int8: the 2^d long strings, then (+1, EOS), (-1, EOS)."""
     Y = np.zeros((2 ** d + 2, d + 1), dtype=np.int8)
@@ -469,9 +461,9 @@ def _reward_tables(d: int, reward):
     inputs), so the conventions cannot drift. Cached for the named rewards.
     """
     if isinstance(reward, str):
-        _reward_fn(reward)
+        reward_function(reward)
         return _reward_tables_named(d, reward)
-    return _reward_tables_compute(d, _reward_fn(reward))
+    return _reward_tables_compute(d, reward_function(reward))
 
 
 @lru_cache(maxsize=8)

@@ -311,4 +311,3 @@ def result_t2(out_dir, mode: str = "main", rng=None) -> FigureResult:
                         f"{log['pi_long'][1]:.3f}",
                         bool(ok), f"|diff| = {fmt(abs(got - q))} vs 5 binomial se = {fmt(5 * se)}"))
     return FigureResult("T2", caption, summary, rows, [str(f) for f in files])
-

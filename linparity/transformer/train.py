@@ -29,7 +29,7 @@ import torch
 
 from .._checks import as_generator, check_int, check_positive, check_prob, check_temperature, spawn
 from .._io import atomic_write
-from ..data import REWARDS, Mixture, is_long, long_response, response_length
+from ..data import Mixture, is_long, long_response, response_length, reward_e2e, reward_function
 from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
                     generate, make_generator, sequence_log_prob)
 
@@ -82,7 +82,7 @@ def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = No
     Ys = generate(model, X, temperature=1.0, generator=generator)
     pi_L = torch.exp(sequence_log_prob(model, X, long_response(X)).double()).mean().item()
     model.train(was)
-    return {"greedy_accuracy": float(REWARDS["e2e"](X, Yg).mean()),
+    return {"greedy_accuracy": float(reward_e2e(X, Yg).mean()),
             "greedy_length": float(response_length(Yg).mean()),
             "pi_long": float(exact_pi_long(model, X).mean()),
             "mean_length": float(response_length(Ys).mean()),
@@ -202,12 +202,6 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
 
 
 # ---------------------------------------------------------------------------- post-training
-def _reward_fn(reward):
-    if reward not in REWARDS:
-        raise ValueError(f"reward: must be one of {sorted(REWARDS)}, got {reward!r}")
-    return REWARDS[reward]
-
-
 def _sample(model, X, tau, gen):
     was = model.training
     model.eval()
@@ -227,7 +221,7 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
     persists across rounds. ``loss`` and ``kept_fraction`` have one entry per round;
     held-out metrics are logged before round 1 and after every round (``eval_steps`` = round).
     """
-    rfn = _reward_fn(reward)
+    rfn = reward_function(reward)
     rounds = check_int("rounds", rounds, 0)
     samples = check_int("samples", samples, 1)
     epochs = check_int("epochs", epochs, 1)
@@ -262,7 +256,7 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
 
 def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, lr, temperature,
                      eval_every, n_eval, rng, verbose):
-    rfn = _reward_fn(reward)
+    rfn = reward_function(reward)
     steps = check_int("steps", steps, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     tau = check_temperature(temperature)
