@@ -165,7 +165,7 @@ class LinearAR:
                        float(np.linalg.norm(off)))
 
     # ------------------------------------------------------------------ logits
-    def _packed(self):
+    def packed(self):
         """Chain weights split by feature group.
 
         Returns Wx ``(d-1, d)`` (weights on x), Wy ``(d-1, d-1)`` (row l-2 holds the weights on
@@ -209,7 +209,7 @@ class LinearAR:
         y1 = Yf[:, 0]
         u1 = Xf @ self.w1
         u2a = Xf @ self.w2a[:d] + y1 * self.w2a[d] + y1 * (Xf @ self.w2a[d + 1:]) + self.b2a
-        Wx, Wy, Wp = self._packed()
+        Wx, Wy, Wp = self.packed()
         prev = Yf[:, :d - 1]  # (n, d-1): y_{l-1} for head l
         uc = Xf @ Wx.T + prev @ Wy.T + prev * (Xf @ Wp.T)  # Wy is zero right of column l-2
         return u1, u2a, uc
@@ -244,7 +244,7 @@ class LinearAR:
         u2a = Xf @ self.w2a[:d] + y1 * self.w2a[d] + y1 * (Xf @ self.w2a[d + 1:]) + self.b2a
         go = ~draw(u2a, "stop")
         if d > 1 and go.any():
-            Wx, Wy, Wp = self._packed()
+            Wx, Wy, Wp = self.packed()
             Xg = Xf[go]
             base = Xg @ Wx.T      # (n_go, d-1)
             pair = Xg @ Wp.T      # (n_go, d-1)

@@ -416,7 +416,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
 
 def _packed_heads(m: LinearAR):
     """Kernel layout of a model: w1 ``(d,)``, [w2a, b] ``(2d+2,)``, Wx, Wy, Wp (LinearAR._packed)."""
-    return (m.w1.copy(), np.append(m.w2a, m.b2a)) + tuple(a.copy() for a in m._packed())
+    return (m.w1.copy(), np.append(m.w2a, m.b2a)) + tuple(a.copy() for a in m.packed())
 
 
 def _unpack(v1, v2, vx, vy, vp) -> LinearAR:

@@ -88,7 +88,7 @@ class BatchedAR:
         models = list(models)
         if not models:
             raise ValueError("models: need at least one model")
-        packed = [m._packed() for m in models]
+        packed = [m.packed() for m in models]
         return cls(np.array([m.w1 for m in models]), np.array([m.w2a for m in models]),
                    np.array([m.b2a for m in models], dtype=np.float64),
                    np.array([p[0] for p in packed]), np.array([p[1] for p in packed]),
