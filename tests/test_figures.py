@@ -152,5 +152,5 @@ def test_map_generalises_agrees_with_map_rounds_and_calibrated_start():
     theta0, m0 = ntp.calibrated_start(d, p, lam)
     np.testing.assert_allclose(m0.reduced().chain, theta0[3:], rtol=1e-12)
     r = star.map_rounds(theta0, d, lam, 40)
-    assert 1 <= r <= 40
+    assert r >= 1 and r <= 40  # at least one round (greedy starts at 1/2), found within 40
     assert star.map_generalises(theta0, d, lam, int(r)) and not star.map_generalises(theta0, d, lam, int(r) - 1)
