@@ -101,11 +101,17 @@ def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=No
     ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
     with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).
     """
+    res, theta0, _ = _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, n_eval, **options)
+    return res, theta0
+
+
+def _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, n_eval, **options):
+    """:func:`simulate_star` that also returns the R starting models (list of LinearAR)."""
     g_start, g_run = spawn(rng, 2)
     W0, theta0 = rl.initial_models(d, p, pretrain_steps, lam, replicates, g_start)
     cfg = rl.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
                         **{**STAR_OPTIONS, **options})
-    return rl.run_star(W0, cfg, g_run), theta0
+    return rl.run_star(W0, cfg, g_run), theta0, W0.models()
 
 
 def map_rounds(theta0, d, lam, n_max, level=0.99) -> float:
@@ -127,13 +133,20 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
     """Pre-train T samples (Algorithm 3), then STaR (simulation, 'continue' variant).
 
     params: d, p, T, lam (triple), rounds, samples. Returns greedy_accuracy, pi_long and mean_length
-    ``(rounds+1,)`` and the starting reduced state theta0 ``(d+2,)``.
+    ``(rounds+1,)``, the starting reduced state theta0 ``(d+2,)`` and, by enumeration (d <= 12), the
+    greedy accuracy ``(rounds+1,)`` of :func:`exact_star_map` started from the checkpoint's FULL weights
+    (``exact_greedy_accuracy``; all 1/2 when the checkpoint earns no reward).
     """
     d, p = check_d(params["d"], 3), check_prob("p", params["p"])
-    res, theta0 = simulate_star(d, p, tuple(params["lam"]), params["rounds"], params["samples"], 1, rng,
-                                pretrain_steps=check_int("T", params["T"], 1))
+    lam, rounds = tuple(params["lam"]), params["rounds"]
+    res, theta0, (m0,) = _simulate_star(d, p, lam, rounds, params["samples"], 1, rng,
+                                        check_int("T", params["T"], 1), 1024)
+    try:
+        exact = exact_star_map(m0, p, lam, rounds)["greedy_accuracy"]
+    except (ValueError, RuntimeError):   # nothing kept, or the refit did not converge
+        exact = np.full(rounds + 1, np.nan)
     return {"greedy_accuracy": res.greedy_accuracy_[0], "pi_long": res.pi_long_[0],
-            "mean_length": res.mean_length_[0], "theta0": theta0}
+            "mean_length": res.mean_length_[0], "theta0": theta0, "exact_greedy_accuracy": exact}
 
 
 def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
