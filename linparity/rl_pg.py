@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import check_int, check_positive, check_prob, check_temperature
-from .rl_policy import (BatchedAR, _check_reward, _policy_step_, _rewards, run_streams,
-                        _sample_with_logits, evaluate_batch)
+from .rl_policy import (BatchedAR, Recorder, _check_reward, _policy_step_, _rewards, run_streams,
+                        _sample_with_logits)
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
 
@@ -102,27 +102,17 @@ def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     R, d = W0.R, W0.d
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
-    rec = {k: [] for k in ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")}
-    steps, thetas, offs, batch_r = [], [], [], []
-
-    def record(t):
-        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens)
-        for k in rec:
-            rec[k].append(m[k])
-        th, off = W.reduced()
-        steps.append(t)
-        thetas.append(th)
-        offs.append(off)
-    record(0)
+    record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
+    steps, batch_r = [0], []
+    record(W)
     b = np.zeros(R)
     for t in range(1, cfg.steps + 1):
         rmean = pg_step(W, cfg, gens, b if (cfg.algo == "reinforce" and cfg.baseline) else None)
         b = cfg.baseline_decay * b + (1 - cfg.baseline_decay) * rmean
         batch_r.append(rmean)
         if (cfg.eval_every and t % cfg.eval_every == 0) or t == cfg.steps:
-            record(t)
-    col = lambda v: np.array(v).T.reshape(R, -1)  # noqa: E731
-    return PGResult(cfg, np.array(steps), col(rec["expected_reward"]), col(rec["pi_long"]),
-                    col(rec["greedy_accuracy"]), col(rec["mean_length"]),
-                    np.array(batch_r).T.reshape(R, -1), np.array(thetas).transpose(1, 0, 2), col(offs),
-                    W.models())
+            record(W)
+            steps.append(t)
+    return PGResult(cfg, np.array(steps), record.col("expected_reward"), record.col("pi_long"),
+                    record.col("greedy_accuracy"), record.col("mean_length"),
+                    np.array(batch_r).T.reshape(R, -1), record.theta(), record.off(), W.models())

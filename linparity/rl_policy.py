@@ -398,6 +398,37 @@ def _rewards(reward, X, Y) -> np.ndarray:
     return REWARDS[reward](X.reshape(R * n, d), Y.reshape(R * n, d + 1)).reshape(R, n)
 
 
+class Recorder:
+    """Evaluations of R replicates along a run: :func:`evaluate_batch` metrics and reduced coordinates.
+
+    Calling ``rec(W)`` appends one evaluation; ``col(key)`` gives ``(R, n_rec)``, ``theta()``
+    ``(R, n_rec, d+2)`` and ``off()`` ``(R, n_rec)``. The evaluation streams are consumed in call order.
+    """
+    KEYS = ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")
+
+    def __init__(self, X_eval, reward, temperature, eval_gens):
+        self.args = (X_eval, reward, temperature, eval_gens)
+        self.rec = {k: [] for k in self.KEYS}
+        self.thetas, self.offs = [], []
+
+    def __call__(self, W: BatchedAR) -> None:
+        m = evaluate_batch(W, *self.args)
+        for k in self.rec:
+            self.rec[k].append(m[k])
+        th, off = W.reduced()
+        self.thetas.append(th)
+        self.offs.append(off)
+
+    def col(self, key) -> np.ndarray:
+        return np.array(self.rec[key]).T                 # (n_rec, R) -> (R, n_rec)
+
+    def theta(self) -> np.ndarray:
+        return np.array(self.thetas).transpose(1, 0, 2)  # (R, n_rec, d+2)
+
+    def off(self) -> np.ndarray:
+        return np.array(self.offs).T                     # (R, n_rec)
+
+
 def run_streams(rng, R, d, n_eval, X_eval=None):
     """Random streams of a run over R replicates: (per-replicate run Generators, per-replicate
     evaluation Generators, evaluation inputs). The run and evaluation streams are children 1 and 0

@@ -20,7 +20,7 @@ from . import closed_form as cf
 from ._checks import check_int, check_positive, check_temperature
 from .model import LinearAR
 from .pretrain import fit_samples
-from .rl_policy import (BatchedAR, _accumulate, _check_reward, _rewards, evaluate_batch, run_streams,
+from .rl_policy import (BatchedAR, Recorder, _accumulate, _check_reward, _rewards, run_streams,
                         sample_responses, score)
 
 __all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "star_round", "run_star"]
@@ -165,17 +165,8 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarRe
     R, d = W0.R, W0.d
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
-    rec = {k: [] for k in ("pi_long", "greedy_accuracy", "mean_length", "expected_reward")}
+    record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
     kept = {k: [] for k in ("kept_fraction", "q", "r")}
-    thetas, offs = [], []
-
-    def record(W):
-        m = evaluate_batch(W, X_eval, cfg.reward, cfg.temperature, eval_gens)
-        for k in rec:
-            rec[k].append(m[k])
-        th, off = W.reduced()
-        thetas.append(th)
-        offs.append(off)
     record(W)
     for _ in range(cfg.rounds):
         W, s = star_round(W, cfg, gens)
@@ -183,6 +174,6 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarRe
             kept[k].append(s[k])
         record(W)
     col = lambda v: np.array(v).T.reshape(R, -1)  # noqa: E731  (rounds, R) -> (R, rounds)
-    return StarResult(cfg, col(rec["pi_long"]), col(rec["greedy_accuracy"]), col(rec["mean_length"]),
-                      col(rec["expected_reward"]), col(kept["kept_fraction"]), col(kept["q"]),
-                      col(kept["r"]), np.array(thetas).transpose(1, 0, 2), col(offs), W.models())
+    return StarResult(cfg, record.col("pi_long"), record.col("greedy_accuracy"), record.col("mean_length"),
+                      record.col("expected_reward"), col(kept["kept_fraction"]), col(kept["q"]),
+                      col(kept["r"]), record.theta(), record.off(), W.models())
