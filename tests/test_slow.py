@@ -67,3 +67,16 @@ def test_star_refit_needs_enough_samples_d20():
     small = rl.star_command(d, p, ns + 2, 20_000, pretrain_steps=None, lam=lam, seed=3)
     assert small["rounds_to_generalize"] is None
     assert small["pi_long"][-1] < small["pi_long"][0] / 2  # collapse, although the map amplifies
+
+
+def test_no_amplification_when_chain_regularisation_too_strong_d50():
+    """README finding 5: at d = 50 and lambda = 0.01 the chain is right with probability
+    sigma(c*)^49 ~ 0.19 < 1/2, so STaR cannot lengthen responses: the exact map shrinks pi(L) and the
+    simulation (refit variant, N = 20000) does not amplify either."""
+    d, p, lam = 50, 0.05, 0.01
+    th = cf.ntp_optimum(d, p, lam)
+    assert rc.amplification_margin(th, d) < 0
+    out = rl.star_command(d, p, 4, 20_000, pretrain_steps=None, lam=lam, seed=0)
+    assert np.all(np.diff(out["p_exact_map"]) < 0)          # closed form: pi(L) decreases every round
+    assert out["rounds_to_generalize"] is None
+    assert max(out["pi_long"][1:]) <= out["pi_long"][0]     # simulation: no round above the start
