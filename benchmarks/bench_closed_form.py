@@ -22,7 +22,7 @@ from bench_pretrain import BENCH_MD, best_time, update_markdown  # noqa: E402
 from linparity import LinearAR  # noqa: E402
 from linparity._io import atomic_write_text  # noqa: E402
 from linparity import closed_form as cf  # noqa: E402
-from linparity import enumeration as en  # noqa: E402
+from linparity import exact as en  # noqa: E402
 
 
 def bench(d: int = 12, p: float = 0.25, lam: float = 0.01, repeats: int = 3) -> str:

@@ -35,7 +35,7 @@ from scipy.special import expit  # noqa: E402
 
 from linparity._checks import spawn  # noqa: E402
 from linparity._io import atomic_write_text  # noqa: E402
-from linparity.pretrain import (_make_config, _sample_chunks, pretrain,  # noqa: E402
+from linparity.simulate.ntp import (_make_config, _sample_chunks, pretrain,  # noqa: E402
                                 pretrain_reference)
 
 BENCH_MD = ROOT / "BENCHMARKS.md"

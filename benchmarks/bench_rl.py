@@ -2,8 +2,8 @@
 
 One STaR round ('refit' variant, reward cot) at d = 50 with N = 100000 fresh inputs, and 1000 GRPO
 steps at d = 50 (B = 16 inputs x G = 8 responses per step), each against its per-sample reference
-(:func:`linparity.rl.star_round_reference`, :func:`linparity.rl.pg_steps_reference`, both in
-:mod:`linparity.rl_reference`). The references are linear in the work, so they are timed on a
+(:func:`linparity.references.star_round_reference`, :func:`linparity.references.pg_steps_reference`, both in
+:mod:`linparity.references`). The references are linear in the work, so they are timed on a
 slice (``--ref-samples`` inputs, ``--ref-steps`` steps) and reported per sample / per step; the
 ratio compares those rates. The GRPO reference slice covers the first steps only, where most
 responses are short and cheap, while the 1000 vectorised steps also run the later, mostly long
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from linparity import closed_form as cf  # noqa: E402
-from linparity import rl  # noqa: E402
+from linparity import references  # noqa: E402
+from linparity import simulate as rl  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pretrain import best_time as _best  # noqa: E402
@@ -45,7 +46,7 @@ def main(argv=None):
     cfg = rl.StarConfig(rounds=1, samples=100_000, lam=lam)
     rl.star_round(W, rl.StarConfig(rounds=1, samples=1000, lam=lam), [np.random.default_rng(0)])  # compile
     t_vec = _best(lambda: rl.star_round(W, cfg, [np.random.default_rng(1)]), 2)
-    t_ref = _best(lambda: rl.star_round_reference(m, a.ref_samples, lam=lam, rng=2), 2)
+    t_ref = _best(lambda: references.star_round_reference(m, a.ref_samples, lam=lam, rng=2), 2)
     star = (cfg.samples / t_vec, a.ref_samples / t_ref)
 
     pc = rl.PGConfig(algo="grpo", steps=1000, lr=0.5, batch_size=16, group_size=8, eval_every=0)
@@ -57,7 +58,7 @@ def main(argv=None):
             rl.pg_step(Wg, pc, gens)
     run_vec()                                              # compile / warm up
     t_pg = _best(run_vec, 2)
-    t_pg_ref = _best(lambda: rl.pg_steps_reference(m, a.ref_steps, 0.5, 16, 8, rng=4), 2)
+    t_pg_ref = _best(lambda: references.pg_steps_reference(m, a.ref_steps, 0.5, 16, 8, rng=4), 2)
     pg = (pc.steps / t_pg, a.ref_steps / t_pg_ref)
     rows = [("STaR round, refit (samples/s)", "100,000", f"{a.ref_samples:,}", star),
             ("GRPO B=16 G=8 (steps/s)", "1,000", f"{a.ref_steps:,}", pg)]

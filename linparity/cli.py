@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(f"{self.prog}: {message}")
 
 
-def _common(p, *, rl=False):
+def _common(p):
     p.add_argument("--d", type=int, required=True, help="number of input bits d >= 2")
     p.add_argument("--p-cot", type=float, required=True, help="probability of a long response, in [0, 1]")
     p.add_argument("--lam", type=float, default=0.01, help="L2 strength of every head (> 0; default 0.01)")
@@ -49,7 +49,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--delta", type=float, default=0.1, help="failure probability in the bounds")
 
     p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
-    _common(p, rl=True)
+    _common(p)
     p.add_argument("--rounds", type=int, required=True, help="number of STaR rounds")
     p.add_argument("--samples", type=int, required=True, help="fresh inputs N per round")
     p.add_argument("--reward", default="cot", help="cot | e2e")
@@ -59,7 +59,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--method", default="sgd", help="sgd | closed-form")
 
     p = sub.add_parser("pg", help="policy-gradient post-training (REINFORCE, GRPO)")
-    _common(p, rl=True)
+    _common(p)
     p.add_argument("--algo", default="reinforce", help="reinforce | grpo")
     p.add_argument("--steps", type=int, required=True, help="policy-gradient steps")
     p.add_argument("--lr", type=float, default=1.0, help="learning rate > 0")
@@ -97,17 +97,17 @@ def _lams(a):
 
 def _run(a) -> dict:
     if a.command == "pretrain":
-        from .theorem1 import pretrain_summary
+        from .commands import pretrain_summary
         return pretrain_summary(a.d, a.p_cot, a.method, a.steps, **_lams(a), T1=a.T1, T2a=a.T2a,
                                 T_chain=a.T_chain, replicates=a.replicates, seed=a.seed, delta=a.delta,
                                 progress=not a.json and sys.stderr.isatty())
     if a.command == "star":
-        from .rl import star_command
+        from .commands import star_command
         return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
                             variant=a.variant, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
                             replicates=a.replicates, seed=a.seed, method=a.method)
     if a.command == "pg":
-        from .rl import pg_command
+        from .commands import pg_command
         return pg_command(a.algo, a.d, a.p_cot, a.steps, a.lr, batch_size=a.batch_size,
                           group_size=a.group_size, reward=a.reward, temperature=a.temperature,
                           baseline=not a.no_baseline, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
@@ -132,8 +132,8 @@ def _run(a) -> dict:
 
 
 def _lam_tuple(a):
-    lam = (a.lam, a.lam, a.lam)
-    return tuple(x if o is None else o for x, o in zip(lam, (a.lam1, a.lam2a, a.lam_chain)))
+    """(lam1, lam2a, lam_chain) from --lam and the per-head overrides."""
+    return tuple(a.lam if o is None else o for o in (a.lam1, a.lam2a, a.lam_chain))
 
 
 def _jsonable(o):

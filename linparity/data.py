@@ -16,6 +16,7 @@ from ._checks import as_generator, check_d, check_int, check_prob
 
 __all__ = ["Mixture", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
+           "check_reward", "sample_inputs",
            "MAX_ENUM_D"]
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
@@ -91,6 +92,25 @@ def reward_e2e(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 REWARDS = {"cot": reward_cot, "e2e": reward_e2e}
 
 
+def check_reward(reward) -> str:
+    """The reward name ``reward``, one of :data:`REWARDS` ('cot', 'e2e'); ValueError otherwise."""
+    if not isinstance(reward, str) or reward not in REWARDS:
+        raise ValueError(f"reward: must be one of {tuple(REWARDS)}, got {reward!r}")
+    return reward
+
+
+def sample_inputs(n: int, d: int, rng=None) -> np.ndarray:
+    """``n`` inputs x uniform on {+1,-1}^d (THEORY §1), int8 ``(n, d)``.
+
+    Random stream: ``rng.integers(0, 2, size=(n, d), dtype=int8)``, bit 1 -> -1. Every sampler of
+    inputs in linparity draws through this function (Mixture.sample too), so equal generators give
+    equal inputs.
+    """
+    n = check_int("n", n, 0)
+    d = check_d(d)
+    return (1 - 2 * as_generator(rng).integers(0, 2, size=(n, d), dtype=np.int8)).astype(np.int8)
+
+
 def reward_function(reward):
     """The reward function named ``reward`` ('cot' or 'e2e'); a callable r(X, Y) is returned as is."""
     if callable(reward):
@@ -134,7 +154,7 @@ class Mixture:
         """
         n = check_int("n", n, 0)
         rng = as_generator(rng)
-        X = (1 - 2 * rng.integers(0, 2, size=(n, self.d), dtype=np.int8)).astype(np.int8)
+        X = sample_inputs(n, self.d, rng)
         long_ = rng.random(n) < self.p_cot
         S = prefix_parities(X)
         Y = np.zeros((n, self.d + 1), dtype=np.int8)

@@ -67,6 +67,11 @@ class Reduced(NamedTuple):
     chain: np.ndarray         # (d-1,) c_l = weight of head l on y_{l-1} x_l, l = 2..d
     off_subspace_norm: float  # Euclidean norm of all remaining weights (0 on the subspace)
 
+    @property
+    def theta(self) -> np.ndarray:
+        """The reduced state theta = (a, b, c, c_2, ..., c_d) ``(d+2,)`` of the closed form (THEORY §4)."""
+        return np.concatenate([[self.a, self.b, self.c], self.chain])
+
 
 class LinearAR:
     """Parameters and probabilities of the autoregressive linear model (THEORY §2).
@@ -127,15 +132,39 @@ class LinearAR:
         return m
 
     @classmethod
+    def from_theta(cls, theta) -> "LinearAR":
+        """The model on the reduced subspace at theta = (a, b, c, c_2..c_d) ``(d+2,)``; inverse of
+        ``reduced().theta`` on the subspace."""
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.ndim != 1 or theta.shape[0] < 4:
+            raise ValueError(f"theta: must have shape (d+2,) with d >= 2, got {theta.shape}")
+        return cls.from_reduced(theta.shape[0] - 2, theta[0], theta[1], theta[2], theta[3:])
+
+    @classmethod
+    def from_packed(cls, w1, w2a, b2a, Wx, Wy, Wp) -> "LinearAR":
+        """Inverse of :meth:`packed`: chain head l gets [Wx[l-2], Wy[l-2, :l-1], Wp[l-2]]."""
+        w1 = np.asarray(w1, dtype=np.float64)
+        d = w1.shape[0]
+        chain = [np.concatenate([Wx[l - 2], Wy[l - 2, :l - 1], Wp[l - 2]]) for l in range(2, d + 1)]
+        return cls(w1, w2a, b2a, chain)
+
+    @classmethod
     def from_vector(cls, d: int, theta) -> "LinearAR":
         """Inverse of :meth:`to_vector`."""
         d = check_d(d)
         theta = np.asarray(theta, dtype=np.float64)
         if theta.shape != (cls.n_params(d),):
             raise ValueError(f"theta: must have shape ({cls.n_params(d)},), got {theta.shape}")
-        sizes = [d, 2 * d + 1, 1] + [2 * d + l - 1 for l in range(2, d + 1)]
-        parts = np.split(theta, np.cumsum(sizes)[:-1])
-        return cls(parts[0], parts[1], parts[2][0], parts[3:])
+        sl = cls.head_slices(d)
+        return cls(theta[sl[0]], theta[sl[1]][:-1], theta[sl[1]][-1], [theta[s] for s in sl[2:]])
+
+    @staticmethod
+    def head_slices(d: int) -> list[slice]:
+        """Slices of :meth:`to_vector` per head: head 1 ``(d,)``, head 2a (w2a, then its bias)
+        ``(2d+2,)``, then chain head l = 2..d ``(2d+l-1,)``."""
+        sizes = [d, 2 * d + 2] + [2 * d + l - 1 for l in range(2, d + 1)]
+        ends = np.cumsum(sizes)
+        return [slice(int(e - n), int(e)) for n, e in zip(sizes, ends)]
 
     @staticmethod
     def n_params(d: int) -> int:
@@ -166,7 +195,7 @@ class LinearAR:
 
     # ------------------------------------------------------------------ logits
     def packed(self):
-        """Chain weights split by feature group.
+        """Chain weights split by feature group (inverse: :meth:`from_packed`).
 
         Returns Wx ``(d-1, d)`` (weights on x), Wy ``(d-1, d-1)`` (row l-2 holds the weights on
         y_1..y_{l-1}, zero-padded) and Wp ``(d-1, d)`` (weights on y_{l-1} x_j).

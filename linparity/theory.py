@@ -16,7 +16,8 @@ from scipy.special import expit
 from . import closed_form as cf
 from ._checks import check_int, check_positive, check_prob
 from .data import long_response
-from .metrics import evaluate, inputs_for
+from .heads import lam_triple
+from .measures import evaluate, inputs_for
 from .model import LinearAR
 
 __all__ = ["sgd_term", "prop1_bound", "prop2_bounds", "prop3_bound", "measured_head_errors",
@@ -111,7 +112,7 @@ def regularisation_bias(d, p, lam) -> dict:
     prop1: |a_lam - a*| (max over x of |<(a_lam - a*) e_1, x>|); prop2_eq: |sigma(u_lam) - (1-p)/(1+p)|;
     prop2_neq: sigma(-v_lam) = P(go on | y_1 != x_1); prop3: sigma(-c_lam) = P(wrong bit).
     """
-    l1, l2, lc = cf.split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     a = cf.head1_optimum((1 + p) / 2, l1)
     u, v = cf.head2a_optimum_uv(p, 0.5, l2)
     c = cf.chain_optimum(lc)
@@ -132,7 +133,7 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
 
     Returns
     -------
-    dict with ``metrics`` (:func:`linparity.metrics.evaluate`), ``bounds`` (each Prop's value, its
+    dict with ``metrics`` (:func:`linparity.measures.evaluate`), ``bounds`` (each Prop's value, its
     estimation and bias terms, the exact regularisation bias and the measured value) and
     ``exceedances``: a list of {"bound", "measured", "value", "excess"} for every violated bound.
     """
@@ -141,7 +142,7 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
         raise ValueError(f"p_cot: the Prop 1-3 bounds need p in (0, 1), got {p}")
     delta = check_prob("delta", delta)
     check_positive("delta", delta)
-    l1, l2, lc = (check_positive(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), cf.split_lam(lam)))
+    l1, l2, lc = (check_positive(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), lam_triple(lam)))
     T1, T2a, Tc = T
     T1, T2a = check_int("T1", T1, 1), check_int("T2a", T2a, 1)
     d = model.d

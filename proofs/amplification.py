@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from linparity import rl_closed_form as rl
+from linparity import closed_form as rl
 
 from ._report import agree, all_true, positive, settle, sigma, value, zero
 from .trajectory_types import formulas

@@ -42,7 +42,7 @@ def check():
             bad_s += [agree(f"pi(S(x)|x), x={X[i]}", piS[i], (1 - pv) / 2, f"p={pv}, d={d}", rtol=1e-11)
                       for i in range(len(X))]
             tp = cf.trajectory_probs(th, d)
-            bad_l.append(agree("trajectory_probs.p_long_correct", tp.p_long_correct, pv, f"p={pv}, d={d}"))
+            bad_l.append(agree("trajectory_probs.pi_long", tp.pi_long, pv, f"p={pv}, d={d}"))
             bad_s += [agree("trajectory_probs.pi_short_eq", tp.pi_short_eq, (1 - pv) / 2, f"p={pv}, d={d}"),
                       agree("trajectory_probs.pi_short_neq", tp.pi_short_neq, (1 - pv) / 2, f"p={pv}, d={d}")]
     how = (f"reduced formulas simplify exactly; LinearAR.from_reduced at the optimum (v, c_l = {BIG}) "

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from linparity import rl_closed_form as rl
+from linparity import closed_form as rl
 from linparity.closed_form import ntp_optimum
 
 from ._report import P_GRID, agree, all_true, positive, settle, zero

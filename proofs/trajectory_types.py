@@ -63,7 +63,7 @@ def check():
         ka = [sigma(x / tau) for x in chain[:d - 1]]
         ex = formulas(sigma(a / tau), sigma((b + c) / tau), sigma((b - c) / tau), ka, d)
         tp = cf.trajectory_probs(np.array([float(t) for t in (a, b, c, *chain[:d - 1])]), d, float(tau))
-        for name, e in zip(("p_correct", "p_long_correct", "p_short", "mean_length"), ex):
+        for name, e in zip(("p_correct", "pi_long", "p_short", "mean_length"), ex):
             bad.append(agree(f"trajectory_probs.{name}", getattr(tp, name), value(e, {}), f"d={d}, tau={tau}"))
     how = (f"expand(enumerated - formula) = 0 over all x and responses, d in {D_SYM} (general d: the sums factor "
            "as prod(kappa_l + (1-kappa_l)) and prod(kappa_l - (1-kappa_l))); library trajectory_probs agrees "

@@ -84,7 +84,7 @@ def brute_force_types(model, d, tau):
     pL = np.exp(model.log_prob(X, long_response(X), tau))
     pS = np.exp(model.log_prob(X, short_response(X), tau))
     eq = chi == X[:, 0]
-    return {"p_long_correct": pL.mean(), "p_short_correct": pS.mean(), "p_short": P[short].sum(0).mean(),
+    return {"pi_long": pL.mean(), "pi_short_correct": pS.mean(), "p_short": P[short].sum(0).mean(),
             "p_correct": (P * (last[:, None] == chi[None])).sum(0).mean(),
             "pi_short_eq": pS[eq].mean(), "pi_short_neq": pS[~eq].mean(),
             "mean_length": (P[short].sum(0) * 2 + P[~short].sum(0) * (d + 1)).mean()}
@@ -180,3 +180,18 @@ def test_chain_heads_frozen_without_long_samples():
     np.testing.assert_array_equal(cf.discrete_dynamics(d, 0.0, 0.1, 20)[-1, 3:], 0.0)
     np.testing.assert_array_equal(cf.gradient_flow(d, 0.0, 0.1, [0.0, 5.0])[-1, 3:], 0.0)
     assert np.all(cf.ntp_optimum(d, 0.0, 0.1)[3:] == 0.0)
+
+
+def test_pretrain_checkpoint_reads_separate_runs_off_one():
+    """The vector form of pretrain_checkpoint (one run, rows T and round(pT)) equals separate runs
+    of discrete_dynamics for each head group (reference: the definition, THEORY §3 applied to the
+    expected gradient; chain heads take round(p T) steps)."""
+    d, p, lam = 5, 0.3, (0.01, 0.01, 0.002)
+    Ts = [0, 10, 57]
+    got = cf.pretrain_checkpoint(d, p, lam, Ts)
+    assert got.shape == (3, d + 2)
+    for row, T in zip(got, Ts):
+        head = cf.discrete_dynamics(d, p, lam, T)[-1]
+        chain = cf.discrete_dynamics(d, p, lam, int(round(p * T)))[-1]
+        np.testing.assert_allclose(row, np.concatenate([head[:3], chain[3:]]), rtol=1e-13, atol=0)
+    np.testing.assert_array_equal(cf.pretrain_checkpoint(d, p, lam, 57), got[2])

@@ -13,14 +13,14 @@ from scipy.special import expit
 from scipy.stats import chi2, norm
 
 from linparity import closed_form as cf
-from linparity import rl_closed_form as rcf
+from linparity import closed_form as rcf
 from linparity.data import MAX_ENUM_D, REWARDS, all_inputs, long_response, short_response
-from linparity.enumeration import (_all_responses, _head_slices, bit_index, d2_greedy_threshold,
-                                   exact_metrics,
-                                   exact_ntp_optimum, expected_reward, features, invariance_table,
-                                   log_prob_grad, policy_gradient, population_ntp_grad,
-                                   population_ntp_loss, response_distribution, train_exact)
-from linparity.model import LinearAR
+from linparity.exact import (all_responses, bit_index, exact_metrics, exact_ntp_optimum, expected_reward,
+                             log_prob_grad, policy_gradient, population_ntp_grad, population_ntp_loss,
+                             response_distribution, train_exact)
+from linparity.model import LinearAR, features
+from linparity.studies.d2 import d2_greedy_threshold
+from linparity.studies.invariance import invariance_table
 
 coord = st.floats(-4, 4, allow_nan=False)
 prob = st.floats(0, 1, allow_nan=False)
@@ -60,7 +60,7 @@ def test_distribution_entries_equal_model_log_prob(d, seed, tau):
     m = random_model(d, seed)
     dist = response_distribution(m, tau)
     X = all_inputs(d)
-    Ya = _all_responses(d)
+    Ya = all_responses(d)
     Xr, Yr = np.repeat(X, len(Ya), axis=0), np.tile(Ya, (len(X), 1))
     table = np.hstack([dist.log_long, dist.log_short]).ravel()
     np.testing.assert_allclose(table, m.log_prob(Xr, Yr, tau), rtol=1e-12, atol=1e-12)
@@ -123,7 +123,7 @@ def test_trajectory_probs_equal_enumeration(pt, tau):
     for k, v in tp._asdict().items():
         assert met[k] == pytest.approx(v, abs=1e-12), k
     # on the subspace pi(L(x)|x) is the same for every x (THEORY §4)
-    np.testing.assert_allclose(met["pi_long_x"], tp.p_long_correct, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(met["pi_long_x"], tp.pi_long, rtol=0, atol=1e-12)
     # greedy decoding with the tie conventions of THEORY §2, two implementations
     assert met["greedy_accuracy"] == pytest.approx(cf.greedy_probs(theta, d).p_correct, abs=1e-12)
 
@@ -145,7 +145,7 @@ def test_ntp_gradient_finite_differences(d):
     p, lam = 0.3, (0.1, 0.2, 0.05)
     g = population_ntp_grad(m, p, lam).to_vector()
     v = m.to_vector()
-    for k, s in enumerate(_head_slices(d)):  # each head's own loss, its own weights
+    for k, s in enumerate(LinearAR.head_slices(d)):  # each head's own loss, its own weights
         def f(w, k=k, s=s):
             u = v.copy()
             u[s] = w
@@ -169,7 +169,7 @@ def test_policy_gradient_finite_differences(d, reward, tau):
 def test_policy_gradient_equals_score_function_sum(d, reward):
     """grad E[r] = E[r grad log pi] summed over every (x, y) with log_prob_grad (no backward pass)."""
     m, tau = random_model(d, 3 * d), 0.9
-    X, Ya = all_inputs(d), _all_responses(d)
+    X, Ya = all_inputs(d), all_responses(d)
     Xr, Yr = np.repeat(X, len(Ya), axis=0), np.tile(Ya, (len(X), 1))
     w = np.exp(m.log_prob(Xr, Yr, tau)) * REWARDS[reward](Xr, Yr) / len(X)
     np.testing.assert_allclose(w @ log_prob_grad(m, Xr, Yr, tau),
@@ -326,7 +326,7 @@ def test_d2_unregularised_limit_and_threshold():
     for p in (0.1, 0.25, 0.6):
         met = exact_metrics(exact_ntp_optimum(2, p, 1e-6), p)
         assert met["calibration_error"] == pytest.approx((1 - p) / 2, abs=1e-3)
-        assert met["p_long_correct"] == pytest.approx((1 + p) ** 2 / 4, abs=1e-3)
+        assert met["pi_long"] == pytest.approx((1 + p) ** 2 / 4, abs=1e-3)
         assert met["greedy_accuracy"] == 1.0
     pc = d2_greedy_threshold(0.01, 1e-6)
     assert 0.0 < pc < 1 / 3                                  # measured 0.05358

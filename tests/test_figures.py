@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from linparity import closed_form as cf
-from linparity import rl_closed_form as rc
+from linparity import closed_form as rc
 from linparity import theory
 from linparity.data import all_inputs, long_response, response_length, short_response
 from linparity.experiments import ntp, scaling, star
@@ -84,13 +84,6 @@ def test_reduced_head_errors_match_theory(p, a, b, c, cl):
     for k in ("prop1", "prop2_eq", "prop2_neq"):
         assert r[k] == pytest.approx(m[k], rel=1e-9, abs=1e-12)
     assert r["prop3"] == pytest.approx(float(np.max(m["prop3"])), rel=1e-9, abs=1e-12)
-
-
-def test_population_checkpoints_equal_pretrain_checkpoint():
-    d, p, lam = 5, 0.3, ntp.default_lam(5)
-    got = ntp.population_checkpoints(d, p, lam, [10, 57])
-    for row, T in zip(got, (10, 57)):
-        np.testing.assert_allclose(row, rc.pretrain_checkpoint(d, p, lam, T), rtol=1e-12)
 
 
 def test_fit_power_law_recovers_exact_slope():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from linparity import closed_form as cf
-from linparity import enumeration as en
-from linparity.metrics import evaluate
-from linparity.pretrain import pretrain
+from linparity import exact as en
+from linparity.measures import evaluate
+from linparity.simulate import pretrain
 from tests.test_pretrain import _sgd_allowance
 
 

@@ -29,7 +29,7 @@ from linparity._checks import spawn
 from linparity.closed_form import ntp_optimum
 from linparity.model import LinearAR
 from linparity.data import Mixture
-from linparity.pretrain import (PretrainResult, _make_config, _run_replicate, fit_samples,
+from linparity.simulate.ntp import (PretrainResult, _make_config, _run_replicate, fit_samples,
                                 fit_samples_reference, pretrain, pretrain_reference)
 
 RTOL = 1e-12   # fast path vs oracle: max |difference| <= RTOL * max(1, max |oracle weight|)

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.special import expit
 
 from linparity import closed_form as cf
-from linparity import enumeration as en
-from linparity import rl
-from linparity import rl_closed_form as rc
-from linparity import rl_policy
+from linparity import closed_form as rc
+from linparity import commands, references
+from linparity import exact as en
+from linparity import simulate as rl
+from linparity.simulate import batched as rl_policy
 from linparity.data import Mixture
 from linparity.model import LinearAR
 
@@ -110,7 +112,7 @@ def test_pg_step_equals_sample_then_policy_update(algo, reward, tau):
     if algo == "grpo":
         X = np.repeat(X, G, axis=1)
     Y = rl.sample_responses(W0, X, gens, tau)
-    r = rl_policy._rewards(reward, X, Y)
+    r = rl_policy.rewards(reward, X, Y)
     if algo == "grpo":
         rg = r.reshape(R, B, G)
         A = (rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + rl.GRPO_EPS)
@@ -138,7 +140,7 @@ def test_policy_update_equals_enumeration_score_and_reference(tau):
     for r, m in enumerate(ms):
         ref = w[r] @ en.log_prob_grad(m, X[r], Y[r], tau)
         assert np.allclose(U[r].to_vector(), ref, rtol=1e-10, atol=1e-12)
-        assert np.allclose(rl.policy_update_reference(m, X[r], Y[r], w[r], tau), ref, rtol=1e-10, atol=1e-12)
+        assert np.allclose(references.policy_update_reference(m, X[r], Y[r], w[r], tau), ref, rtol=1e-10, atol=1e-12)
 
 
 def test_fit_algorithm3_equals_per_sample_reference():
@@ -146,7 +148,7 @@ def test_fit_algorithm3_equals_per_sample_reference():
     X, Y = Mixture(5, 0.3).sample(400, np.random.default_rng(0))
     lam = (0.01, 0.02, 0.03)
     a = rl.fit_algorithm3(X, Y, lam).to_vector()
-    b = rl.algorithm3_reference(X, Y, lam).to_vector()
+    b = references.algorithm3_reference(X, Y, lam).to_vector()
     assert np.allclose(a, b, rtol=1e-10, atol=1e-10)
 
 
@@ -166,7 +168,7 @@ def test_reward_gradient_equals_enumeration(d, reward):
         assert red.off_subspace_norm < 1e-12  # no component off the subspace (d >= 3)
         assert en.expected_reward(m, reward, tau) == pytest.approx(rc.expected_reward(theta, d, reward, tau),
                                                                    rel=1e-10)
-        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl_policy._eval_inputs(d, 2, None), "cot", tau)
+        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl_policy.eval_inputs(d, 2, None), "cot", tau)
         if reward == "cot":  # the simulation's exact per-x evaluation agrees too
             assert ev["expected_reward"][0] == pytest.approx(rc.expected_reward(theta, d, "cot", tau), rel=1e-10)
 
@@ -197,7 +199,7 @@ def test_star_from_calibrated_model_generalises_in_n_star_rounds():
     theta0 = cf.ntp_optimum(d, p, LAM)
     mp = rc.star_map(theta0, d, LAM, ns + 2)
     assert int(np.flatnonzero(mp.greedy_accuracy >= 0.99)[0]) == ns
-    out = rl.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0)
+    out = commands.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0)
     assert out["n_star"] == ns
     # greedy accuracy reaches 0.99 within the ns + 1 simulated rounds (measured: at round ns + 1,
     # one round after the exact map above)
@@ -207,13 +209,13 @@ def test_star_from_calibrated_model_generalises_in_n_star_rounds():
 def test_early_checkpoint_predicted_not_to_amplify():
     # A checkpoint whose chain heads never trained (T_chain = 0): amplification margin < 0, so the
     # exact map lowers P(go on | y_1 = x_1) in round 1, and so does the simulation.
-    from linparity.pretrain import pretrain
+    from linparity.simulate import pretrain
     d, p = 6, 0.2
     res = pretrain(d, p, 20_000, LAM, T_chain=0, rng=1)
     theta0 = res.theta_[0]
     assert rc.amplification_margin(theta0, d) <= 0
     assert rc.stop_gradient_sign(theta0, d) > 0         # the policy gradient also pushes to stop
-    go = lambda th: 1 - float(cf.expit(th[1] + th[2]))  # noqa: E731  P(go on | y_1 = x_1)
+    go = lambda th: 1 - float(expit(th[1] + th[2]))  # noqa: E731  P(go on | y_1 = x_1)
     mp = rc.star_map(theta0, d, LAM, 1)
     assert go(mp.theta[1]) < go(mp.theta[0])
     cfg = rl.StarConfig(rounds=1, samples=20_000, lam=LAM)
@@ -249,14 +251,14 @@ def test_simulated_mean_update_matches_expected_update(algo, baseline, reward, t
 
 # ----------------------------------------------------------------------------- CLI entry points
 def test_commands_return_the_issue_keys():
-    out = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, seed=1)
+    out = commands.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, seed=1)
     assert set(out) >= {"pi_long", "p_ideal", "p_exact_map", "greedy_accuracy", "mean_length",
                         "kept_fraction", "rounds_to_generalize", "n_star", "d", "p_cot", "reward"}
     assert (out["d"], out["p_cot"], out["rounds"]) == (4, 0.2, 2)
     assert all(len(out[k]) == 3 for k in ("pi_long", "p_ideal", "greedy_accuracy", "kept_fraction"))
-    cfo = rl.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, method="closed-form")
+    cfo = commands.star_command(4, 0.2, 2, 2000, pretrain_steps=2000, lam=0.01, method="closed-form")
     assert cfo["pi_long"] == cfo["p_exact_map"]
-    pg = rl.pg_command("grpo", 4, 0.2, 3, 0.5, batch_size=16, group_size=4, pretrain_steps=1000, seed=0)
+    pg = commands.pg_command("grpo", 4, 0.2, 3, 0.5, batch_size=16, group_size=4, pretrain_steps=1000, seed=0)
     arrays = ("expected_reward", "pi_long", "greedy_accuracy", "mean_length", "closed_form_expected_reward")
     assert set(pg) >= set(arrays) | {"d", "p_cot", "algo", "group_size"}
     assert all(len(pg[k]) == 4 for k in arrays)
@@ -270,7 +272,7 @@ def test_star_command_bad_input(kwargs, name):
     args = dict(d=4, p_cot=0.2, rounds=1, samples=10, pretrain_steps=None)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
-        rl.star_command(**args)
+        commands.star_command(**args)
 
 
 @pytest.mark.parametrize("kwargs,name", [({"algo": "ppo"}, "algo"), ({"lr": -1}, "lr"),
@@ -280,7 +282,7 @@ def test_pg_command_bad_input(kwargs, name):
     args = dict(algo="grpo", d=4, p_cot=0.2, steps=1, lr=0.1, pretrain_steps=None)
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
-        rl.pg_command(**args)
+        commands.pg_command(**args)
 
 
 def test_replicate_stream_independent_of_R():
@@ -296,7 +298,7 @@ def test_replicate_stream_independent_of_R():
 
 def test_theorem2_report_smoke():
     # small run: keys present, numbers finite, the bound column is 2^n eps
-    from linparity.theorem2 import format_report, theorem2_report
+    from linparity.studies.theorem2 import format_report, theorem2_report
     rep = theorem2_report(4, 0.2, 0.01, 2000, rounds=2, early_steps=(500,), temperatures=(1.0,),
                           pg_steps=4, pg_batch=32)
     m = rep["main"]

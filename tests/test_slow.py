@@ -9,10 +9,10 @@ import pytest
 
 from linparity import LinearAR
 from linparity import closed_form as cf
-from linparity import rl
-from linparity import rl_closed_form as rc
-from linparity.metrics import evaluate
-from linparity.pretrain import pretrain
+from linparity import closed_form as rc
+from linparity import commands as rl
+from linparity.measures import evaluate
+from linparity.simulate import pretrain
 from tests.test_pretrain import _sgd_allowance
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from scipy.special import expit
 
 from linparity import LinearAR
 from linparity import closed_form as cf
-from linparity.metrics import evaluate
+from linparity.measures import evaluate
 from linparity.theory import (measured_head_errors, prop1_bound, prop2_bounds, prop3_bound,
                               regularisation_bias, theorem1_report)
 from linparity.data import all_inputs

@@ -1,7 +1,8 @@
 """Experiment drivers behind ``python -m linparity.figures`` (issue 5).
 
 Every number a figure draws comes from here, and everything here is assembled from the library
-(closed_form, rl_closed_form, enumeration, pretrain, rl, theory, metrics). The sweep tasks
+(closed_form, exact, simulate, theory, measures): it is the one place the figures get numbers
+from, so figure code holds no maths. The sweep tasks
 behind F5, F6 and F8 are registered with :mod:`linparity.sweep` on import:
 
 * ``linparity.f5``: samples to generalise at one (kappa, d) point (:mod:`.scaling`);

@@ -2,8 +2,8 @@
 
 closed form: the regularised population optimum or population Pegasos checkpoints in reduced
 coordinates (:mod:`linparity.closed_form`); exact enumeration: the same on the full weights over
-all 2^d inputs (:mod:`linparity.enumeration`); simulation: Algorithm 3 (:func:`linparity.pretrain.pretrain`)
-measured by :func:`linparity.metrics.evaluate` or :func:`linparity.theory.measured_head_errors`.
+all 2^d inputs (:mod:`linparity.enumeration`); simulation: Algorithm 3 (:func:`linparity.simulate.ntp.pretrain`)
+measured by :func:`linparity.measures.evaluate` or :func:`linparity.theory.measured_head_errors`.
 """
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ import numpy as np
 from scipy.special import expit
 
 from .. import closed_form as cf
-from .. import enumeration as en
+from .. import exact as en
 from .. import theory
 from .._checks import check_d, check_int, check_prob
 from ..data import all_inputs
-from ..metrics import evaluate
+from ..heads import lam_triple
+from ..measures import evaluate
 from ..model import LinearAR
-from ..pretrain import pretrain
+from ..simulate import pretrain
 from ..sweep import register_task
 
 __all__ = ["default_lam", "calibrated_start", "optimum_curves", "exact_optimum_curves", "simulate_pretraining",
-           "reduced_head_errors", "population_checkpoints", "exact_checkpoints", "bound_curves",
+           "reduced_head_errors", "checkpoint_head_errors", "exact_checkpoints", "bound_curves", "bias_terms",
            "f6_task"]
 
 
@@ -40,7 +41,7 @@ def calibrated_start(d, p, lam) -> tuple[np.ndarray, LinearAR]:
     """The regularised NTP optimum (closed_form.ntp_optimum) where post-training starts: reduced
     state theta0 ``(d+2,)`` and the same point as a full-weight LinearAR (from_reduced)."""
     theta0 = cf.ntp_optimum(d, p, lam)
-    return theta0, LinearAR.from_reduced(d, *theta0[:3], theta0[3:])
+    return theta0, LinearAR.from_theta(theta0)
 
 
 def optimum_curves(d, ps, lam) -> dict:
@@ -52,17 +53,17 @@ def optimum_curves(d, ps, lam) -> dict:
     th = [cf.ntp_optimum(d, p, lam) for p in ps]
     tp = [cf.trajectory_probs(t, d) for t in th]
     return {"greedy_accuracy": np.array([cf.greedy_probs(t, d).p_correct for t in th]),
-            "pi_long": np.array([x.p_long_correct for x in tp]),
-            "pi_short_correct": np.array([x.p_short_correct for x in tp])}
+            "pi_long": np.array([x.pi_long for x in tp]),
+            "pi_short_correct": np.array([x.pi_short_correct for x in tp])}
 
 
 def exact_optimum_curves(d, ps, lam) -> dict:
-    """Exact enumeration at the full-weight regularised optimum (enumeration.exact_ntp_optimum),
-    measured by enumeration.exact_metrics over all 2^d inputs; arrays ``(len(ps),)``."""
+    """Exact enumeration at the full-weight regularised optimum (exact.exact_ntp_optimum),
+    measured by exact.exact_metrics over all 2^d inputs; arrays ``(len(ps),)``."""
     ms = [en.exact_metrics(en.exact_ntp_optimum(d, p, lam), p) for p in ps]
     return {"greedy_accuracy": np.array([m["greedy_accuracy"] for m in ms]),
-            "pi_long": np.array([m["p_long_correct"] for m in ms]),
-            "pi_short_correct": np.array([m["p_short_correct"] for m in ms])}
+            "pi_long": np.array([m["pi_long"] for m in ms]),
+            "pi_short_correct": np.array([m["pi_short_correct"] for m in ms])}
 
 
 def simulate_pretraining(d, p, T, lam, replicates, rng, n_mc=2000) -> dict:
@@ -94,22 +95,14 @@ def reduced_head_errors(theta, p) -> dict:
             "prop2_neq": float(expit(-(b - c))), "prop3": float(np.max(expit(-theta[3:])))}
 
 
-def _checkpoint_rows(traj, p, Ts):
-    """Heads 1, 2a from row T and chain heads from row round(p T) of one Pegasos trajectory
-    (chain heads step on long samples only), as in rl_closed_form.pretrain_checkpoint."""
-    return np.array([np.concatenate([traj[T, :3], traj[int(round(p * T)), 3:]]) for T in Ts])
-
-
-def population_checkpoints(d, p, lam, Ts) -> np.ndarray:
-    """rl_closed_form.pretrain_checkpoint(d, p, lam, T) for every T in ``Ts`` from ONE population
-    Pegasos run (closed_form.discrete_dynamics, average iterate); ``(len(Ts), d+2)``."""
-    Ts = [check_int("T", T, 0) for T in Ts]
-    traj = cf.discrete_dynamics(d, p, lam, max(Ts))
-    return _checkpoint_rows(traj, p, Ts)
+def checkpoint_head_errors(d, p, lam, Ts) -> list[dict]:
+    """:func:`reduced_head_errors` at the closed-form checkpoints closed_form.pretrain_checkpoint(T)
+    for every T in ``Ts`` (one population Pegasos run)."""
+    return [reduced_head_errors(th, p) for th in cf.pretrain_checkpoint(d, p, lam, Ts)]
 
 
 def exact_checkpoints(d, p, lam, Ts) -> tuple[np.ndarray, np.ndarray]:
-    """The same checkpoints from population Pegasos on the FULL weights (enumeration.train_exact).
+    """The same checkpoints from population Pegasos on the FULL weights (exact.train_exact).
 
     Returns (theta ``(len(Ts), d+2)`` reduced coordinates, off ``(len(Ts),)`` max off-subspace norm
     of the two rows used).
@@ -117,7 +110,9 @@ def exact_checkpoints(d, p, lam, Ts) -> tuple[np.ndarray, np.ndarray]:
     Ts = [check_int("T", T, 0) for T in Ts]
     _, tr = en.train_exact(LinearAR.zeros(d), p, lam, max(Ts), return_trajectory=True)
     off = np.array([max(tr.off_norm[T], tr.off_norm[int(round(p * T))]) for T in Ts])
-    return _checkpoint_rows(tr.theta, p, Ts), off
+    # heads 1, 2a from row T, chain heads from row round(p T): they step on long samples only
+    theta = np.array([np.concatenate([tr.theta[T, :3], tr.theta[int(round(p * T)), 3:]]) for T in Ts])
+    return theta, off
 
 
 def bound_curves(d, p, lam, Ts, delta) -> dict:
@@ -126,7 +121,7 @@ def bound_curves(d, p, lam, Ts, delta) -> dict:
     Returns arrays ``(len(Ts),)``: prop1, prop2_eq, prop2_neq, and prop3 = the bound of chain
     head l = 2 (the smallest over l); ``prop3_l`` ``(len(Ts), d-1)`` has every head's bound.
     """
-    l1, l2, lc = cf.split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     out = {k: [] for k in ("prop1", "prop2_eq", "prop2_neq", "prop3", "prop3_l")}
     for T in Ts:
         out["prop1"].append(theory.prop1_bound(d, p, l1, T, delta)["bound"])
@@ -153,3 +148,15 @@ def f6_task(params: dict, rng: np.random.Generator) -> dict:
     return {"prop1": m["prop1"], "prop2_eq": m["prop2_eq"], "prop2_neq": m["prop2_neq"],
             "prop3": float(np.max(m["prop3"])), "prop3_l": np.asarray(m["prop3"]),
             "n_long": float(res.n_long_[0])}
+
+
+def bias_terms(d, p, lam, delta) -> tuple[dict, dict]:
+    """The exact regularisation bias of each head (theory.regularisation_bias, closed-form optimum)
+    and the bias term of Props 1-3 as transcribed (theory.prop*_bound, T-independent part), keyed
+    prop1, prop2_eq, prop2_neq, prop3 (chain head l = 2)."""
+    l1, l2, lc = lam_triple(lam)
+    terms = {"prop1": theory.prop1_bound(d, p, l1, 10, delta)["bias"],
+             "prop2_eq": theory.prop2_bounds(d, p, l2, 10, delta)["bias_eq"],
+             "prop2_neq": theory.prop2_bounds(d, p, l2, 10, delta)["bias_neq"],
+             "prop3": float(theory.prop3_bound(d, lc, 10, delta)["bias"][0])}
+    return theory.regularisation_bias(d, p, lam), terms

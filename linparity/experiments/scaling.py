@@ -12,8 +12,8 @@ every head to its regularised optimum on the empirical mixture, in reduced coord
   (chain heads stay 0 when n_long = 0, as Algorithm 3 leaves them);
 * each STaR round ('cot' reward) with N fresh inputs: the counts of kept long, kept short with
   chi = x_1, kept short with chi != x_1 are one Multinomial(N, .) draw with the model's exact type
-  probabilities (rl_closed_form.kept_stats); the heads are refit to the empirical kept mixture by
-  rl_closed_form.refit.
+  probabilities (closed_form.kept_stats); the heads are refit to the empirical kept mixture by
+  closed_form.refit.
 
 The sampling noise of the mixture weights (which decides whether a round keeps any long chain) is
 simulated exactly; the estimation error of the full weight vectors (Props 1-3) is not.
@@ -23,12 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from .. import closed_form as cf
-from .. import enumeration as en
-from .. import rl_closed_form as rc
+from .. import closed_form as rc
+from .. import exact as en
+from .. import theory
 from .._checks import check_d, check_int, check_prob, spawn
 from ..sweep import register_task
 
-__all__ = ["sampled_pretrain", "sampled_star_round", "samples_to_generalise", "f5_task",
+#: the degree of the polynomial sample bound that Props 1-3 certify (proofs claim 8), plotted in F5
+sample_degree = theory.sample_degree
+
+__all__ = ["sample_degree", "sampled_pretrain", "sampled_star_round", "samples_to_generalise", "f5_task",
            "fit_power_law", "ntp_alone_accuracy", "exact_ntp_alone_accuracy", "guide_samples"]
 
 
@@ -131,11 +135,11 @@ def ntp_alone_accuracy(d, p, lam) -> float:
 
 def exact_ntp_alone_accuracy(d, p, lam) -> float:
     """The same by exact enumeration: greedy accuracy over all 2^d inputs of the full-weight
-    regularised optimum (enumeration.exact_ntp_optimum, exact_metrics; d <= 12)."""
+    regularised optimum (exact.exact_ntp_optimum, exact_metrics; d <= 12)."""
     return en.exact_metrics(en.exact_ntp_optimum(d, p, lam), p)["greedy_accuracy"]
 
 
 def guide_samples(p) -> float:
     """Closed-form guide (1 + n*(p)) / p: one expected long sample in pre-training and in each of
-    the n*(p) STaR rounds of the ideal recursion (rl_closed_form.n_star)."""
+    the n*(p) STaR rounds of the ideal recursion (closed_form.n_star)."""
     return (1 + rc.n_star(p)) / p

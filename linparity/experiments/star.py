@@ -1,25 +1,28 @@
 """STaR experiments (F3, F4, F8): ideal recursion, exact finite-lambda map, enumeration, simulation.
 
-* closed form: rl_closed_form.ideal_recursion / n_star (Theorem 2) and rl_closed_form.star_map
+* closed form: closed_form.ideal_recursion / n_star (Theorem 2) and closed_form.star_map
   (every head refit to its regularised optimum on the population kept set, reduced coordinates);
-* exact enumeration: :func:`exact_star_map`, the same refit on the FULL weights over all 2^d
+* exact enumeration: exact.star_map, the same refit on the FULL weights over all 2^d
   inputs (no reduced coordinates), so it also tests the subspace invariance the map relies on;
-* simulation: rl.run_star on sampled data (full weights, R replicates).
+* simulation: simulate.run_star on sampled data (full weights, R replicates).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import enumeration as en
-from .. import rl
-from .. import rl_closed_form as rc
+from .. import closed_form as rc
+from .. import exact as en
+from .. import simulate as rl
 from .._checks import check_d, check_int, check_prob, spawn
-from ..data import all_inputs, long_response, short_response
-from ..model import LinearAR
 from ..sweep import register_task
-from .ntp import population_checkpoints
+from .start import initial_models
 
-__all__ = ["STAR_OPTIONS", "first_reach", "ideal_curves", "exact_star_map", "simulate_star",
+# the maths the STaR figures (F3, F4, F8) plot, named for them (figures import experiments only)
+n_star = rc.n_star
+closed_form_map = rc.star_map
+exact_map = en.star_map
+
+__all__ = ["STAR_OPTIONS", "n_star", "closed_form_map", "exact_map", "first_reach", "ideal_curves", "simulate_star",
            "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
 
 #: STaR settings of the simulations: the 'continue' variant (E = 2 epochs of NTP SGD on the kept
@@ -36,7 +39,7 @@ def first_reach(values, level=0.99) -> float:
 
 
 def ideal_curves(p0, d, n_rounds) -> dict:
-    """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, rl_closed_form.ideal_recursion)
+    """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, closed_form.ideal_recursion)
     from p_0 and what it implies per round, arrays ``(n_rounds+1,)``.
 
     ``pi_long`` = p_n; ``greedy_accuracy`` = 1 once p_n > 1/3, else 1/2 (Theorem 1's threshold);
@@ -48,55 +51,9 @@ def ideal_curves(p0, d, n_rounds) -> dict:
             "mean_length": 2 * (1 - p) + (d + 1) * p}
 
 
-def _refit_exact(d, X, Y, w, lam) -> LinearAR:
-    """Every head refit to its regularised optimum on weighted rows (X, Y, w), by Newton's method."""
-    from ..closed_form import split_lam
-    l1, l2, lc = split_lam(lam)
-    Yf = Y.astype(np.float64)
-    w = w / w.sum()
-    w1 = en.fit_logistic(X.astype(np.float64), Yf[:, 0], w, l1, 1e-12, 100)
-    label = np.where(Y[:, 1] == 0, 1.0, -1.0)                                  # +1: EOS
-    phi2 = np.hstack([en.features(X, Y, 2), np.ones((len(X), 1))])
-    w2 = en.fit_logistic(phi2, label, w, l2, 1e-12, 100)
-    long_ = Y[:, 1] != 0
-    wl = w[long_] / w[long_].sum()                                             # chain: conditional on long
-    chain = [en.fit_logistic(en.features(X[long_], Y[long_], l), Yf[long_, l - 1], wl, lc, 1e-12, 100)
-             for l in range(2, d + 1)]
-    return LinearAR(w1, w2[:-1], w2[-1], chain)
-
-
-def exact_star_map(model0: LinearAR, p_cot, lam, n_rounds, temperature=1.0) -> dict:
-    """The STaR population map with reward 'cot' on the full weights, by enumeration (d <= 12).
-
-    Round n -> n+1: the kept set holds (x, L(x)) with weight pi_tau(L(x)|x) and (x, S(x)) with
-    weight pi_tau(S(x)|x), x uniform (enumeration.exact_metrics); every head is refit to its exact
-    regularised optimum on it (chain heads on the kept long rows). Returns arrays ``(n_rounds+1,)``:
-    pi_long (tau = 1), greedy_accuracy, mean_length, off_norm (norm off the reduced subspace) and
-    theta ``(n_rounds+1, d+2)``.
-    """
-    d = model0.d
-    X = all_inputs(d)
-    XX, YY = np.vstack([X, X]), np.vstack([long_response(X), short_response(X)])
-    out = {k: [] for k in ("pi_long", "greedy_accuracy", "mean_length", "off_norm", "theta")}
-    m = model0
-    for n in range(check_int("n_rounds", n_rounds, 0) + 1):
-        e1 = en.exact_metrics(m, p_cot)
-        r = m.reduced()
-        out["pi_long"].append(e1["p_long_correct"])
-        out["greedy_accuracy"].append(e1["greedy_accuracy"])
-        out["mean_length"].append(e1["mean_length"])
-        out["off_norm"].append(r.off_subspace_norm)
-        out["theta"].append(np.concatenate([[r.a, r.b, r.c], r.chain]))
-        if n == n_rounds:
-            break
-        et = e1 if temperature == 1.0 else en.exact_metrics(m, p_cot, temperature)
-        m = _refit_exact(d, XX, YY, np.concatenate([et["pi_long_x"], et["pi_short_x"]]), lam)
-    return {k: np.array(v) for k, v in out.items()}
-
-
 def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=None,
                   n_eval=1024, **options) -> tuple[rl.StarResult, np.ndarray]:
-    """STaR by simulation (rl.run_star) from R starting models (rl.initial_models).
+    """STaR by simulation (rl.run_star) from R starting models (experiments.start.initial_models).
 
     ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
     with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).
@@ -108,7 +65,7 @@ def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=No
 def _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, n_eval, **options):
     """:func:`simulate_star` that also returns the R starting models (list of LinearAR)."""
     g_start, g_run = spawn(rng, 2)
-    W0, theta0 = rl.initial_models(d, p, pretrain_steps, lam, replicates, g_start)
+    W0, theta0 = initial_models(d, p, pretrain_steps, lam, replicates, g_start)
     cfg = rl.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
                         **{**STAR_OPTIONS, **options})
     return rl.run_star(W0, cfg, g_run), theta0, W0.models()
@@ -134,7 +91,7 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
 
     params: d, p, T, lam (triple), rounds, samples. Returns greedy_accuracy, pi_long and mean_length
     ``(rounds+1,)``, the starting reduced state theta0 ``(d+2,)`` and, by enumeration (d <= 12), the
-    greedy accuracy ``(rounds+1,)`` of :func:`exact_star_map` started from the checkpoint's FULL weights
+    greedy accuracy ``(rounds+1,)`` of exact.star_map started from the checkpoint's FULL weights
     (``exact_greedy_accuracy``; all 1/2 when the checkpoint earns no reward).
     """
     d, p = check_d(params["d"], 3), check_prob("p", params["p"])
@@ -142,7 +99,7 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
     res, theta0, (m0,) = _simulate_star(d, p, lam, rounds, params["samples"], 1, rng,
                                         check_int("T", params["T"], 1), 1024)
     try:
-        exact = exact_star_map(m0, p, lam, rounds)["greedy_accuracy"]
+        exact = en.star_map(m0, p, lam, rounds)["greedy_accuracy"]
     except (ValueError, RuntimeError):   # nothing kept, or the refit did not converge
         exact = np.full(rounds + 1, np.nan)
     return {"greedy_accuracy": res.greedy_accuracy_[0], "pi_long": res.pi_long_[0],
@@ -151,10 +108,10 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
 
 def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
     """Whether the exact map from the population Pegasos checkpoint after T samples generalises
-    within n_max rounds, ``(len(ps), len(Ts))`` bool (closed form: population_checkpoints +
+    within n_max rounds, ``(len(ps), len(Ts))`` bool (closed form: closed_form.pretrain_checkpoint +
     :func:`map_generalises`)."""
     out = np.zeros((len(ps), len(Ts)), dtype=bool)
     for i, p in enumerate(ps):
-        for j, th in enumerate(population_checkpoints(d, p, lam, Ts)):
+        for j, th in enumerate(rc.pretrain_checkpoint(d, p, lam, Ts)):
             out[i, j] = map_generalises(th, d, lam, n_max, level)
     return out

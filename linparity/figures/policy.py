@@ -65,7 +65,7 @@ def f7(s, ss, out, jobs=1, progress=False) -> FigureResult:
         ax.legend(fontsize=5.5)
     cap = (f"F7. Policy gradient from the calibrated NTP optimum, d={d}, p={P_COT}, lr={LR}, batch 256 inputs "
            f"(GRPO: 8 responses each), REINFORCE with running-mean baseline. Lines: closed-form expected dynamics "
-           f"(rl_closed_form.pg_discrete); circles: expected REINFORCE ascent on full weights by enumeration; bands: "
+           f"(closed_form.pg_discrete); circles: expected REINFORCE ascent on full weights by enumeration; bands: "
            f"simulation, {s.f7_R} replicates. Left: length, REINFORCE vs GRPO; middle: cot vs e2e reward; right: "
            f"temperatures 0.75, 1, 1.5.")
     out_res = FigureResult("F7", cap, "", rows, _plot.save(fig, out, "F7_policy_gradient", cap))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import theory
 from ..experiments import ntp
 from ..sweep import SweepSpec, run_sweep
 from . import _plot
@@ -116,7 +115,7 @@ def f6(s, ss, out, jobs=1, progress=False) -> FigureResult:
     sw = run_sweep(spec, jobs=jobs, progress=progress)
     Ts = np.array(s.f6_Ts)
     T_fine = np.unique(np.geomspace(10, Ts.max(), 60).astype(int))
-    cf_err = [ntp.reduced_head_errors(th, p) for th in ntp.population_checkpoints(d, p, lam, T_fine)]
+    cf_err = ntp.checkpoint_head_errors(d, p, lam, T_fine)
     T_ex = Ts[Ts <= s.f6_exact_T]
     ex_th, ex_off = ntp.exact_checkpoints(d, p, lam, T_ex)
     ex_err = [ntp.reduced_head_errors(th, p) for th in ex_th]
@@ -148,11 +147,7 @@ def f6(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         f"(at T={Ts[i]})", worst <= 1, "criterion: measured <= bound for all "
                         f"{ratio.size} (T, replicate{', l' if key == 'prop3' else ''}) cases"))
     axes[0].legend(fontsize=5.5)
-    bias = theory.regularisation_bias(d, p, lam)
-    terms = {"prop1": theory.prop1_bound(d, p, lam[0], 10, delta)["bias"],
-             "prop2_eq": theory.prop2_bounds(d, p, lam[1], 10, delta)["bias_eq"],
-             "prop2_neq": theory.prop2_bounds(d, p, lam[1], 10, delta)["bias_neq"],
-             "prop3": float(theory.prop3_bound(d, lam[2], 10, delta)["bias"][0])}
+    bias, terms = ntp.bias_terms(d, p, lam, delta)
     for key, term in terms.items():
         rows.append(Row("F6", f"{names[key].split(':')[0]} bias term >= exact regularisation bias ({key}, lam={fmt(lam[0 if key == 'prop1' else 1 if key.startswith('prop2') else 2])})",
                         f"bias term {fmt(term)}", f"exact bias {fmt(bias[key])} (closed_form optimum)",

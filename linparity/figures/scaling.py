@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import theory
 from ..experiments import ntp
 from ..experiments import scaling as sc
 from ..sweep import SweepSpec, run_sweep
@@ -51,7 +50,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         f"fitted exponent {fmt(fit['slope'])} +- {fmt(fit['se'], 2)} ({int(found.sum())}/{len(ds)} d "
                         "reached)", ok, "criterion: every d reached below the cap 2^27 and |slope - guide| <= "
                         "max(5 se, 0.25)"))
-        deg = theory.sample_degree(kappa)
+        deg = sc.sample_degree(kappa)
         if found.any():  # the theorem's degree as a slope reference through the first measured point
             d0, m0 = dd[found][0], mean[found][0]
             ax.plot(d_fine, m0 * (d_fine / d0) ** deg, ":", color=col, lw=1,

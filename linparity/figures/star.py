@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import closed_form as cfm
-from .. import rl_closed_form as rc
 from ..experiments import ntp
 from ..experiments import star as ex
 from ..sweep import SweepSpec, run_sweep
@@ -24,8 +22,8 @@ def f3(s, ss, out, jobs=1, progress=False) -> FigureResult:
     for k, (p, kid) in enumerate(zip(s.f3_ps, kids)):
         col = f"C{k}"
         theta0, m0 = ntp.calibrated_start(d, p, lam)
-        mp = rc.star_map(theta0, d, lam, n)
-        em = ex.exact_star_map(m0, p, lam, n)
+        mp = ex.closed_form_map(theta0, d, lam, n)
+        em = ex.exact_map(m0, p, lam, n)
         res, _ = ex.simulate_star(d, p, lam, n, s.f3_N, s.f3_R, kid)
         ic = ex.ideal_curves(p, d, n)
         ideal = ic["pi_long"]
@@ -65,7 +63,7 @@ def f3(s, ss, out, jobs=1, progress=False) -> FigureResult:
     axes[2].set(xlabel="round n", ylabel="mean response length (tokens)")
     axes[0].legend(fontsize=5.5)
     cap = (f"F3. STaR (reward cot, tau=1) from the calibrated NTP optimum, d={d}, lam=(0.01, 0.01, {lam[2]:.2g}). "
-           f"Dotted: ideal recursion p_n; lines: exact finite-lambda map (rl_closed_form.star_map); circles: the same "
+           f"Dotted: ideal recursion p_n; lines: exact finite-lambda map (closed_form.star_map); circles: the same "
            f"refit on full weights by enumeration; bands: simulation ('continue' variant: 2 epochs of SGD, lr 0.5, "
            f"batch 32 on the kept set), N={s.f3_N} inputs/round, {s.f3_R} replicates.")
     res = FigureResult("F3", cap, "", rows, _plot.save(fig, out, "F3_star_dynamics", cap))
@@ -77,10 +75,10 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     d = s.f3_d
     lam = ntp.default_lam(d)
     ps_fine = np.geomspace(1e-3, 0.33, 80)
-    n_star = np.array([rc.n_star(p) for p in ps_fine])
-    map_r = np.array([ex.map_rounds(cfm.ntp_optimum(d, p, lam), d, lam, 60) for p in ps_fine])
+    n_star = np.array([ex.n_star(p) for p in ps_fine])
+    map_r = np.array([ex.map_rounds(ntp.calibrated_start(d, p, lam)[0], d, lam, 60) for p in ps_fine])
     ps_ex = np.geomspace(2e-3, 0.3, 6)
-    ex_r = [float(ex.first_reach(ex.exact_star_map(ntp.calibrated_start(d, p, lam)[1], p, lam, rc.n_star(p) + 8)["greedy_accuracy"]))
+    ex_r = [float(ex.first_reach(ex.exact_map(ntp.calibrated_start(d, p, lam)[1], p, lam, ex.n_star(p) + 8)["greedy_accuracy"]))
             for p in ps_ex]
     fig, (ax,) = _plot.new(width=5.5, height=3.6)
     ax.step(ps_fine, n_star, where="mid", color="k", lw=1.2, label="n*(p) (Thm 2, ideal recursion)")
@@ -89,7 +87,7 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     kids = ss.spawn(len(s.f4_ps))
     sims = []
     for p, kid in zip(s.f4_ps, kids):
-        res, _ = ex.simulate_star(d, p, lam, rc.n_star(p) + 8, s.f3_N, s.f3_R, kid)
+        res, _ = ex.simulate_star(d, p, lam, ex.n_star(p) + 8, s.f3_N, s.f3_R, kid)
         sims.append(ex.first_reach(res.greedy_accuracy_))                        # (R,)
     S = np.array(sims).T
     _plot.band(ax, s.f4_ps, S, color="C1", label="STaR simulation")
@@ -104,8 +102,8 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     for p, v in zip(s.f4_ps, S.T):
         m = float(np.mean(v))
         se = float(np.std(v, ddof=1) / np.sqrt(len(v))) if np.all(np.isfinite(v)) and len(v) > 1 else 0.0
-        ok, txt = within(m, rc.n_star(p), se, floor=1.0)
-        rows.append(Row("F4", f"STaR simulation rounds to generalise, p={p}, d={d}", f"n* = {rc.n_star(p)}",
+        ok, txt = within(m, ex.n_star(p), se, floor=1.0)
+        rows.append(Row("F4", f"STaR simulation rounds to generalise, p={p}, d={d}", f"n* = {ex.n_star(p)}",
                         f"{fmt(m)} +- {fmt(se, 2)} ({s.f3_R} replicates)", ok, txt + " (floor: one round)"))
     cap = (f"F4. Rounds of STaR until greedy accuracy >= 0.99 vs p_cot, d={d}, start at the calibrated NTP optimum, "
            f"lam=(0.01, 0.01, {lam[2]:.2g}). Black: n*(p) = smallest n with p_n > 1/3; line: exact finite-lambda map; "

@@ -1,12 +1,12 @@
 """R linear policies at once: batched weights, sampling, greedy decoding, score function, evaluation.
 
-The shared machinery of the RL simulations (:mod:`linparity.rl_star`, :mod:`linparity.rl_pg`),
+The shared machinery of the RL simulations (:mod:`linparity.simulate.star`, :mod:`linparity.simulate.pg`),
 on the **full** weights of :class:`linparity.model.LinearAR`, vectorised over the samples of a batch
 and over R independent replicates.
 
 Batched weights
 ---------------
-:class:`BatchedAR` holds R models in the packed layout of ``LinearAR._packed``: head 1 ``w1 (R, d)``,
+:class:`BatchedAR` holds R models in the packed layout of ``LinearAR.packed``: head 1 ``w1 (R, d)``,
 stop head ``w2 (R, 2d+1)`` (features x, y_1, y_1 x) and bias ``b2 (R,)``, chain heads
 ``Wx (R, d-1, d)`` (weights on x), ``Wy (R, d-1, d-1)`` (row l-2: weights on y_1..y_{l-1},
 lower-triangular) and ``Wp (R, d-1, d)`` (weights on y_{l-1} x).
@@ -26,7 +26,7 @@ Score function
 --------------
 For a decision with P(t) = sigma(t u / tau) (t = +-1), d log P / d u = t sigma(-t u/tau)/tau. Per
 sample we keep these derivatives for head 1, the stop head (t = +1: EOS) and every chain head on
-long responses; :func:`_accumulate` turns per-sample coefficients into a weight update with
+long responses; :func:`accumulate` turns per-sample coefficients into a weight update with
 batched matrix products (sum_i c_i phi_i for each head).
 
 Random streams (numpy SPEC 7)
@@ -46,21 +46,15 @@ import numpy as np
 from numba import njit
 from scipy.special import expit, log_expit
 
-from ._checks import as_generator, check_int, check_temperature, spawn
-from .data import REWARDS, all_inputs
-from .model import LinearAR
+from .._checks import check_int, check_temperature, spawn
+from ..data import MAX_ENUM_D, REWARDS, all_inputs, check_reward, sample_inputs
+from ..model import LinearAR
 
-__all__ = ["BatchedAR", "sample_responses", "greedy_responses", "log_prob", "score", "policy_update",
-           "evaluate_batch", "EXACT_EVAL_MAX_D"]
+__all__ = ["BatchedAR", "sample_responses", "sample_with_logits", "greedy_responses", "log_prob", "score",
+           "accumulate", "policy_update", "policy_step_", "rewards", "Recorder", "run_streams", "eval_inputs",
+           "evaluate_batch"]
 
 #: evaluation averages over all 2^d inputs up to this d, else over ``n_eval`` uniform inputs
-EXACT_EVAL_MAX_D = 10
-
-
-def _check_reward(reward):
-    if reward not in REWARDS:
-        raise ValueError(f"reward: must be one of {tuple(REWARDS)}, got {reward!r}")
-    return reward
 
 
 # ============================================================================ batched weights
@@ -96,10 +90,8 @@ class BatchedAR:
 
     def models(self) -> list[LinearAR]:
         """The R models as LinearAR (chain head l: [x weights, y_1..y_{l-1} weights, y_{l-1} x weights])."""
-        d = self.d
-        return [LinearAR(self.w1[r], self.w2[r], self.b2[r],
-                         [np.concatenate([self.Wx[r, l - 2], self.Wy[r, l - 2, :l - 1], self.Wp[r, l - 2]])
-                          for l in range(2, d + 1)]) for r in range(self.R)]
+        return [LinearAR.from_packed(self.w1[r], self.w2[r], self.b2[r], self.Wx[r], self.Wy[r], self.Wp[r])
+                for r in range(self.R)]
 
     def copy(self) -> "BatchedAR":
         return BatchedAR(*(a.copy() for a in self._arrays()))
@@ -270,10 +262,10 @@ def sample_responses(W: BatchedAR, X, gens, temperature: float = 1.0) -> np.ndar
     temperature : float
         tau > 0: each decision is +1 (EOS for the stop head) with probability sigma(u / tau).
     """
-    return _sample_with_logits(W, X, gens, temperature)[0]
+    return sample_with_logits(W, X, gens, temperature)[0]
 
 
-def _sample_with_logits(W: BatchedAR, X, gens, temperature):
+def sample_with_logits(W: BatchedAR, X, gens, temperature):
     """:func:`sample_responses` plus the logits of the sampled responses (see :func:`_decode`)."""
     tau = check_temperature(temperature)
     if len(gens) != W.R:
@@ -314,7 +306,7 @@ def log_prob(W: BatchedAR, X, Y, temperature: float = 1.0) -> np.ndarray:
     return score(W, X, Y, temperature)[3]
 
 
-def _accumulate(W: BatchedAR, X, Y, c1, c2, cc) -> BatchedAR:
+def accumulate(W: BatchedAR, X, Y, c1, c2, cc) -> BatchedAR:
     """sum_i of per-sample coefficients times each head's features, as a BatchedAR.
 
     c1, c2 ``(R, n)``, cc ``(R, n, d-1)``: head 1 gets sum c1 x, the stop head sum c2 (x, y_1, y_1 x, 1),
@@ -355,12 +347,12 @@ def _score_coefficients(Y, u1, u2, uc, c, tau, c1, c2, cc):
                 cc[i, h] = c[i] * (yl / (1.0 + math.exp(yl * uc[i, h] / tau)) / tau)
 
 
-def _policy_step_(W: BatchedAR, X, Y, logits, weights, temperature, lr) -> None:
+def policy_step_(W: BatchedAR, X, Y, logits, weights, temperature, lr) -> None:
     """In place W += lr * policy_update(W, X, Y, weights, tau), from the logits (u1, u2, uc) of
-    (X, Y) under W (as returned by :func:`_sample_with_logits`).
+    (X, Y) under W (as returned by :func:`sample_with_logits`).
 
     Per replicate: the coefficients c_i d log pi / d u (compiled), then sum_i c_i phi_i per head
-    by matrix products (:func:`_accumulate`'s sums, one replicate at a time). Equal to rounding.
+    by matrix products (:func:`accumulate`'s sums, one replicate at a time). Equal to rounding.
     """
     u1, u2, uc = logits
     Xf = _as_batch(W, X)
@@ -388,11 +380,11 @@ def policy_update(W: BatchedAR, X, Y, weights, temperature: float = 1.0) -> Batc
     """sum_i weights_i grad_w log pi_tau(y_i|x_i) for every replicate (weights ``(R, n)``)."""
     g1, g2, gc, _ = score(W, X, Y, temperature)
     w = np.asarray(weights, dtype=np.float64)
-    return _accumulate(W, X, Y, w * g1, w * g2, w[..., None] * gc)
+    return accumulate(W, X, Y, w * g1, w * g2, w[..., None] * gc)
 
 
 # ============================================================================ rewards and evaluation
-def _rewards(reward, X, Y) -> np.ndarray:
+def rewards(reward, X, Y) -> np.ndarray:
     """Reward of every (replicate, sample), ``(R, n)``."""
     R, n, d = X.shape
     return REWARDS[reward](X.reshape(R * n, d), Y.reshape(R * n, d + 1)).reshape(R, n)
@@ -436,15 +428,16 @@ def run_streams(rng, R, d, n_eval, X_eval=None):
     g_eval, g_run = spawn(rng, 2)
     gens = spawn(g_run, R)
     eval_gens = spawn(g_eval, R + 1)
-    X_eval = _eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else X_eval
+    X_eval = eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else X_eval
     return gens, eval_gens[:R], X_eval
 
 
-def _eval_inputs(d, n_eval, rng):
-    if d <= EXACT_EVAL_MAX_D:
+def eval_inputs(d, n_eval, rng):
+    """Evaluation inputs: all 2^d when d <= MAX_ENUM_D, else ``n_eval`` uniform ones (``sample_inputs``)."""
+    if d <= MAX_ENUM_D:
         return all_inputs(d)
     n_eval = check_int("n_eval", n_eval, 2)
-    return (1 - 2 * as_generator(rng).integers(0, 2, size=(n_eval, d), dtype=np.int8)).astype(np.int8)
+    return sample_inputs(n_eval, d, rng)
 
 
 def evaluate_batch(W: BatchedAR, X, reward="cot", temperature: float = 1.0, gens=None) -> dict:
@@ -455,7 +448,7 @@ def evaluate_batch(W: BatchedAR, X, reward="cot", temperature: float = 1.0, gens
     expected_reward: E[r] at the sampling temperature, exact per x for 'cot' (pi_tau(L) + pi_tau(S)),
     for 'e2e' a Monte Carlo estimate with one response per x drawn from ``gens`` (needs gens).
     """
-    _check_reward(reward)
+    check_reward(reward)
     tau = check_temperature(temperature)
     X = np.asarray(X, dtype=np.int8)
     n, d = X.shape
@@ -481,5 +474,5 @@ def evaluate_batch(W: BatchedAR, X, reward="cot", temperature: float = 1.0, gens
         if gens is None:
             raise ValueError("gens: the 'e2e' expected reward is estimated by sampling and needs Generators")
         Y = sample_responses(W, X, gens, tau)
-        out["expected_reward"] = _rewards(reward, np.broadcast_to(X, Y.shape[:2] + (d,)), Y).mean(1)
+        out["expected_reward"] = rewards(reward, np.broadcast_to(X, Y.shape[:2] + (d,)), Y).mean(1)
     return out

@@ -3,9 +3,9 @@
 REINFORCE: w += lr (1/B) sum_i (r_i - b) grad log pi_tau(y_i|x_i), with b a running mean of past
 batch rewards (or 0). GRPO: each of B inputs gets G responses, advantage
 A_i = (r_i - mean_g)/(std_g + eps) within the group, w += lr (1/(B G)) sum_i A_i grad log pi_tau.
-The expected dynamics in closed form are :func:`linparity.rl_closed_form.pg_discrete`.
+The expected dynamics in closed form are :func:`linparity.closed_form.pg_discrete`.
 
-Random streams as in :mod:`linparity.rl_star`: replicate r draws its inputs and its sampling
+Random streams as in :mod:`linparity.simulate.star`: replicate r draws its inputs and its sampling
 uniforms from its own Generator, so its trajectory does not depend on R.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_int, check_positive, check_prob, check_temperature
-from .rl_policy import (BatchedAR, Recorder, _check_reward, _policy_step_, _rewards, run_streams,
-                        _sample_with_logits)
+from .._checks import check_int, check_positive, check_prob, check_temperature
+from ..data import check_reward, sample_inputs
+from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
 
-#: epsilon of GRPO's standardised advantage (r - mean)/(std + eps), as in rl_closed_form.grpo_weight
+#: epsilon of GRPO's standardised advantage (r - mean)/(std + eps), as in closed_form.grpo_weight
 GRPO_EPS = 1e-8
 
 
@@ -37,7 +37,7 @@ class PGConfig:
     baseline: bool = True        # REINFORCE: subtract a running mean of past batch rewards
     baseline_decay: float = 0.9  # b_{t+1} = decay b_t + (1 - decay) mean(r_t); b_1 = 0
     eval_every: int = 1          # record metrics every this many steps (0: only start and end)
-    n_eval: int = 2048           # evaluation inputs when d > EXACT_EVAL_MAX_D
+    n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D
 
     def __post_init__(self):
         if self.algo not in ("reinforce", "grpo"):
@@ -46,7 +46,7 @@ class PGConfig:
         check_positive("lr", self.lr)
         check_int("batch_size", self.batch_size, 1)
         check_int("group_size", self.group_size, 2)
-        _check_reward(self.reward)
+        check_reward(self.reward)
         check_temperature(self.temperature)
         if not isinstance(self.baseline, (bool, np.bool_)):
             raise ValueError(f"baseline: must be True or False, got {self.baseline!r}")
@@ -65,11 +65,11 @@ def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None):
     Returns the batch mean reward ``(R,)``.
     """
     R, d, B = W.R, W.d, cfg.batch_size
-    X = np.stack([(1 - 2 * g.integers(0, 2, size=(B, d), dtype=np.int8)).astype(np.int8) for g in gens])
+    X = np.stack([sample_inputs(B, d, g) for g in gens])
     if cfg.algo == "grpo":
         X = np.repeat(X, cfg.group_size, axis=1)                     # (R, B G, d), input-major
-    Y, u1, u2, uc = _sample_with_logits(W, X, gens, cfg.temperature)  # logits of the sampled Y
-    r = _rewards(cfg.reward, X, Y)                                   # (R, n)
+    Y, u1, u2, uc = sample_with_logits(W, X, gens, cfg.temperature)  # logits of the sampled Y
+    r = rewards(cfg.reward, X, Y)                                   # (R, n)
     if cfg.algo == "grpo":
         rg = r.reshape(R, B, cfg.group_size)
         A = ((rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + GRPO_EPS)).reshape(R, -1)
@@ -78,7 +78,7 @@ def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None):
         b = np.zeros(R) if baseline is None else np.asarray(baseline, dtype=np.float64)
         w = (r - b[:, None]) / B
     # W += lr policy_update(W, X, Y, w, tau), compiled, reusing the decoding logits
-    _policy_step_(W, X, Y, (u1, u2, uc), w, cfg.temperature, cfg.lr)
+    policy_step_(W, X, Y, (u1, u2, uc), w, cfg.temperature, cfg.lr)
     return r.mean(1)
 
 

@@ -21,22 +21,15 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import comb, expit
 
-from . import closed_form as cf
-from ._checks import check_d, check_int, check_positive, check_prob, check_temperature
+from .._checks import check_d, check_int, check_positive, check_prob, check_temperature
+from ..data import check_reward
+from ..heads import lam_triple
+from . import ntp as cf
 
 __all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "refit",
            "RoundPrediction", "star_map", "expected_reward", "reward_gradient", "grpo_weight",
-           "expected_update", "pg_flow", "pg_discrete", "amplification_margin",
-           "stop_gradient_sign", "pretrain_checkpoint"]
-
-REWARD_NAMES = ("cot", "e2e")
-
-
-def _check_reward(reward):
-    if reward not in REWARD_NAMES:
-        raise ValueError(f"reward: must be one of {REWARD_NAMES}, got {reward!r}")
-    return reward
-
+           "expected_update", "pg_discrete", "amplification_margin",
+           "stop_gradient_sign"]
 
 # ----------------------------------------------------------------------------- ideal recursion
 def ideal_recursion(p0, n_rounds) -> np.ndarray:
@@ -74,7 +67,7 @@ def n_star(p0) -> float:
 
 # ----------------------------------------------------------------------------- kept-set statistics
 def _abgk(theta, d, tau):
-    theta = cf._check_theta(theta, check_d(d, 3))
+    theta = cf.check_theta(theta, check_d(d, 3))
     tau = check_temperature(tau)
     a, b, c = theta[:3]
     return (float(expit(a / tau)), float(expit((b + c) / tau)), float(expit((b - c) / tau)),
@@ -107,7 +100,7 @@ def kept_stats(theta, d, reward="cot", temperature=1.0) -> KeptStats:
     P(error at l | even) = (1-kappa_l)(1 - M_{-l})/(1 + M), P(error at l | odd) = (1-kappa_l)(1 + M_{-l})/(1 - M),
     with M = prod m_k and M_{-l} = prod_{k != l} m_k.
     """
-    _check_reward(reward)
+    check_reward(reward)
     al, be, ga, ka = _abgk(theta, d, temperature)
     m = 2 * ka - 1
     M, M_l = float(np.prod(m)), _prod_except(m)
@@ -132,17 +125,6 @@ def kept_stats(theta, d, reward="cot", temperature=1.0) -> KeptStats:
                      pi_chain=pi_chain)
 
 
-def _balance_root(A, B, lam):
-    """Root in u of A sigma(u) - B sigma(-u) + lam u/2 = 0 (stop-head stationarity in one branch)."""
-    if lam == 0:
-        if A == 0 and B == 0:
-            return 0.0
-        return np.log(B / A) if A > 0 and B > 0 else (np.inf if A == 0 else -np.inf)
-    if A == 0 and B == 0:
-        return 0.0
-    return cf._increasing_root(lambda u: A * expit(u) - B * expit(-u) + lam * u / 2, 2.0 / lam)
-
-
 def refit(stats: KeptStats, d, lam) -> np.ndarray:
     """Every head refit to its regularised optimum on the kept set (exact, finite lambda).
 
@@ -152,10 +134,10 @@ def refit(stats: KeptStats, d, lam) -> np.ndarray:
     A chain head that receives no long sample stays at 0.
     """
     d = check_d(d, 3)
-    l1, l2, lc = cf.split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     a = cf.head1_optimum(stats.pi1, l1)
     go_eq, go_neq, eos_eq, eos_neq = stats.stop
-    u, v = _balance_root(go_eq, eos_eq, l2), _balance_root(go_neq, eos_neq, l2)
+    u, v = cf.stop_branch_root(go_eq, eos_eq, l2), cf.stop_branch_root(go_neq, eos_neq, l2)
     chain = ([cf.head1_optimum(pc, lc) for pc in stats.pi_chain] if stats.q > 0 else [0.0] * (d - 1))
     return np.array([a, (u + v) / 2, (u - v) / 2, *chain])
 
@@ -177,7 +159,7 @@ def star_map(theta0, d, lam, n_rounds, reward="cot", temperature=1.0) -> RoundPr
     This is the ``refit`` variant of Algorithm 1 in the infinite-sample limit (THEORY §6).
     """
     n_rounds = check_int("n_rounds", n_rounds, 0)
-    thetas = [cf._check_theta(theta0, check_d(d, 3)).astype(float)]
+    thetas = [cf.check_theta(theta0, check_d(d, 3)).astype(float)]
     stats = []
     for _ in range(n_rounds + 1):
         s = kept_stats(thetas[-1], d, reward, temperature)
@@ -186,25 +168,12 @@ def star_map(theta0, d, lam, n_rounds, reward="cot", temperature=1.0) -> RoundPr
             thetas.append(refit(s, d, lam))
     T = np.array(thetas)
     tp = [cf.trajectory_probs(t, d) for t in T]
-    return RoundPrediction(theta=T, pi_long=np.array([x.p_long_correct for x in tp]),
+    return RoundPrediction(theta=T, pi_long=np.array([x.pi_long for x in tp]),
                            p_long=np.array([x.p_long for x in tp]),
                            greedy_accuracy=np.array([cf.greedy_probs(t, d).p_correct for t in T]),
                            mean_length=np.array([x.mean_length for x in tp]),
                            kept_fraction=np.array([s.kept_fraction for s in stats]),
                            q=np.array([s.q for s in stats]))
-
-
-def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
-    """Deterministic stand-in for an Algorithm 3 checkpoint after ``n_steps`` samples.
-
-    Population Pegasos steps (:func:`closed_form.discrete_dynamics`, average iterate): heads 1 and
-    2a take ``n_steps`` steps, the chain heads round(p n_steps) (they step on long samples only).
-    """
-    n_steps = check_int("n_steps", n_steps, 0)
-    head = cf.discrete_dynamics(d, p, lam, n_steps)[-1]
-    n_long = int(round(check_prob("p_cot", p) * n_steps))
-    chain = cf.discrete_dynamics(d, p, lam, n_long)[-1]
-    return np.concatenate([head[:3], chain[3:]])
 
 
 # ----------------------------------------------------------------------------- policy gradient
@@ -236,7 +205,7 @@ def _to_theta(partials, al, be, ga, ka, tau):
 def expected_reward(theta, d, reward="cot", temperature=1.0) -> float:
     """E[r] under the model at temperature tau: (rho_eq + rho_neq)/2."""
     al, be, ga, ka = _abgk(theta, d, temperature)
-    return float(_rho_partials(al, be, ga, ka, _check_reward(reward))[0].mean())
+    return float(_rho_partials(al, be, ga, ka, check_reward(reward))[0].mean())
 
 
 def reward_gradient(theta, d, reward="cot", temperature=1.0, *, per_class=False) -> np.ndarray:
@@ -247,7 +216,7 @@ def reward_gradient(theta, d, reward="cot", temperature=1.0, *, per_class=False)
     """
     tau = check_temperature(temperature)
     al, be, ga, ka = _abgk(theta, d, tau)
-    rho, parts = _rho_partials(al, be, ga, ka, _check_reward(reward))
+    rho, parts = _rho_partials(al, be, ga, ka, check_reward(reward))
     G = np.array([_to_theta(p, al, be, ga, ka, tau) for p in parts])  # (2, d+2)
     return (rho, G) if per_class else G.mean(axis=0)
 
@@ -295,25 +264,10 @@ def pg_discrete(theta0, d, lr, n_steps, reward="cot", temperature=1.0, algo="rei
     lr = check_positive("lr", lr)
     n_steps = check_int("n_steps", n_steps, 0)
     out = np.empty((n_steps + 1, check_d(d, 3) + 2))
-    out[0] = cf._check_theta(theta0, d)
+    out[0] = cf.check_theta(theta0, d)
     for t in range(n_steps):
         out[t + 1] = out[t] + lr * expected_update(out[t], d, reward, temperature, algo, group_size)
     return out
-
-
-def pg_flow(theta0, d, t, reward="cot", temperature=1.0, algo="reinforce", group_size=None,
-            rtol=1e-10, atol=1e-12) -> np.ndarray:
-    """Gradient-flow limit d theta/ds = update(theta) (time s = learning rate x steps); ``(len(t), d+2)``."""
-    from scipy.integrate import solve_ivp
-    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    y0 = cf._check_theta(theta0, check_d(d, 3)).astype(float)
-    if t[-1] == 0:
-        return np.tile(y0, (len(t), 1))
-    sol = solve_ivp(lambda s, y: expected_update(y, d, reward, temperature, algo, group_size),
-                    (0.0, t[-1]), y0, method="DOP853", t_eval=t, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"policy-gradient flow failed: {sol.message}")
-    return sol.y.T
 
 
 # ----------------------------------------------------------------------------- length-increase mechanism
@@ -324,7 +278,7 @@ def amplification_margin(theta, d, reward="cot", temperature=1.0) -> float:
     probability prod kappa_l ('cot') or E_even ('e2e'). STaR's refit raises the probability of going on
     after y_1 = x_1 iff this margin is > 0: the chain is right more often than a short answer.
     """
-    _check_reward(reward)
+    check_reward(reward)
     _, _, _, ka = _abgk(theta, d, temperature)
     chain_right = float(np.prod(ka)) if reward == "cot" else (1 + float(np.prod(2 * ka - 1))) / 2
     return chain_right - 0.5
@@ -337,5 +291,5 @@ def stop_gradient_sign(theta, d, reward="cot", temperature=1.0) -> float:
     (the stop logit decreases and responses lengthen) iff amplification_margin > 0.
     """
     al, be, ga, ka = _abgk(theta, d, temperature)
-    _, (d_eq, d_neq) = _rho_partials(al, be, ga, ka, _check_reward(reward))
+    _, (d_eq, d_neq) = _rho_partials(al, be, ga, ka, check_reward(reward))
     return float(np.sign((d_eq[1] + d_neq[1]) / 2 * be * (1 - be) / check_temperature(temperature)))

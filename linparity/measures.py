@@ -1,7 +1,12 @@
-"""Per-input quantities of a trained model and their averages over x (THEORY §5).
+"""One measurement vocabulary for every route, and the measurement of one LinearAR (THEORY §4-5).
 
-Everything that depends on one x is computed exactly from the model's probabilities; only the
-average over x is either exact (all 2^d inputs, d <= ``exact_max_d``) or Monte Carlo over
+Every route reports what it measures under the names of :data:`KEYS` (closed form:
+``TrajectoryProbs``; exact enumeration: ``exact_metrics``; simulation: ``evaluate_batch``; this
+module: :func:`evaluate`), so results of different routes are compared key by key, never mapped by
+hand. Standard errors of Monte Carlo averages carry the suffix ``_se``.
+
+:func:`evaluate` computes everything that depends on one x exactly from the model's probabilities;
+only the average over x is either exact (all 2^d inputs, d <= ``exact_max_d``) or Monte Carlo over
 ``n_mc`` uniform inputs, in which case a standard error is reported.
 """
 from __future__ import annotations
@@ -9,19 +14,31 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
-from .data import MAX_ENUM_D, all_inputs, long_response, short_response
+from .data import MAX_ENUM_D, all_inputs, long_response, sample_inputs, short_response
 from .model import LinearAR
 
-__all__ = ["per_input", "evaluate", "inputs_for"]
+__all__ = ["KEYS", "per_input", "evaluate", "inputs_for", "first_at_least"]
+
+#: the measurement record: every route's name for each quantity (means over uniform x)
+KEYS = {
+    "pi_long": "pi(L(x)|x) at temperature 1: the probability of exactly the long chain",
+    "pi_short_correct": "pi(S(x)|x): the probability of exactly the correct short answer",
+    "p_short": "P(short response) = sum over y_1 of pi((y_1, EOS)|x)",
+    "p_long": "P(long response) = 1 - p_short",
+    "p_correct": "P(last bit of a sampled response = chi(x))",
+    "greedy_accuracy": "fraction of x whose greedy response ends in chi(x) (ties: THEORY §2)",
+    "mean_length": "expected tokens including EOS: 2 p_short + (d+1) p_long",
+    "expected_reward": "E[r] at the sampling temperature (reward 'cot' or 'e2e', THEORY §6)",
+    "calibration_error": "max over x of |pi(L(x)|x) - p| (Theorem 1)",
+    "calibration_error_short": "max over x of |pi(S(x)|x) - (1-p)/2| (Theorem 1)",
+}
 
 
 def inputs_for(d: int, n_mc: int = 20000, rng=None, exact_max_d: int = MAX_ENUM_D):
     """All 2^d inputs when d <= exact_max_d (returns ``(X, True)``), else n_mc uniform ones ``(X, False)``."""
     if d <= exact_max_d:
         return all_inputs(d), True
-    n_mc = check_int("n_mc", n_mc, 2)
-    X = (1 - 2 * as_generator(rng).integers(0, 2, size=(n_mc, d), dtype=np.int8)).astype(np.int8)
-    return X, False
+    return sample_inputs(check_int("n_mc", n_mc, 2), d, rng), False
 
 
 def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndarray]:
@@ -83,3 +100,10 @@ def _bootstrap_max_se(v: np.ndarray, rng, n_boot: int = 200) -> float:
     """Bootstrap standard error of max(v) over ``n_boot`` resamples of v."""
     idx = rng.integers(0, len(v), size=(n_boot, len(v)))
     return float(v[idx].max(axis=1).std(ddof=1))
+
+
+def first_at_least(values, level: float = 0.99) -> int | None:
+    """Index of the first entry of the 1-d ``values`` that is >= level (e.g. the first STaR round whose
+    greedy accuracy reaches 0.99); None if there is none."""
+    hit = np.flatnonzero(np.asarray(values, dtype=np.float64) >= level)
+    return int(hit[0]) if hit.size else None

@@ -4,11 +4,11 @@ Each one implements the same algorithm as its vectorised counterpart sample by s
 ``np.dot`` on explicit feature vectors phi (THEORY §2) and no batching:
 
 * :func:`sample_reference`: one response, from given uniforms, as :meth:`LinearAR.sample`;
-* :func:`policy_update_reference`: sum_i w_i grad log pi_tau(y_i|x_i), as ``rl_policy.policy_update``;
-* :func:`star_round_reference`: one STaR round, variant refit, as ``rl_star.star_round``;
-* :func:`pg_steps_reference`: GRPO steps, as ``rl_pg.pg_step``;
+* :func:`policy_update_reference`: sum_i w_i grad log pi_tau(y_i|x_i), as ``simulate.batched.policy_update``;
+* :func:`star_round_reference`: one STaR round, variant refit, as ``simulate.star.star_round``;
+* :func:`pg_steps_reference`: GRPO steps, as ``simulate.pg.pg_step``;
 * :func:`algorithm3_reference`: Algorithm 3 from zero on given samples
-  (:func:`linparity.pretrain.fit_samples_reference`).
+  (:func:`linparity.simulate.ntp.fit_samples_reference`).
 
 The references draw their random numbers per sample, so their streams differ from the vectorised
 code's; they are compared on given inputs (tests) or by rate (benchmarks/bench_rl.py).
@@ -18,13 +18,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from . import closed_form as cf
 from ._checks import as_generator
-from .data import REWARDS
+from .data import REWARDS, check_reward
+from .heads import lam_triple
 from .model import LinearAR, phi
-from .pretrain import fit_samples_reference
-from .rl_pg import GRPO_EPS
-from .rl_policy import _check_reward
+from .simulate.ntp import fit_samples_reference
+from .simulate.pg import GRPO_EPS
 
 __all__ = ["sample_reference", "policy_update_reference", "star_round_reference", "pg_steps_reference",
            "algorithm3_reference"]
@@ -34,9 +33,9 @@ def algorithm3_reference(X, Y, lam) -> LinearAR:
     """Algorithm 3 from zero on the given samples, per-sample Python (oracle for ``fit_algorithm3``).
 
     ``lam`` a scalar or (lam1, lam2a, lam_chain); same as
-    ``linparity.pretrain.fit_samples_reference(X, Y, lam)``.
+    ``linparity.simulate.ntp.fit_samples_reference(X, Y, lam)``.
     """
-    return fit_samples_reference(X, Y, cf.split_lam(lam))
+    return fit_samples_reference(X, Y, lam_triple(lam))
 
 
 def sample_reference(model: LinearAR, x, u, temperature=1.0):
@@ -73,11 +72,11 @@ def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0
     """One STaR round with the 'refit' variant in plain per-sample Python (benchmark oracle).
 
     Samples, rewards and keeps one response per input, then runs Algorithm 3 from zero on the kept
-    set by per-sample Pegasos steps (:func:`linparity.pretrain.fit_samples_reference`).
+    set by per-sample Pegasos steps (:func:`linparity.simulate.ntp.fit_samples_reference`).
     """
     g = as_generator(rng)
     d = model.d
-    rfn = REWARDS[_check_reward(reward)]
+    rfn = REWARDS[check_reward(reward)]
     kept = []
     for _ in range(samples):
         x = (1 - 2 * g.integers(0, 2, size=d)).astype(np.int8)
@@ -86,7 +85,7 @@ def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0
             kept.append((x, y))
     Xk = np.array([k[0] for k in kept], dtype=np.int8).reshape(-1, d)
     Yk = np.array([k[1] for k in kept], dtype=np.int8).reshape(-1, d + 1)
-    return fit_samples_reference(Xk, Yk, cf.split_lam(lam)), len(kept)
+    return fit_samples_reference(Xk, Yk, lam_triple(lam)), len(kept)
 
 
 def pg_steps_reference(model: LinearAR, steps, lr, batch_size, group_size, reward="cot",
@@ -94,7 +93,7 @@ def pg_steps_reference(model: LinearAR, steps, lr, batch_size, group_size, rewar
     """GRPO steps in plain per-sample Python (benchmark oracle): same update rule as :func:`pg_step`."""
     g = as_generator(rng)
     d = model.d
-    rfn = REWARDS[_check_reward(reward)]
+    rfn = REWARDS[check_reward(reward)]
     theta = model.to_vector()
     for _ in range(steps):
         m = LinearAR.from_vector(d, theta)

@@ -2,9 +2,9 @@
 
 Each round draws N fresh inputs per replicate, samples one response each at temperature tau,
 keeps those with reward 1 and updates: variant ``refit`` runs Algorithm 3 from zero on the kept set
-(:func:`linparity.pretrain.fit_samples`), variant ``continue`` runs E epochs of constant-step
+(:func:`linparity.simulate.ntp.fit_samples`), variant ``continue`` runs E epochs of constant-step
 mini-batch NTP SGD on it from the current weights (:func:`_continue_sgd`). The closed form these
-runs are checked against is :func:`linparity.rl_closed_form.star_map`.
+runs are checked against is :func:`linparity.closed_form.star_map`.
 
 Random streams: ``rng`` is split into (evaluation, run) children; the run child is spawned into one
 Generator per replicate, which draws that replicate's inputs, sampling uniforms and epoch
@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import closed_form as cf
-from ._checks import check_int, check_positive, check_temperature
-from .model import LinearAR
-from .pretrain import fit_samples
-from .rl_policy import (BatchedAR, Recorder, _accumulate, _check_reward, _rewards, run_streams,
+from .._checks import check_int, check_positive, check_temperature
+from ..data import check_reward, sample_inputs
+from ..heads import lam_triple
+from ..model import LinearAR
+from .ntp import fit_samples
+from .batched import (BatchedAR, Recorder, accumulate, rewards, run_streams,
                         sample_responses, score)
 
 __all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "star_round", "run_star"]
@@ -30,9 +31,9 @@ def fit_algorithm3(X, Y, lam) -> LinearAR:
     """Algorithm 3 (THEORY §3, batch size 1) from zero on the samples X ``(K, d)``, Y ``(K, d+1)``.
 
     ``lam`` is a scalar or (lam1, lam2a, lam_chain), each > 0. Same as
-    ``linparity.pretrain.fit_samples(X, Y, lam)``; an empty set gives the zero model.
+    ``linparity.simulate.ntp.fit_samples(X, Y, lam)``; an empty set gives the zero model.
     """
-    return fit_samples(X, Y, cf.split_lam(lam))
+    return fit_samples(X, Y, lam_triple(lam))
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,16 @@ class StarConfig:
     epochs: int = 1              # 'continue': epochs E over the kept set
     lr: float = 1.0              # 'continue': constant SGD step size
     batch_size: int = 64         # 'continue': kept samples per SGD step
-    n_eval: int = 2048           # evaluation inputs when d > EXACT_EVAL_MAX_D (all 2^d otherwise)
+    n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D (all 2^d otherwise)
 
     def __post_init__(self):
         check_int("rounds", self.rounds, 0)
         check_int("samples", self.samples, 1)
-        _check_reward(self.reward)
+        check_reward(self.reward)
         check_temperature(self.temperature)
         if self.variant not in ("refit", "continue"):
             raise ValueError(f"variant: must be 'refit' or 'continue', got {self.variant!r}")
-        lams = cf.split_lam(self.lam)
+        lams = lam_triple(self.lam)
         if min(lams) <= 0:
             raise ValueError(f"lam: every lambda must be > 0 for simulation, got {self.lam!r}")
         object.__setattr__(self, "lam", lams)
@@ -111,7 +112,7 @@ def _continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens):
             g1, g2, gc, _ = score(W, Xb, Yb, 1.0)
             inv_b = np.divide(1.0, nb, out=np.zeros(R), where=nb > 0)[:, None]
             inv_l = np.divide(1.0, nl, out=np.zeros(R), where=nl > 0)[:, None, None]
-            step = _accumulate(W, Xb, Yb, m * g1 * inv_b, m * g2 * inv_b, ml[..., None] * gc * inv_l)
+            step = accumulate(W, Xb, Yb, m * g1 * inv_b, m * g2 * inv_b, ml[..., None] * gc * inv_l)
             on, onl = (nb > 0).astype(float), (nl > 0).astype(float)
             step.w1 -= lam1 * W.w1 * on[:, None]
             step.w2 -= lam2a * W.w2 * on[:, None]
@@ -127,12 +128,12 @@ def sample_kept(W: BatchedAR, samples: int, reward: str, temperature: float, gen
 
     Returns X ``(R, N, d)``, Y ``(R, N, d+1)``, kept ``(R, N)`` bool (reward 1) and the measured
     kept-set statistics (each ``(R,)``): kept_fraction, q (long share of the kept set) and r (share
-    of chi(x) = x_1 among kept short answers), the sample versions of rl_closed_form.kept_stats.
+    of chi(x) = x_1 among kept short answers), the sample versions of closed_form.kept_stats.
     """
     R, d, N = W.R, W.d, samples
-    X = np.stack([(1 - 2 * g.integers(0, 2, size=(N, d), dtype=np.int8)).astype(np.int8) for g in gens])
+    X = np.stack([sample_inputs(N, d, g) for g in gens])
     Y = sample_responses(W, X, gens, temperature)                    # (R, N, d+1)
-    kept = _rewards(reward, X, Y) > 0                                # (R, N)
+    kept = rewards(reward, X, Y) > 0                                # (R, N)
     long_ = Y[..., 1] != 0
     short_kept = kept & ~long_
     eq = np.prod(X, axis=2, dtype=np.int8) == X[..., 0]

@@ -77,9 +77,9 @@ from numba import njit
 from scipy.special import expit
 from tqdm.auto import tqdm
 
-from ._checks import check_d, check_int, check_positive, check_prob, spawn
-from .data import Mixture, is_long
-from .model import LinearAR, phi
+from .._checks import check_d, check_int, check_positive, check_prob, spawn
+from ..data import Mixture, is_long
+from ..model import LinearAR, phi
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
            "DEFAULT_LAM", "CHUNK_SAMPLES"]
@@ -306,7 +306,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
 
     X ``(n, d)`` and Y ``(n, d+1)`` float64 (EOS = 0), n a multiple of B. G* are the Pegasos
     sums, S* the sums of iterates: G1, S1 ``(d,)``; G2, S2 ``(2d+2,)`` in the order
-    [x, y_1, y_1 x, bias]; chain heads in the LinearAR._packed layout Gx, Gp ``(d-1, d)``
+    [x, y_1, y_1 x, bias]; chain heads in the LinearAR.packed layout Gx, Gp ``(d-1, d)``
     (weights on x and on y_{l-1} x) and Gy ``(d-1, d-1)`` (row l-2: weights on y_1..y_{l-1}).
     V* (same shapes) are the weights w_0 before a head's first step (k = 1): its margins are
     taken there; from k = 2 on they are G / (lam (k-1)). cbuf and longs are scratch ``(B,)``.
@@ -415,15 +415,8 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
 
 
 def _packed_heads(m: LinearAR):
-    """Kernel layout of a model: w1 ``(d,)``, [w2a, b] ``(2d+2,)``, Wx, Wy, Wp (LinearAR._packed)."""
+    """Kernel layout of a model: w1 ``(d,)``, [w2a, b] ``(2d+2,)``, Wx, Wy, Wp (LinearAR.packed)."""
     return (m.w1.copy(), np.append(m.w2a, m.b2a)) + tuple(a.copy() for a in m.packed())
-
-
-def _unpack(v1, v2, vx, vy, vp) -> LinearAR:
-    """LinearAR from kernel-layout arrays (chain head l: [x, y_1..y_{l-1}, y_{l-1} x] weights)."""
-    d = v1.shape[0]
-    chain = [np.concatenate([vx[l - 2], vy[l - 2, :l - 1], vp[l - 2]]) for l in range(2, d + 1)]
-    return LinearAR(v1, v2[:-1], v2[-1], chain)
 
 
 class _FastRun:
@@ -472,7 +465,8 @@ class _FastRun:
         # last iterate w_K = G_K / (lam K), K counting the k0 earlier steps
         last = [per_head(g / lam, k + k0, v) for g, lam, k, k0, v in
                 zip(self.G, lams, ks, (self.k0, self.k0) + (self.kl0,) * 3, self.V)]
-        return _unpack(*mean), _unpack(*last)
+        return (LinearAR.from_packed(mean[0], mean[1][:-1], mean[1][-1], *mean[2:]),
+                LinearAR.from_packed(last[0], last[1][:-1], last[1][-1], *last[2:]))
 
 
 def _run_replicate(cfg: _Config, gen: np.random.Generator, pbar=None):
@@ -555,7 +549,7 @@ def pretrain(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_c
                 runs = list(ex.map(lambda g: _run_replicate(cfg, g, pbar), gens))
     models = [r[0] for r in runs]
     reds = [m.reduced() for m in models]
-    theta = np.array([[r.a, r.b, r.c, *r.chain] for r in reds])     # (R, d+2)
+    theta = np.array([r.theta for r in reds])                      # (R, d+2)
     return PretrainResult(
         d=cfg.d, p_cot=cfg.p_cot, n_steps=cfg.n_steps, batch_size=cfg.batch_size, replicates=R,
         lam1=cfg.lam1, lam2a=cfg.lam2a, lam_chain=cfg.lam_chain, T1=cfg.T1, T2a=cfg.T2a,

@@ -4,7 +4,7 @@ the ideal recursion and the exact finite-lambda map, plus early checkpoints and 
 Definitions used in the report
 ------------------------------
 * q_n: measured pi(L) = mean_x pi(L(x)|x) of round n's model (tau = 1), replicate mean.
-* p_n: the ideal recursion from p_0 = p; exact map: rl_closed_form.star_map from the measured start.
+* p_n: the ideal recursion from p_0 = p; exact map: closed_form.star_map from the measured start.
 * eps_n (per-round estimation error): |q_{n+1} - 2 q_n/(1 + q_n)|, the distance of one simulated
   round from the ideal update applied to the measured state; eps = max_n eps_n. Theorem 2 states
   |q_n - p_n| <~ 2^n eps; the report gives the ratio |q_n - p_n| / (2^n eps) per round.
@@ -15,19 +15,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import closed_form as cf
-from . import rl
-from . import rl_closed_form as rc
-from ._checks import check_d, check_int, check_prob, spawn
-from .pretrain import pretrain
-from .rl import _first_at_least, _lam_arg, _list
+from .. import closed_form as rc
+from .. import simulate as rl
+from .._checks import check_d, check_int, check_prob, spawn
+from ..experiments.start import initial_models
+from ..heads import lam_triple
+from ..measures import first_at_least
+from ..simulate import pretrain
+
+
+def _list(a):
+    return np.asarray(a, dtype=np.float64).tolist()
 
 __all__ = ["theorem2_report", "format_report"]
 
 
 def _outcome(pi_long, acc) -> dict:
     pi_long = np.asarray(pi_long)
-    return {"generalises": bool(np.asarray(acc)[-1] >= 0.99), "first_round_0.99": _first_at_least(acc),
+    return {"generalises": bool(np.asarray(acc)[-1] >= 0.99), "first_round_0.99": first_at_least(acc),
             "pi_long_max": float(pi_long.max()), "pi_long_final": float(pi_long[-1]),
             "collapse": bool(pi_long[-1] < 0.5 * pi_long.max()),
             "greedy_accuracy_final": float(np.asarray(acc)[-1])}
@@ -59,7 +64,7 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     """
     d = check_d(d, 3)
     p = check_prob("p_cot", p)
-    lams = _lam_arg(lam)
+    lams = lam_triple(lam, positive=True)
     ns = rc.n_star(p)
     rounds = (int(ns) + 4 if np.isfinite(ns) else 8) if rounds is None else check_int("rounds", rounds, 1)
     g_main, g_early, g_rw = spawn(np.random.SeedSequence(check_int("seed", seed, 0)), 3)
@@ -67,7 +72,7 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
 
     # ------------------------------------------------------------------ main run
     gs, gr = spawn(g_main, 2)
-    W0, theta0 = rl.initial_models(d, p, pretrain_steps, lams, replicates, gs)
+    W0, theta0 = initial_models(d, p, pretrain_steps, lams, replicates, gs)
     res = rl.run_star(W0, cfg, gr)
     q = res.pi_long_.mean(0)                                         # (rounds+1,)
     p_n = rc.ideal_recursion(p, rounds)
@@ -89,8 +94,8 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
             "eps": eps, "bound_2n_eps": _list(bound),
             "ratio_to_bound": _list(np.divide(dev, bound, out=np.full_like(dev, np.nan), where=bound > 0)),
             "off_subspace_norm": _list(res.off_subspace_norm_.mean(0)),
-            "rounds_to_generalize": _first_at_least(res.greedy_accuracy_.mean(0)),
-            "rounds_to_generalize_map": _first_at_least(mp.greedy_accuracy),
+            "rounds_to_generalize": first_at_least(res.greedy_accuracy_.mean(0)),
+            "rounds_to_generalize_map": first_at_least(mp.greedy_accuracy),
             "n_star": None if not np.isfinite(ns) else int(ns),
             "amplification_margin_start": float(rc.amplification_margin(theta0, d, reward, tau))}
 
@@ -127,8 +132,8 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
                              temperature=t, eval_every=max(1, pg_steps // 10))
             pg = rl.run_pg(W0, pc, gb)
             traj = rc.pg_discrete(theta0, d, pg_lr, pg_steps, rw, t)
-            pgm = [cf.greedy_probs(x, d).p_correct for x in traj]
-            pgl = [cf.trajectory_probs(x, d).p_long_correct for x in traj]
+            pgm = [rc.greedy_probs(x, d).p_correct for x in traj]
+            pgl = [rc.trajectory_probs(x, d).pi_long for x in traj]
             rows.append({"reward": rw, "temperature": t,
                          "star": _outcome(sim.pi_long_.mean(0), sim.greedy_accuracy_.mean(0)),
                          "star_map": _outcome(m.pi_long, m.greedy_accuracy),

@@ -27,25 +27,14 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
-from ._checks import check_d, check_int, check_nonneg, check_prob, check_temperature
+from .._checks import check_d, check_int, check_prob, check_temperature
+from ..heads import ell, lam_triple
 
-__all__ = ["ell", "split_lam", "head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
+__all__ = ["head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
            "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
-           "head2a_optimum", "head2a_optimum_uv", "chain_optimum", "ntp_optimum", "gradient_flow",
+           "head2a_optimum", "head2a_optimum_uv", "stop_branch_root", "check_theta",
+           "increasing_root", "pretrain_checkpoint", "chain_optimum", "ntp_optimum", "gradient_flow",
            "discrete_dynamics", "TrajectoryProbs", "trajectory_probs", "greedy_probs"]
-
-
-def ell(m):
-    """Logistic loss ell(m) = ln(1 + e^{-m}), stable for any m."""
-    return np.logaddexp(0.0, -np.asarray(m, dtype=np.float64))
-
-
-def split_lam(lam) -> tuple[float, float, float]:
-    """``lam`` (scalar or triple) as (lam1, lam2a, lam_chain), each >= 0."""
-    lams = np.broadcast_to(np.asarray(lam, dtype=np.float64), (3,)) if np.ndim(lam) == 0 else lam
-    if len(lams) != 3:
-        raise ValueError(f"lam: must be a scalar or a triple (lam1, lam2a, lam_chain), got {lam!r}")
-    return tuple(check_nonneg(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), lams))
 
 
 def _mixture(p, q, r):
@@ -100,9 +89,9 @@ def chain_grad(c, lam):
 def population_loss(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
     """Per-head population NTP losses ``(d+1,)``: head 1, head 2a, chain heads 2..d (THEORY §4)."""
     d = check_d(d, 3)
-    theta = _check_theta(theta, d)
+    theta = check_theta(theta, d)
     q, r = _mixture(p, q, r)
-    l1, l2, lc = split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     return np.concatenate([[head1_loss(theta[0], q + (1 - q) * r, l1),
                             head2a_loss(theta[1], theta[2], q, r, l2)],
                            chain_loss(theta[3:], lc)])
@@ -111,15 +100,15 @@ def population_loss(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
 def population_grad(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
     """Gradient ``(d+2,)`` of each head's own population loss w.r.t. its own coordinates."""
     d = check_d(d, 3)
-    theta = _check_theta(theta, d)
+    theta = check_theta(theta, d)
     q, r = _mixture(p, q, r)
-    l1, l2, lc = split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     gb, gc = head2a_grad(theta[1], theta[2], q, r, l2)
     return np.concatenate([[head1_grad(theta[0], q + (1 - q) * r, l1), gb, gc],
                            chain_grad(theta[3:], lc)])
 
 
-def _check_theta(theta, d):
+def check_theta(theta, d):
     theta = np.asarray(theta, dtype=np.float64)
     if theta.shape != (d + 2,):
         raise ValueError(f"theta: must have shape (d+2,) = ({d + 2},), got {theta.shape}")
@@ -127,7 +116,7 @@ def _check_theta(theta, d):
 
 
 # ----------------------------------------------------------------------------- optima
-def _increasing_root(f, half_width):
+def increasing_root(f, half_width):
     """Root of an increasing function known to lie in [-half_width, half_width]."""
     lo, hi = -half_width, half_width
     if f(lo) > 0 or f(hi) < 0:  # cannot happen for the functions below; guard anyway
@@ -143,25 +132,33 @@ def head1_optimum(pi1, lam1) -> float:
     """
     if lam1 == 0:
         return float(logit(pi1))
-    return _increasing_root(lambda a: expit(a) - pi1 + lam1 * a, 1.0 / lam1)
+    return increasing_root(lambda a: expit(a) - pi1 + lam1 * a, 1.0 / lam1)
+
+
+def stop_branch_root(A, B, lam) -> float:
+    """Root in u of  lam u/2 + A sigma(u) - B sigma(-u) = 0  (stop-head stationarity in one branch).
+
+    A and B are the weights of "go on" and "EOS" among the samples of one branch of the stop head
+    (first token equal to x_1, u = b + c; or different, v = b - c), A, B >= 0. With lam = 0 the root
+    is logit(B/(A+B)) (+-inf when one weight is 0); a branch without data (A = B = 0) stays at 0.
+    """
+    if A == 0 and B == 0:
+        return 0.0
+    if lam == 0:
+        return float(logit(B / (A + B)))
+    return increasing_root(lambda u: lam * u / 2 + A * expit(u) - B * expit(-u), 2.0 / lam)
 
 
 def head2a_optimum_uv(q, r, lam2a) -> tuple[float, float]:
     """argmin f_2a in the coordinates u = b+c (stop logit after y_1 = x_1), v = b-c (after y_1 != x_1).
 
-    The regulariser is lam2a (b^2+c^2)/2 = lam2a (u^2+v^2)/4, so the stationarity conditions decouple:
-    lam2a u/2 + q sigma(u) - (1-q) r sigma(-u) = 0  and  lam2a v/2 = (1-q)(1-r) sigma(-v).
+    The regulariser is lam2a (b^2+c^2)/2 = lam2a (u^2+v^2)/4, so the stationarity conditions decouple
+    (:func:`stop_branch_root`): lam2a u/2 + q sigma(u) - (1-q) r sigma(-u) = 0  and
+    lam2a v/2 = (1-q)(1-r) sigma(-v).
     lam2a = 0: sigma(u) = (1-q) r / (q + (1-q) r) (= (1-p)/(1+p) on D(p), Lemma 1) and v = +inf
     (v = 0 where the y_1 != x_1 branch has no data).
     """
-    if lam2a == 0:
-        u = float(logit((1 - q) * r / (q + (1 - q) * r))) if q + (1 - q) * r > 0 else 0.0
-        v = np.inf if (1 - q) * (1 - r) > 0 else 0.0
-        return u, v
-    u = _increasing_root(lambda u: lam2a * u / 2 + q * expit(u) - (1 - q) * r * expit(-u), 2.0 / lam2a)
-    w = (1 - q) * (1 - r)
-    v = _increasing_root(lambda v: lam2a * v / 2 - w * expit(-v), 2.0 / lam2a) if w > 0 else 0.0
-    return u, v
+    return (stop_branch_root(q, (1 - q) * r, lam2a), stop_branch_root(0.0, (1 - q) * (1 - r), lam2a))
 
 
 def head2a_optimum(q, r, lam2a) -> tuple[float, float]:
@@ -180,7 +177,7 @@ def chain_optimum(lam) -> float:
     """argmin f_l: root of lam c = sigma(-c) (c > 0); +inf at lam = 0 (the chain is realisable)."""
     if lam == 0:
         return np.inf
-    return _increasing_root(lambda c: lam * c - expit(-c), 1.0 / lam)
+    return increasing_root(lambda c: lam * c - expit(-c), 1.0 / lam)
 
 
 def ntp_optimum(d, p, lam, *, q=None, r=None) -> np.ndarray:
@@ -191,7 +188,7 @@ def ntp_optimum(d, p, lam, *, q=None, r=None) -> np.ndarray:
     """
     d = check_d(d, 3)
     q, r = _mixture(p, q, r)
-    l1, l2, lc = split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     a = head1_optimum(q + (1 - q) * r, l1)
     b, c = head2a_optimum(q, r, l2)
     cl = chain_optimum(lc) if q > 0 else 0.0
@@ -199,8 +196,17 @@ def ntp_optimum(d, p, lam, *, q=None, r=None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- dynamics
-def gradient_flow(d, p, lam, t, theta0=None, *, q=None, r=None, rtol=1e-10, atol=1e-12) -> np.ndarray:
+def gradient_flow(d, p, lam, t=None, theta0=None, *, q=None, r=None, rtol=1e-10, atol=1e-12) -> np.ndarray:
     """Population gradient flow d theta/ds = -grad f(theta) (continuous time), evaluated at times ``t``.
+
+    The losses f are THEORY §4's f_1, f_2a, f_l (on the (q, r) mixture of §6 when given).
+    ``t=None`` gives the limit s -> infinity, the regularised optimum :func:`ntp_optimum`
+    (shape ``(d+2,)``), as neural-tangents' ``predict`` functions do.
+
+    >>> import numpy as np
+    >>> th = gradient_flow(3, 0.25, 0.1, [0.0, 1e4])
+    >>> np.allclose(th[-1], gradient_flow(3, 0.25, 0.1), atol=1e-8)
+    True
 
     Each head follows its own loss in its own time s (s is "step size x number of steps" of that
     head: chain heads of Algorithm 3 step only on long samples; with no long samples, q = 0, they
@@ -212,10 +218,12 @@ def gradient_flow(d, p, lam, t, theta0=None, *, q=None, r=None, rtol=1e-10, atol
     ndarray ``(len(t), d+2)``, starting from ``theta0`` (default 0) at s = 0.
     """
     d = check_d(d, 3)
+    if t is None:
+        return ntp_optimum(d, p, lam, q=q, r=r)
     t = np.atleast_1d(np.asarray(t, dtype=np.float64))
     if np.any(t < 0) or np.any(np.diff(t) < 0):
         raise ValueError("t: must be non-negative and non-decreasing")
-    y0 = np.zeros(d + 2) if theta0 is None else _check_theta(theta0, d).copy()
+    y0 = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
     if t[-1] == 0:
         return np.tile(y0, (len(t), 1))
     active = _active_heads(d, p, q)
@@ -254,7 +262,7 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
     """
     d = check_d(d, 3)
     n_iter = check_int("n_iter", n_iter, 0)
-    l1, l2, lc = split_lam(lam)
+    l1, l2, lc = lam_triple(lam)
     per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
     if isinstance(step, str):
         if step != "pegasos":
@@ -269,8 +277,8 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
         etas = np.asarray(step, dtype=np.float64)
         if etas.ndim == 0:
             etas = np.full(n_iter, float(etas))
-    etas = np.broadcast_to(etas.reshape(n_iter, -1), (n_iter, d + 2))
-    theta = np.zeros(d + 2) if theta0 is None else _check_theta(theta0, d).copy()
+    etas = np.broadcast_to(etas.reshape(n_iter, -1) if n_iter else np.zeros((0, 1)), (n_iter, d + 2))
+    theta = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
     out = np.empty((n_iter + 1, d + 2))
     out[0] = theta
     mean = np.zeros(d + 2)
@@ -282,11 +290,28 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
     return out
 
 
+def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
+    """Deterministic stand-in for an Algorithm 3 checkpoint after ``n_steps`` samples.
+
+    Population Pegasos steps (:func:`discrete_dynamics`, discrete steps 1/(lambda t), average
+    iterate; THEORY §3 applied to the expected gradient): heads 1 and 2a take T = ``n_steps``
+    steps, the chain heads round(p T) (they step on long samples only).
+
+    ``n_steps`` is one T (returns ``(d+2,)``) or a sequence of T (returns ``(len(n_steps), d+2)``,
+    every checkpoint read off one run).
+    """
+    p = check_prob("p_cot", p)
+    Ts = [check_int("n_steps", T, 0) for T in np.atleast_1d(n_steps)]
+    traj = discrete_dynamics(d, p, lam, max(Ts))                             # (max T + 1, d+2)
+    out = np.array([np.concatenate([traj[T, :3], traj[int(round(p * T)), 3:]]) for T in Ts])
+    return out[0] if np.ndim(n_steps) == 0 else out
+
+
 # ----------------------------------------------------------------------------- trajectory types
 class TrajectoryProbs(NamedTuple):
     """Probabilities of the response types of THEORY §4, averaged over uniform x."""
-    p_long_correct: float   # P(response is exactly L(x)) = pi(L(x)|x), the same for every x
-    p_short_correct: float  # P(response is exactly S(x)), mean over x
+    pi_long: float   # P(response is exactly L(x)) = pi(L(x)|x), the same for every x
+    pi_short_correct: float  # P(response is exactly S(x)), mean over x
     p_short: float          # P(response is short)
     p_long: float           # 1 - p_short
     p_correct: float        # P(last bit of the response = chi(x))
@@ -299,11 +324,11 @@ def _types(alpha, beta, gamma, kappa, d) -> TrajectoryProbs:
     p_short = alpha * beta + (1 - alpha) * gamma
     prod_k = float(np.prod(kappa))
     e_even = (1 + float(np.prod(2 * np.asarray(kappa) - 1))) / 2
-    p_short_correct = p_short / 2
-    p_correct = (p_short_correct + alpha * (1 - beta) * e_even
+    pi_short_correct = p_short / 2
+    p_correct = (pi_short_correct + alpha * (1 - beta) * e_even
                  + (1 - alpha) * (1 - gamma) * (1 - e_even))
     return TrajectoryProbs(
-        p_long_correct=alpha * (1 - beta) * prod_k, p_short_correct=p_short_correct,
+        pi_long=alpha * (1 - beta) * prod_k, pi_short_correct=pi_short_correct,
         p_short=p_short, p_long=1 - p_short, p_correct=p_correct,
         mean_length=2 * p_short + (d + 1) * (1 - p_short),
         pi_short_eq=alpha * beta, pi_short_neq=(1 - alpha) * gamma)
@@ -318,7 +343,7 @@ def trajectory_probs(theta, d, temperature: float = 1.0) -> TrajectoryProbs:
     E_even = (1 + prod(2 kappa_l - 1))/2; mean length = 2 P(short) + (d+1)(1 - P(short)).
     """
     d = check_d(d, 3)
-    theta = _check_theta(theta, d)
+    theta = check_theta(theta, d)
     tau = check_temperature(temperature)
     a, b, c = theta[:3]
     return _types(float(expit(a / tau)), float(expit((b + c) / tau)), float(expit((b - c) / tau)),
@@ -333,7 +358,7 @@ def greedy_probs(theta, d) -> TrajectoryProbs:
     gamma = 1[b-c > 0].
     """
     d = check_d(d, 3)
-    theta = _check_theta(theta, d)
+    theta = check_theta(theta, d)
     a, b, c = theta[:3]
     step = lambda z: np.where(z > 0, 1.0, np.where(z < 0, 0.0, 0.5))  # noqa: E731
     return _types(float(step(a)), float(b + c > 0), float(b - c > 0), step(theta[3:]), d)

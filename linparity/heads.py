@@ -1,0 +1,64 @@
+"""Per-head primitives shared by every route (THEORY §3): the logistic loss, the lambda triple, Pegasos.
+
+Each of the three routes (closed form, exact enumeration, simulation) trains the same per-head
+regularised logistic losses of THEORY §3; what they share is defined once here and nowhere else.
+
+* ``ell(m) = ln(1 + e^{-m})``, the logistic loss of a margin m;
+* ``lam`` is a scalar for every head or a triple ``(lam1, lam2a, lam_chain)``: :func:`lam_triple`
+  is the one parser (the CLI's per-head overrides included);
+* the Pegasos step size of a head at its k-th step is ``1/(lam k)`` (:func:`pegasos_step_size`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_nonneg, check_positive
+
+__all__ = ["ell", "lam_triple", "pegasos_step_size", "LAM_NAMES"]
+
+#: the names of the three regularisation strengths, in the order of a lambda triple
+LAM_NAMES = ("lam1", "lam2a", "lam_chain")
+
+
+def ell(m):
+    """Logistic loss ell(m) = ln(1 + e^{-m}) (THEORY §3), stable for any m (``logaddexp``)."""
+    return np.logaddexp(0.0, -np.asarray(m, dtype=np.float64))
+
+
+def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = False
+               ) -> tuple[float, float, float]:
+    """``lam`` (a scalar or a triple) as ``(lam1, lam2a, lam_chain)``, with per-head overrides.
+
+    Parameters
+    ----------
+    lam : float or sequence of 3 floats
+        Strength of every head, or ``(lam1, lam2a, lam_chain)``. Entries of a triple that are
+        None take the first entry that is not (the CLI's "default: --lam").
+    lam1, lam2a, lam_chain : float, optional
+        Override one head's strength.
+    positive : bool
+        Require every strength > 0 (simulation and the Pegasos schedule need it); otherwise >= 0
+        (the closed form accepts the unregularised limit 0).
+
+    Returns
+    -------
+    tuple of 3 floats, each finite; ValueError naming the head otherwise.
+    """
+    if lam is None or np.ndim(lam) == 0:
+        lams = [lam] * 3
+    else:
+        lams = list(lam)
+        if len(lams) != 3:
+            raise ValueError(f"lam: must be a number or a triple (lam1, lam2a, lam_chain), got {lam!r}")
+    base = next((x for x in lams if x is not None), None)
+    if base is None:
+        raise ValueError("lam: must be a number or a triple (lam1, lam2a, lam_chain), got None")
+    lams = [base if x is None else x for x in lams]
+    lams = [x if o is None else o for x, o in zip(lams, (lam1, lam2a, lam_chain))]
+    check = check_positive if positive else check_nonneg
+    return tuple(check(n, x) for n, x in zip(LAM_NAMES, lams))
+
+
+def pegasos_step_size(lam, k):
+    """Step size 1/(lam k) of a head at its k-th step (k >= 1) of Algorithm 3 (THEORY §3)."""
+    return 1.0 / (lam * np.asarray(k, dtype=np.float64))
