@@ -369,13 +369,13 @@ def load_spec(path: str | Path) -> SweepSpec:
         mu = [0.0, 1.0]
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".json", ".toml"):
-        raise ValueError(f"path: a sweep spec must be a .json or .toml file, got {str(path)!r}")
     if not path.exists():
         raise ValueError(f"path: the sweep spec {str(path)!r} does not exist")
     if not path.is_file():
         raise ValueError(f"path: the sweep spec {str(path)!r} is not a file")
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise ValueError(f"path: a sweep spec must be a .json or .toml file, got {str(path)!r}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -395,7 +395,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise ValueError(f"path: {str(path)!r} is not valid {kind}: {_one_line(exc)}") from None
     if isinstance(data, Mapping) and "out" not in data:
         data = {**data, "out": path.stem}
-    return SweepSpec.from_dict(data, base_dir=path.parent)
+    try:
+        return SweepSpec.from_dict(data, base_dir=path.parent)
+    except ValueError as exc:  # say which file the bad field is in
+        raise ValueError(f"{_one_line(exc)} (in the sweep spec {str(path)!r})") from None
 
 
 def _one_line(exc) -> str:
