@@ -460,9 +460,12 @@ def _git_revision() -> str | None:
 
 
 def _file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (hashlib.file_digest is 3.11+)."""
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _sidecar_sha256(meta: Mapping) -> str:
