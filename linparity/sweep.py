@@ -604,7 +604,8 @@ def _move_aside(out: Path, task: TaskInfo, found: _Stored, stamp: str) -> None:
             target = dest / f"{stamp}-{uuid.uuid4().hex[:6]}-{path.name}"
         os.replace(path, target)
         moved.append(target.name)
-    print(f"linparity.sweep: task {task.index} ({task.key}): {found.reason} in "
+    kind = "incomplete" if found.status == "incomplete" else "corrupt"
+    print(f"linparity.sweep: {kind} result of task {task.index} ({task.key}): {found.reason} in "
           f"{str(found.path)!r}; moved {', '.join(moved) or 'nothing'} to {str(dest)!r}, "
           "recomputing", file=sys.stderr, flush=True)
 
