@@ -605,18 +605,33 @@ def test_cli_unwritable_out_is_refused_before_computing(tmp_path, capsys, monkey
     assert counting_task == []
 
 
-def test_cli_concurrent_sweep_is_one_line(tmp_path, capsys, counting_task):
-    """While a sweep holds the lock, a second one into the same folder fails in one line that
-    names the folder and the holder; after the first finishes, the second runs."""
-    spec = _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "out": "o"})
+def test_cli_concurrent_sweep_is_one_line(tmp_path, capsys, monkeypatch):
+    """While a sweep runs (in a thread, its task blocked), a second one into the same folder
+    fails in one line that names the folder and the holder; afterwards a rerun works."""
+    import threading
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    release, started = threading.Event(), threading.Event()
+
+    @register_task("blocking")
+    def blocking(params, rng):
+        started.set()
+        assert release.wait(60), "never released"  # a guard against a hang, not a timing check
+        return {"v": rng.standard_normal(2)}
+
+    spec = _write_spec(tmp_path, {"task": "blocking", "grid": {"i": [1, 2]}, "out": "o"})
     out = tmp_path / "o"
-    out.mkdir()
-    with sweep._locked(out):  # stands in for a running sweep (flock: one per open file)
+    first = threading.Thread(target=run_sweep, args=(spec,), kwargs={"progress": False})
+    first.start()
+    try:
+        assert started.wait(60)
         line = _one_line_error(["sweep", spec, "--no-progress"], capsys, "another sweep",
-                               str(out), f"pid {os.getpid()}")
-    assert ".lock" in line and counting_task == []
+                               str(out), ".lock", f"pid {os.getpid()}")
+    finally:
+        release.set()
+        first.join()
+    assert "since" in line and len(load_results(out).computed) == 0
     status, _, _ = _cli(["sweep", spec, "--no-progress"], capsys)
-    assert status == 0 and len(counting_task) == 2
+    assert status == 0  # the lock was released
 
 
 # ----------------------------------------------------------------- reading results (issue 12)
