@@ -70,8 +70,9 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--no-baseline", action="store_true", help="REINFORCE without the running-mean baseline")
     p.add_argument("--pretrain-steps", type=int, default=100_000, help="Algorithm 3 samples before RL")
 
-    p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML)")
-    p.add_argument("spec", help="path of the sweep specification")
+    p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML), or --show its results")
+    p.add_argument("spec", nargs="?", help="path of the sweep specification (.toml or .json)")
+    p.add_argument("--show", metavar="DIR", help="print the finished tasks of the sweep in DIR instead of running")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--backend", default="joblib", help="joblib | dask")
     p.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
@@ -115,11 +116,24 @@ def _run(a) -> dict:
     if a.command == "sweep":
         import dataclasses
 
-        from .sweep import load_spec, run_sweep
+        from .sweep import SweepLockedError, load_results, load_spec, run_sweep, summary_rows, summary_table
+        if (a.spec is None) == (a.show is None):
+            raise ValueError("sweep: give a spec file to run, or --show DIR to read results (not both)")
+        if a.show is not None:
+            sw = load_results(a.show, allow_missing=True)
+            n_done = sw.spec.n_tasks - len(sw.missing)
+            head = {"out": a.show, "task": sw.spec.task, "tasks": sw.spec.n_tasks, "finished": n_done}
+            if a.json:
+                return {**head, "missing": sw.missing, "results": summary_rows(sw)}
+            lines = summary_table(sw)  # the first cell of each line becomes the key column
+            return {**head, **{ln.split(" ", 1)[0]: ln.split(" ", 1)[1].lstrip() for ln in lines if " " in ln}}
         spec = load_spec(a.spec)
         spec = dataclasses.replace(spec, out=a.out) if a.out else spec
-        res = run_sweep(spec, jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
-                        progress=not a.no_progress)
+        try:
+            res = run_sweep(spec, jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,
+                            progress=not a.no_progress)
+        except SweepLockedError as e:  # a usage error here: one line, exit 2
+            raise ValueError(str(e)) from None
         return {"out": str(spec.out), "task": spec.task, "points": spec.n_points, "tasks": spec.n_tasks,
                 "computed": len(res.computed), "missing": len(res.missing)}
     if a.command == "transformer":

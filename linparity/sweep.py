@@ -17,16 +17,27 @@ the backend or the order in which tasks finish (numpy SPEC 7, ``linparity._check
 Storage and resume
 ------------------
 Task ``i`` is stored as ``<out>/<key>.npz`` (its result arrays) and ``<out>/<key>.json`` (the
-sidecar: parameters, seed entropy and spawn key, package version, git revision), where
+sidecar: parameters, seed entropy and spawn key, package version, git revision, the npz size
+and its SHA-256, and the SHA-256 of the sidecar's own other fields), where
 ``key = f"{i:06d}-{digest}"`` and ``digest`` hashes (task name, parameters, replicate, seed
 entropy, spawn key). Each file is written to a temporary file in ``out``, flushed, fsynced
 and moved into place with ``os.replace``; the sidecar is written last and marks completion.
-A rerun skips every task whose sidecar is valid and whose npz exists with the recorded size;
-anything else (an npz without sidecar, a truncated sidecar, a leftover temporary file) is
-recomputed or removed. Because the digest covers the parameters and seed, a changed spec never
-reuses a stale result. All files are written by the driving process, so a Dask cluster needs
-no shared file system. One output directory serves one running sweep at a time (an advisory
-``flock`` on ``<out>/.lock`` where the platform has it).
+
+A rerun skips every task whose sidecar is valid and whose npz has the recorded size and
+SHA-256. Anything else is *moved aside* into ``<out>/corrupt/`` (file names prefixed with a
+UTC time stamp), reported in one line on stderr, and recomputed: an npz without sidecar (an
+interrupted write, or a deleted sidecar), a garbled sidecar, an npz that is missing,
+truncated, overwritten or has flipped bytes. Leftover temporary files are deleted. Because the
+digest covers the parameters and seed, a changed spec never reuses a stale result, and a
+recomputed task reproduces the lost numbers exactly. :func:`load_results` runs the same
+checks and raises :class:`CorruptResultError` (a ValueError naming the file) rather than
+return damaged numbers. Sidecars written before checksums existed are checked by reading the
+whole npz (the zip CRC-32 of every member).
+
+All files are written by the driving process, so a Dask cluster needs no shared file system.
+One output directory serves one running sweep at a time: an advisory ``flock`` on
+``<out>/.lock`` (where the platform has it), whose content names the holder (pid, host, start
+time); a second sweep raises :class:`SweepLockedError`.
 """
 from __future__ import annotations
 
@@ -37,7 +48,9 @@ import hashlib
 import itertools
 import json
 import os
+import socket
 import subprocess
+import sys
 import time
 import uuid
 import zipfile
@@ -51,7 +64,8 @@ from ._io import TMP_PREFIX as _TMP_PREFIX
 from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
-           "load_spec", "run_sweep", "load_results", "BACKENDS"]
+           "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "BACKENDS",
+           "CorruptResultError", "SweepLockedError", "CORRUPT_DIR"]
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
@@ -62,8 +76,31 @@ BACKENDS = ("joblib", "dask")
 _SPEC_FIELDS = ("task", "grid", "points", "replicates", "seed", "out", "imports")
 _SPEC_FILE = "spec.json"
 _LOCK_FILE = ".lock"
+#: sub-folder of ``out`` that receives corrupt or incomplete results moved aside on resume
+CORRUPT_DIR = "corrupt"
 # False while load_results rebuilds a stored spec: reading results needs no task function
 _RESOLVE_TASK = contextvars.ContextVar("linparity_sweep_resolve_task", default=True)
+
+
+
+
+class CorruptResultError(ValueError):
+    """A stored result fails its checks (size, SHA-256, sidecar, npz format).
+
+    ``path`` is the offending file and ``reason`` says what is wrong; the message names both
+    and says how to repair the sweep (rerun it: the file is moved aside and recomputed).
+    """
+
+    def __init__(self, path, reason: str, more: int = 0):
+        self.path = Path(path)
+        self.reason = reason
+        extra = f" (and {more} more corrupt task(s))" if more else ""
+        super().__init__(f"out: corrupt sweep result {str(path)!r}: {reason}{extra}; rerun the "
+                         "sweep to move it aside and recompute it")
+
+
+class SweepLockedError(RuntimeError):
+    """Another process is running a sweep into the same output folder (it holds the lock)."""
 
 
 # --------------------------------------------------------------------------- task registry
@@ -332,10 +369,18 @@ def load_spec(path: str | Path) -> SweepSpec:
         mu = [0.0, 1.0]
     """
     path = Path(path)
+    if not path.exists():
+        raise ValueError(f"path: the sweep spec {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"path: the sweep spec {str(path)!r} is not a file")
     suffix = path.suffix.lower()
     if suffix not in (".json", ".toml"):
         raise ValueError(f"path: a sweep spec must be a .json or .toml file, got {str(path)!r}")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"path: cannot read the sweep spec {str(path)!r}: "
+                         f"{exc.strerror or exc}") from None
     try:
         if suffix == ".json":
             data = json.loads(raw)
@@ -345,11 +390,20 @@ def load_spec(path: str | Path) -> SweepSpec:
             except ModuleNotFoundError:  # Python 3.10
                 import tomli as tomllib
             data = tomllib.loads(raw.decode("utf-8"))
-    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
-        raise ValueError(f"path: cannot parse {str(path)!r}: {exc}") from None
+    except ValueError as exc:  # JSONDecodeError, TOMLDecodeError, UnicodeDecodeError
+        kind = "JSON" if suffix == ".json" else "TOML"
+        raise ValueError(f"path: {str(path)!r} is not valid {kind}: {_one_line(exc)}") from None
     if isinstance(data, Mapping) and "out" not in data:
         data = {**data, "out": path.stem}
-    return SweepSpec.from_dict(data, base_dir=path.parent)
+    try:
+        return SweepSpec.from_dict(data, base_dir=path.parent)
+    except ValueError as exc:  # say which file the bad field is in
+        raise ValueError(f"{_one_line(exc)} (in the sweep spec {str(path)!r})") from None
+
+
+def _one_line(exc) -> str:
+    """An exception's message on one line (multi-line messages are joined)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- atomic storage
@@ -405,62 +459,219 @@ def _git_revision() -> str | None:
     return _GIT_REV[0]
 
 
-def _sidecar(spec: SweepSpec, task: TaskInfo, arrays: dict, npz_size: int,
-             elapsed: float) -> dict:
+def _file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (hashlib.file_digest is 3.11+)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sidecar_sha256(meta: Mapping) -> str:
+    """Hex SHA-256 of a sidecar's fields other than ``sidecar_sha256`` (canonical JSON, sorted
+    keys); the sidecar records it so that flipped bytes in the sidecar itself are detected."""
+    body = {k: v for k, v in meta.items() if k != "sidecar_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _sidecar(spec: SweepSpec, task: TaskInfo, arrays: dict, npz: Path, elapsed: float) -> dict:
     from . import __version__  # lazily: linparity/__init__ may import this module
-    return {"key": task.key, "task": spec.task, "index": task.index,
+    meta = {"key": task.key, "task": spec.task, "index": task.index,
             "point_index": task.point_index, "replicate": task.replicate,
             "params": task.params,
             "seed": {"entropy": task.entropy, "spawn_key": list(task.spawn_key)},
             "version": __version__, "git_revision": _git_revision(),
             "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.str}
                        for k, a in arrays.items()},
-            "npz_bytes": npz_size, "elapsed_s": elapsed,
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "npz_bytes": npz.stat().st_size, "sha256": _file_sha256(npz),
+            "elapsed_s": elapsed, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    meta = json.loads(json.dumps(meta, default=_to_json_value))  # as it will be read back
+    meta["sidecar_sha256"] = _sidecar_sha256(meta)
+    return meta
 
 
 def _store(spec: SweepSpec, out: Path, task: TaskInfo, arrays: dict, elapsed: float) -> None:
-    """Write ``<key>.npz`` then its sidecar ``<key>.json`` (the completion mark), atomically."""
+    """Write ``<key>.npz`` then its sidecar ``<key>.json`` (the completion mark), atomically.
+
+    The sidecar's ``sha256`` is computed from the npz as it lies on disk after the rename."""
     npz = out / f"{task.key}.npz"
     atomic_write(npz, lambda fh: _write_npz(fh, arrays))
-    meta = _sidecar(spec, task, arrays, npz.stat().st_size, elapsed)
+    meta = _sidecar(spec, task, arrays, npz, elapsed)
     atomic_write(out / f"{task.key}.json", lambda fh: _write_json(fh, meta))
 
 
-def _read_sidecar(out: Path, task: TaskInfo) -> dict | None:
-    """The task's sidecar if the task is complete on disk, else None.
-
-    Complete means: the sidecar parses, names this task's key, parameters and seed, and the npz
-    exists with the size the sidecar recorded.
-    """
+def _read_npz(path: Path, meta: Mapping | None = None) -> dict[str, np.ndarray]:
+    """All arrays of a stored npz; CorruptResultError naming ``path`` if it cannot be read
+    completely (bad zip, bad CRC-32, truncated member, pickled data) or if its array names
+    differ from the sidecar's."""
     try:
-        meta = json.loads((out / f"{task.key}.json").read_text())
-        ok = (meta["key"] == task.key and meta["params"] == task.params
-              and meta["seed"] == {"entropy": task.entropy, "spawn_key": list(task.spawn_key)}
-              and (out / f"{task.key}.npz").stat().st_size == meta["npz_bytes"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return meta if ok else None
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except Exception as exc:  # noqa: BLE001 -- zipfile, numpy and OS errors all mean "unreadable"
+        raise CorruptResultError(path, f"unreadable npz ({type(exc).__name__}: "
+                                       f"{_one_line(exc)})") from None
+    names = meta.get("arrays") if isinstance(meta, Mapping) else None
+    if isinstance(names, Mapping) and sorted(names) != sorted(arrays):
+        raise CorruptResultError(path, f"npz holds arrays {sorted(arrays)}, the sidecar "
+                                       f"records {sorted(names)}")
+    return arrays
+
+
+@dataclasses.dataclass
+class _Stored:
+    """What :func:`_inspect` found on disk for one task."""
+
+    status: str  # "ok", "absent" (no files), "incomplete" (npz without sidecar), "corrupt"
+    meta: dict | None = None  # the sidecar, when status == "ok"
+    arrays: dict | None = None  # the arrays, when status == "ok" and they were read
+    path: Path | None = None  # the offending file, when incomplete or corrupt
+    reason: str = ""  # what is wrong with it
+
+
+def _inspect(out: Path, task: TaskInfo, read: bool = False) -> _Stored:
+    """Check one task's files in ``out``; never raises for bad files.
+
+    Complete means: the sidecar parses, its own SHA-256 matches (when recorded), it names this
+    task's key, parameters and seed, and the npz exists with the recorded size and SHA-256.
+    Sidecars without a ``sha256`` (older sweeps) are checked by reading the whole npz. With
+    ``read=True`` the arrays are read (and checked) as well.
+    """
+    npz, side = out / f"{task.key}.npz", out / f"{task.key}.json"
+
+    def bad(path, reason):
+        return _Stored("corrupt", path=path, reason=reason)
+
+    try:
+        text = side.read_bytes()
+    except FileNotFoundError:
+        if npz.exists() or npz.is_symlink():
+            return _Stored("incomplete", path=npz,
+                           reason="npz without sidecar (an interrupted write, or a deleted sidecar)")
+        return _Stored("absent")
+    except OSError as exc:
+        return bad(side, f"unreadable sidecar ({exc.strerror or exc})")
+    try:
+        meta = json.loads(text)
+        if not isinstance(meta, dict):
+            raise ValueError(f"a JSON {type(meta).__name__}, not an object")
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return bad(side, f"garbled sidecar ({_one_line(exc)})")
+    recorded = meta.get("sidecar_sha256")
+    if recorded is not None and recorded != _sidecar_sha256(meta):
+        return bad(side, "sidecar checksum mismatch (its content was altered)")
+    if (meta.get("key") != task.key or meta.get("params") != task.params
+            or meta.get("seed") != {"entropy": task.entropy, "spawn_key": list(task.spawn_key)}):
+        return bad(side, "the sidecar does not describe this task (key, params or seed differ)")
+    try:
+        size = npz.stat().st_size
+    except FileNotFoundError:
+        return bad(npz, "npz missing (its sidecar is present)")
+    except OSError as exc:
+        return bad(npz, f"unreadable npz ({exc.strerror or exc})")
+    if size != meta.get("npz_bytes"):
+        return bad(npz, f"npz has {size} bytes, the sidecar records {meta.get('npz_bytes')} "
+                        "(truncated or overwritten)")
+    digest = meta.get("sha256")
+    if digest is not None:
+        try:
+            actual = _file_sha256(npz)
+        except OSError as exc:
+            return bad(npz, f"unreadable npz ({exc.strerror or exc})")
+        if actual != digest:
+            return bad(npz, f"sha256 mismatch (sidecar {str(digest)[:12]}..., file "
+                            f"{actual[:12]}...): flipped or overwritten bytes")
+    arrays = None
+    if read or digest is None:
+        try:
+            arrays = _read_npz(npz, meta)
+        except CorruptResultError as exc:
+            return bad(npz, exc.reason)
+    return _Stored("ok", meta=meta, arrays=arrays if read else None)
+
+
+def _move_aside(out: Path, task: TaskInfo, found: _Stored, stamp: str) -> None:
+    """Move a task's files into ``<out>/corrupt/`` (names prefixed with ``stamp``) and say so in
+    one line on stderr."""
+    dest = out / CORRUPT_DIR
+    dest.mkdir(exist_ok=True)
+    moved = []
+    for path in (out / f"{task.key}.npz", out / f"{task.key}.json"):
+        if not (path.exists() or path.is_symlink()):
+            continue
+        target = dest / f"{stamp}-{path.name}"
+        if target.exists():
+            target = dest / f"{stamp}-{uuid.uuid4().hex[:6]}-{path.name}"
+        os.replace(path, target)
+        moved.append(target.name)
+    kind = "incomplete" if found.status == "incomplete" else "corrupt"
+    print(f"linparity.sweep: {kind} result of task {task.index} ({task.key}): {found.reason} in "
+          f"{str(found.path)!r}; moved {', '.join(moved) or 'nothing'} to {str(dest)!r}, "
+          "recomputing", file=sys.stderr, flush=True)
+
+
+def _lock_holder() -> str:
+    return (f"pid {os.getpid()} on {socket.gethostname()} since "
+            f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}")
 
 
 @contextlib.contextmanager
 def _locked(out: Path):
-    """Hold an exclusive advisory lock on ``<out>/.lock`` (released by the OS if killed)."""
+    """Hold an exclusive advisory lock on ``<out>/.lock`` (released by the OS if killed).
+
+    The lock file then holds one line naming the holder (pid, host, start time); a second
+    sweep into ``out`` raises SweepLockedError quoting it.
+    """
     try:
         import fcntl
     except ImportError:  # not POSIX: no locking
         yield
         return
-    with open(out / _LOCK_FILE, "a") as fh:
+    path = out / _LOCK_FILE
+    with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise RuntimeError(f"out: another sweep is running in {str(out)!r} "
-                               f"(it holds {_LOCK_FILE})") from None
+            fh.seek(0)
+            holder = " ".join(fh.read(300).split()) or "an unknown process"
+            raise SweepLockedError(
+                f"out: another sweep is running in {str(out)!r}: {str(path)!r} is locked by "
+                f"{holder}; wait for it to finish or choose another output folder") from None
         try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(_lock_holder() + "\n")
+            fh.flush()
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prepare_out(out: Path) -> None:
+    """Create ``out`` and make sure files can be written there, before anything is computed.
+
+    ValueError naming ``out`` if it is an existing non-folder, cannot be created, or is not
+    writable (checked with os.access and by creating and deleting a probe file, which also
+    catches root on a read-only file system)."""
+    if (out.exists() or out.is_symlink()) and not out.is_dir():
+        raise ValueError(f"out: {str(out)!r} exists and is not a folder; choose another output "
+                         "folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out: cannot create the output folder {str(out)!r} "
+                         f"({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"out: the output folder {str(out)!r} is not writable")
+    probe = out / f"{_TMP_PREFIX}probe.{uuid.uuid4().hex}"
+    try:
+        with open(probe, "xb"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"out: cannot write in the output folder {str(out)!r} "
+                         f"({exc.strerror or exc})") from None
+    with contextlib.suppress(OSError):
+        probe.unlink()
 
 
 # --------------------------------------------------------------------------- execution
@@ -469,7 +680,18 @@ def _execute(func: Callable, params: dict, entropy: int, spawn_key: tuple[int, .
     """Run one task with its own Generator; returns ``(result, seconds)``. Runs on workers."""
     rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=spawn_key))
     start = time.perf_counter()
-    result = func(dict(params), rng)
+    try:
+        result = func(dict(params), rng)
+    except KeyError as exc:  # the spec's point lacks a parameter the task reads
+        name = exc.args[0] if len(exc.args) == 1 else None
+        if not isinstance(name, str) or name in params:
+            raise
+        raise ValueError(f"params: task {_qualname(func)} needs the parameter {name!r}, which "
+                         f"the point {params} does not give") from exc
+    except TypeError as exc:  # most often a parameter of the wrong type (a number for a list)
+        raise ValueError(f"params: task {_qualname(func)} failed on the point {params} with "
+                         f"TypeError: {_one_line(exc)} (is a parameter of the wrong type?)"
+                         ) from exc
     return result, time.perf_counter() - start
 
 
@@ -545,6 +767,21 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     SweepResult
         All points and replicates, loaded from ``spec.out``; ``computed`` lists the task keys
         computed by this call.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments or spec; ``out`` an existing file, or not creatable / writable (checked
+        before anything is computed); dask.distributed missing for ``backend="dask"``; a task
+        reading a parameter its point lacks (KeyError) or failing with a TypeError.
+    SweepLockedError
+        Another sweep holds ``<out>/.lock``; the message names the holder (pid, host, start).
+
+    Notes
+    -----
+    Stored tasks that fail their checks (see the module docstring) are moved to
+    ``<out>/corrupt/``, reported in one line each on stderr, and recomputed; seeds depend only
+    on the task index, so the recomputed numbers equal the lost ones.
     """
     if not isinstance(spec, SweepSpec):
         if isinstance(spec, (str, os.PathLike)):
@@ -556,14 +793,21 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     jobs = check_int("jobs", jobs)
     if jobs == 0:
         raise ValueError("jobs: must be >= 1, or negative for all cores (-1) minus some; got 0")
-    if backend == "dask" and scheduler is None:
-        raise ValueError("scheduler: backend='dask' needs a scheduler address, cluster or Client")
+    if backend == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ValueError("backend: 'dask' needs dask.distributed, which is not installed; "
+                             "pip install 'linparity[cluster]' (dask[distributed])") from None
+        if scheduler is None:
+            raise ValueError("scheduler: backend='dask' needs a scheduler address (e.g. "
+                             "tcp://HOST:8786), cluster or Client")
     if backend == "joblib" and scheduler is not None:
         raise ValueError("scheduler: only used with backend='dask'")
     func = get_task(spec.task)
 
     out = spec.out
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare_out(out)  # before anything is computed
     computed = []
     with _locked(out):
         for leftover in out.glob(_TMP_PREFIX + "*"):  # from an interrupted write; we hold the lock
@@ -571,7 +815,14 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
                 leftover.unlink()
         atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         tasks = spec.tasks()
-        todo = [t for t in tasks if _read_sidecar(out, t) is None]
+        todo = []
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        for task in tasks:
+            found = _inspect(out, task)
+            if found.status != "ok":
+                if found.status != "absent":  # corrupt or incomplete: keep it, out of the way
+                    _move_aside(out, task, found, stamp)
+                todo.append(task)
 
         from tqdm.auto import tqdm
         bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
@@ -656,14 +907,18 @@ def _load(spec: SweepSpec, out: Path, allow_missing: bool) -> SweepResult:
     results = [[] for _ in points]
     meta = [[] for _ in points]
     missing = []
+    corrupt = []
     for task in spec.tasks():
-        side = _read_sidecar(out, task)
-        if side is None:
+        found = _inspect(out, task, read=True)
+        if found.status == "corrupt":
+            corrupt.append(found)
+        elif found.status != "ok":  # absent, or an npz whose sidecar is not written yet
             missing.append(task.key)
-            continue
-        with np.load(out / f"{task.key}.npz", allow_pickle=False) as npz:
-            results[task.point_index].append({k: npz[k] for k in npz.files})
-        meta[task.point_index].append(side)
+        elif not corrupt:
+            results[task.point_index].append(found.arrays)
+            meta[task.point_index].append(found.meta)
+    if corrupt:
+        raise CorruptResultError(corrupt[0].path, corrupt[0].reason, more=len(corrupt) - 1)
     if missing and not allow_missing:
         raise ValueError(f"out: {len(missing)} of {spec.n_tasks} tasks are not complete in "
                          f"{str(out)!r} (first: {missing[0]}); rerun the sweep to resume, or "
@@ -688,12 +943,28 @@ def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResul
     -------
     SweepResult
         ``points`` (P dicts), ``results[p][r]`` (dict of arrays), ``meta[p][r]`` (sidecars).
+
+    Raises
+    ------
+    CorruptResultError
+        (a ValueError) A stored result fails its checks: the message names the first bad file,
+        the reason (size, sha256, garbled sidecar, unreadable npz) and how many more are bad.
+        Rerunning the sweep moves such files aside and recomputes them.
+    ValueError
+        No readable ``spec.json`` in ``out_dir``; or tasks missing and ``allow_missing`` False.
+
+    Examples
+    --------
+    >>> res = load_results("runs/f5")                  # doctest: +SKIP
+    >>> res.points[0]["d"], res.results[0][0]["budget"]  # doctest: +SKIP
+    >>> res.stack("budget")  # (P, R) array over points and replicates  # doctest: +SKIP
     """
     out = Path(out_dir)
     try:
         data = json.loads((out / _SPEC_FILE).read_text())
     except (OSError, ValueError) as exc:
-        raise ValueError(f"out_dir: no readable {_SPEC_FILE} in {str(out)!r}: {exc}") from None
+        raise ValueError(f"out_dir: no readable {_SPEC_FILE} in {str(out)!r} (is it a sweep's "
+                         f"output folder?): {_one_line(exc)}") from None
     data["out"] = str(out)
     token = _RESOLVE_TASK.set(False)
     try:
@@ -701,3 +972,70 @@ def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResul
     finally:
         _RESOLVE_TASK.reset(token)
     return _load(spec, out, allow_missing)
+
+
+# --------------------------------------------------------------------------- summaries
+
+def _scalar(arr: np.ndarray):
+    """A one-element numeric, boolean or string array as a Python value, else None."""
+    if arr.size != 1 or arr.dtype.kind not in "biufUS":
+        return None
+    return arr.reshape(()).item()
+
+
+def summary_rows(result: SweepResult) -> list[dict]:
+    """One dict per finished task of ``result``, in task order (for ``sweep --show --json``).
+
+    Each row has ``index``, ``key``, ``point``, ``replicate``, ``params`` (the point's
+    parameters), ``scalars`` (every one-element result, as a Python value), ``arrays``
+    (the shapes of the other results) and ``seconds`` (the task's run time, from its sidecar).
+    """
+    rows = []
+    for p, (reps, metas) in enumerate(zip(result.results, result.meta)):
+        for arrays, meta in zip(reps, metas):
+            scalars, shapes = {}, {}
+            for name, arr in arrays.items():
+                value = _scalar(arr)
+                if value is None:
+                    shapes[name] = list(arr.shape)
+                else:
+                    scalars[name] = value
+            rows.append({"index": meta["index"], "key": meta["key"], "point": p,
+                         "replicate": meta["replicate"], "params": dict(result.points[p]),
+                         "scalars": scalars, "arrays": shapes, "seconds": meta.get("elapsed_s")})
+    rows.sort(key=lambda r: r["index"])
+    return rows
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ",".join(_cell(v) for v in value) + "]"
+    return str(value)
+
+
+def summary_table(result: SweepResult, max_scalars: int = 4) -> list[str]:
+    """The finished tasks as an aligned text table: a header line, then one line per task.
+
+    Columns: task index; the parameters that vary across points (all of them for a single
+    point); the replicate (when there are several); the first ``max_scalars`` one-element
+    results, in the order the task returned them; the task's run time in seconds.
+    """
+    rows = summary_rows(result)
+    names = list(dict.fromkeys(k for p in result.points for k in p))
+    varying = [k for k in names if len({json.dumps(p.get(k), sort_keys=True)
+                                        for p in result.points}) > 1]
+    params = varying or names
+    scalars = list(dict.fromkeys(k for r in rows for k in r["scalars"]))[:max_scalars]
+    header = ["#", *params] + (["rep"] if result.spec.replicates > 1 else []) + [*scalars, "seconds"]
+    table = [header]
+    for r in rows:
+        line = [str(r["index"]), *(_cell(r["params"].get(k, "")) for k in params)]
+        if result.spec.replicates > 1:
+            line.append(str(r["replicate"]))
+        line += [_cell(r["scalars"].get(k, "")) for k in scalars]
+        line.append("" if r["seconds"] is None else f"{r['seconds']:.3g}")
+        table.append(line)
+    widths = [max(len(row[j]) for row in table) for j in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]

@@ -391,3 +391,318 @@ def test_register_task_refuses_a_taken_name(monkeypatch):
         register_task("demo")(lambda params, rng: {})
     with pytest.raises(ValueError, match="name"):
         register_task("")
+
+
+# ----------------------------------------------------------------- corruption (issue 12)
+# Reference values: a clean run of the same spec in another folder (bit-identical numbers,
+# since a task's seed depends only on its index); the stored sha256 is hashlib's own.
+
+def _flip2(path: Path) -> None:
+    """Flip two bytes in the middle of the file (inside the array data, same size)."""
+    b = bytearray(path.read_bytes())
+    for j in (len(b) // 2, len(b) // 2 + 7):
+        b[j] ^= 0xFF
+    path.write_bytes(bytes(b))
+
+
+def _corrupt(out: Path, key: str, how: str) -> str:
+    """Damage task ``key`` in ``out``; returns the suffix of the file the error must name."""
+    npz, side = out / f"{key}.npz", out / f"{key}.json"
+    if how == "flip2":
+        _flip2(npz)
+    elif how == "truncate":
+        npz.write_bytes(npz.read_bytes()[:-40])
+    elif how == "overwrite_same_size":  # e.g. junk written over it: today "pickled data"
+        npz.write_bytes(bytes(range(256)) * (npz.stat().st_size // 256)
+                        + b"\0" * (npz.stat().st_size % 256))
+    elif how == "other_npz":  # a valid npz of another task with the same size
+        other = sorted(p for p in out.glob("*.npz") if p != npz
+                       and p.stat().st_size == npz.stat().st_size)[0]
+        npz.write_bytes(other.read_bytes())
+    elif how == "npz_deleted":
+        npz.unlink()
+    elif how == "sidecar_garbled":
+        side.write_bytes(side.read_bytes()[:25] + b"\xff\xfe garbage")
+    elif how == "sidecar_digit":  # still valid JSON: only the sidecar's own checksum sees it
+        meta = json.loads(side.read_text())
+        meta["elapsed_s"] = meta["elapsed_s"] + 1.0
+        side.write_text(json.dumps(meta))
+        return ".json"
+    elif how == "sidecar_missing":
+        side.unlink()
+        return ".npz"
+    else:
+        raise AssertionError(how)
+    return ".json" if how == "sidecar_garbled" else ".npz"
+
+
+CORRUPTIONS = ["flip2", "truncate", "overwrite_same_size", "other_npz", "npz_deleted",
+               "sidecar_garbled", "sidecar_digit", "sidecar_missing"]
+
+
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_corrupt_result_is_moved_aside_and_recomputed(tmp_path, capsys, how):
+    spec = _spec(tmp_path, grid={"n": [5], "mu": [0.0, 1.0]}, replicates=2)
+    clean = run_sweep(_spec(tmp_path, "clean", grid=spec.grid, replicates=2), progress=False)
+    run_sweep(spec, progress=False)
+    task = spec.tasks()[1]
+    suffix = _corrupt(spec.out, task.key, how)
+    capsys.readouterr()
+
+    if how == "sidecar_missing":  # an interrupted write looks the same: not complete yet
+        with pytest.raises(ValueError, match="not complete"):
+            load_results(spec.out)
+    else:
+        with pytest.raises(sweep.CorruptResultError) as info:
+            load_results(spec.out, allow_missing=True)
+        assert str(info.value.path).endswith(task.key + suffix)
+        assert task.key + suffix in str(info.value) and "\n" not in str(info.value)
+
+    res = run_sweep(spec, progress=False)  # the resume
+    assert res.computed == [task.key]
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and task.key in err[0] and "corrupt" in err[0]  # one line per task
+    moved = sorted(p.name for p in (spec.out / "corrupt").iterdir())
+    assert moved and all(name.endswith((task.key + ".npz", task.key + ".json")) for name in moved)
+    _assert_bit_identical(res, clean)  # the same numbers as a clean run
+    assert load_results(spec.out).computed == []
+    assert run_sweep(spec, progress=False).computed == []  # and it stays fixed
+
+
+def test_sidecar_records_sha256(tmp_path):
+    import hashlib
+    spec = _spec(tmp_path, grid={"n": [3]}, replicates=1)
+    run_sweep(spec, progress=False)
+    key = spec.tasks()[0].key
+    meta = json.loads((spec.out / f"{key}.json").read_text())
+    assert meta["sha256"] == hashlib.sha256((spec.out / f"{key}.npz").read_bytes()).hexdigest()
+
+
+def test_sidecar_without_checksum_is_checked_by_crc(tmp_path, capsys):
+    """Sweeps stored before checksums existed: flipped bytes are found by the zip CRC-32."""
+    spec = _spec(tmp_path, grid={"n": [50]}, replicates=1)
+    run_sweep(spec, progress=False)
+    key = spec.tasks()[0].key
+    side = spec.out / f"{key}.json"
+    meta = json.loads(side.read_text())
+    del meta["sha256"], meta["sidecar_sha256"]
+    side.write_text(json.dumps(meta))
+    assert load_results(spec.out).computed == []  # an intact old result still loads
+    _flip2(spec.out / f"{key}.npz")
+    with pytest.raises(sweep.CorruptResultError, match="Bad CRC"):
+        load_results(spec.out)
+    capsys.readouterr()
+    assert run_sweep(spec, progress=False).computed == [key]
+    assert "Bad CRC" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- CLI errors (issue 12)
+
+def _cli(argv, capsys):
+    """Run the CLI in process; returns (status, stdout, stderr lines)."""
+    from linparity.cli import main
+    status = main([str(a) for a in argv])
+    cap = capsys.readouterr()
+    return status, cap.out, cap.err.strip().splitlines()
+
+
+def _one_line_error(argv, capsys, *needles):
+    status, _, err = _cli(argv, capsys)
+    assert status == 2
+    assert len(err) == 1 and err[0].startswith("error:"), err  # one line, no traceback
+    for needle in needles:
+        assert needle in err[0], err[0]
+    return err[0]
+
+
+@pytest.fixture
+def counting_task(monkeypatch):
+    """A registered task ``counting`` whose calls are counted (nothing may run on bad input)."""
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    calls = []
+
+    @register_task("counting")
+    def counting(params, rng):
+        calls.append(params)
+        return {"v": rng.standard_normal(2)}
+
+    return calls
+
+
+def _write_spec(tmp_path, data, name="s.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+SPEC_ERRORS = [
+    ({"grid": {"i": [1]}}, "task"),  # missing key
+    ({"task": "counting", "grid": {"i": [1]}, "replicate": 2}, "replicate"),  # unknown key
+    ({"task": "counting", "grid": {"i": [1]}, "replicates": "2"}, "replicates"),  # wrong type
+    ({"task": "counting", "grid": {"i": 1}}, "grid"),  # wrong type
+    ({"task": "counting", "grid": {"i": [1]}, "imports": "mod"}, "imports"),  # wrong type
+    ({"task": "counting", "points": {"i": 1}}, "points"),  # a table, not a list of tables
+    ({"task": "no_such_task", "grid": {"i": [1]}}, "no_such_task"),  # unknown task
+]
+
+
+@pytest.mark.parametrize("data, needle", SPEC_ERRORS)
+def test_cli_spec_errors_are_one_line(tmp_path, capsys, counting_task, data, needle):
+    _one_line_error(["sweep", _write_spec(tmp_path, {"out": "o", **data})], capsys, needle)
+    assert counting_task == [] and not (tmp_path / "o").exists()
+
+
+def test_cli_spec_file_errors_are_one_line(tmp_path, capsys):
+    _one_line_error(["sweep", tmp_path / "nope.toml"], capsys, "nope.toml", "does not exist")
+    _one_line_error(["sweep", tmp_path], capsys, "not a file")
+    _one_line_error(["sweep", _write_spec(tmp_path, 'task = "demo\ngrid = 3', "bad.toml")],
+                    capsys, "bad.toml", "not valid TOML")
+    _one_line_error(["sweep", _write_spec(tmp_path, '{"task": "demo",', "bad.json")],
+                    capsys, "bad.json", "not valid JSON")
+    _one_line_error(["sweep", _write_spec(tmp_path, "task: demo", "s.yaml")], capsys, "s.yaml")
+
+
+def test_cli_task_parameter_errors_are_one_line(tmp_path, capsys):
+    """A point lacking a parameter the task reads (KeyError), or of the wrong type
+    (TypeError), is one line naming the parameter / point."""
+    point = {"kappa": 1.0, "d": 8, "lam": [0.01, 0.01, 0.00125], "replicates": 2, "n_max": 5,
+             "b0": 8, "cap": 64}
+    base = {"task": "linparity.f5", "imports": ["linparity.experiments"], "out": "o"}
+    no_d = {k: v for k, v in point.items() if k != "d"}
+    _one_line_error(["sweep", _write_spec(tmp_path, {**base, "points": [no_d]}), "--no-progress"],
+                    capsys, "params", "'d'")
+    bad_lam = {**point, "lam": 0.01}
+    _one_line_error(["sweep", _write_spec(tmp_path, {**base, "points": [bad_lam]}),
+                     "--no-progress"], capsys, "params", "TypeError")
+
+
+def test_cli_dask_errors_are_one_line(tmp_path, capsys, monkeypatch, counting_task):
+    spec = _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "out": "o"})
+    _one_line_error(["sweep", spec, "--backend", "dask"], capsys, "scheduler")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    _one_line_error(["sweep", spec, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:1"],
+                    capsys, "dask.distributed", "not installed")
+    assert counting_task == [] and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("where", ["existing_file", "dev_full", "proc", "no_access"])
+def test_cli_unwritable_out_is_refused_before_computing(tmp_path, capsys, monkeypatch,
+                                                         counting_task, where):
+    """Tests run as root, which chmod does not stop: a file, /dev/full (a device), /proc (a
+    kernel file system) and a monkeypatched os.access stand in for an unwritable folder."""
+    out = {"existing_file": tmp_path / "taken", "dev_full": Path("/dev/full"),
+           "proc": Path("/proc/linparity-sweep-test"), "no_access": tmp_path / "ro"}[where]
+    if where == "existing_file":
+        out.write_text("not a folder")
+    if where == "proc" and not Path("/proc/self").exists():
+        pytest.skip("no /proc")
+    if where == "no_access":
+        real = os.access
+        monkeypatch.setattr(os, "access",
+                            lambda p, mode, **kw: False if Path(p) == out else real(p, mode, **kw))
+    spec = _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "out": str(out)})
+    _one_line_error(["sweep", spec, "--no-progress"], capsys, "out:", str(out))
+    assert counting_task == []
+
+
+def test_cli_concurrent_sweep_is_one_line(tmp_path, capsys, monkeypatch):
+    """While a sweep runs (in a thread, its task blocked), a second one into the same folder
+    fails in one line that names the folder and the holder; afterwards a rerun works."""
+    import threading
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    release, started = threading.Event(), threading.Event()
+
+    @register_task("blocking")
+    def blocking(params, rng):
+        started.set()
+        assert release.wait(60), "never released"  # a guard against a hang, not a timing check
+        return {"v": rng.standard_normal(2)}
+
+    spec = _write_spec(tmp_path, {"task": "blocking", "grid": {"i": [1, 2]}, "out": "o"})
+    out = tmp_path / "o"
+    first = threading.Thread(target=run_sweep, args=(spec,), kwargs={"progress": False})
+    first.start()
+    try:
+        assert started.wait(60)
+        line = _one_line_error(["sweep", spec, "--no-progress"], capsys, "another sweep",
+                               str(out), ".lock", f"pid {os.getpid()}")
+    finally:
+        release.set()
+        first.join()
+    assert "since" in line and len(load_results(out).computed) == 0
+    status, _, _ = _cli(["sweep", spec, "--no-progress"], capsys)
+    assert status == 0  # the lock was released
+
+
+# ----------------------------------------------------------------- reading results (issue 12)
+
+def test_cli_show_table_and_json(tmp_path, capsys):
+    spec = _write_spec(tmp_path, {"task": "demo", "grid": {"n": [2, 3], "mu": [0.0, 1.5]},
+                                  "replicates": 2, "seed": 3, "out": "o"})
+    status, _, _ = _cli(["sweep", spec, "--no-progress"], capsys)
+    assert status == 0
+    out = tmp_path / "o"
+    (out / f"{load_spec(spec).tasks()[7].key}.json").unlink()  # one unfinished task
+
+    status, text, err = _cli(["sweep", "--show", out], capsys)
+    assert status == 0 and err == []
+    lines = text.splitlines()
+    header = next(ln for ln in lines if ln.startswith("#"))
+    assert header.split() == ["#", "n", "mu", "rep", "mean", "seconds"]
+    rows = [ln.split() for ln in lines[lines.index(header) + 1:]]
+    ref = load_results(out, allow_missing=True)
+    assert len(rows) == 7  # one line per finished task
+    for row, (p, r) in zip(rows, [(p, r) for p in range(4) for r in range(2)][:7]):
+        assert row[0] == str(2 * p + r)
+        assert (int(row[1]), float(row[2]), int(row[3])) == (ref.points[p]["n"],
+                                                            ref.points[p]["mu"], r)
+        assert float(row[4]) == pytest.approx(float(ref.results[p][r]["mean"]), rel=1e-3)
+    assert any(ln.split() == ["finished", "7"] for ln in lines)
+
+    status, text, _ = _cli(["sweep", "--show", out, "--json"], capsys)
+    data = json.loads(text)
+    assert status == 0 and data["tasks"] == 8 and data["finished"] == 7
+    assert data["missing"] == [load_spec(spec).tasks()[7].key]
+    first = data["results"][0]
+    assert first["params"] == {"n": 2, "mu": 0.0} and first["arrays"] == {"x": [2]}
+    assert first["scalars"]["mean"] == float(ref.results[0][0]["mean"])  # exact through JSON
+    assert first["seconds"] >= 0
+
+    _corrupt(out, load_spec(spec).tasks()[2].key, "flip2")
+    _one_line_error(["sweep", "--show", out], capsys, "corrupt", load_spec(spec).tasks()[2].key)
+    _one_line_error(["sweep", "--show", tmp_path / "empty"], capsys, "spec.json")
+    _one_line_error(["sweep"], capsys, "--show")
+    _one_line_error(["sweep", spec, "--show", out], capsys, "not both")
+
+
+F5_EXAMPLE = {"task": "linparity.f5", "imports": ["linparity.experiments"], "replicates": 1,
+              "seed": 0, "out": "runs/f5",
+              "points": [{"kappa": 1.0, "d": 128, "lam": [0.01, 0.01, 7.8125e-05],
+                          "replicates": 40, "n_max": 60, "b0": 8, "cap": 134217728}]}
+
+
+def test_example_f5_spec_loads_and_a_tiny_variant_runs(tmp_path, capsys):
+    """examples/f5.toml is the README's F5 spec; it is only loaded (a full run takes long).
+    A tiny variant of it (d = 8, cap 256) runs through the CLI and --show reads it."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = REPO_ROOT / "examples" / "f5.toml"
+    assert tomllib.loads(path.read_text()) == F5_EXAMPLE
+    spec = load_spec(path)
+    assert sweep.get_task(spec.task) is TASKS["linparity.f5"]
+    assert spec.out == path.parent / "runs" / "f5" and spec.n_tasks == 1
+
+    tiny = path.read_text().replace("d = 128", "d = 8").replace("replicates = 40",
+                                                               "replicates = 3")
+    tiny = tiny.replace("cap = 134217728", "cap = 256").replace("n_max = 60", "n_max = 8")
+    tiny_path = _write_spec(tmp_path, tiny, "f5-tiny.toml")
+    status, text, _ = _cli(["sweep", tiny_path, "--no-progress", "--json"], capsys)
+    assert status == 0 and json.loads(text)["computed"] == 1
+    status, text, _ = _cli(["sweep", "--show", tmp_path / "runs" / "f5"], capsys)
+    assert status == 0
+    header = next(ln for ln in text.splitlines() if ln.startswith("#"))
+    assert header.split()[-3:] == ["budget", "p", "seconds"]
+    res = load_results(tmp_path / "runs" / "f5")
+    assert float(res.results[0][0]["p"]) == 1 / 8  # p = d^-kappa
