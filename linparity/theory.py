@@ -1,7 +1,8 @@
 """Theorem 1's per-head bounds (THEORY §5) as transcribed, and their comparison with measurement.
 
-The bounds are implemented exactly as written in THEORY §5, even where they look wrong (the last
-term of Prop 1 grows as lambda_1 -> 0). They are never adjusted to make a check pass; instead
+The bounds are implemented exactly as written in THEORY §5, even where they are wrong (the last
+term of both Prop 1 forms grows as lambda_1 -> 0; proofs rows 9b and 10a refute them, and
+:func:`prop1_bound` also returns the corrected forms). They are never adjusted to make a check pass; instead
 :func:`theorem1_report` lists every bound that a measured quantity exceeds, and by how much, next to
 the exact regularised-optimum bias computed independently by :mod:`linparity.closed_form`.
 

@@ -2,8 +2,10 @@
 
 Each module has a one-sentence docstring stating its claim and a ``check() -> list[Result]``
 that derives the claim with declared assumptions and evaluates it against linparity's own
-closed-form functions. Run them all with ``python -m proofs``; pytest collects the same checks
-(tests/test_proofs.py).
+closed-form functions. Verdicts: PROVED, CHECKED, REFUTED (a statement of the source shown false,
+counterexample in the row) and FAILED (a claim of ours did not hold); see :mod:`proofs._report`.
+Run them all with ``python -m proofs`` (``--only ROW`` for a subset); pytest collects the same
+checks (tests/test_proofs.py).
 """
 from __future__ import annotations
 
