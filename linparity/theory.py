@@ -1,7 +1,8 @@
 """Theorem 1's per-head bounds (THEORY §5) as transcribed, and their comparison with measurement.
 
-The bounds are implemented exactly as written in THEORY §5, even where they look wrong (the last
-term of Prop 1 grows as lambda_1 -> 0). They are never adjusted to make a check pass; instead
+The bounds are implemented exactly as written in THEORY §5, even where they are wrong (the last
+term of both Prop 1 forms grows as lambda_1 -> 0; proofs rows 9b and 10a refute them, and
+:func:`prop1_bound` also returns the corrected forms). They are never adjusted to make a check pass; instead
 :func:`theorem1_report` lists every bound that a measured quantity exceeds, and by how much, next to
 the exact regularised-optimum bias computed independently by :mod:`linparity.closed_form`.
 
@@ -20,7 +21,7 @@ from .heads import lam_triple
 from .measures import evaluate, inputs_for
 from .model import LinearAR
 
-__all__ = ["sgd_term", "prop1_bound", "prop2_bounds", "prop3_bound", "measured_head_errors",
+__all__ = ["sgd_term", "prop1_bound", "prop1_errors", "prop2_bounds", "prop3_bound", "measured_head_errors",
            "regularisation_bias", "theorem1_report", "sample_degree"]
 
 
@@ -34,20 +35,55 @@ def sgd_term(n_features, lam, T, delta):
 
 
 def prop1_bound(d, p, lam1, T1, delta) -> dict:
-    """Prop 1: |<w_1 - a* e_1, x>| <= (2d/lam1) sqrt((1+ln T1)/(delta T1)) + 4 ln((1+p)/(1-p))/((1-p^2) lam1).
+    """Prop 1 (head 1, THEORY §5) in both forms the source states, and both with lambda_1 corrected.
 
-    Also returns ``bias_corrected`` = 4 lam1 ln((1+p)/(1-p))/(1-p^2), the first-order regularisation
-    bias derived in proofs/regularisation_bias.py (lam1 in the numerator; a valid bound for every
-    lam1 > 0 there, whereas the transcribed term fails for lam1 above about 4/(1-p^2)), and
-    ``bound_corrected`` = estimation + bias_corrected.
+    With a* = ln((1+p)/(1-p)) and r_T = sqrt((1+ln T1)/(delta T1)), the source states
+
+    - logit form:       |<w_1 - a* e_1, x>| <= (2d/lam1) r_T + 4 a*/((1-p^2) lam1)
+    - probability form: |sigma(<w_1, x>) - (1 + p x_1)/2| < (d/(2 lam1)) r_T + a*/((1-p^2) lam1)
+
+    Both bias terms have lam1 in the denominator, as stated (THEORY §5's known finding: they grow as
+    lam1 -> 0 and are no bound for lam1 above about 4/(1-p^2); proofs rows 9b and 10a refute them with
+    a counterexample). The corrected bias terms move lam1 to the numerator: 4 lam1 a*/(1-p^2) (logit,
+    proofs 9d) and lam1 a*/(1-p^2) (probability, proofs 10b); both bound the exact bias of the
+    regularised optimum (:func:`regularisation_bias`) for every lam1 > 0.
+
+    Parameters
+    ----------
+    d : number of input bits. p : p_cot in [0, 1] (p = 1 gives infinite terms).
+    lam1 : head 1's L2 penalty (> 0). T1 : steps head 1 took (>= 1). delta : failure probability.
+
+    Returns
+    -------
+    dict of floats. Logit form: ``estimation``, ``bias``, ``bound`` (as stated), ``bias_corrected``,
+    ``bound_corrected``. Probability form: ``prob_estimation``, ``prob_bias``, ``prob_bound`` (as
+    stated), ``prob_bias_corrected``, ``prob_bound_corrected``. ``bound* = estimation + bias*`` of
+    the same form; logit quantities are in logit units, probability ones are probabilities.
     """
     p = check_prob("p_cot", p)
-    est = float(sgd_term(d, lam1, T1, delta))
+    est = float(sgd_term(d, lam1, T1, delta))       # (2d/lam1) r_T
+    est_prob = est / 4                               # (d/(2 lam1)) r_T
     a_star = np.log((1 + p) / (1 - p)) if p < 1 else np.inf
-    bias = 4 * a_star / ((1 - p * p) * lam1) if p < 1 else np.inf
-    corrected = 4 * lam1 * a_star / (1 - p * p) if p < 1 else np.inf
+    g = a_star / (1 - p * p) if p < 1 else np.inf   # a*/(1-p^2)
+    bias, corrected = 4 * g / lam1, 4 * lam1 * g
     return {"estimation": est, "bias": float(bias), "bound": est + float(bias),
-            "bias_corrected": float(corrected), "bound_corrected": est + float(corrected)}
+            "bias_corrected": float(corrected), "bound_corrected": est + float(corrected),
+            "prob_estimation": est_prob, "prob_bias": float(g / lam1), "prob_bound": est_prob + float(g / lam1),
+            "prob_bias_corrected": float(lam1 * g), "prob_bound_corrected": est_prob + float(lam1 * g)}
+
+
+def prop1_errors(model: LinearAR, p, X) -> dict:
+    """The two quantities Prop 1 bounds, maximised over the rows of X ``(n, d)``.
+
+    ``logit``: max_x |<w_1 - a* e_1, x>| (= ``measured_head_errors(...)["prop1"]``);
+    ``prob``: max_x |sigma(<w_1, x>) - (1 + p x_1)/2| (a probability), a* = ln((1+p)/(1-p)).
+    """
+    X = np.asarray(X, dtype=np.int8)
+    Xf = X.astype(np.float64)                                  # (n, d)
+    w = model.w1.copy()
+    w[0] -= np.log((1 + p) / (1 - p))
+    prob = np.abs(expit(Xf @ model.w1) - (1 + p * Xf[:, 0]) / 2)  # (n,)
+    return {"logit": float(np.abs(Xf @ w).max()), "prob": float(prob.max())}
 
 
 def prop2_bounds(d, p, lam2a, T2a, delta) -> dict:
@@ -109,14 +145,18 @@ def measured_head_errors(model: LinearAR, p, X) -> dict:
 def regularisation_bias(d, p, lam) -> dict:
     """Exact bias of the regularised optimum (closed_form, root finding) in the units of each Prop.
 
-    prop1: |a_lam - a*| (max over x of |<(a_lam - a*) e_1, x>|); prop2_eq: |sigma(u_lam) - (1-p)/(1+p)|;
+    prop1: |a_lam - a*| (max over x of |<(a_lam - a*) e_1, x>|, Prop 1 logit form);
+    prop1_prob: |sigma(a_lam) - (1+p)/2| (= max over x of |sigma(a_lam x_1) - (1 + p x_1)/2|, Prop 1
+    probability form; it equals lam1 a_lam at the optimum, proofs 10b); a_lam solves
+    sigma(a) - (1+p)/2 + lam1 a = 0 (THEORY §4, :func:`linparity.closed_form.head1_optimum`);
+    prop2_eq: |sigma(u_lam) - (1-p)/(1+p)|;
     prop2_neq: sigma(-v_lam) = P(go on | y_1 != x_1); prop3: sigma(-c_lam) = P(wrong bit).
     """
     l1, l2, lc = lam_triple(lam)
     a = cf.head1_optimum((1 + p) / 2, l1)
     u, v = cf.head2a_optimum_uv(p, 0.5, l2)
     c = cf.chain_optimum(lc)
-    return {"prop1": abs(a - np.log((1 + p) / (1 - p))),
+    return {"prop1": abs(a - np.log((1 + p) / (1 - p))), "prop1_prob": abs(float(expit(a)) - (1 + p) / 2),
             "prop2_eq": abs(float(expit(u)) - (1 - p) / (1 + p)),
             "prop2_neq": float(expit(-v)), "prop3": float(expit(-c))}
 
@@ -136,6 +176,8 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
     dict with ``metrics`` (:func:`linparity.measures.evaluate`), ``bounds`` (each Prop's value, its
     estimation and bias terms, the exact regularisation bias and the measured value) and
     ``exceedances``: a list of {"bound", "measured", "value", "excess"} for every violated bound.
+    Prop 1 has four rows: ``prop1`` (logit form as stated), ``prop1_corrected`` (lam1 in the
+    numerator), ``prop1_prob`` (probability form as stated) and ``prop1_prob_corrected``.
     """
     p = check_prob("p_cot", p_cot)
     if not 0 < p < 1:
@@ -148,10 +190,14 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
     d = model.d
     X, exact = inputs_for(d, n_mc, rng)
     meas = measured_head_errors(model, p, X)
+    m1 = prop1_errors(model, p, X)
     bias = regularisation_bias(d, p, (l1, l2, lc))
     b1, b2, b3 = prop1_bound(d, p, l1, T1, delta), prop2_bounds(d, p, l2, T2a, delta), prop3_bound(d, lc, Tc, delta)
     rows = [("prop1", b1["bound"], meas["prop1"], b1["bias"], bias["prop1"]),
             ("prop1_corrected", b1["bound_corrected"], meas["prop1"], b1["bias_corrected"], bias["prop1"]),
+            ("prop1_prob", b1["prob_bound"], m1["prob"], b1["prob_bias"], bias["prop1_prob"]),
+            ("prop1_prob_corrected", b1["prob_bound_corrected"], m1["prob"], b1["prob_bias_corrected"],
+             bias["prop1_prob"]),
             ("prop2_eq", b2["bound_eq"], meas["prop2_eq"], b2["bias_eq"], bias["prop2_eq"]),
             ("prop2_neq", b2["bound_neq"], meas["prop2_neq"], b2["bias_neq"], bias["prop2_neq"])]
     rows += [(f"prop3_l{l}", float(b3["bound"][l - 2]), float(meas["prop3"][l - 2]),

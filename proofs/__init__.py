@@ -2,8 +2,10 @@
 
 Each module has a one-sentence docstring stating its claim and a ``check() -> list[Result]``
 that derives the claim with declared assumptions and evaluates it against linparity's own
-closed-form functions. Run them all with ``python -m proofs``; pytest collects the same checks
-(tests/test_proofs.py).
+closed-form functions. Verdicts: PROVED, CHECKED, REFUTED (a statement of the source shown false,
+counterexample in the row) and FAILED (a claim of ours did not hold); see :mod:`proofs._report`.
+Run them all with ``python -m proofs`` (``--only ROW`` for a subset); pytest collects the same
+checks (tests/test_proofs.py).
 """
 from __future__ import annotations
 
@@ -11,11 +13,33 @@ import importlib
 
 from ._report import Result, Status, table
 
-#: claim modules in THEORY order (claims 1-9 of issue 4)
+#: claim modules in THEORY order; claim n (rows "na", "nb", ...) is CLAIM_MODULES[n - 1]
+#: (claims 1-9 of issue 4; claim 10, Prop 1's probability form, of issues 11/12)
 CLAIM_MODULES = ("lemma1_head1", "head2a_optimum", "greedy_threshold", "calibration", "star_recursion",
-                 "trajectory_types", "amplification", "sample_complexity", "regularisation_bias")
+                 "trajectory_types", "amplification", "sample_complexity", "regularisation_bias",
+                 "prop1_probability")
 
-__all__ = ["CLAIM_MODULES", "Result", "Status", "run_module", "run_all", "table"]
+__all__ = ["CLAIM_MODULES", "Result", "Status", "row_id", "select", "run_module", "run_all", "table"]
+
+
+def row_id(result: Result) -> str:
+    """The row id of a result: the first word of its claim, e.g. ``"9b"``."""
+    return result.claim.split()[0]
+
+
+def select(selector: str) -> tuple[str, str | None]:
+    """(module, row id or None) for a ``--only`` selector: a module name, a claim number ("9") or a row id ("9b").
+
+    Raises ValueError naming the selector and the allowed forms when it matches no claim.
+    """
+    if selector in CLAIM_MODULES:
+        return selector, None
+    digits = selector[:len(selector) - len(selector.lstrip("0123456789"))]
+    rest = selector[len(digits):]
+    if digits and 1 <= int(digits) <= len(CLAIM_MODULES) and (rest == "" or (len(rest) == 1 and rest.isalpha())):
+        return CLAIM_MODULES[int(digits) - 1], (selector if rest else None)
+    raise ValueError(f"--only: unknown row {selector!r}; use a claim number 1-{len(CLAIM_MODULES)}, "
+                     f"a row id such as 9b, or a module name ({', '.join(CLAIM_MODULES)})")
 
 
 def run_module(name: str) -> list[Result]:
@@ -26,6 +50,24 @@ def run_module(name: str) -> list[Result]:
         return [Result(name, Status.FAILED, f"raised {type(exc).__name__}: {exc}")]
 
 
-def run_all() -> list[Result]:
-    """Every row of every claim module, in CLAIM_MODULES order."""
-    return [r for name in CLAIM_MODULES for r in run_module(name)]
+def run_all(only=None) -> list[Result]:
+    """Every row of every claim module in CLAIM_MODULES order, or only those ``only`` selects.
+
+    ``only``: None, or an iterable of selectors (see :func:`select`); each module runs at most once.
+    A row id that its module does not produce gives a FAILED row (the claim went missing).
+    """
+    if only is None:
+        return [r for name in CLAIM_MODULES for r in run_module(name)]
+    wanted: dict[str, set | None] = {}
+    for sel in only:
+        mod, rid = select(sel)
+        if mod not in wanted or wanted[mod] is not None:
+            wanted[mod] = None if rid is None else (wanted.get(mod) or set()) | {rid}
+    out = []
+    for mod in (m for m in CLAIM_MODULES if m in wanted):
+        rows = run_module(mod)
+        ids = wanted[mod]
+        out += [r for r in rows if ids is None or row_id(r) in ids]
+        out += [Result(i, Status.FAILED, f"module {mod} produced no row {i}")
+                for i in sorted(ids or ()) if i not in {row_id(r) for r in rows}]
+    return out

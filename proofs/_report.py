@@ -1,9 +1,12 @@
 """Result type, sympy three-valued helpers, exact grid checks and the table of ``python -m proofs``.
 
-A claim is PROVED only when sympy answers ``True`` (compared with ``is True``; sympy's ``None``,
-"cannot decide", never counts), CHECKED when sympy cannot settle it but an exact evaluation
-(rationals, or mpmath at 50 digits) on a stated grid confirms it, and FAILED when sympy refutes it
-or any grid point, or the library's own closed form, disagrees (the counterexample is reported).
+A claim of ours is PROVED only when sympy answers ``True`` (compared with ``is True``; sympy's
+``None``, "cannot decide", never counts), CHECKED when sympy cannot settle it but an exact
+evaluation (rationals, or mpmath at 50 digits) on a stated grid confirms it, and FAILED when sympy
+refutes it or any grid point, or the library's own closed form, disagrees (the counterexample is
+reported). A statement of the SOURCE (THEORY's transcription) that the evidence shows false is
+REFUTED, with the counterexample in the row; if the counterexample we claim does not hold, or the
+library drifts from the exact values it was computed with, the row is FAILED instead.
 """
 from __future__ import annotations
 
@@ -22,13 +25,14 @@ P_GRID = tuple(sp.Rational(n, m) for n, m in
 class Status(str, Enum):
     PROVED = "PROVED"    # sympy establishes it symbolically (answer ``True``)
     CHECKED = "CHECKED"  # exact / 50-digit evaluation on a stated grid; sympy alone could not decide
-    FAILED = "FAILED"    # refuted; the detail holds the counterexample
+    REFUTED = "REFUTED"  # a statement of the source shown false; the detail holds the counterexample
+    FAILED = "FAILED"    # a claim of ours did not hold; the detail holds the counterexample
 
 
 @dataclass(frozen=True)
 class Result:
     claim: str      # id and one-line statement, e.g. "1a head-1 optimum a* = ln((1+p)/(1-p))"
-    status: Status  # PROVED, CHECKED or FAILED
+    status: Status  # PROVED, CHECKED, REFUTED or FAILED
     detail: str     # how it was settled (or the counterexample)
 
 
@@ -98,6 +102,24 @@ def settle(claim, proof, counterexamples, how) -> Result:
     if proof is True or proof is sp.true:
         return Result(claim, Status.PROVED, how)
     return Result(claim, Status.CHECKED, "sympy undecided (None); " + how)
+
+
+def refute(claim, violations, drift, how) -> Result:
+    """Verdict on a statement of the source that we claim is false.
+
+    ``violations``: counterexample strings, each already verified (at DIGITS digits) to violate the
+    stated claim; ``drift``: counterexamples to our own computations (library vs exact, or a lemma
+    the refutation rests on). REFUTED needs at least one violation and no drift; otherwise FAILED,
+    because then it is our claim (that the source is wrong, and why) that did not hold.
+    """
+    drift = [c for c in drift if c]
+    if drift:
+        return Result(claim, Status.FAILED, "our computation failed: " + "; ".join(drift[:3]) + " || " + how)
+    bad = [c for c in violations if c]
+    if not bad:
+        return Result(claim, Status.FAILED, "expected counterexample not found || " + how)
+    more = f" (+{len(bad) - 2} more)" if len(bad) > 2 else ""
+    return Result(claim, Status.REFUTED, "counterexample: " + "; ".join(bad[:2]) + more + " || " + how)
 
 
 def table(results) -> str:
