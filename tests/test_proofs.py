@@ -182,7 +182,7 @@ def test_counterexample_holds_for_simulated_algorithm3():
     counterexample point obeys lemma 9e and breaks both stated Prop 1 bounds. No tolerance: the
     lemma and the floors hold for every run, so any seed must show it."""
     from linparity.data import all_inputs
-    from linparity.pretrain import pretrain
+    from linparity.simulate import pretrain
     from linparity.theory import prop1_bound, prop1_errors
     p, d, lam1, T = 0.5, 5, 10.0, 10_000
     res = pretrain(d, p, T, lam1=lam1, lam2a=0.01, lam_chain=0.01, rng=0, replicates=2)
