@@ -20,7 +20,7 @@ import numpy as np
 from . import closed_form as cf
 from ._checks import check_d, check_int, check_prob, spawn
 from .data import MAX_ENUM_D
-from .experiments.start import initial_models
+from .studies.start import initial_models
 from .heads import lam_triple
 from .measures import evaluate, first_at_least
 from .model import LinearAR

@@ -33,7 +33,12 @@ __all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "r
 
 # ----------------------------------------------------------------------------- ideal recursion
 def ideal_recursion(p0, n_rounds) -> np.ndarray:
-    """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2); returns ``(n_rounds+1,)`` with p_0 first."""
+    """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2, THEORY §6; discrete rounds); returns
+    ``(n_rounds+1,)`` with p_0 first.
+
+    >>> ideal_recursion(0.2, 2).round(4).tolist()   # odds 1/4 -> 1/2 -> 1
+    [0.2, 0.3333, 0.5]
+    """
     p = check_prob("p_cot", p0)
     out = [p]
     for _ in range(check_int("n_rounds", n_rounds, 0)):
@@ -54,6 +59,9 @@ def n_star(p0) -> float:
 
     Computed in exact integer/rational arithmetic on the binary value of the float p_0, so the
     boundary cases 2^(n+1) p_0 = 1 - p_0 (p_n exactly 1/3, not > 1/3) are decided exactly.
+
+    >>> n_star(0.1), n_star(0.25)    # p_3 = 8/17 for p_0 = 0.1; p_1 = 2/5 for p_0 = 1/4
+    (3, 1)
     """
     from fractions import Fraction
     p = Fraction(check_prob("p_cot", p0))

@@ -18,7 +18,7 @@ import numpy as np
 from .. import closed_form as rc
 from .. import simulate as rl
 from .._checks import check_d, check_int, check_prob, spawn
-from ..experiments.start import initial_models
+from .start import initial_models
 from ..heads import lam_triple
 from ..measures import first_at_least
 from ..simulate import pretrain
