@@ -104,3 +104,22 @@ def test_harness_detects_a_disagreement():
     ex = exact_route(LinearAR.from_theta(theta), p, tau, reward)
     mean, se = simulation_route(LinearAR.from_theta(wrong), tau, reward, np.random.default_rng(3))
     assert abs(mean["pi_long"] - ex["pi_long"]) > K_SIGMA * se["pi_long"]
+
+
+# (d, p_cot, lam): population Pegasos (THEORY §3 with the expected gradient) in reduced coordinates
+# against the same steps on full weights by enumeration, at t = 0, a finite t, and t -> infinity
+DYNAMICS_CASES = [(3, 0.2, (0.05, 0.05, 0.05)), (5, 0.4, (0.02, 0.1, 0.01)), (6, 0.0, 0.05)]
+
+
+@pytest.mark.parametrize("d,p,lam", DYNAMICS_CASES)
+def test_ntp_dynamics_closed_form_equals_enumeration_at_0_t_and_infinity(d, p, lam):
+    T = 300
+    traj = cf.discrete_dynamics(d, p, lam, T)                               # (T+1, d+2) average iterate
+    m, tr = exact.train_exact(LinearAR.zeros(d), p, lam, T, return_trajectory=True)
+    for t in (0, 7, T):                                                    # t = 0 and finite t
+        np.testing.assert_allclose(tr.theta[t], traj[t], rtol=EXACT_RTOL, atol=EXACT_RTOL)
+    assert float(np.max(tr.off_norm)) < EXACT_RTOL                         # stays on the subspace
+    limit = cf.gradient_flow(d, p, lam, t=None)                            # t -> infinity: the optimum
+    np.testing.assert_allclose(limit, cf.ntp_optimum(d, p, lam), rtol=0, atol=0)
+    np.testing.assert_allclose(exact.exact_ntp_optimum(d, p, lam).reduced().theta, limit,
+                               rtol=1e-9, atol=1e-10)
