@@ -16,7 +16,7 @@ from ._checks import as_generator, check_d, check_int, check_prob
 
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
-           "check_reward", "check_noise_kind", "sample_inputs",
+           "check_reward", "check_noise_kind", "sample_inputs", "add_distinct", "expected_distinct",
            "MAX_ENUM_D"]
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
@@ -239,3 +239,23 @@ class Mixture:
         Y = np.concatenate([Y] + blocks)
         weight = np.concatenate([weight, np.full(n * len(starts), self.p_cot * eps / (n * len(starts)))])
         return X, Y, weight
+
+
+def add_distinct(seen: set, X) -> set:
+    """Add the inputs X ``(n, d)`` (+-1) to ``seen``, a set of packed rows; returns ``seen``.
+
+    ``len(seen)`` is then the number of distinct inputs x among every X added (THEORY §8,
+    "distinct prompts"); it saturates at 2^d.
+    """
+    X = np.asarray(X)
+    if X.size:
+        packed = np.packbits(X.reshape(-1, X.shape[-1]) < 0, axis=1)       # (n, ceil(d/8)) uint8
+        seen.update(map(bytes, packed))
+    return seen
+
+
+def expected_distinct(d: int, n) -> float:
+    """E[number of distinct inputs among n uniform draws from {+1,-1}^d] = 2^d (1 - (1 - 2^-d)^n)."""
+    d = check_d(d)
+    n = float(n)
+    return float(2.0 ** d * -np.expm1(n * np.log1p(-(2.0 ** -d))))
