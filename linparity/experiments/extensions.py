@@ -25,6 +25,7 @@ from ..data import Mixture, long_response, response_length, reward_function, sho
 from ..heads import lam_triple
 from ..measures import evaluate
 from ..model import LinearAR
+from ..theory import prop2_bounds, regularisation_bias
 
 __all__ = ["exact_noisy_optimum", "noisy_initial_models", "noise_ntp", "noise_post_training",
            "penalised_reward", "length_penalty_thresholds", "length_penalty_run", "theorem1_edges",
@@ -185,14 +186,23 @@ def length_penalty_run(d, p, lam, beta, algo, steps, lr, replicates, rng, batch_
 def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
     """Theorem 1 at p = 1/3 and p in [3/4, 1): per p, the exact regularised optimum in closed form
     (``cf``: stop logit u after y_1 = x_1, pi_long, greedy accuracy, calibration error |pi(L) - p|,
-    |pi(S|x) - (1-p)/2| per class), by enumeration on full weights (``ex``, d <= 12) and Algorithm 3
+    |pi(S|x) - (1-p)/2| per class, the factors of pi(L) = alpha (1-beta) prod kappa, and Prop 2's
+    bias terms as stated (theory.prop2_bounds with T, delta = 0.1) next to the exact bias), by enumeration on full weights (``ex``, d <= 12) and Algorithm 3
     (``sim``: per replicate u, pi_long, greedy accuracy, calibration errors)."""
     lams = lam_triple(lam, positive=True)
     rows = []
     for p, g in zip(ps, spawn(rng, len(ps))):
         th = cf.ntp_optimum(d, p, lams)
         tp = cf.trajectory_probs(th, d)
+        sig = lambda z: float(1 / (1 + np.exp(-z)))  # noqa: E731
+        pb = prop2_bounds(d, p, lams[1], T, 0.1) if 0 < p < 1 else {}
+        rb = regularisation_bias(d, p, lams) if 0 < p < 1 else {}
         row = {"p": p, "cf": {"u": th[1] + th[2], "pi_long": tp.pi_long,
+                              # pi(L) = alpha (1-beta) prod kappa against (1+p)/2, 2p/(1+p), 1
+                              "alpha": sig(th[0]), "go_on": 1 - sig(th[1] + th[2]),
+                              "chain_right": float(np.prod([sig(c) for c in th[3:]])),
+                              "prop2_bias_eq": pb.get("bias_eq"), "prop2_bias_neq": pb.get("bias_neq"),
+                              "exact_bias_eq": rb.get("prop2_eq"), "exact_bias_neq": rb.get("prop2_neq"),
                               "greedy_accuracy": cf.greedy_probs(th, d).p_correct,
                               "calibration_error": abs(tp.pi_long - p),
                               "calibration_error_short": max(abs(tp.pi_short_eq - (1 - p) / 2),
