@@ -20,7 +20,7 @@ SIZES = {
               "f9_N": 1000, "f9_pg_steps": 20, "f9_post_R": 2,
               "f10_d": 6, "f10_steps": 10, "f10_R": 4, "f10_batch": 256, "f10_betas": (0.1, 0.4, 0.7),
               "f11_d": 6, "f11_T": 10_000, "f11_R": 4, "f11_rounds": 6, "f11_N": 1000, "f11_star_R": 2},
-    "full": {"f9_d": 8, "f9_noises": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), "f9_T": 100_000, "f9_R": 4,
+    "full": {"f9_d": 8, "f9_noises": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8), "f9_T": 400_000, "f9_R": 4,
              "f9_rounds": 10, "f9_N": 4000, "f9_pg_steps": 60, "f9_post_R": 3,
              "f10_d": 8, "f10_steps": 40, "f10_R": 8, "f10_batch": 512, "f10_betas": (0.1, 0.2, 0.4, 0.45, 0.7),
              "f11_d": 8, "f11_T": 100_000, "f11_R": 8, "f11_rounds": 8, "f11_N": 4000, "f11_star_R": 4},
@@ -75,16 +75,18 @@ def f9(s, ss, out, jobs=1, progress=False) -> FigureResult:
                               f"samples vs 10/lam_chain = {fmt(10 / lam[2])}) learns the closed-form "
                               "pi(L(x)|x) of the noisy optimum", f"{fmt(c['cf_pi_long'][i])} (eps_n={noises[i]}, worst)",
                         f"{fmt(sim.mean(0)[i])} +- {fmt(se[i], 2)}", ok,
-                        txt + " (floor 0.05: Algorithm 3 at finite T is not at the optimum)"))
+                        txt + " (floor 0.05: Algorithm 3 at finite T is not at the optimum; with label noise the averaged "
+                        "Pegasos iterate overshoots the chain logits for long: measured c_d = 2.55 at T = 1e5 and 1.70 "
+                        "at 4e5 against the optimum 1.38, d = 8, eps_n = 0.2)"))
     c = curves["final"]
-    pred = np.where(noises < 0.5, 1.0, 0.0)
+    pred = np.where(noises < 0.5, 1.0, np.where(noises == 0.5, 0.5, 0.0))   # eps = 1/2: c_d = 0, tie emits +1
     simg = c["sim_greedy"].mean(0)
     bad = np.abs(simg - pred) > 0.1
     rows.append(Row("F9", f"NTP greedy decoding with final-answer noise (p={p_ntp} > 1/3): correct iff eps_n < 1/2 "
-                          "(chain head d's target is 1 - eps_n)", f"closed form {_vals(c['cf_greedy'])} at eps_n = {_vals(noises)}",
+                          "(chain head d's target is 1 - eps_n; at eps_n = 1/2 its logit is 0 and the tie rule is right half the time)", f"closed form {_vals(c['cf_greedy'])} at eps_n = {_vals(noises)}",
                     f"Algorithm 3 {_vals(simg)}, enumeration {_vals(c['ex_greedy'])}",
                     bool(np.all(np.abs(c["cf_greedy"] - pred) < 1e-9) and not bad.any()),
-                    "criterion: closed form = 1[eps_n < 1/2] and every simulated mean within 0.1 of it"))
+                    "criterion: closed form = 1[eps_n < 1/2] (1/2 at eps_n = 1/2) and every simulated mean within 0.1 of it"))
     cc = curves["carried"]
     rows.append(Row("F9", "NTP greedy decoding with carried noise stays correct for every eps_n (each chain head's "
                           "label is flipped with probability eps_n/d only)", "1 (closed form)",
