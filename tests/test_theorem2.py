@@ -63,3 +63,13 @@ def test_theorem1_beyond_three_quarters_branch_starves():
     r = m.reduced()
     assert abs(float(expit(-(r.b - r.c))) - go[1]) < 1e-9
     assert all(r["cf"]["greedy_accuracy"] == 1.0 for r in rows)    # greedy stays right
+
+
+def test_theorem2_report_gives_both_steps():
+    from linparity.studies.theorem2 import format_report, theorem2_report
+    rep = theorem2_report(4, 0.1, LAM, 1000, rounds=2, early_steps=(), compare_rewards=False)
+    m = rep["main"]
+    st = ex.theorem2_steps(4, 0.1, LAM, 2, 10, 0, None)
+    np.testing.assert_allclose(m["step1_calibration_map"], np.abs(st["cf_pi"] - st["cf_q"]), atol=1e-12)
+    np.testing.assert_allclose(m["step2_drift_map"], np.abs(st["cf_q"] - st["p_ideal"]), atol=1e-12)
+    assert len(m["step1_calibration"]) == 2 and "two steps" in format_report(rep)
