@@ -33,6 +33,18 @@ def _common(p):
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _noise_args(p):
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="rate eps_n in [0, 1] of corrupted long demonstrations in pre-training (THEORY §8; default 0)")
+    p.add_argument("--noise-kind", default="final",
+                   help="final (flip s_d) | carried (flip s_j at a uniform j, later steps follow it); default final")
+
+
+def _rl_start_args(p):
+    p.add_argument("--pretrain-steps", type=int, default=100_000,
+                   help="Algorithm 3 samples before RL (0: start from the exact regularised NTP optimum)")
+
+
 def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     """The argument parser; ``with_transformer=False`` skips importing torch (slow) for other commands."""
     ap = _Parser(prog="linparity", description=__doc__.splitlines()[0])
@@ -47,6 +59,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--T2a", type=int, help="stop head step limit (default: --steps)")
     p.add_argument("--T-chain", type=int, help="chain heads' step limit in long samples (default: all)")
     p.add_argument("--delta", type=float, default=0.1, help="failure probability in the bounds")
+    _noise_args(p)
 
     p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
     _common(p)
@@ -54,9 +67,17 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, required=True, help="fresh inputs N per round")
     p.add_argument("--reward", default="cot", help="cot | e2e")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
-    p.add_argument("--variant", default="refit", help="continue | refit")
-    p.add_argument("--pretrain-steps", type=int, default=100_000, help="Algorithm 3 samples before RL")
-    p.add_argument("--method", default="sgd", help="sgd | closed-form")
+    from .commands import STAR_VARIANT_HELP
+    p.add_argument("--variant", default="continue", help=STAR_VARIANT_HELP)
+    p.add_argument("--epochs", type=int, default=2, help="continue: epochs E over the kept set (default 2)")
+    p.add_argument("--lr", type=float, default=0.05, help="continue: constant NTP step size (default 0.05)")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="continue: kept pairs per gradient step (default 1: one step per kept pair, Algorithm 1)")
+    _rl_start_args(p)
+    p.add_argument("--method", default="sgd",
+                   help="sgd (simulate) | closed-form (exact map, reduced coordinates) | exact (the map on full "
+                        "weights by enumeration, d <= 12, reward cot); both population methods are 'refit'")
+    _noise_args(p)
 
     p = sub.add_parser("pg", help="policy-gradient post-training (REINFORCE, GRPO)")
     _common(p)
@@ -68,7 +89,14 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--reward", default="cot", help="cot | e2e")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
     p.add_argument("--no-baseline", action="store_true", help="REINFORCE without the running-mean baseline")
-    p.add_argument("--pretrain-steps", type=int, default=100_000, help="Algorithm 3 samples before RL")
+    _rl_start_args(p)
+    p.add_argument("--method", default="sgd",
+                   help="sgd (simulate) | closed-form (expected dynamics, reduced coordinates) | exact (expected "
+                        "REINFORCE ascent on full weights by enumeration, d <= 12)")
+    p.add_argument("--length-penalty", type=float, default=0.0, metavar="BETA",
+                   help="reward r - BETA (|y| - 2)/(d - 1), BETA >= 0 (THEORY §8; default 0); the JSON gives the "
+                        "exact threshold length_penalty_threshold at the start")
+    _noise_args(p)
 
     p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML), or --show its results")
     p.add_argument("spec", nargs="?", help="path of the sweep specification (.toml or .json)")
@@ -101,18 +129,25 @@ def _run(a) -> dict:
         from .commands import pretrain_summary
         return pretrain_summary(a.d, a.p_cot, a.method, a.steps, **_lams(a), T1=a.T1, T2a=a.T2a,
                                 T_chain=a.T_chain, replicates=a.replicates, seed=a.seed, delta=a.delta,
-                                progress=not a.json and sys.stderr.isatty())
+                                progress=not a.json and sys.stderr.isatty(), noise=a.noise,
+                                noise_kind=a.noise_kind)
     if a.command == "star":
         from .commands import star_command
+
+        def progress(n, total):
+            print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
         return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
-                            variant=a.variant, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
-                            replicates=a.replicates, seed=a.seed, method=a.method)
+                            variant=a.variant, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
+                            replicates=a.replicates, seed=a.seed, method=a.method, noise=a.noise,
+                            noise_kind=a.noise_kind, progress=progress, epochs=a.epochs, lr=a.lr,
+                            batch_size=a.batch_size)
     if a.command == "pg":
         from .commands import pg_command
         return pg_command(a.algo, a.d, a.p_cot, a.steps, a.lr, batch_size=a.batch_size,
                           group_size=a.group_size, reward=a.reward, temperature=a.temperature,
-                          baseline=not a.no_baseline, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
-                          replicates=a.replicates, seed=a.seed)
+                          baseline=not a.no_baseline, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
+                          replicates=a.replicates, seed=a.seed, method=a.method,
+                          length_penalty=a.length_penalty, noise=a.noise, noise_kind=a.noise_kind)
     if a.command == "sweep":
         import dataclasses
 
@@ -143,6 +178,21 @@ def _run(a) -> dict:
         except ImportError as e:
             raise ValueError(f"transformer: needs torch; install it with pip install -e '.[transformer]' ({e})")
     raise ValueError(f"command: unknown {a.command!r}")
+
+
+def _pretrain_steps(a):
+    """--pretrain-steps: 0 means the exact regularised optimum (None in the library)."""
+    if a.pretrain_steps is not None and a.pretrain_steps < 0:
+        raise ValueError(f"--pretrain-steps: must be >= 0 (0: start from the optimum), got {a.pretrain_steps}")
+    return None if a.pretrain_steps == 0 else a.pretrain_steps
+
+
+def _warn_unconverged(res: dict) -> None:
+    """One line on stderr when a head stopped far from convergence (T < 10/lambda)."""
+    if isinstance(res, dict) and res.get("converged") is False:
+        print(f"warning: not converged: head(s) {', '.join(res.get('unconverged_heads', []))} took fewer than "
+              f"10/lambda steps (see 'head_steps'/'steps_needed' in --json); the result still "
+              f"remembers its start", file=sys.stderr)
 
 
 def _lam_tuple(a):
@@ -194,6 +244,7 @@ def main(argv=None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         a = build_parser(with_transformer="transformer" in argv[:1]).parse_args(argv)
         res = _jsonable(_run(a))
+        _warn_unconverged(res)
     except (ValueError, OSError) as e:  # bad input: a bad value, or a file that cannot be read
         print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
         return 2

@@ -199,7 +199,7 @@ def test_star_from_calibrated_model_generalises_in_n_star_rounds():
     theta0 = cf.ntp_optimum(d, p, LAM)
     mp = rc.star_map(theta0, d, LAM, ns + 2)
     assert int(np.flatnonzero(mp.greedy_accuracy >= 0.99)[0]) == ns
-    out = commands.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0)
+    out = commands.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0, variant="refit")
     assert out["n_star"] == ns
     # greedy accuracy reaches 0.99 within the ns + 1 simulated rounds (measured: at round ns + 1,
     # one round after the exact map above)
@@ -218,7 +218,7 @@ def test_early_checkpoint_predicted_not_to_amplify():
     go = lambda th: 1 - float(expit(th[1] + th[2]))  # noqa: E731  P(go on | y_1 = x_1)
     mp = rc.star_map(theta0, d, LAM, 1)
     assert go(mp.theta[1]) < go(mp.theta[0])
-    cfg = rl.StarConfig(rounds=1, samples=20_000, lam=LAM)
+    cfg = rl.StarConfig(rounds=1, samples=20_000, variant="refit", lam=LAM)
     sim = rl.run_star(rl.BatchedAR.stack(res.models_), cfg, rng=2)
     # the drop predicted by the map is large (~x0.05); a 50% drop is far outside the noise of N = 20000
     assert go(sim.theta_[0, 1]) < 0.5 * go(sim.theta_[0, 0])
