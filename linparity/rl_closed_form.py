@@ -201,9 +201,9 @@ def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
     2a take ``n_steps`` steps, the chain heads round(p n_steps) (they step on long samples only).
     """
     n_steps = check_int("n_steps", n_steps, 0)
-    head = cf.discrete_dynamics(d, p, lam, n_steps)[-1]
+    head = cf.discrete_dynamics_end(d, p, lam, n_steps)
     n_long = int(round(check_prob("p_cot", p) * n_steps))
-    chain = cf.discrete_dynamics(d, p, lam, n_long)[-1]
+    chain = cf.discrete_dynamics_end(d, p, lam, n_long)
     return np.concatenate([head[:3], chain[3:]])
 
 
