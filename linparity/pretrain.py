@@ -77,6 +77,7 @@ from numba import njit
 from scipy.special import expit
 from tqdm.auto import tqdm
 
+from . import blocked
 from ._checks import check_d, check_int, check_positive, check_prob, spawn
 from .data import Mixture, is_long
 from .model import LinearAR, phi
@@ -451,8 +452,16 @@ class _FastRun:
         cfg = self.cfg
         G1, G2, Gx, Gy, Gp = self.G
         S1, S2, Sx, Sy, Sp = self.S
+        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        if cfg.batch_size == 1 and cfg.d >= blocked.BLOCKED_MIN_D:
+            # batch size 1 at larger d: the chain heads step in blocks of long samples
+            # (linparity.blocked; same steps, reassociated arithmetic)
+            self.t, self.tl = blocked.sgd_chunk_blocked(
+                X, Y, blocked.DEFAULT_BLOCK, self.t, self.tl, cfg.T1, cfg.T2a, cfg.T_chain,
+                cfg.lam1, cfg.lam2a, cfg.lam_chain, G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, *self.V)
+            return
         self.t, self.tl = _sgd_chunk(
-            np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64), cfg.batch_size,
+            X, Y, cfg.batch_size,
             self.t, self.tl, cfg.T1, cfg.T2a, cfg.T_chain, cfg.lam1, cfg.lam2a, cfg.lam_chain,
             G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, *self.V, self.cbuf, self.longs)
 
