@@ -94,12 +94,11 @@ def _chain_first_step(X, Y, r, Tc, lamc, Gx, Gy, Gp, Sx, Sy, Sp, Vx, Vy, Vp):
 def _workspace(B, d):
     """Scratch arrays of one chain block of B long samples (allocated once per chunk)."""
     H = d - 1
-    return (np.empty((B, d)), np.empty((B, H)), np.empty((d, B)),          # Xb, Yq, YT
+    return (np.empty((B, d)), np.empty((B, H)), np.empty((B, d)),          # Xb, Yq, Yl
             np.empty((B, 2 * H)), np.empty((B, H)), np.empty((B, B)),      # P, YG, Kx
-            np.empty((B, B)), np.empty((H, B)), np.empty((H, B)),          # Ky, C, A
-            np.empty(H), np.empty(B), np.empty(B),                          # a0, cy, invk
-            np.empty((4 * H, B)), np.empty((2 * H, B)),                     # M4, M2
-            np.empty((4 * H, d)), np.empty((2 * H, H)))                     # R, Q
+            np.empty((H, H)), np.empty((B, 4 * H)), np.empty((B, H)),      # D, M (C | CY | CA | CYA), A
+            np.empty(H), np.empty(H), np.empty(H), np.empty(H),             # a0, s0, s1, nact
+            np.empty((4 * H, d)), np.empty((2 * H, H)), np.empty((B, 2 * H)))  # R, Q, M2
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
@@ -108,8 +107,14 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
 
     GXP, SXP ``(2(d-1), d)``: [Gx; Gp] and [Sx; Sp] stacked (one GEMM serves both parts);
     inv_lam ``(d-1,)``: 1 / lambda_l; ws: :func:`_workspace` (B, d).
+
+    Positions j run in the outer loop and heads in the inner one, so the d-1 heads' sigmoids
+    at one position are independent (no latency chain) and every inner loop runs over heads
+    with unit stride. The y-part of the Gram sum in (1), sum_{i<j} c_i sum_{q<l} y_iq y_jq,
+    is taken as sum_{q<l} y_jq D[l, q] with D = sum_{i<j} c_i y_i the block's running change
+    of G_y (triangular).
     """
-    Xb, Yq, YT, P, YG, Kx, Ky, C, A, a0, cy, invk, M4, M2, R, Q = ws
+    Xb, Yq, Yl, P, YG, Kx, D, M, A, a0, s0, s1, nact, R, Q, M2 = ws
     d = X.shape[1]
     H = d - 1
     B = rows.shape[0]
@@ -117,62 +122,54 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
         r = rows[j]
         for i in range(d):
             Xb[j, i] = X[r, i]
-            YT[i, j] = Y[r, i]
+            Yl[j, i] = Y[r, i]
         for i in range(H):
             Yq[j, i] = Y[r, i]
-        invk[j] = 1.0 / (k0 + j)           # margin of step k0+j+1 is at G_{k0+j} / (lambda (k0+j))
     np.dot(Xb, GXP.T, P)                   # (B, 2H): <G_x, x_j> | <G_p, x_j>
     np.dot(Yq, Gy.T, YG)                   # (B, H): <G_y, y_j>
     np.dot(Xb, Xb.T, Kx)                   # (B, B) shared by all heads, eq. (2)
-    Ky[:] = 0.0                            # running sum_{q<l} y_iq y_jq, lower triangle Ky[j, i<j]
-    for h in range(H):                     # head l = h + 2
-        yc = YT[h]                         # y_{l-1} of every block position
-        for j in range(1, B):              # add q = l-1 to the y-Gram
-            yj = yc[j]
-            for i in range(j):
-                Ky[j, i] += yc[i] * yj
-        Ch = C[h]
-        nact = min(max(Tc[h] - k0, 0), B)
-        for j in range(nact, B):
-            Ch[j] = 0.0
-            A[h, j] = 0.0
-        a0[h] = 0.0
-        if nact == 0:
-            continue
-        il = inv_lam[h]
-        for j in range(nact):              # eq. (1), sequential within the block
-            yp = yc[j]
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            for i in range(j):
-                s0 += Ch[i] * Kx[j, i]
-                s1 += cy[i] * Kx[j, i]
-                s2 += Ch[i] * Ky[j, i]
-            acc = P[j, h] + yp * P[j, H + h] + YG[j, h] + s0 + yp * s1 + s2
-            u = YT[h + 1, j]
-            c = _sig_neg(u * (acc * (il * invk[j]))) * u
-            Ch[j] = c
-            cy[j] = c * yp
+    for h in range(H):                     # steps of head h in this block; eq. (3) weights
+        na = min(max(Tc[h] - k0, 0), B)
+        nact[h] = na
         a = 0.0
-        for j in range(nact - 1, -1, -1):  # eq. (3) weights a_j = sum_{j' >= j} 1/(lambda (k0+j'+1))
-            a += il / (k0 + j + 1)
-            A[h, j] = a
+        for j in range(B - 1, -1, -1):
+            if j < na:
+                a += inv_lam[h] / (k0 + j + 1)
+            A[j, h] = a
         a0[h] = a
+        for q in range(h + 1):
+            D[h, q] = 0.0
+    for j in range(B):                     # eq. (1), sequential over the block's positions
+        ik = 1.0 / (k0 + j)                # margin of step k0+j+1 is at G_{k0+j} / (lambda (k0+j))
+        for h in range(H):
+            s0[h] = 0.0
+            s1[h] = 0.0
+        for i in range(j):                 # x-part of the Gram sum, all heads at once
+            kx = Kx[j, i]
+            for h in range(H):
+                s0[h] += M[i, h] * kx
+                s1[h] += M[i, H + h] * kx
+        for h in range(H):                 # head l = h + 2: prev y_{l-1} = Yl[j, h], label Yl[j, h+1]
+            yp = Yl[j, h]
+            s2 = 0.0
+            for q in range(h + 1):
+                s2 += Yl[j, q] * D[h, q]
+            acc = P[j, h] + yp * P[j, H + h] + YG[j, h] + s0[h] + yp * s1[h] + s2
+            c = 0.0
+            if j < nact[h]:
+                u = Yl[j, h + 1]
+                c = _sig_neg(u * (acc * (inv_lam[h] * ik))) * u
+            M[j, h] = c
+            M[j, H + h] = c * yp
+            M[j, 2 * H + h] = c * A[j, h]
+            M[j, 3 * H + h] = c * yp * A[j, h]
+            M2[j, h] = c
+            M2[j, H + h] = c * A[j, h]
+            for q in range(h + 1):
+                D[h, q] += c * Yl[j, q]
     # eq. (3): one GEMM for the x-parts of G and S, one for the y-parts
-    for h in range(H):
-        for j in range(B):
-            c = C[h, j]
-            ca = c * A[h, j]
-            yp = YT[h, j]
-            M4[h, j] = c
-            M4[H + h, j] = c * yp
-            M4[2 * H + h, j] = ca
-            M4[3 * H + h, j] = ca * yp
-            M2[h, j] = c
-            M2[H + h, j] = ca
-    np.dot(M4, Xb, R)                      # (4H, d): dG_x | dG_p | dS_x | dS_p
-    np.dot(M2, Yq, Q)                      # (2H, H): dG_y | dS_y (masked below)
+    np.dot(M.T, Xb, R)                     # (4H, d): dG_x | dG_p | dS_x | dS_p
+    np.dot(M2.T, Yq, Q)                    # (2H, H): dG_y | dS_y (masked below)
     for h in range(H):
         s = a0[h]
         for i in range(d):
