@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
-from .data import MAX_ENUM_D, all_inputs, prefix_parities
+from .data import MAX_ENUM_D, all_inputs
 from .model import LinearAR, log_sigmoid
 
 __all__ = ["per_input", "evaluate", "inputs_for"]
@@ -41,8 +41,7 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     tau = check_temperature(temperature)
     X = np.asarray(X, dtype=np.int8)
     n, d = X.shape
-    Xf = X.astype(np.float64)                                     # (n, d)
-    S = prefix_parities(X)                                        # (n, d) int8: s_1..s_d
+    Xf, S, Sf = _float_and_parities(X)                            # (n, d) float, int8, float
     chi = S[:, -1]
     u1 = Xf @ model.w1                                            # (n,)
     ua, uc_x = Xf @ model.w2a[:d], Xf @ model.w2a[d + 1:]         # (n,), (n,)
@@ -61,8 +60,8 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     base, pair = XW[:, :d - 1], XW[:, d - 1:]                     # <W_x[l], x>, <W_p[l], x>
     # long response L(x): y_l = s_l; chain margins m_l = s_l u_l with
     # u_l = base_l + sum_{k<l} W_y[l, k] s_k + s_{l-1} pair_l  (as in LinearAR.logits)
-    s1 = S[:, 0].astype(np.float64)
-    wys = S[:, :d - 1].astype(np.float64) @ Wy.T                  # (n, d-1)
+    s1 = Sf[:, 0]
+    wys = Sf[:, :d - 1] @ Wy.T                                    # (n, d-1)
     y1 = np.where(u1 >= 0, 1, -1).astype(np.int8)                 # greedy y_1
     go = ~(stop_logit(y1.astype(np.float64)) > 0)                 # greedy goes on (logit 0: on)
     # log sigma(m / tau) = min(m/tau, 0) - log1p(exp(-|m/tau|)): the kernel sums the first terms
@@ -81,6 +80,27 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
 
 
 @njit(cache=True, nogil=True)
+def _float_and_parities(X):
+    """X as float64, and the prefix parities s_j = x_1 ... x_j (data.prefix_parities) as int8
+    and float64, each ``(n, d)``, in one pass."""
+    n, d = X.shape
+    Xf = np.empty((n, d))
+    S = np.empty((n, d), dtype=np.int8)
+    Sf = np.empty((n, d))
+    for i in range(n):
+        s = 1.0
+        for j in range(d):
+            x = float(X[i, j])
+            s *= x
+            Xf[i, j] = x
+            Sf[i, j] = s
+    for i in range(n):
+        for j in range(d):
+            S[i, j] = np.int8(Sf[i, j])
+    return Xf, S, Sf
+
+
+@njit(cache=True, nogil=True)
 def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
     """One pass over the rows for the chain heads (THEORY §2 logits; greedy as LinearAR.greedy).
 
@@ -91,13 +111,14 @@ def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
     Returns sum_l min(m_l / tau, 0) ``(n,)``, T = -|m_l / tau| ``(n, m)`` with
     m_l = s_l (base_l + wys_l + s_{l-1} pair_l) the margins of L(x), and the last greedy bit
     ``(n,)`` int8 (the chain logit base_l + sum_{k<l} W_y[l, k] y_k + y_{l-1} pair_l is summed
-    in LinearAR.greedy's order, ties 0 -> +1).
+    in LinearAR.greedy's order, running sums over k for every later head, ties 0 -> +1).
     """
     n, m = base.shape
     neg = np.zeros(n)
     T = np.empty((n, m))
     last = y1.copy()
-    y = np.empty(m + 1)
+    WyT = np.ascontiguousarray(Wy.T)               # WyT[k, h] = W_y[h, k]
+    acc = np.empty(m)
     for i in range(n):
         acc_min = 0.0
         for h in range(m):                         # head l = h + 2: label s_l, prev s_{l-1}
@@ -112,13 +133,14 @@ def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
         neg[i] = acc_min
         if not go[i]:
             continue
-        y[0] = y1[i]
         for h in range(m):
-            acc = 0.0
-            for k in range(h + 1):                 # y_1 .. y_{l-1}
-                acc += y[k] * Wy[h, k]
-            y[h + 1] = 1.0 if base[i, h] + acc + y[h] * pair[i, h] >= 0 else -1.0
-        last[i] = np.int8(y[m])
+            acc[h] = 0.0
+        prev = float(y1[i])
+        for h in range(m):                         # head l = h + 2, prev = y_{l-1}
+            for g in range(h, m):                  # acc_g += y_{l-1} W_y[g, l-2], in k order
+                acc[g] += prev * WyT[h, g]
+            prev = 1.0 if base[i, h] + acc[h] + prev * pair[i, h] >= 0 else -1.0
+        last[i] = np.int8(prev)
     return neg, T, last
 
 

@@ -32,7 +32,9 @@ sigma(-m) u phi over the step's samples, has the closed solution w_k = G_k / (la
 G_k = g_1 + ... + g_k. The compiled kernel (numba) keeps G and the running sum
 S_K = sum_{k<=K} G_k / (lambda k) of the iterates, so each step costs one signed dot product and
 two axpy's per feature and the average iterate is S_K / K. This is the same arithmetic as the
-reference up to rounding.
+reference up to rounding. At batch size 1 and d >= ``blocked.BLOCKED_MIN_D`` the chain heads
+instead step on blocks of long samples (:mod:`linparity.blocked`: GEMMs against the block-start
+sums plus a Gram recursion inside the block), again the same steps up to rounding (tested).
 
 Floating-point reproducibility (a finding)
 ------------------------------------------
