@@ -41,6 +41,25 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     tau = check_temperature(temperature)
     X = np.asarray(X, dtype=np.int8)
     n, d = X.shape
+    Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
+    mats = (np.vstack([Wx, Wp]).T.copy(), Wy.T.copy(), np.ascontiguousarray(Wy))
+    out = {k: np.empty(n) for k in ("pi_long", "pi_short_correct", "p_short", "mean_length",
+                                    "greedy_correct")}
+    for start in range(0, n, _ROWS):                              # rows are independent; blocks
+        stop = min(start + _ROWS, n)                              # keep temporaries in cache
+        for k, v in _per_input_rows(model, X[start:stop], tau, mats).items():
+            out[k][start:stop] = v
+    return out
+
+
+#: rows per block of :func:`per_input` (temporaries ~ _ROWS * 2d floats stay in L2)
+_ROWS = 2048
+
+
+def _per_input_rows(model: LinearAR, X, tau, mats) -> dict[str, np.ndarray]:
+    """:func:`per_input` on one block of rows; mats = ([W_x; W_p]^T, W_y^T, W_y)."""
+    n, d = X.shape
+    WW, WyT, Wy = mats
     Xf, S, Sf = _float_and_parities(X)                            # (n, d) float, int8, float
     chi = S[:, -1]
     u1 = Xf @ model.w1                                            # (n,)
@@ -55,19 +74,17 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     p_short = np.exp(lp_short[1.0]) + np.exp(lp_short[-1.0])
     pi_short_correct = np.exp(np.where(chi > 0, lp_short[1.0], lp_short[-1.0]))
     # chain heads: x-parts of all heads at once
-    Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
-    XW = Xf @ np.vstack([Wx, Wp]).T                               # (n, 2d-2)
+    XW = Xf @ WW                                                  # (n, 2d-2)
     base, pair = XW[:, :d - 1], XW[:, d - 1:]                     # <W_x[l], x>, <W_p[l], x>
     # long response L(x): y_l = s_l; chain margins m_l = s_l u_l with
     # u_l = base_l + sum_{k<l} W_y[l, k] s_k + s_{l-1} pair_l  (as in LinearAR.logits)
     s1 = Sf[:, 0]
-    wys = Sf[:, :d - 1] @ Wy.T                                    # (n, d-1)
+    wys = Sf[:, :d - 1] @ WyT                                     # (n, d-1)
     y1 = np.where(u1 >= 0, 1, -1).astype(np.int8)                 # greedy y_1
     go = ~(stop_logit(y1.astype(np.float64)) > 0)                 # greedy goes on (logit 0: on)
     # log sigma(m / tau) = min(m/tau, 0) - log1p(exp(-|m/tau|)): the kernel sums the first terms
     # and leaves -|m/tau| in T for numpy's vectorised exp/log1p
-    neg_min_sum, T, greedy_last = _chain_pass(base, pair, wys, S, np.ascontiguousarray(Wy),
-                                              y1, go, 1.0 / tau)
+    neg_min_sum, T, greedy_last = _chain_pass(base, pair, wys, S, Wy, y1, go, 1.0 / tau)
     np.exp(T, out=T)
     np.log1p(T, out=T)
     lp_chain = neg_min_sum - T.sum(axis=1)                        # sum_l log sigma(m_l / tau)
