@@ -34,7 +34,8 @@ from ._checks import check_d, check_int, check_nonneg, check_prob, check_tempera
 __all__ = ["ell", "split_lam", "head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
            "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
            "head2a_optimum", "head2a_optimum_uv", "chain_optimum", "ntp_optimum", "gradient_flow",
-           "discrete_dynamics", "discrete_dynamics_end", "TrajectoryProbs", "trajectory_probs", "greedy_probs"]
+           "discrete_dynamics", "discrete_dynamics_end", "TrajectoryProbs", "trajectory_probs",
+           "greedy_probs"]
 
 
 def ell(m):
@@ -235,7 +236,12 @@ def _active_heads(d, p, q) -> np.ndarray:
 
 
 def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
-    """Validated inputs of the recursion: (theta, etas or None, inv_lam, active, average, consts)."""
+    """Validated inputs of the recursion of :func:`discrete_dynamics`.
+
+    Returns (d, n_iter, theta ``(d+2,)`` start, etas ``(n_iter, d+2)`` or None for the Pegasos
+    schedule, per_head lambdas ``(d+2,)``, active ``(d+2,)``, average, chain_same, consts =
+    (pi1, q, r, lam1, lam2a, lam_chain)).
+    """
     d = check_d(d, 3)
     n_iter = check_int("n_iter", n_iter, 0)
     l1, l2, lc = split_lam(lam)
@@ -259,7 +265,8 @@ def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
     qq, rr = _mixture(p, q, r)
     active = _active_heads(d, p, q)
     # chain coordinates with equal start, lambda and step stay equal: the kernel runs one of them
-    chain_same = bool(np.all(theta[3:] == theta[3]) and (etas is None or np.all(etas[:, 3:] == etas[:, 3:4])))
+    chain_same = bool(np.all(theta[3:] == theta[3])
+                      and (etas is None or np.all(etas[:, 3:] == etas[:, 3:4])))
     consts = (qq + (1 - qq) * rr, qq, rr, l1, l2, lc)
     return d, n_iter, theta, etas, per_head, active, bool(average), chain_same, consts
 
