@@ -98,8 +98,8 @@ def _workspace(B, d):
     H = d - 1
     return (np.empty((B, d)), np.empty((B, H)), np.empty((B, d)),          # Xb, Yq, Yl
             np.empty((B, 2 * H)), np.empty((B, H)), np.empty((B, B)),      # P, YG, Kx
-            np.empty((H, H)), np.empty((B, 4 * H)), np.empty((B, H)),      # D, M (C | CY | CA | CYA), A
-            np.empty(H), np.empty(H), np.empty(H), np.empty(H),             # a0, s0, s1, nact
+            np.empty((H, B)), np.empty((B, 4 * H)), np.empty((B, H)),      # CT, M (C | CY | CA | CYA), A
+            np.empty(H), np.empty(B), np.empty((d, B)), np.empty(H),        # a0, ky, YT, nact
             np.empty((4 * H, d)), np.empty((2 * H, H)), np.empty((B, 2 * H)))  # R, Q, M2
 
 
@@ -111,12 +111,11 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
     inv_lam ``(d-1,)``: 1 / lambda_l; ws: :func:`_workspace` (B, d).
 
     Positions j run in the outer loop and heads in the inner one, so the d-1 heads' sigmoids
-    at one position are independent (no latency chain) and every inner loop runs over heads
-    with unit stride. The y-part of the Gram sum in (1), sum_{i<j} c_i sum_{q<l} y_iq y_jq,
-    is taken as sum_{q<l} y_jq D[l, q] with D = sum_{i<j} c_i y_i the block's running change
-    of G_y (triangular).
+    at one position are independent (no latency chain). At position j the y-Gram of (2),
+    ky_i = sum_{q<l} y_iq y_jq (i < j), grows by one term per head as l runs up, so head l's
+    Gram sum is one unit-stride pass over i < j.
     """
-    Xb, Yq, Yl, P, YG, Kx, D, M, A, a0, s0, s1, nact, R, Q, M2 = ws
+    Xb, Yq, Yl, P, YG, Kx, CT, M, A, a0, ky, YT, nact, R, Q, M2 = ws
     d = X.shape[1]
     H = d - 1
     B = rows.shape[0]
@@ -127,6 +126,8 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
             Yl[j, i] = Y[r, i]
         for i in range(H):
             Yq[j, i] = Y[r, i]
+        for i in range(d):
+            YT[i, j] = Y[r, i]
     np.dot(Xb, GXP.T, P)                   # (B, 2H): <G_x, x_j> | <G_p, x_j>
     np.dot(Yq, Gy.T, YG)                   # (B, H): <G_y, y_j>
     np.dot(Xb, Xb.T, Kx)                   # (B, B) shared by all heads, eq. (2)
@@ -139,36 +140,28 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
                 a += inv_lam[h] / (k0 + j + 1)
             A[j, h] = a
         a0[h] = a
-        for q in range(h + 1):
-            D[h, q] = 0.0
     for j in range(B):                     # eq. (1), sequential over the block's positions
         ik = 1.0 / (k0 + j)                # margin of step k0+j+1 is at G_{k0+j} / (lambda (k0+j))
-        for h in range(H):
-            s0[h] = 0.0
-            s1[h] = 0.0
-        for i in range(j):                 # x-part of the Gram sum, all heads at once
-            kx = Kx[j, i]
-            for h in range(H):
-                s0[h] += M[i, h] * kx
-                s1[h] += M[i, H + h] * kx
+        for i in range(j):
+            ky[i] = 0.0
         for h in range(H):                 # head l = h + 2: prev y_{l-1} = Yl[j, h], label Yl[j, h+1]
             yp = Yl[j, h]
-            s2 = 0.0
-            for q in range(h + 1):
-                s2 += Yl[j, q] * D[h, q]
-            acc = P[j, h] + yp * P[j, H + h] + YG[j, h] + s0[h] + yp * s1[h] + s2
+            s = 0.0
+            for i in range(j):             # sum_{i<j} c_i <phi_i, phi_j>, eq. (2)
+                ky[i] += YT[h, i] * yp
+                s += CT[h, i] * (Kx[j, i] * (1.0 + YT[h, i] * yp) + ky[i])
+            acc = P[j, h] + yp * P[j, H + h] + YG[j, h] + s
             c = 0.0
             if j < nact[h]:
                 u = Yl[j, h + 1]
                 c = _sig_neg(u * (acc * (inv_lam[h] * ik))) * u
+            CT[h, j] = c
             M[j, h] = c
             M[j, H + h] = c * yp
             M[j, 2 * H + h] = c * A[j, h]
             M[j, 3 * H + h] = c * yp * A[j, h]
             M2[j, h] = c
             M2[j, H + h] = c * A[j, h]
-            for q in range(h + 1):
-                D[h, q] += c * Yl[j, q]
     # eq. (3): one GEMM for the x-parts of G and S, one for the y-parts
     np.dot(M.T, Xb, R)                     # (4H, d): dG_x | dG_p | dS_x | dS_p
     np.dot(M2.T, Yq, Q)                    # (2H, H): dG_y | dS_y (masked below)
