@@ -45,6 +45,7 @@ from linparity._io import atomic_write_text  # noqa: E402
 from linparity.data import long_response, short_response  # noqa: E402
 from linparity.metrics import evaluate, inputs_for  # noqa: E402
 from linparity.model import LinearAR  # noqa: E402
+import linparity.pretrain as P  # noqa: E402
 from linparity.pretrain import fit_samples, pretrain, pretrain_reference  # noqa: E402
 
 BENCH_MD = ROOT / "BENCHMARKS.md"
@@ -238,23 +239,39 @@ def bench_blocked(quick: bool = False) -> str:
             return pretrain(d, p, T, lam, rng=0)
         a, b = run(True).models_[0].to_vector(), run(False).models_[0].to_vector()
         dev = float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
-        t = best_interleaved({"per": lambda: run(False), "blk": lambda: run(True)}, 3 if quick else 5)
+        # kernels alone, on samples drawn beforehand (as float64, the kernels' input)
+        cfg = P._make_config(d, p, T, lam, None, None, None, None, None, None, 1)
+        chunks = [(X.astype(np.float64), Y.astype(np.float64))
+                  for X, Y in P._sample_chunks(cfg, P.spawn(0, 1)[0])]
+
+        def kernel(on):
+            blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
+            fr = P._FastRun(cfg)
+            for X, Y in chunks:
+                fr.feed(X, Y)
+        t = best_interleaved({"per": lambda: run(False), "blk": lambda: run(True),
+                              "kper": lambda: kernel(False), "kblk": lambda: kernel(True)},
+                             3 if quick else 5)
         blocked.BLOCKED_MIN_D = saved
         fl = p * _chain_flops(d) + 6 * (d + 2 * d + 2)      # flops per sample, all heads
         H, B = d - 1, blocked.DEFAULT_BLOCK
         g_blk = gemm_gflops(4 * H, B, d)
         rows.append(f"| {d} | {T / t['per'] / 1e3:.0f}k | {T / t['blk'] / 1e3:.0f}k | "
-                    f"{t['per'] / t['blk']:.2f}x | {fl * T / t['per'] / 1e9:.1f} | "
-                    f"{fl * T / t['blk'] / 1e9:.1f} | {g_blk:.0f} | {dev:.0e} |")
+                    f"{t['per'] / t['blk']:.2f}x | {T / t['kper'] / 1e3:.0f}k | "
+                    f"{T / t['kblk'] / 1e3:.0f}k | {t['kper'] / t['kblk']:.2f}x | "
+                    f"{fl * T / t['kper'] / 1e9:.1f} | {fl * T / t['kblk'] / 1e9:.1f} | {g_blk:.0f} | "
+                    f"{dev:.0e} |")
     big = gemm_gflops(1000, 1000, 1000, 3)
     return (
         f"Algorithm 3 at batch size 1, p = {p}, lambda = {lam}, T = {T} samples, one replicate "
-        f"(samples drawn inside, as `pretrain` does), best of 5 interleaved; block = "
+        f"(`pretrain`: samples drawn inside by `Mixture.sample`; kernel alone: the same samples "
+        f"drawn beforehand), best of 5 interleaved; block = "
         f"{blocked.DEFAULT_BLOCK} long samples. GFLOP/s count the per-sample kernel's flops "
         "(6 per feature per stepping head: dot, G axpy, S axpy), the same for both paths.\n\n"
-        "| d | per-sample kernel (samples/s) | blocked (samples/s) | ratio | per-sample GFLOP/s | "
+        "| d | `pretrain`, per-sample kernel (samples/s) | `pretrain`, blocked | ratio | "
+        "kernel alone, per-sample | kernel alone, blocked | ratio | per-sample GFLOP/s | "
         "blocked GFLOP/s | numpy GEMM (4(d-1) x B) @ (B x d) GFLOP/s | max rel. diff |\n"
-        "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
+        "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
         f"\n\nnumpy GEMM 1000^3 on this core: {big:.0f} GFLOP/s.\n")
 
 
