@@ -16,7 +16,10 @@ from ._checks import as_generator, check_d, check_int, check_prob
 
 __all__ = ["Mixture", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
-           "MAX_ENUM_D"]
+           "MAX_ENUM_D", "CHAINS", "chain_steps", "chain_response"]
+
+#: kinds of long demonstration: "full" folds in one new bit per step (L(x)), "leap2" two
+CHAINS = ("full", "leap2")
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
 MAX_ENUM_D = 12
@@ -43,6 +46,29 @@ def long_response(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.int8)
     Y = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.int8)
     Y[:, :-1] = prefix_parities(X)
+    return Y
+
+
+def chain_steps(d: int, chain: str = "full") -> np.ndarray:
+    """Prefix lengths j whose parities s_j a long demonstration writes, int ``(k,)``.
+
+    ``"full"``: 1, 2, ..., d (L(x)). ``"leap2"`` (partial chains, THEORY §7): 2, 4, ..., and d
+    last (so d odd ends with one single-bit step): each step folds in two new bits.
+    """
+    if chain not in CHAINS:
+        raise ValueError(f"chain: must be one of {CHAINS}, got {chain!r}")
+    if chain == "full":
+        return np.arange(1, d + 1)
+    return np.unique(np.append(np.arange(2, d + 1, 2), d))
+
+
+def chain_response(X: np.ndarray, chain: str = "full") -> np.ndarray:
+    """The long demonstration of kind ``chain``: (s_j for j in chain_steps, EOS, 0 padding),
+    int8 ``(n, d+1)``. ``chain_response(X, "full")`` is :func:`long_response`."""
+    X = np.asarray(X, dtype=np.int8)
+    J = chain_steps(X.shape[1], chain)  # (k,)
+    Y = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.int8)
+    Y[:, :len(J)] = prefix_parities(X)[:, J - 1]
     return Y
 
 
@@ -112,14 +138,21 @@ class Mixture:
         Number of input bits, d >= 2.
     p_cot : float
         Probability p of a long chain-of-thought response, in [0, 1] (0 and 1 are legal).
+    chain : {"full", "leap2"}
+        The long demonstration: L(x) (default), or the partial chain that folds in two bits
+        per step, (s_2, s_4, ..., chi(x), EOS) (:func:`chain_response`). ``sample`` only;
+        ``enumerate`` and the linear model's theory use the full chain.
     """
 
-    def __init__(self, d: int, p_cot: float):
+    def __init__(self, d: int, p_cot: float, chain: str = "full"):
         self.d = check_d(d)
         self.p_cot = check_prob("p_cot", p_cot)
+        chain_steps(self.d, chain)  # ValueError naming `chain`
+        self.chain = chain
 
     def __repr__(self) -> str:
-        return f"Mixture(d={self.d}, p_cot={self.p_cot!r})"
+        extra = "" if self.chain == "full" else f", chain={self.chain!r}"
+        return f"Mixture(d={self.d}, p_cot={self.p_cot!r}{extra})"
 
     def sample(self, n: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` i.i.d. pairs.
@@ -138,7 +171,10 @@ class Mixture:
         long_ = rng.random(n) < self.p_cot
         S = prefix_parities(X)
         Y = np.zeros((n, self.d + 1), dtype=np.int8)
-        Y[long_, :-1] = S[long_]
+        if self.chain == "full":
+            Y[long_, :-1] = S[long_]
+        else:
+            Y[long_] = chain_response(X[long_], self.chain)
         Y[~long_, 0] = S[~long_, -1]
         return X, Y
 
@@ -153,6 +189,8 @@ class Mixture:
             rows; sums to 1. Rows of weight 0 (p = 0 or 1) are kept so that shapes do not
             depend on p.
         """
+        if self.chain != "full":
+            raise ValueError(f"chain: enumerate() supports only the full chain, got {self.chain!r}")
         if self.d > MAX_ENUM_D:
             raise ValueError(f"d: exact enumeration needs d in [2, {MAX_ENUM_D}], got {self.d}")
         Xa = all_inputs(self.d)
