@@ -394,3 +394,14 @@ def test_progress_lines_on_stderr_and_quiet(capsys):
     cli.run(p.parse_args(small + ["--quiet"]))
     out, err = capsys.readouterr()
     assert out == "" and err == ""
+
+
+def test_paper_scale_d50_setup_runs_on_cpu(tmp_path):
+    """The d = 50 paper configuration of the package docstring (depth 4, width 256; ``--device cuda`` on
+    a GPU) goes through the same set-up path on CPU with a tiny step count: model, NTP, checkpoint, GRPO."""
+    from linparity.transformer.experiment import run_experiment
+    cfg = dict(d=50, depth=4, width=256, heads=4, device="cpu", n_eval=8, quiet=True)
+    pre = run_experiment("pretrain", p_cot=0.25, steps=2, batch_size=8, lr=3e-4, checkpoint_dir=str(tmp_path), **cfg)
+    assert pre["config"]["d"] == 50 and len(pre["loss"]) == 2
+    rl = run_experiment("grpo", checkpoint=str(tmp_path / "final.pt"), steps=1, batch_size=2, group=2, **cfg)
+    assert rl["p_cot"] == 0.25 and len(rl["kept_fraction"]) == 1
