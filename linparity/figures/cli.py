@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--scale", default="main", choices=["main", "large"],
-                    help="transformer figures: 'large' runs T3 at the paper's d = 25 (3 seeds; hours on 2 cores)")
+                    help="transformer figures: 'large' runs T3 at the paper's d = 25 (21 runs; about 3.7 h on 2 cores)")
     return ap
 
 
