@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from .. import closed_form as cf
-from .. import rl_closed_form as rcf
+from .. import closed_form as rcf
 from .._checks import check_int, spawn
 from ..sweep import SweepSpec, register_task, run_sweep
 from ..transformer.model import TransformerConfig, build_model
@@ -102,7 +102,7 @@ T3_SETTINGS = {
 #: T4 (RL grid): pre-train at p_cot, then every algorithm x reward x temperature. STaR: rounds of
 #: ``star_samples`` inputs, 1 epoch, lr star_lr; REINFORCE: pg_steps of pg_batch inputs; GRPO:
 #: pg_steps of pg_batch/group inputs x group responses (the same responses per step), lr pg_lr.
-_RL_MAIN = dict(rounds=6, star_samples=1024, star_lr=5e-4, pg_steps=60, pg_batch=256, group=8,
+_RL_MAIN = dict(rounds=6, star_samples=1024, star_lr=5e-4, pg_steps=20, pg_batch=256, group=8,
                 pg_lr=3e-4, rl_batch=128, rl_eval=512)
 T4_SETTINGS = {
     "tiny": dict(**_MODEL_TINY, **_NTP_TINY, p_cot=0.2, rounds=1, star_samples=32, star_lr=1e-3, pg_steps=2,
