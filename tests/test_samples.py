@@ -146,3 +146,17 @@ def test_search_budget_doubles_and_reports_the_level_below():
     assert s["budget"] == 64 and [t[0] for t in s["tried"]] == [8, 16, 32, 64] and s["below"]["B"] == 32
     s = sm.search_budget(run, np.random.default_rng(0), 5, b0=8, cap=32)
     assert s["budget"] == np.inf
+
+
+@pytest.mark.parametrize("name", ["samples_d32.toml", "samples_d128_256_full.toml", "samples_d128_256_stats.toml"])
+def test_example_specs_load_and_name_the_samples_task(name):
+    """The shipped issue-10 specs load, name the registered task, and every point is a valid
+    (route, d, p or kappa) of it (its d and lambda as the figures use: (0.01, 0.01, 0.01/d))."""
+    from pathlib import Path
+
+    from linparity.sweep import get_task, load_spec
+    spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / name)
+    assert get_task(spec.task) is sm.samples_task
+    for pt in spec.points:
+        assert pt["route"] in sm.ROUTES and pt["d"] >= 3 and ("p" in pt) != ("kappa" in pt)
+        assert pt["lam"] == pytest.approx(list(ntp.default_lam(pt["d"])))
