@@ -77,7 +77,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--variant", help="STaR variant of --route full: continue (default) | refit")
     p.add_argument("--replicates", type=int, default=10, help="replicates R >= 1 per budget (default 10)")
     p.add_argument("--seed", type=int, default=0, help="root seed (SeedSequence entropy)")
-    p.add_argument("--n-max", type=int, help="STaR round limit (default n*(p) + 4)")
+    p.add_argument("--n-max", type=int, help="STaR round limit (default n*(p) + 10)")
     p.add_argument("--b0", type=int, default=8, help="first budget of the doubling search (default 8)")
     p.add_argument("--cap", type=int, default=2 ** 20, help="largest budget (default 2^20)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

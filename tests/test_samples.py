@@ -160,3 +160,14 @@ def test_example_specs_load_and_name_the_samples_task(name):
     for pt in spec.points:
         assert pt["route"] in sm.ROUTES and pt["d"] >= 3 and ("p" in pt) != ("kappa" in pt)
         assert pt["lam"] == pytest.approx(list(ntp.default_lam(pt["d"])))
+
+
+@pytest.mark.parametrize("p, stop_error", [(0.2, 1.0), (0.5, 0.0)])
+def test_head_errors_at_the_optimum(p, stop_error):
+    """At the regularised optimum (reduced subspace) head 1 prefers x_1 (a > 0) and every chain head
+    its bit (c_l > 0) on every input; the stop head stops after x_1 iff p < 1/3 (Theorem 1, README
+    finding 3: the stop logit after y_1 = x_1 is 0 exactly at p = 1/3)."""
+    d = 6
+    th = cf.ntp_optimum(d, p, ntp.default_lam(d))
+    err = sm.head_errors(sim.BatchedAR.from_reduced(th, d), sample_inputs(300, d, 1))[0]
+    np.testing.assert_array_equal(err, [0.0, stop_error, 0.0])

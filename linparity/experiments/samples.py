@@ -48,7 +48,7 @@ from . import scaling as sc
 from .star import STAR_OPTIONS
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_weight_level", "stats_level", "search_budget",
-           "samples_search", "samples_task", "expected_distinct", "head_log_ratios"]
+           "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors"]
 
 ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
@@ -56,9 +56,11 @@ VARIANTS = ("continue", "refit")
 HEADS = ("head1", "stop", "chain")
 
 
-def n_max_rounds(p, extra=4) -> int:
+def n_max_rounds(p, extra=10) -> int:
     """Round limit n*(p) + ``extra`` (n*(p): first n with p_n > 1/3 in the ideal recursion,
-    closed_form.n_star): simulation takes 1-3 rounds more than n* (README finding 6)."""
+    closed_form.n_star). The 'continue' variant needs up to n* + 6 rounds (measured at d = 12,
+    p = 1/12, B = 16384: 10/10 replicates within n* + 6, 2/10 beyond n* + 4; docs/findings_samples.md),
+    so a tighter limit makes the search buy rounds with budget."""
     ns = cf.n_star(check_prob("p", p))
     if not np.isfinite(ns):
         raise ValueError(f"p: must be > 0 for STaR to generalise, got {p}")
@@ -117,6 +119,19 @@ def head_log_ratios(W: sim.BatchedAR, X, theta_opt) -> np.ndarray:
         return np.log(meas) - np.log(opt)
 
 
+def head_errors(W: sim.BatchedAR, X) -> np.ndarray:
+    """Greedy error rate of each head on the long chain L(x) (teacher forced), ``(R, 3)`` in the order
+    of :data:`HEADS`: fraction of inputs X ``(n, d)`` where head 1's greedy token is not x_1, where
+    the stop head stops after y_1 = x_1 (EOS more likely than going on), and where some chain bit's
+    greedy value is wrong given the correct prefix (linparity.simulate.score probabilities; a
+    logit of exactly 0 is counted as an error, a measure-zero event)."""
+    L = long_response(X)
+    g1, g2, gc, _ = sim.score(W, X, L, 1.0)
+    x1 = np.asarray(X[:, 0], dtype=np.float64)
+    yc = np.asarray(L[:, 1:-1], dtype=np.float64)
+    return np.stack([(g1 * x1 >= 0.5).mean(1), (-g2 > 0.5).mean(1), ((gc * yc) >= 0.5).any(-1).mean(1)], axis=1)
+
+
 def _expit(u):
     return 1.0 / (1.0 + np.exp(-u))
 
@@ -142,7 +157,9 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     ``total`` (B (1 + rounds); inf where it failed), ``distinct`` (distinct inputs seen),
     ``accuracy`` and ``accuracy_se`` (last evaluation; se 0 when exact over all 2^d inputs),
     ``kept_long`` (kept long samples over all rounds), and with ``diagnose`` ``start_log_ratio``
-    ``(R, 3)`` (:func:`head_log_ratios` of the pre-trained model vs the closed-form optimum).
+    ``(R, 3)`` (:func:`head_log_ratios` of the pre-trained model vs the closed-form optimum) and
+    ``final_errors`` ``(R, 3)`` (:func:`head_errors` of the last model of each replicate that failed;
+    nan for those that succeeded).
     """
     d, p = check_d(d, 3), check_prob("p", p)
     B, n_max = check_int("budget", budget, 1), check_int("n_max", n_max, 0)
@@ -190,6 +207,13 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
         W, stats = sim.star_round(W, cfg, g_run)
         out["kept_long"][active] += stats["kept_fraction"] * np.nan_to_num(stats["q"]) * B
     out["distinct"] = np.array([len(s) for s in seen], dtype=np.float64)
+    if diagnose:
+        out["final_errors"] = np.full((R, 3), np.nan)
+        failed = ~out["success"][active]
+        if failed.any():
+            Wf = sim.BatchedAR.stack([m for m, f in zip(W.models(), failed) if f])
+            Xd = Xe[0] if d <= MAX_ENUM_D else Xe.reshape(-1, d)[:n_eval]
+            out["final_errors"][active[failed]] = head_errors(Wf, Xd)
     return out
 
 
@@ -243,7 +267,7 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     variant : 'continue' (default) or 'refit' for the full route; must be None for 'stats'
     lam : per-head lambdas, default experiments.ntp.default_lam(d) = (0.01, 0.01, 0.01/d)
     replicates : R >= 1; rng : None/int/SeedSequence/Generator
-    n_max : round limit, default :func:`n_max_rounds` (n*(p) + 4); b0, cap : doubling range of B
+    n_max : round limit, default :func:`n_max_rounds` (n*(p) + 10); b0, cap : doubling range of B
 
     Returns
     -------
@@ -254,7 +278,8 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     at B, None where it failed), ``seconds``; full route
     also ``accuracy_mean``, ``accuracy_se`` (mean Monte Carlo se; 0 when exact) and ``below``: at the
     budget just below B, the mean log ratio per head (:data:`HEADS`) of the pre-trained model to the
-    closed-form optimum and ``worst_head`` (largest mean |log ratio|) with ``worst_head_counts``.
+    closed-form optimum and ``worst_head`` (largest mean |log ratio|) with ``worst_head_counts``, and
+    ``final_errors``: each head's greedy error rate on L(x) in the last model of the failed replicates.
     """
     t0 = time.perf_counter()
     d, p = check_d(d, 3), check_prob("p_cot", p)
@@ -304,9 +329,11 @@ def _diagnosis(lv) -> dict:
     lr = lv["start_log_ratio"][~lv["success"]] if (~lv["success"]).any() else lv["start_log_ratio"]
     worst = np.argmax(np.abs(lr), axis=1)                                     # (n_failed,)
     mean = lr.mean(0)
+    fe = lv["final_errors"][~lv["success"]]
     return {"log_ratio": dict(zip(HEADS, mean.tolist())), "worst_head": HEADS[int(np.argmax(np.abs(mean)))],
             "worst_head_counts": {h: int((worst == i).sum()) for i, h in enumerate(HEADS)},
-            "n_failed": int((~lv["success"]).sum())}
+            "n_failed": int((~lv["success"]).sum()),
+            "final_errors": dict(zip(HEADS, fe.mean(0).tolist() if fe.size else [np.nan] * 3))}
 
 
 @register_task("linparity.samples")
@@ -315,11 +342,12 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
 
     params: d, and p or kappa (p = d^-kappa); route ('full' | 'stats'), variant (full route:
     'continue' | 'refit'), lam (triple; default (0.01, 0.01, 0.01/d)), replicates R, n_max (default
-    n*(p) + 4), b0, cap, frac (0.9), level (0.99), n_eval (4096). Returns the scalars of
+    n*(p) + 10), b0, cap, frac (0.9), level (0.99), n_eval (4096). Returns the scalars of
     :func:`samples_search` (nan where undefined; budget inf if the cap was passed), ``totals``
     ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, and for the full route
-    ``log_ratio`` ``(3,)`` and ``worst_counts`` ``(3,)`` at the budget below success (:data:`HEADS`
-    order; nan / 0 when the first budget already succeeded).
+    ``log_ratio`` ``(3,)``, ``worst_counts`` ``(3,)`` and ``final_errors`` ``(3,)`` (mean over the
+    replicates that failed) at the budget below success (:data:`HEADS` order; nan / 0 when the first
+    budget already succeeded).
     """
     d = check_d(params["d"], 3)
     p = float(d) ** -float(params["kappa"]) if "kappa" in params else float(params["p"])
@@ -338,4 +366,5 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
         b = res.get("below")
         out["log_ratio"] = np.array([b["log_ratio"][h] for h in HEADS]) if b else np.full(3, np.nan)
         out["worst_counts"] = np.array([b["worst_head_counts"][h] for h in HEADS], float) if b else np.zeros(3)
+        out["final_errors"] = np.array([b["final_errors"][h] for h in HEADS]) if b else np.full(3, np.nan)
     return out

@@ -196,7 +196,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            f"B (1 + rounds used), mean +- se (full) or +-1 std (stats) over replicates that succeeded. Open squares, "
            f"dashed: sufficient-statistics route ({s.f5_R} replicates, <= 60 rounds), the infinite-precision-"
            f"estimation reference (sampled type counts, heads refit to their regularised optimum). Filled circles, "
-           f"solid: full weights ({s.f5_full_R} replicates, <= n*(p)+4 rounds; Algorithm 3, then STaR 'continue' "
+           f"solid: full weights ({s.f5_full_R} replicates, <= n*(p)+10 rounds; Algorithm 3, then STaR 'continue' "
            f"from the current weights, E = 2 epochs, lr 0.5, batch 32; success on all 2^d inputs for d <= 12, else "
            f"4096 fresh inputs). Dotted: slope of the Props 1-3 degree (proofs claim 8: 2 + 2 kappa; 2 at fixed p) "
            f"through the first full-weight point; thin lines: guide (1+n*(p))/p. Right: NTP alone at its optimum "
