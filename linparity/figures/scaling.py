@@ -46,7 +46,7 @@ def _curve(recs):
     """(d, mean total, se of the mean, budget found) per record, sorted by d; not-found points kept (nan)."""
     recs = sorted(recs, key=lambda r: r[0])
     d = np.array([r[0] for r in recs], float)
-    found = np.array([np.isfinite(float(r[1]["budget"])) for r in recs])
+    found = np.array([np.isfinite(float(r[1]["budget"])) for r in recs], dtype=bool)
     mean = np.array([float(r[1]["total_samples_mean"]) if f else np.nan for r, f in zip(recs, found)])
     se = np.array([float(r[1]["total_samples_se"]) if f else np.nan for r, f in zip(recs, found)])
     return d, mean, se, found
@@ -186,9 +186,9 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     ax.legend(fontsize=4.8, ncol=2)
     axp.legend(fontsize=5.5)
     ax2.set(xscale="log", xlabel="d (input bits)", ylim=(0.4, 1.05),
-            ylabel="greedy accuracy (NTP alone) / fraction of replicates generalising (pipeline)",
+            ylabel="greedy acc. (NTP alone) or success fraction",
             title="NTP alone vs the pipeline's success fraction")
-    ax2.yaxis.label.set_fontsize(6.5)
+    ax2.yaxis.label.set_fontsize(7)
     ax2.legend(fontsize=4.8)
     for a in (ax, axp, ax2):
         a.title.set_fontsize(7.5)
