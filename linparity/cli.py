@@ -1,4 +1,4 @@
-"""Command line: ``python -m linparity {pretrain,star,pg,sweep,transformer} ...``.
+"""Command line: ``python -m linparity {pretrain,star,pg,samples,sweep,transformer} ...``.
 
 Parsing and printing only; every computation lives in the library. Bad input (a ValueError from
 the library, or an argparse error) prints one line on stderr and exits with status 2.
@@ -98,6 +98,18 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
                         "exact threshold length_penalty_threshold at the start")
     _noise_args(p)
 
+    p = sub.add_parser("samples", help="sample complexity: smallest budget at which >= 90%% of replicates generalise")
+    p.add_argument("--d", type=int, required=True, help="number of input bits d >= 3")
+    p.add_argument("--p-cot", type=float, required=True, help="probability of a long response, in (0, 1]")
+    p.add_argument("--route", default="full", help="full (full weights, simulated) | stats (sufficient statistics)")
+    p.add_argument("--variant", help="STaR variant of --route full: continue (default) | refit")
+    p.add_argument("--replicates", type=int, default=10, help="replicates R >= 1 per budget (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="root seed (SeedSequence entropy)")
+    p.add_argument("--n-max", type=int, help="STaR round limit (default n*(p) + 10)")
+    p.add_argument("--b0", type=int, default=8, help="first budget of the doubling search (default 8)")
+    p.add_argument("--cap", type=int, default=2 ** 20, help="largest budget (default 2^20)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
     p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML), or --show its results")
     p.add_argument("spec", nargs="?", help="path of the sweep specification (.toml or .json)")
     p.add_argument("--show", metavar="DIR", help="print the finished tasks of the sweep in DIR instead of running")
@@ -148,6 +160,10 @@ def _run(a) -> dict:
                           baseline=not a.no_baseline, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
                           replicates=a.replicates, seed=a.seed, method=a.method,
                           length_penalty=a.length_penalty, noise=a.noise, noise_kind=a.noise_kind)
+    if a.command == "samples":
+        from .commands import samples_command
+        return samples_command(a.d, a.p_cot, a.route, a.variant, a.replicates, a.seed, n_max=a.n_max, b0=a.b0,
+                               cap=a.cap, progress=lambda m: print(f"samples: {m}", file=sys.stderr))
     if a.command == "sweep":
         import dataclasses
 

@@ -35,7 +35,8 @@ from .model import LinearAR
 from .simulate import PGConfig, StarConfig, run_pg, run_star
 from .theory import theorem1_report
 
-__all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command"]
+__all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command",
+           "samples_command"]
 
 METHODS = ("sgd", "closed-form", "exact")
 
@@ -386,6 +387,19 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
                                        if pretrain_steps is not None and method == "sgd" else None)
     out["closed_form_expected_reward"] = _list(cf_r)
     return out
+
+
+def samples_command(d, p_cot, route="full", variant=None, replicates=10, seed=0, lam=None, n_max=None,
+                    b0=8, cap=2 ** 20, progress=None) -> dict:
+    """``python -m linparity samples``: smallest per-round budget B at which >= 90% of R replicates
+    reach greedy accuracy >= 0.99 (pre-training T = B, then STaR rounds of N = B inputs), on full
+    weights (``route='full'``, variant 'continue' or 'refit') or by sufficient statistics
+    (``route='stats'``). See :func:`linparity.experiments.samples.samples_search` for the keys.
+    """
+    from .experiments.samples import samples_search
+    seed = check_int("seed", seed, 0)
+    return samples_search(d, p_cot, route, variant, lam, replicates, np.random.SeedSequence(seed), n_max=n_max,
+                          b0=b0, cap=cap, progress=progress) | {"seed": seed}
 
 
 def _list(a):

@@ -1,0 +1,370 @@
+"""Sample complexity against d on FULL weights (issue 10, THEORY §5-6), beside the shortcut route.
+
+Two routes measure the same quantity: the smallest per-round budget B at which at least ``frac``
+(90%) of R replicates reach greedy accuracy >= ``level`` (0.99), and the total samples that used.
+
+* ``route="full"`` (this module): every head is a full weight vector, trained on sampled data.
+  Pre-training is Algorithm 3 (THEORY §3) on T = B fresh samples of D(p)
+  (``Mixture.sample`` + :func:`linparity.simulate.fit_samples`); then STaR rounds as THEORY §6
+  states Algorithm 1 (:func:`linparity.simulate.star_round`): N = B fresh inputs, one response each
+  at tau = 1, keep reward-1 ('cot') pairs, update. Variant ``continue`` (the paper's, default): E = 2
+  epochs of mini-batch NTP SGD from the current weights (``STAR_OPTIONS`` of the figures); variant
+  ``refit``: Algorithm 3 from zero on the kept set. The estimation error of every weight vector
+  (what Props 1-3 bound, and where d enters) is simulated.
+* ``route="stats"`` (:mod:`linparity.experiments.scaling`): exact type counts, every head refit to
+  its regularised optimum on the empirical mixture: the infinite-precision-estimation reference.
+
+Schedule (both routes): T = B, then rounds of N = B inputs, at most ``n_max`` rounds, stopping a
+replicate at its first success. Success is checked before every round on held-out inputs: all 2^d
+inputs for d <= 12 (exact), else ``n_eval`` >= 4096 fresh inputs per replicate (standard error
+sqrt(a (1-a)/n_eval) reported). A replicate's total is B (1 + rounds used).
+
+Which head fails first: for every replicate of the last budget that failed (the one just below
+success) the start model (after pre-training) is compared with the closed-form regularised optimum
+on D(p) (:func:`linparity.closed_form.ntp_optimum`) factor by factor of
+pi(L(x)|x) = P(y_1 = x_1) P(go on | x_1) prod_l P(bit l right): ln(measured factor / optimum
+factor), each factor averaged over inputs, for head 1, the stop head and the chain (product over
+l). The head with the largest |log ratio| is the one furthest from its calibrated target.
+
+Distinct prompts (THEORY §8): full route, the exact number of distinct inputs x in pre-training
+and all rounds of a replicate (counted on the inputs drawn; STaR's inputs are redrawn from a copy
+of the replicate's generator, which :func:`linparity.simulate.sample_kept` draws first, tested);
+stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n) for n uniform draws.
+"""
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+
+from .. import closed_form as cf
+from .. import simulate as sim
+from .._checks import check_d, check_int, check_prob, spawn
+from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
+from ..heads import lam_triple
+from ..sweep import register_task
+from . import scaling as sc
+from .star import STAR_OPTIONS
+
+__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_weight_level", "stats_level", "search_budget",
+           "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors"]
+
+ROUTES = ("full", "stats")
+VARIANTS = ("continue", "refit")
+#: the three parts of the model compared with their calibrated targets
+HEADS = ("head1", "stop", "chain")
+
+
+def n_max_rounds(p, extra=10) -> int:
+    """Round limit n*(p) + ``extra`` (n*(p): first n with p_n > 1/3 in the ideal recursion,
+    closed_form.n_star). The 'continue' variant needs up to n* + 6 rounds (measured at d = 12,
+    p = 1/12, B = 16384: 10/10 replicates within n* + 6, 2/10 beyond n* + 4; docs/findings_samples.md),
+    so a tighter limit makes the search buy rounds with budget."""
+    ns = cf.n_star(check_prob("p", p))
+    if not np.isfinite(ns):
+        raise ValueError(f"p: must be > 0 for STaR to generalise, got {p}")
+    return int(ns) + check_int("extra", extra, 0)
+
+
+def expected_distinct(d, n) -> float:
+    """Expected number of distinct values among n uniform draws from {+1,-1}^d: 2^d (1 - (1 - 2^-d)^n)."""
+    n = np.asarray(n, dtype=np.float64)
+    return float(-np.expm1(n * np.log1p(-2.0 ** -d)) * 2.0 ** d) if np.isfinite(n) else np.nan
+
+
+def _keys(X) -> np.ndarray:
+    """Rows of X ``(n, d)`` in {+1,-1} as exact keys ``(n, k)`` uint64 (k = ceil(d/64))."""
+    n, d = X.shape
+    k = -(-d // 64)
+    bits = np.packbits(X < 0, axis=1)                                         # (n, ceil(d/8))
+    pad = np.zeros((n, 8 * k), dtype=np.uint8)
+    pad[:, :bits.shape[1]] = bits
+    return pad.view(np.uint64)                                                # (n, k)
+
+
+class _Distinct:
+    """Exact set of distinct inputs of one replicate (sorted unique keys)."""
+
+    def __init__(self, d):
+        self.seen = np.zeros((0, -(-d // 64)), dtype=np.uint64)
+
+    def add(self, X):
+        self.seen = np.unique(np.concatenate([self.seen, _keys(X)]), axis=0)
+
+    def __len__(self):
+        return self.seen.shape[0]
+
+
+def head_log_ratios(W: sim.BatchedAR, X, theta_opt) -> np.ndarray:
+    """ln(measured / optimum) for each factor of pi(L(x)|x), averaged over the inputs X ``(n, d)``.
+
+    Teacher-forced on the long chain L(x) (linparity.simulate.score): head 1's P(y_1 = x_1), the
+    stop head's P(go on | x, x_1), and the chain's prod_l P(bit l right | L prefix), each averaged
+    over x; the optimum's factors are sigma(a), sigma(-(b+c)) and prod_l sigma(c_l) at theta_opt
+    ``(d+2,)`` (the same for every x on the reduced subspace). Returns ``(R, 3)`` in the order of
+    :data:`HEADS` (0: on target; negative: the factor is too small; -inf: zero for every x).
+    """
+    L = long_response(X)
+    g1, g2, gc, _ = sim.score(W, X, L, 1.0)             # t sigma(-t u): (R, n), (R, n), (R, n, d-1)
+    x1 = np.asarray(X[:, 0], dtype=np.float64)
+    p1 = 1.0 - g1 * x1                                  # P(y_1 = x_1): g1 = x_1 sigma(-x_1 u1)
+    p_go = 1.0 + g2                                     # long row: g2 = -sigma(u2) = -P(EOS)
+    yc = np.asarray(L[:, 1:-1], dtype=np.float64)       # (n, d-1) wanted chain bits
+    p_chain = np.prod(1.0 - gc * yc, axis=-1)           # prod_l P(bit l right)
+    th = np.asarray(theta_opt, dtype=np.float64)
+    opt = np.array([_expit(th[0]), _expit(-(th[1] + th[2])), np.prod(_expit(th[3:]))])
+    meas = np.stack([p1.mean(1), p_go.mean(1), p_chain.mean(1)], axis=1)
+    with np.errstate(divide="ignore"):
+        return np.log(meas) - np.log(opt)
+
+
+def head_errors(W: sim.BatchedAR, X) -> np.ndarray:
+    """Greedy error rate of each head on the long chain L(x) (teacher forced), ``(R, 3)`` in the order
+    of :data:`HEADS`: fraction of inputs X ``(n, d)`` where head 1's greedy token is not x_1, where
+    the stop head stops after y_1 = x_1 (EOS more likely than going on), and where some chain bit's
+    greedy value is wrong given the correct prefix (linparity.simulate.score probabilities; a
+    logit of exactly 0 is counted as an error, a measure-zero event)."""
+    L = long_response(X)
+    g1, g2, gc, _ = sim.score(W, X, L, 1.0)
+    x1 = np.asarray(X[:, 0], dtype=np.float64)
+    yc = np.asarray(L[:, 1:-1], dtype=np.float64)
+    return np.stack([(g1 * x1 >= 0.5).mean(1), (-g2 > 0.5).mean(1), ((gc * yc) >= 0.5).any(-1).mean(1)], axis=1)
+
+
+def _expit(u):
+    return 1.0 / (1.0 + np.exp(-u))
+
+
+def _accuracy(W, Xe) -> np.ndarray:
+    """Greedy accuracy ``(R,)`` of each replicate on its own inputs Xe ``(R, n, d)``."""
+    G = sim.greedy_responses(W, Xe)                                           # (R, n, d+1)
+    nb = (G != 0).sum(-1)
+    last = np.take_along_axis(G, (nb - 1)[..., None], axis=-1)[..., 0]
+    return (last == np.prod(Xe, axis=-1, dtype=np.int8)).mean(-1)
+
+
+def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=0.99, n_eval=4096,
+                      diagnose=False) -> dict:
+    """R replicates of the full-weight pipeline at one budget B (one Generator per replicate).
+
+    Pre-training: Algorithm 3 on T = B samples of D(p); then up to ``n_max`` STaR rounds of N = B
+    inputs (reward 'cot', tau = 1, ``variant``), a replicate stopping at its first success (greedy
+    accuracy >= ``level`` on its held-out inputs, checked before every round). Replicate r uses
+    ``gens[r]`` only (children: pre-training, STaR, evaluation), so its numbers do not depend on R.
+
+    Returns arrays ``(R,)``: ``success`` (bool), ``rounds`` (rounds used; n_max where it failed),
+    ``total`` (B (1 + rounds); inf where it failed), ``distinct`` (distinct inputs seen),
+    ``accuracy`` and ``accuracy_se`` (last evaluation; se 0 when exact over all 2^d inputs),
+    ``kept_long`` (kept long samples over all rounds), and with ``diagnose`` ``start_log_ratio``
+    ``(R, 3)`` (:func:`head_log_ratios` of the pre-trained model vs the closed-form optimum) and
+    ``final_errors`` ``(R, 3)`` (:func:`head_errors` of the last model of each replicate that failed;
+    nan for those that succeeded).
+    """
+    d, p = check_d(d, 3), check_prob("p", p)
+    B, n_max = check_int("budget", budget, 1), check_int("n_max", n_max, 0)
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    lams = lam_triple(lam, positive=True)
+    R = len(gens)
+    streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
+    if d <= MAX_ENUM_D:
+        Xe = np.broadcast_to(all_inputs(d), (R, 2 ** d, d))
+    else:
+        Xe = np.stack([sample_inputs(check_int("n_eval", n_eval, 4096), d, s[2]) for s in streams])
+    seen = [_Distinct(d) for _ in range(R)]
+    models = []
+    for r, s in enumerate(streams):
+        X, Y = Mixture(d, p).sample(B, s[0])
+        seen[r].add(X)
+        models.append(sim.fit_samples(X, Y, lams))
+    W = sim.BatchedAR.stack(models)
+    out = {"success": np.zeros(R, bool), "rounds": np.full(R, n_max, np.int64), "total": np.full(R, np.inf),
+           "accuracy": np.zeros(R), "accuracy_se": np.zeros(R), "kept_long": np.zeros(R)}
+    if diagnose:
+        out["start_log_ratio"] = head_log_ratios(W, Xe[0] if d <= MAX_ENUM_D else Xe.reshape(-1, d)[:n_eval],
+                                                 cf.ntp_optimum(d, p, lams))
+    opts = {**STAR_OPTIONS, "variant": variant}
+    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **opts)
+    active = np.arange(R)
+    for n in range(n_max + 1):
+        acc = _accuracy(W, Xe[active])
+        out["accuracy"][active] = acc
+        if d > MAX_ENUM_D:
+            out["accuracy_se"][active] = np.sqrt(acc * (1 - acc) / Xe.shape[1])
+        ok = acc >= level
+        out["success"][active[ok]] = True
+        out["rounds"][active[ok]] = n
+        out["total"][active[ok]] = B * (1 + n)
+        if n == n_max or ok.all():
+            break
+        keep = ~ok
+        active = active[keep]
+        W = sim.BatchedAR.stack([m for m, k in zip(W.models(), keep) if k]) if not keep.all() else W
+        g_run = [streams[r][1] for r in active]
+        for r in active:                     # the inputs star_round will draw: from a copy of the stream
+            seen[r].add(sample_inputs(B, d, copy.deepcopy(streams[r][1])))
+        W, stats = sim.star_round(W, cfg, g_run)
+        out["kept_long"][active] += stats["kept_fraction"] * np.nan_to_num(stats["q"]) * B
+    out["distinct"] = np.array([len(s) for s in seen], dtype=np.float64)
+    if diagnose:
+        out["final_errors"] = np.full((R, 3), np.nan)
+        failed = ~out["success"][active]
+        if failed.any():
+            Wf = sim.BatchedAR.stack([m for m, f in zip(W.models(), failed) if f])
+            Xd = Xe[0] if d <= MAX_ENUM_D else Xe.reshape(-1, d)[:n_eval]
+            out["final_errors"][active[failed]] = head_errors(Wf, Xd)
+    return out
+
+
+def stats_level(d, p, lam, budget, n_max, gens, level=0.99) -> dict:
+    """The sufficient-statistics route at one budget (scaling.samples_to_generalise per replicate).
+
+    Returns ``success``, ``rounds``, ``total`` (arrays ``(R,)``) and ``distinct``: the expected
+    number of distinct inputs among ``total`` uniform draws (:func:`expected_distinct`; no inputs are
+    drawn in this route), at the samples used (failed replicates: B (1 + n_max)).
+    """
+    B = check_int("budget", budget, 1)
+    tot = np.array([sc.samples_to_generalise(d, p, lam, B, n_max, g, level) for g in gens])
+    ok = np.isfinite(tot)
+    rounds = np.where(ok, np.nan_to_num(tot / B - 1, posinf=0), n_max).astype(np.int64)
+    used = np.where(ok, tot, B * (1 + n_max))
+    return {"success": ok, "rounds": rounds, "total": tot,
+            "distinct": np.array([expected_distinct(d, u) for u in used])}
+
+
+def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progress=None) -> dict:
+    """Doubling search over B = b0, 2 b0, ... <= cap for the first budget at which >= ``frac`` of
+    the R replicates succeed. Level k runs ``run_level(B, gens)`` with R fresh children of ``rng``.
+
+    Returns ``budget`` (inf if the cap is passed), ``level`` (that level's output dict, or the
+    last one tried), ``below`` (the level before it, None if none) and ``tried`` (list of
+    [B, success fraction]).
+    """
+    R = check_int("replicates", replicates, 1)
+    B, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
+    tried, prev, cur = [], None, None
+    while B <= cap:
+        prev, cur = cur, run_level(B, spawn(rng, R))
+        f = float(np.mean(cur["success"]))
+        tried.append([B, f])
+        if progress:
+            progress(f"B = {B}: success {f:.2f}")
+        if f >= frac:
+            return {"budget": float(B), "level": cur, "below": prev, "tried": tried}
+        B *= 2
+    return {"budget": np.inf, "level": cur, "below": cur, "tried": tried}
+
+
+def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
+                   b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=None) -> dict:
+    """Smallest per-round budget B at which >= ``frac`` of R replicates generalise (module docstring).
+
+    Parameters
+    ----------
+    d : int >= 3; p : float in (0, 1]
+    route : 'full' (full weights, simulated) or 'stats' (sufficient statistics, heads at their optimum)
+    variant : 'continue' (default) or 'refit' for the full route; must be None for 'stats'
+    lam : per-head lambdas, default experiments.ntp.default_lam(d) = (0.01, 0.01, 0.01/d)
+    replicates : R >= 1; rng : None/int/SeedSequence/Generator
+    n_max : round limit, default :func:`n_max_rounds` (n*(p) + 10); b0, cap : doubling range of B
+
+    Returns
+    -------
+    dict (JSON-able) with ``d``, ``p_cot``, ``route``, ``variant``, ``lam``, ``replicates``, ``n_max``,
+    ``budget`` (B; None if the cap was passed), ``total_samples_mean`` / ``total_samples_se`` (mean and
+    its standard error over the replicates that succeeded at B), ``rounds_mean``, ``success_fraction``,
+    ``distinct_inputs_mean``, ``tried`` ([B, success fraction] per level), ``totals`` (per replicate
+    at B, None where it failed), ``seconds``; full route
+    also ``accuracy_mean``, ``accuracy_se`` (mean Monte Carlo se; 0 when exact) and ``below``: at the
+    budget just below B, the mean log ratio per head (:data:`HEADS`) of the pre-trained model to the
+    closed-form optimum and ``worst_head`` (largest mean |log ratio|) with ``worst_head_counts``, and
+    ``final_errors``: each head's greedy error rate on L(x) in the last model of the failed replicates.
+    """
+    t0 = time.perf_counter()
+    d, p = check_d(d, 3), check_prob("p_cot", p)
+    if p == 0:
+        raise ValueError("p_cot: must be in (0, 1] (with p = 0 no long answer is ever kept)")
+    if route not in ROUTES:
+        raise ValueError(f"route: must be one of {', '.join(ROUTES)}, got {route!r}")
+    if route == "stats" and variant is not None:
+        raise ValueError("variant: applies to --route full only (the stats route refits every head to its optimum)")
+    variant = ("continue" if variant is None else variant) if route == "full" else "optimum"
+    if route == "full" and variant not in VARIANTS:
+        raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    lams = lam_triple((0.01, 0.01, 0.01 / d) if lam is None else lam, positive=True)
+    n_max = n_max_rounds(p) if n_max is None else check_int("n_max", n_max, 0)
+    R = check_int("replicates", replicates, 1)
+    if not 0 < float(frac) <= 1:
+        raise ValueError(f"frac: must be in (0, 1], got {frac}")
+    if route == "full":
+        def run(B, gens):
+            return full_weight_level(d, p, lams, B, n_max, gens, variant, level, n_eval, diagnose=True)
+    else:
+        def run(B, gens):
+            return stats_level(d, p, lams, B, n_max, gens, level)
+    s = search_budget(run, np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng,
+                      R, b0, cap, frac, progress)
+    lv = s["level"]
+    tot = lv["total"][np.isfinite(lv["total"])]
+    ok = lv["success"]
+    out = {"d": d, "p_cot": p, "route": route, "variant": variant, "lam": list(lams), "replicates": R,
+           "n_max": n_max, "budget": s["budget"],
+           "total_samples_mean": float(tot.mean()) if tot.size else np.nan,
+           "total_samples_se": float(tot.std(ddof=1) / np.sqrt(tot.size)) if tot.size > 1 else np.nan,
+           "rounds_mean": float(lv["rounds"][ok].mean()) if ok.any() else np.nan,
+           "success_fraction": float(ok.mean()), "distinct_inputs_mean": float(lv["distinct"].mean()),
+           "tried": s["tried"], "totals": [float(t) if np.isfinite(t) else None for t in lv["total"]]}
+    if route == "full":
+        out["accuracy_mean"] = float(lv["accuracy"].mean())
+        out["accuracy_se"] = float(lv["accuracy_se"].mean())
+        if s["below"] is not None:
+            out["below"] = _diagnosis(s["below"])
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _diagnosis(lv) -> dict:
+    """Head diagnosis of one level's failed replicates (all replicates if none failed)."""
+    lr = lv["start_log_ratio"][~lv["success"]] if (~lv["success"]).any() else lv["start_log_ratio"]
+    worst = np.argmax(np.abs(lr), axis=1)                                     # (n_failed,)
+    mean = lr.mean(0)
+    fe = lv["final_errors"][~lv["success"]]
+    return {"log_ratio": dict(zip(HEADS, mean.tolist())), "worst_head": HEADS[int(np.argmax(np.abs(mean)))],
+            "worst_head_counts": {h: int((worst == i).sum()) for i, h in enumerate(HEADS)},
+            "n_failed": int((~lv["success"]).sum()),
+            "final_errors": dict(zip(HEADS, fe.mean(0).tolist() if fe.size else [np.nan] * 3))}
+
+
+@register_task("linparity.samples")
+def samples_task(params: dict, rng: np.random.Generator) -> dict:
+    """One (d, p) point of the sample-complexity search on either route (the F5 grid, examples/ specs).
+
+    params: d, and p or kappa (p = d^-kappa); route ('full' | 'stats'), variant (full route:
+    'continue' | 'refit'), lam (triple; default (0.01, 0.01, 0.01/d)), replicates R, n_max (default
+    n*(p) + 10), b0, cap, frac (0.9), level (0.99), n_eval (4096). Returns the scalars of
+    :func:`samples_search` (nan where undefined; budget inf if the cap was passed), ``totals``
+    ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, and for the full route
+    ``log_ratio`` ``(3,)``, ``worst_counts`` ``(3,)`` and ``final_errors`` ``(3,)`` (mean over the
+    replicates that failed) at the budget below success (:data:`HEADS` order; nan / 0 when the first
+    budget already succeeded).
+    """
+    d = check_d(params["d"], 3)
+    p = float(d) ** -float(params["kappa"]) if "kappa" in params else float(params["p"])
+    route = params.get("route", "full")
+    res = samples_search(d, p, route, params.get("variant") if route == "full" else None, params.get("lam"),
+                         params.get("replicates", 10), rng, n_max=params.get("n_max"), b0=params.get("b0", 8),
+                         cap=params.get("cap", 2 ** 20), frac=params.get("frac", 0.9),
+                         level=params.get("level", 0.99), n_eval=params.get("n_eval", 4096))
+    out = {k: float(np.nan if res[k] is None else res[k]) for k in
+           ("budget", "total_samples_mean", "total_samples_se", "rounds_mean", "success_fraction",
+            "distinct_inputs_mean", "seconds")}
+    out.update(p=p, n_max=float(res["n_max"]), totals=np.array([np.inf if t is None else t for t in res["totals"]]),
+               tried=np.array(res["tried"], dtype=float).reshape(-1, 2))
+    if route == "full":
+        out["accuracy_mean"] = res["accuracy_mean"]
+        b = res.get("below")
+        out["log_ratio"] = np.array([b["log_ratio"][h] for h in HEADS]) if b else np.full(3, np.nan)
+        out["worst_counts"] = np.array([b["worst_head_counts"][h] for h in HEADS], float) if b else np.zeros(3)
+        out["final_errors"] = np.array([b["final_errors"][h] for h in HEADS]) if b else np.full(3, np.nan)
+    return out
