@@ -19,7 +19,13 @@ def as_generator(rng=None) -> np.random.Generator:
     if isinstance(rng, np.random.RandomState):
         raise ValueError("rng: a legacy RandomState is not accepted; pass None, an int, "
                          "a SeedSequence or a Generator (numpy SPEC 7)")
-    return np.random.default_rng(rng)
+    if isinstance(rng, (bool, np.bool_)):
+        raise ValueError(f"rng: must be None, an int >= 0, a SeedSequence or a Generator, got {rng!r}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as e:  # a str, a float, a negative int, ...
+        raise ValueError(f"rng: must be None, an int >= 0, a SeedSequence or a Generator, "
+                         f"got {str(rng)[:40]!r} ({e})") from None
 
 
 def spawn(rng, n: int) -> list[np.random.Generator]:
@@ -43,10 +49,11 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not _is_int(value):
-        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {value!r}")
+        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {repr(value)[:40]}")
     value = int(value)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {value}")
+        shown = str(value) if abs(value) < 10 ** 30 else f"{str(value)[:12]}... ({len(str(abs(value)))} digits)"
+        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {shown}")
     return value
 
 

@@ -77,7 +77,8 @@ from numba import njit
 from scipy.special import expit
 from tqdm.auto import tqdm
 
-from .._checks import check_d, check_int, check_positive, check_prob, spawn
+from .._checks import check_d, check_int, check_prob, spawn
+from .._validate import check_lam
 from ..data import Mixture, is_long
 from ..model import LinearAR, phi
 
@@ -137,10 +138,10 @@ def _make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chai
                              f"got {lam!r}")
     else:
         lam_t = (lam, lam, lam)
-    lam_t = tuple(check_positive("lam", v) for v in lam_t)
-    lam1 = lam_t[0] if lam1 is None else check_positive("lam1", lam1)
-    lam2a = lam_t[1] if lam2a is None else check_positive("lam2a", lam2a)
-    lam_c = _per_head("lam_chain", lam_chain, d, check_positive, lam_t[2])
+    lam_t = tuple(check_lam("lam", v) for v in lam_t)   # [LAM_MIN, LAM_MAX]: see linparity._validate
+    lam1 = lam_t[0] if lam1 is None else check_lam("lam1", lam1)
+    lam2a = lam_t[1] if lam2a is None else check_lam("lam2a", lam2a)
+    lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_t[2])
     T1 = n_steps if T1 is None else check_int("T1", T1, 0)
     T2a = n_steps if T2a is None else check_int("T2a", T2a, 0)
     # "unlimited": t_long never exceeds n_steps
