@@ -81,7 +81,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
         T_steps = (min(res.T1, steps), min(res.T2a, steps), np.minimum(res.T_chain, res.n_chain_steps_[0]))
         if 0 < p < 1 and min(T_steps[0], T_steps[1]) >= 1:
             rep = theorem1_report(res.models_[0], p, lams, T_steps, delta=delta, n_mc=n_mc, rng=seed)
-            out["bounds"], out["exceedances"] = rep["bounds"], rep["exceedances"]
+            out["bounds"], out["exceedances"] = _finite_bounds(rep["bounds"], T_steps, delta), rep["exceedances"]
         return out
     if method == "closed-form":
         th = cf.pretrain_checkpoint(d, p, lams, steps)
@@ -176,6 +176,26 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
             "expected_reward": _list(res.expected_reward_.mean(0)), "pi_long": _list(res.pi_long_.mean(0)),
             "greedy_accuracy": _list(res.greedy_accuracy_.mean(0)),
             "mean_length": _list(res.mean_length_.mean(0)), "closed_form_expected_reward": _list(cf_r)}
+
+
+def _finite_bounds(bounds: dict, T_steps, delta) -> dict:
+    """The Prop 1-3 rows whose bound is finite; an infinite (vacuous) bound gets its reason instead.
+
+    A bound is infinite when its head took no step (T = 0: a chain head with no long sample, e.g.
+    p_cot tiny, --steps 1 or --T-chain 0) or when 1/(delta T) overflows; JSON has no infinity, and
+    a silent null would hide why.
+    """
+    out = {}
+    for name, row in bounds.items():
+        if np.isfinite(row["bound"]):
+            out[name] = row
+            continue
+        T = T_steps[0] if name.startswith("prop1") else T_steps[1] if name.startswith("prop2") else \
+            np.atleast_1d(T_steps[2])[min(int(name.rsplit("_l", 1)[1]) - 2, np.size(T_steps[2]) - 1)]
+        why = (f"infinite: the head took no step (T = 0)" if T == 0 else
+               f"infinite: 1/(delta T) overflows at delta = {delta:g}")
+        out[name] = {k: v for k, v in row.items() if k != "bound" and np.isfinite(v)} | {"bound": why}
+    return out
 
 
 def _list(a):
