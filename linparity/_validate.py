@@ -188,6 +188,7 @@ _C_EXACT = 1e-7      # exact population step: per input (2^d) and per d^2
 _C_BATCH = 1e-7      # batched decoding / policy update: per response and per d^2
 _C_EVAL = 2e-8       # evaluation: per input and per d^2
 _ENUM_D = 12
+_PER_RUN = 5e-3      # Python overhead per replicate, per STaR round, per policy-gradient step
 
 
 def _eval_inputs(d: int, n_mc: int) -> int:
@@ -196,7 +197,7 @@ def _eval_inputs(d: int, n_mc: int) -> int:
 
 def _pretrain_sgd(d, p, T, R):
     """Time and memory of Algorithm 3, R replicates of T samples (chunks of 4096 samples)."""
-    sec = _C_SGD * R * T * (d + p * d * d)
+    sec = _C_SGD * R * T * (d + p * d * d) + _PER_RUN * R
     mem = R * 4 * 8 * 2.5 * d * d + 4096 * (d + 1) * 16
     return sec, mem
 
@@ -235,7 +236,7 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
         if a.get("method", "sgd") == "closed-form":
             return cf[0] + 8 * 3 * (d + 2) * (T0 + 1), cf[1], drivers
         batch = R * N * (d + 1) * 8 * 12 + R * model * 4
-        sec = start_sec + rounds * (_C_BATCH * R * N * d * d + R * ev_sec) + cf[1]
+        sec = start_sec + rounds * (_C_BATCH * R * N * d * d + R * ev_sec + 4 * _PER_RUN) + cf[1]
         return max(batch, start_mem, 8 * 3 * (d + 2) * (T0 + 1)), sec, drivers
     if command == "pg":
         steps, B = f("steps", 200), f("batch_size", 256)
@@ -247,7 +248,7 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
         batch = R * B * G * (d + 1) * 8 * 12 + R * model * 4
         traj = 8 * (d + 2) * (steps + 1) * 4 + 8 * 3 * (d + 2) * (T0 + 1)
         sec = (start_sec + _C_CF * (d + 2) * T0
-               + steps * (_C_BATCH * R * B * G * d * d + R * ev_sec + _C_CF * (d + 2) * max(G, 2)))
+               + steps * (_C_BATCH * R * B * G * d * d + R * ev_sec + _C_CF * (d + 2) * max(G, 2) + _PER_RUN))
         return max(batch, start_mem, traj), sec, drivers
     return 0.0, 0.0, {}
 
