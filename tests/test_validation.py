@@ -3,6 +3,7 @@ NaN never leaves a public function silently, lambda is in its documented range, 
 estimate refuses what cannot fit. Each test failed on the code before the validation layer (the
 failure it had then is in its docstring)."""
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,3 +157,40 @@ def test_work_estimate_refuses_and_force_overrides(monkeypatch):
         more = estimate_work("pg", **{**dict(d=8, steps=10, batch_size=64, replicates=1, algo="grpo",
                                              group_size=4), k: v})
         assert more[1] > base[1], k
+
+
+# ----------------------------------------------------------------------------- figures: output and report
+def test_quick_mode_has_its_own_output_folder():
+    """Was: --quick wrote into figures/, overwriting the committed full-mode gallery and REPORT.md."""
+    from linparity.figures.cli import default_out
+    assert default_out(True) != default_out(False)
+    assert default_out(True).parts[:2] == ("figures", "quick")
+    gitignore = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
+    assert "/figures/quick/" in gitignore
+
+
+@pytest.mark.parametrize("make", [lambda p: (p / "f").write_text("x") and p / "f",
+                                  lambda p: (p / "f").write_text("x") and p / "f" / "sub"])
+def test_figures_out_checked_before_computing(tmp_path, capsys, make):
+    """Was: an --out that is a file (or below one) computed every figure, then a traceback."""
+    from linparity.figures import cli as fcli
+    out = make(tmp_path)
+    assert fcli.main(["--quick", "--only", "F2", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --out")
+
+
+def test_skipped_transformer_rows_summary_line_and_no_stale_images(tmp_path):
+    """When T1/T2 do not run (quick mode here), REPORT.md keeps their rows as SKIPPED with the reason,
+    old T1/T2 images are removed, and the run ends with one summary line naming the report."""
+    from linparity.figures.cli import run_figures
+    for name in ("T1.png", "T1.pdf", "T2.png"):
+        (tmp_path / name).write_bytes(b"stale")
+    lines = []
+    run_figures([], quick=True, out=tmp_path, progress=False, log=lines.append)
+    report = (tmp_path / "REPORT.md").read_text()
+    rows = [ln for ln in report.splitlines() if ln.startswith("| T")]
+    assert len(rows) == 2 and all("**SKIPPED**" in r for r in rows)
+    assert not list(tmp_path.glob("T[12].*"))
+    assert "2 SKIPPED" in report
+    assert lines[-1].startswith("2 claims: 0 PASS, 0 DEVIATION, 2 SKIPPED") and str(tmp_path / "REPORT.md") in lines[-1]

@@ -1,8 +1,11 @@
 """Command line of ``python -m linparity.figures``.
 
-Flags: ``--quick`` (small sizes; < 60 s on 2 cores), ``--only F3,F5``, ``--jobs N`` (sweep
-workers), ``--out DIR`` (default ``figures``), ``--seed S``, ``--no-progress``. Bad flags print
-one line on stderr and exit with status 2.
+Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5``, ``--jobs N`` (sweep workers),
+``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for ``--quick``, so a quick
+run never overwrites the committed full-mode gallery), ``--seed S``, ``--no-progress``. Bad flags
+and an output folder that cannot be written print one line on stderr and exit with status 2,
+before anything is computed. The run ends with one summary line: claims, PASS, DEVIATION,
+SKIPPED and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
 (``SeedSequence(S, spawn_key=(k-1,))``), so ``--only`` and ``--jobs`` never change a figure's numbers.
@@ -11,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import policy, pretraining, scaling, star
-from .report import write_report
+from .report import skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
 __all__ = ["FIGURES", "main", "run_figures", "build_parser"]
@@ -34,10 +38,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F8 and REPORT.md")
-    ap.add_argument("--quick", action="store_true", help="small sizes for CI (< 60 s on 2 cores)")
+    ap.add_argument("--quick", action="store_true", help="small sizes for CI (default --out figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (default: all)")
     ap.add_argument("--jobs", type=int, default=1, help="sweep workers (joblib; -1 = all cores)")
-    ap.add_argument("--out", default="figures", help="output folder (default: figures)")
+    ap.add_argument("--out", default=None, help="output folder (default: figures, or figures/quick with --quick)")
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
@@ -53,6 +57,22 @@ def _parse_only(only):
     return [n for n in FIGURES if n in names]
 
 
+#: what T1/T2 check (issue 6), for their SKIPPED rows when they do not run
+_T_CLAIMS = {"T1": "transformer threshold after NTP (d = 16): chance below p = 1/3, correct above, "
+                   "length-calibrated (issue 6)",
+             "T2": "transformer STaR from p = 0.2 (d = 16) follows the ideal recursion and generalises (issue 6)"}
+
+
+def _skip_transformer(out, reason, log) -> list:
+    """SKIPPED rows for T1 and T2, and no stale T1/T2 image left beside the report."""
+    stale = [p for n in ("T1", "T2") for p in Path(out).glob(f"{n}.*") if p.suffix in (".png", ".pdf")]
+    for p in stale:
+        p.unlink()
+    note = f"; removed the stale {', '.join(p.name for p in stale)}" if stale else ""
+    log(f"T1/T2 skipped: {reason}{note}")
+    return [skipped(n, [_T_CLAIMS[n]], reason) for n in ("T1", "T2")]
+
+
 def _transformer(settings, out, root, log) -> list:
     """T1/T2 from linparity.transformer.figures when torch and that module import, in full mode only.
 
@@ -64,17 +84,14 @@ def _transformer(settings, out, root, log) -> list:
     """
     import importlib.util
     if importlib.util.find_spec("torch") is None:
-        log("T1/T2 skipped: torch is not installed (pip install 'linparity[transformer]')")
-        return []
+        return _skip_transformer(out, "torch is not installed (pip install 'linparity[transformer]')", log)
     try:
         from ..transformer import figures as tf
     except ImportError as exc:
-        log(f"T1/T2 skipped: linparity.transformer.figures does not import ({exc})")
-        return []
+        return _skip_transformer(out, f"linparity.transformer.figures does not import ({exc})", log)
     if settings.name == "quick":
-        log("T1/T2 skipped in --quick mode (transformer training does not fit the 60 s budget); "
-            "they run in full mode")
-        return []
+        return _skip_transformer(out, "--quick mode (transformer training takes minutes); they run in full mode",
+                                 log)
     log(f"T1/T2: transformer figures, configuration mode='main' "
         f"(d = {tf.T1_SETTINGS['main']['d']}; several minutes)")
     res = []
@@ -85,6 +102,7 @@ def _transformer(settings, out, root, log) -> list:
             r = fn(out, mode="main", rng=np.random.SeedSequence(root.entropy, spawn_key=(k,)))
         except Exception as exc:  # report, never hide; the linear-model report is still written
             log(f"{name} failed: {exc.__class__.__name__}: {exc}")
+            res.append(skipped(name, [_T_CLAIMS[name]], f"failed: {exc.__class__.__name__}: {exc}"))
             continue
         dt = time.time() - t0
         r.caption = f"{r.caption} Result: {r.summary} ({dt:.0f} s)"
@@ -95,11 +113,36 @@ def _transformer(settings, out, root, log) -> list:
     return res
 
 
-def run_figures(names, quick=False, out="figures", seed=0, jobs=1, progress=True, log=print) -> list:
-    """Run the named figures and write REPORT.md; returns the FigureResults."""
-    settings = QUICK if quick else FULL
+def default_out(quick: bool) -> Path:
+    """``figures`` (the committed full-mode gallery) or ``figures/quick`` (git-ignored)."""
+    return Path("figures") / "quick" if quick else Path("figures")
+
+
+def check_out(out) -> Path:
+    """Create ``out`` if needed and check that files can be written in it; ValueError naming --out.
+
+    Done before any figure is computed, so a read-only folder or an existing file fails at once.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out: cannot write in {out} ({e.strerror or e})") from None
+    return out
+
+
+def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log=print) -> list:
+    """Run the named figures and write REPORT.md; returns the FigureResults.
+
+    ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). Ends with one summary line
+    (claims, PASS, DEVIATION, SKIPPED, the report's path) through ``log``.
+    """
+    settings = QUICK if quick else FULL
+    out = check_out(default_out(quick) if out is None else out)
     root = np.random.SeedSequence(seed)
     results, t_all = [], time.time()
     for name in names:
@@ -115,7 +158,10 @@ def run_figures(names, quick=False, out="figures", seed=0, jobs=1, progress=True
               f" --seed {seed}` ({settings.name} mode, figures {', '.join(names)}, {time.time() - t_all:.0f} s). "
               "Each row: the claim (THEORY section), the prediction, the measured value with its uncertainty, and "
               "PASS or DEVIATION under the stated criterion.")
-    write_report(out / "REPORT.md", results, header)
+    path = write_report(out / "REPORT.md", results, header)
+    c = verdict_counts(results)
+    log(f"{c['claims']} claims: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION, {c['SKIPPED']} SKIPPED "
+        f"({time.time() - t_all:.0f} s); report: {path}")
     return results
 
 
@@ -127,8 +173,9 @@ def main(argv=None) -> int:
             raise ValueError(f"--seed: must be >= 0, got {args.seed}")
         if args.jobs == 0:
             raise ValueError("--jobs: must be >= 1, or negative for all cores")
+        out = check_out(default_out(args.quick) if args.out is None else args.out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_figures(names, args.quick, args.out, args.seed, args.jobs, not args.no_progress)
+    run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress)
     return 0
