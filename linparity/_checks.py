@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from ._validate import INT_MAX
+
 __all__ = ["as_generator", "spawn", "check_d", "check_prob", "check_positive",
            "check_nonneg", "check_int", "check_temperature"]
 
@@ -45,7 +47,12 @@ def _is_int(x) -> bool:
 
 
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
-    """``value`` as an int in [lo, hi]; ValueError naming ``name`` otherwise."""
+    """``value`` as an int in [lo, hi]; ValueError naming ``name`` otherwise.
+
+    ``hi`` None means :data:`linparity._validate.INT_MAX` (2^53): every count is bounded before
+    anything is allocated, so no later product overflows int64 (numba, numpy) silently.
+    """
+    hi = INT_MAX if hi is None else hi
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not _is_int(value):

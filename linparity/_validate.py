@@ -44,7 +44,7 @@ MAX_SECONDS = 3600.0
 
 #: documented ranges of the CLI's numeric options: name -> (kind, lo, hi); shown in --help
 RANGES = {
-    "d": ("int", 2, INT_MAX), "replicates": ("int", 1, INT_MAX), "seed": ("int", 0, 2 ** 63 - 1),
+    "d": ("int", 2, INT_MAX), "replicates": ("int", 1, INT_MAX), "seed": ("int", 0, INT_MAX),
     "steps": ("int", 1, INT_MAX), "T1": ("int", 0, INT_MAX), "T2a": ("int", 0, INT_MAX),
     "T_chain": ("int", 0, INT_MAX), "rounds": ("int", 0, INT_MAX), "samples": ("int", 1, INT_MAX),
     "pretrain_steps": ("int", 1, INT_MAX), "batch_size": ("int", 1, INT_MAX),

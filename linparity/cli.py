@@ -1,7 +1,18 @@
 """Command line: ``python -m linparity {pretrain,star,pg,sweep,transformer} ...``.
 
-Parsing and printing only; every computation lives in the library. Bad input (a ValueError from
-the library, or an argparse error) prints one line on stderr and exits with status 2.
+Parsing and printing only; every computation lives in the library. The validation layer
+(``linparity._validate``) runs first:
+
+* every numeric option is checked against its documented range while parsing (shown in ``--help``
+  with its default): integers at most 2^53, floats finite, lambda in [1e-12, 1e12];
+* the memory and time of the requested work are estimated from the sizes, and work that does not
+  fit (80% of the available memory, or ``LINPARITY_MAX_SECONDS``, default 1 hour) is refused with
+  one line naming the option that makes it large (``--force`` runs it anyway);
+* stdout is checked before computing (closed, ``/dev/full``).
+
+Bad input (a ValueError from the library, or an argparse error) prints one line on stderr naming
+the option and exits with status 2; a NaN or infinite result is an error, never printed as null.
+Work longer than a few seconds shows progress on stderr when it is a terminal.
 """
 from __future__ import annotations
 
@@ -17,17 +28,31 @@ import warnings
 
 import numpy as np
 
-from .data import REWARDS
+from .data import MAX_ENUM_D, REWARDS
 from ._validate import INT_MAX, RANGES, check_work, fmt_seconds
 
 __all__ = ["main", "build_parser"]
+
+
+class _Help(argparse.HelpFormatter):
+    """--help shows every default: "(default: X)" unless the help text states it, "(required)"."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if "default" in h or action.default is argparse.SUPPRESS or action.nargs == 0 and not action.default:
+            return h
+        if action.required:
+            return f"{h} (required)"
+        if action.option_strings and action.default is not None:
+            return f"{h} (default: %(default)s)"
+        return h
 
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line on stderr and exit status 2; --help shows defaults."""
 
     def __init__(self, *args, **kw):
-        kw.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kw.setdefault("formatter_class", _Help)
         super().__init__(*args, **kw)
 
     def error(self, message):
@@ -62,7 +87,7 @@ def _ranged(name: str):
 
 def _rng_text(name: str) -> str:
     kind, lo, hi = RANGES[name]
-    hi = "2^53" if hi == INT_MAX else ("2^63-1" if hi == 2 ** 63 - 1 else f"{hi:g}")
+    hi = "2^53" if hi == INT_MAX else f"{hi:g}"
     return f"[{lo:g}, {hi}]"
 
 
@@ -168,6 +193,12 @@ def _work(a) -> float:
     """Estimated seconds of the command's work; ValueError naming the option when it does not fit."""
     if a.command not in ("pretrain", "star", "pg"):
         return 0.0
+    # constraints between options, before the estimate (which would otherwise blame the size)
+    lo, hi = (3, None) if a.command != "pretrain" or a.method == "closed-form" else \
+        (2, MAX_ENUM_D) if a.method == "exact" else (2, None)
+    if a.d < lo or (hi is not None and a.d > hi):
+        what = f"--method {a.method}" if a.command == "pretrain" else a.command
+        raise ValueError(f"--d: {what} needs d in [{lo}, {hi or '2^53'}], got {a.d}")
     sizes = {k: getattr(a, k, None) for k in ("d", "p_cot", "replicates", "steps", "method", "rounds",
                                             "samples", "pretrain_steps", "batch_size", "group_size", "algo")}
     return check_work(a.command, force=a.force, **sizes)[1]
