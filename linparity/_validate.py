@@ -47,10 +47,11 @@ RANGES = {
     "d": ("int", 2, INT_MAX), "replicates": ("int", 1, INT_MAX), "seed": ("int", 0, INT_MAX),
     "steps": ("int", 1, INT_MAX), "T1": ("int", 0, INT_MAX), "T2a": ("int", 0, INT_MAX),
     "T_chain": ("int", 0, INT_MAX), "rounds": ("int", 0, INT_MAX), "samples": ("int", 1, INT_MAX),
-    "pretrain_steps": ("int", 1, INT_MAX), "batch_size": ("int", 1, INT_MAX),
+    "pretrain_steps": ("int", 0, INT_MAX), "batch_size": ("int", 1, INT_MAX), "epochs": ("int", 1, INT_MAX),
     "group_size": ("int", 2, INT_MAX), "pg_steps": ("int", 0, INT_MAX),
     "p_cot": ("float", 0.0, 1.0), "lam": ("float", LAM_MIN, LAM_MAX), "delta": ("float", 1e-100, 1.0),
-    "temperature": ("float", 1e-3, 1e3), "lr": ("float", 1e-12, 1e6),
+    "temperature": ("float", 1e-3, 1e3), "lr": ("float", 1e-12, 1e6), "noise": ("float", 0.0, 1.0),
+    "length_penalty": ("float", 0.0, 1e6),
 }
 
 
@@ -235,6 +236,10 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
         cf = (8 * (d + 2) * (rounds + 1) * 4, 1e-3 * (d + 2) * (rounds + 1) + _C_CF * (d + 2) * T0)
         if a.get("method", "sgd") == "closed-form":
             return cf[0] + 8 * 3 * (d + 2) * (T0 + 1), cf[1], drivers
+        if a.get("method") == "exact":   # the map on full weights: all 2^d inputs x 2^d long responses
+            n2 = 4.0 ** min(d, 64)
+            return n2 * 8 * 6 + cf[0], cf[1] + rounds * _C_EXACT * n2 * d + _C_EXACT * 2 ** min(d, 64) * d * d * 50, \
+                drivers
         batch = R * N * (d + 1) * 8 * 12 + R * model * 4
         sec = start_sec + rounds * (_C_BATCH * R * N * d * d + R * ev_sec + 4 * _PER_RUN) + cf[1]
         return max(batch, start_mem, 8 * 3 * (d + 2) * (T0 + 1)), sec, drivers
@@ -245,6 +250,9 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
                    "pretrain_steps": T0 / 1e5}
         if G > 1:
             drivers["group_size"] = G / 8
+        if a.get("method") == "exact":   # expected ascent on full weights: 2^d inputs x 2^d long responses
+            n2 = 4.0 ** min(d, 64)
+            return n2 * 8 * 6 + 8 * (d + 2) * (steps + 1) * 4, (steps + 1) * _C_EXACT * n2 * d, drivers
         batch = R * B * G * (d + 1) * 8 * 12 + R * model * 4
         traj = 8 * (d + 2) * (steps + 1) * 4 + 8 * 3 * (d + 2) * (T0 + 1)
         sec = (start_sec + _C_CF * (d + 2) * T0

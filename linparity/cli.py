@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .data import MAX_ENUM_D, REWARDS
+from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
 from ._validate import INT_MAX, RANGES, check_work, fmt_seconds
 
 __all__ = ["main", "build_parser"]
@@ -111,6 +111,18 @@ def _common(p, d_min: int = 2):
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _noise_args(p):
+    p.add_argument("--noise", type=_ranged("noise"), default=0.0,
+                   help="rate eps_n in [0, 1] of corrupted long demonstrations in pre-training (THEORY §8)")
+    p.add_argument("--noise-kind", default="final", choices=NOISE_KINDS,
+                   help="final (flip s_d) | carried (flip s_j at a uniform j, later steps follow it)")
+
+
+def _rl_start_args(p):
+    p.add_argument("--pretrain-steps", type=_ranged("pretrain_steps"), default=100_000,
+                   help="Algorithm 3 samples before RL (0: start from the exact regularised NTP optimum)")
+
+
 def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     """The argument parser; ``with_transformer=False`` skips importing torch (slow) for other commands."""
     ap = _Parser(prog="linparity", description=__doc__.splitlines()[0])
@@ -128,6 +140,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
                    help="chain heads' step limit in long samples (default: no limit)")
     p.add_argument("--delta", type=_ranged("delta"), default=0.1,
                    help=f"failure probability in the Prop 1-3 bounds, in {_rng_text('delta')}")
+    _noise_args(p)
 
     p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
     _common(p, 3)
@@ -136,10 +149,18 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--reward", default="cot", choices=tuple(REWARDS), help="reward (THEORY §6)")
     p.add_argument("--temperature", type=_ranged("temperature"), default=1.0,
                    help=f"sampling temperature tau, in {_rng_text('temperature')}")
-    p.add_argument("--variant", default="refit", choices=("continue", "refit"), help="STaR fine-tuning variant")
-    p.add_argument("--pretrain-steps", type=_ranged("pretrain_steps"), default=100_000,
-                   help="Algorithm 3 samples before RL")
-    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form"), help="route")
+    from .commands import STAR_VARIANT_HELP
+    p.add_argument("--variant", default="continue", choices=("continue", "refit"), help=STAR_VARIANT_HELP)
+    p.add_argument("--epochs", type=_ranged("epochs"), default=2, help="continue: epochs E over the kept set >= 1")
+    p.add_argument("--lr", type=_ranged("lr"), default=0.05,
+                   help=f"continue: constant NTP step size, in {_rng_text('lr')}")
+    p.add_argument("--batch-size", type=_ranged("batch_size"), default=1,
+                   help="continue: kept pairs per gradient step >= 1 (1: one step per kept pair, Algorithm 1)")
+    _rl_start_args(p)
+    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
+                   help="sgd (simulate) | closed-form (exact map, reduced coordinates) | exact (the map on full "
+                        "weights by enumeration, d <= 12, reward cot); both population methods are 'refit'")
+    _noise_args(p)
 
     p = sub.add_parser("pg", help="policy-gradient post-training (REINFORCE, GRPO)")
     _common(p, 3)
@@ -152,8 +173,14 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=_ranged("temperature"), default=1.0,
                    help=f"sampling temperature tau, in {_rng_text('temperature')}")
     p.add_argument("--no-baseline", action="store_true", help="REINFORCE without the running-mean baseline")
-    p.add_argument("--pretrain-steps", type=_ranged("pretrain_steps"), default=100_000,
-                   help="Algorithm 3 samples before RL")
+    _rl_start_args(p)
+    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
+                   help="sgd (simulate) | closed-form (expected dynamics, reduced coordinates) | exact (expected "
+                        "REINFORCE ascent on full weights by enumeration, d <= 12)")
+    p.add_argument("--length-penalty", type=_ranged("length_penalty"), default=0.0, metavar="BETA",
+                   help=f"reward r - BETA (|y| - 2)/(d - 1), BETA in {_rng_text('length_penalty')} (THEORY §8); "
+                        "the JSON gives the exact threshold length_penalty_threshold at the start")
+    _noise_args(p)
 
     p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML), or --show its results")
     p.add_argument("spec", nargs="?", help="path of the sweep specification (.toml or .json)")
@@ -200,7 +227,7 @@ def _work(a) -> float:
         what = f"--method {a.method}" if a.command == "pretrain" else a.command
         raise ValueError(f"--d: {what} needs d in [{lo}, {hi or '2^53'}], got {a.d}")
     sizes = {k: getattr(a, k, None) for k in ("d", "p_cot", "replicates", "steps", "method", "rounds",
-                                            "samples", "pretrain_steps", "batch_size", "group_size", "algo")}
+                                            "samples", "pretrain_steps", "batch_size", "group_size", "algo", "epochs")}
     return check_work(a.command, force=a.force, **sizes)[1]
 
 
@@ -210,18 +237,25 @@ def _run(a) -> dict:
         from .commands import pretrain_summary
         return pretrain_summary(a.d, a.p_cot, a.method, a.steps, _lam_tuple(a), T1=a.T1, T2a=a.T2a,
                                 T_chain=a.T_chain, replicates=a.replicates, seed=a.seed, delta=a.delta,
-                                progress=progress)
+                                progress=progress, noise=a.noise, noise_kind=a.noise_kind)
     if a.command == "star":
         from .commands import star_command
+
+        def progress(n, total):
+            if sys.stderr.isatty():  # like every progress display: on a terminal only
+                print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
         return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
-                            variant=a.variant, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
-                            replicates=a.replicates, seed=a.seed, method=a.method)
+                            variant=a.variant, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
+                            replicates=a.replicates, seed=a.seed, method=a.method, noise=a.noise,
+                            noise_kind=a.noise_kind, progress=progress, epochs=a.epochs, lr=a.lr,
+                            batch_size=a.batch_size)
     if a.command == "pg":
         from .commands import pg_command
         return pg_command(a.algo, a.d, a.p_cot, a.steps, a.lr, batch_size=a.batch_size,
                           group_size=a.group_size, reward=a.reward, temperature=a.temperature,
-                          baseline=not a.no_baseline, pretrain_steps=a.pretrain_steps, lam=_lam_tuple(a),
-                          replicates=a.replicates, seed=a.seed)
+                          baseline=not a.no_baseline, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
+                          replicates=a.replicates, seed=a.seed, method=a.method,
+                          length_penalty=a.length_penalty, noise=a.noise, noise_kind=a.noise_kind)
     if a.command == "sweep":
         import dataclasses
 
@@ -252,6 +286,19 @@ def _run(a) -> dict:
         except ImportError as e:
             raise ValueError(f"transformer: needs torch; install it with pip install -e '.[transformer]' ({e})")
     raise ValueError(f"command: unknown {a.command!r}")
+
+
+def _pretrain_steps(a):
+    """--pretrain-steps: 0 means the exact regularised optimum (None in the library)."""
+    return None if a.pretrain_steps == 0 else a.pretrain_steps
+
+
+def _warn_unconverged(res: dict) -> None:
+    """One line on stderr when a head stopped far from convergence (T < 10/lambda)."""
+    if isinstance(res, dict) and res.get("converged") is False:
+        print(f"warning: not converged: head(s) {', '.join(res.get('unconverged_heads', []))} took fewer than "
+              f"10/lambda steps (see 'head_steps'/'steps_needed' in --json); the result still "
+              f"remembers its start", file=sys.stderr)
 
 
 class NonFiniteResult(ArithmeticError):
@@ -389,7 +436,7 @@ class _Heartbeat:
 
 
 def _has_own_progress(a) -> bool:
-    return a.command == "pretrain" and a.method in ("sgd", "exact")
+    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command == "star"
 
 
 def main(argv=None) -> int:
@@ -417,6 +464,7 @@ def main(argv=None) -> int:
                 why = next((f"; {w.category.__name__}: {w.message}" for w in caught
                             if issubclass(w.category, RuntimeWarning)), "")
                 raise NonFiniteResult(f"result: {e} (a numerical failure{why})") from None
+        _warn_unconverged(res)
     except (ValueError, OSError, MemoryError) as e:  # bad input, a file or stdout, or no memory
         msg = _one_line(e, names)
         if isinstance(e, MemoryError):

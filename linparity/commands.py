@@ -12,6 +12,14 @@ the three routes (``method``), named in the output.
   formulas (no sampling, d >= 3); the exact regularised optimum is reported beside it.
 * ``"exact"``: population Pegasos on the FULL weights over all 2^d inputs
   (:func:`linparity.exact.train_exact`, d <= 12).
+
+``star`` and ``pg`` take the same three methods: ``sgd`` simulates the algorithm, ``closed-form``
+iterates the population dynamics in reduced coordinates (the exact STaR map; the expected
+policy-gradient steps), ``exact`` does the same on the full weights by enumeration (d <= 12).
+
+Every command reports ``converged`` (with ``unconverged_heads``): Pegasos with step 1/(lambda t)
+needs T >~ 10/lambda steps per head to forget its start, so a head with fewer steps is flagged
+(:func:`convergence`). Sample counts come with ``distinct_inputs`` (THEORY §8).
 """
 from __future__ import annotations
 
@@ -19,17 +27,58 @@ import numpy as np
 
 from . import closed_form as cf
 from ._checks import check_d, check_int, check_prob, spawn
-from .data import MAX_ENUM_D
-from .experiments.start import initial_models
+from .data import MAX_ENUM_D, Mixture, expected_distinct
+from .studies.start import initial_models
 from .heads import lam_triple
 from .measures import evaluate, first_at_least
 from .model import LinearAR
 from .simulate import PGConfig, StarConfig, run_pg, run_star
 from .theory import theorem1_report
 
-__all__ = ["METHODS", "pretrain_summary", "star_command", "pg_command"]
+__all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command"]
 
 METHODS = ("sgd", "closed-form", "exact")
+
+#: a Pegasos head counts as converged after at least this many / lambda steps
+CONVERGENCE_FACTOR = 10.0
+
+
+def convergence(p, lams, steps, T1=None, T2a=None, T_chain=None, chain_steps=None) -> dict:
+    """Whether each head of Algorithm 3 (or its population dynamics) ran long enough to forget its start.
+
+    Pegasos with step 1/(lambda t) averages the iterates; its distance to the optimum decays like
+    1/(lambda T), so a head is flagged when its step count T_h < CONVERGENCE_FACTOR / lambda_h
+    (factor 10). Steps: head 1 min(T1, steps), head 2a min(T2a, steps), chain heads ``chain_steps``
+    (default p * steps, the expected number of long samples, capped by T_chain).
+
+    Returns {"converged": bool, "unconverged_heads": [names], "head_steps": {name: T_h},
+    "steps_needed": {name: 10/lambda_h}}.
+    """
+    l1, l2, lc = lams
+    t1 = steps if T1 is None else min(T1, steps)
+    t2 = steps if T2a is None else min(T2a, steps)
+    tc = p * steps if chain_steps is None else chain_steps
+    if T_chain is not None:
+        tc = min(tc, T_chain)
+    steps_h = {"head1": float(t1), "stop": float(t2), "chain": float(tc)}
+    need = {"head1": CONVERGENCE_FACTOR / l1, "stop": CONVERGENCE_FACTOR / l2, "chain": CONVERGENCE_FACTOR / lc}
+    if p == 0:  # no long samples: the chain heads are untrained by definition, not unconverged
+        steps_h.pop("chain"), need.pop("chain")
+    bad = [h for h in steps_h if steps_h[h] < need[h]]
+    return {"converged": not bad, "unconverged_heads": bad, "head_steps": steps_h, "steps_needed": need}
+
+
+def _start_convergence(p, lams, pretrain_steps, method) -> dict:
+    """Convergence of the pre-training that gives the RL start (None: the exact optimum, converged)."""
+    if pretrain_steps is None:
+        return {"converged": True, "unconverged_heads": []}
+    return convergence(p, lams, pretrain_steps, chain_steps=pretrain_steps if method == "exact" else None)
+
+
+def _noisy(noise, noise_kind) -> Mixture | None:
+    """A validated noisy mixture spec (d, p filled later), or None without noise."""
+    m = Mixture(3, 0.5, noise, noise_kind)
+    return None if m.noise == 0 else m
 
 
 def _reduced_dict(model: LinearAR) -> tuple[dict, float]:
@@ -39,8 +88,15 @@ def _reduced_dict(model: LinearAR) -> tuple[dict, float]:
 
 def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=None, lam2a=None,
                      lam_chain=None, T1=None, T2a=None, T_chain=None, replicates=1, seed=0,
-                     delta=0.1, n_mc=20000, progress=False) -> dict:
+                     delta=0.1, n_mc=20000, progress=False, noise=0.0, noise_kind="final") -> dict:
     """Pre-train by ``method`` and report Theorem 1's quantities.
+
+    With ``noise`` = eps_n > 0 the data are ``Mixture(d, p, noise, noise_kind)`` (THEORY §8): ``sgd``
+    runs Algorithm 3 (batch 1) on sampled noisy data (``simulate.fit_samples``; T1/T2a/T_chain are
+    not supported there), ``closed-form`` reports the exact regularised optimum with the noisy
+    per-head targets (``closed_form.noisy_ntp_optimum``; ``steps`` unused) and ``exact`` the
+    full-weight optimum on the enumerated noisy mixture (``exact.fit_weighted``; ``steps`` unused).
+    Measurements stay those of D(p) (pi_long is the clean chain's probability).
 
     Returns
     -------
@@ -49,7 +105,10 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
     ``calibration_error_se`` (Monte Carlo only), ``greedy_accuracy``, ``mean_length`` (temperature 1),
     ``reduced`` {a, b, c, chain_mean}, ``off_subspace_norm``, ``optimum`` (exact regularised optimum,
     d >= 3) and, for ``sgd``, ``bounds``/``exceedances`` of Props 1-3 for replicate 0 and
-    ``replicate_std`` (std over replicates of each scalar metric).
+    ``replicate_std`` (std over replicates of each scalar metric); ``converged``/``unconverged_heads``
+    (:func:`convergence`) and ``distinct_inputs`` (``sgd``: expected number of distinct x among the T
+    samples, 2^d (1 - (1-2^-d)^T), as Algorithm 3 does not hand its samples out; counted with noise;
+    None for the population methods, which average over every x).
     """
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
@@ -57,10 +116,16 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
     p = check_prob("p_cot", p_cot)
     steps = check_int("steps", steps, 1)
     lams = lam_triple(lam, lam1, lam2a, lam_chain, positive=True)
-    out = {"d": d, "p_cot": p, "method": method, "steps": steps, "lam": list(lams)}
+    noisy = _noisy(noise, noise_kind)
+    out = {"d": d, "p_cot": p, "method": method, "steps": steps, "lam": list(lams),
+           "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind}
     if d >= 3:
         th = cf.ntp_optimum(d, p, lams)
         out["optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3]}
+    if noisy is not None:
+        return _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, (T1, T2a, T_chain))
+    out.update(convergence(p, lams, steps, T1, T2a, T_chain, chain_steps=steps if method == "exact" else None))
+    out["distinct_inputs"] = expected_distinct(d, steps) if method == "sgd" else None
     if method == "sgd":
         from .simulate import pretrain
         res = pretrain(d, p, steps, lams, T1=T1, T2a=T2a, T_chain=T_chain,
@@ -102,9 +167,52 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
     return out
 
 
-def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, variant="refit",
-                 pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, method="sgd", **options) -> dict:
+def _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, per_head) -> dict:
+    """pretrain_summary on the noisy mixture (see there)."""
+    from .experiments.extensions import exact_noisy_optimum, noisy_initial_models
+    if any(t is not None for t in per_head):
+        raise ValueError("T1/T2a/T_chain: not supported with noise > 0 (Algorithm 3 runs on all samples)")
+    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
+    if method == "sgd":
+        R = check_int("replicates", replicates, 1)
+        W, _ = noisy_initial_models(d, p, noisy.noise, noisy.noise_kind, steps, lams, R,
+                                    np.random.SeedSequence(check_int("seed", seed, 0)))
+        models = W.models()
+        out.update(convergence(p, lams, steps))
+        out["distinct_inputs"] = expected_distinct(d, steps)
+    else:
+        th = cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind)
+        models = [exact_noisy_optimum(d, p, lams, noisy.noise, noisy.noise_kind) if method == "exact"
+                  else LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])]
+        out["noisy_optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3:].tolist()}
+        out.update(converged=True, unconverged_heads=[], distinct_inputs=None,
+                   note="noise > 0: the exact regularised optimum is reported (steps unused)")
+    evals = [evaluate(m, p, n_mc=n_mc, rng=seed) for m in models]
+    keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
+    out.update({k: float(np.mean([e[k] for e in evals])) for k in keys})
+    reds = [_reduced_dict(m) for m in models]
+    out["reduced"] = {k: float(np.mean([r[0][k] for r in reds])) for k in reds[0][0]}
+    out["off_subspace_norm"] = float(np.mean([r[1] for r in reds]))
+    return out
+
+
+STAR_VARIANT_HELP = ("continue (default; the source's Algorithm 1: E epochs of one NTP gradient step per kept "
+                     "pair from the current weights, constant step size --lr) | refit (Algorithm 3 from zero on "
+                     "the kept set: the variant the population map assumes)")
+
+
+def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, variant="continue",
+                 pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, method="sgd", noise=0.0,
+                 noise_kind="final", progress=None, **options) -> dict:
     """``python -m linparity star``: STaR per round, with the ideal recursion and the exact map beside it.
+
+    ``variant`` 'continue' (default) is the source's Algorithm 1: for E = ``epochs`` epochs one NTP
+    gradient step per kept pair (``batch_size`` 1) with constant step size ``lr``, from the current
+    weights (StarConfig defaults: E = 2, lr = 0.05); 'refit' re-fits every head from zero by
+    Algorithm 3 on the kept set (what the population map assumes). The JSON names the variant
+    and its settings. ``method`` 'closed-form' iterates the exact map in reduced coordinates,
+    'exact' the same refit on full weights by enumeration (d <= 12, reward 'cot'); both are the
+    ``refit`` variant in the infinite-sample limit (``variant`` is then reported as 'refit (population)').
 
     Returns a JSON-able dict with per-round lists (length rounds+1, round 0 = start; replicate means)
     ``pi_long``, ``p_ideal`` (p_n = 2^n p/(2^n p + 1 - p)), ``p_exact_map`` (pi(L) of
@@ -115,67 +223,170 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
     measured arrays from the exact map (start: ``pretrain_checkpoint`` after pretrain_steps, or the
     optimum when pretrain_steps is None). ``options`` go to :class:`StarConfig` (epochs, lr, batch_size, n_eval).
     """
-    d = check_d(d, 3)
+    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
     p = check_prob("p_cot", p_cot)
-    if method not in ("sgd", "closed-form"):
-        raise ValueError(f"method: must be 'sgd' or 'closed-form', got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
     lams = lam_triple(lam, positive=True)
     cfg = StarConfig(rounds=rounds, samples=samples, reward=reward, temperature=temperature,
                      variant=variant, lam=lams, **options)
+    if method == "exact" and cfg.reward != "cot":
+        raise ValueError(f"reward: --method exact supports reward 'cot' only, got {cfg.reward!r}")
     R = check_int("replicates", replicates, 1)
     seed = check_int("seed", seed, 0)
+    if pretrain_steps is not None:
+        pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
+    noisy = _noisy(noise, noise_kind)
     g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
-    if method == "closed-form":
-        theta0 = (cf.ntp_optimum(d, p, lams) if pretrain_steps is None
-                  else cf.pretrain_checkpoint(d, p, lams, check_int("pretrain_steps", pretrain_steps, 1)))
-        mp = cf.star_map(theta0, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
-        pi_long, acc, length, kept = mp.pi_long, mp.greedy_accuracy, mp.mean_length, mp.kept_fraction
-    else:
-        W0, theta0 = initial_models(d, p, pretrain_steps, lams, R, g_start)
-        res = run_star(W0, cfg, g_run)
+    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
+    extra = {}
+    if method == "sgd":
+        res = run_star(W0, cfg, g_run, progress=progress)
         mp = cf.star_map(theta0, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
         pi_long, acc = res.pi_long_.mean(0), res.greedy_accuracy_.mean(0)
         length = res.mean_length_.mean(0)
         kept = np.concatenate([res.kept_fraction_.mean(0), res.expected_reward_[:, -1:].mean(0)])
+        extra["distinct_inputs"] = float(res.distinct_inputs_.mean())
+        extra["rl_samples"] = cfg.rounds * cfg.samples
+        variant = cfg.variant
+        if variant == "continue":
+            extra["continue_settings"] = {"epochs": cfg.epochs, "lr": cfg.lr, "batch_size": cfg.batch_size}
+    else:
+        mp = cf.star_map(theta0, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
+        if method == "closed-form":
+            pi_long, acc, length, kept = mp.pi_long, mp.greedy_accuracy, mp.mean_length, mp.kept_fraction
+        else:
+            from .exact import star_map as exact_star_map
+            em = exact_star_map(W0.models()[0], p, lams, cfg.rounds, cfg.temperature)
+            pi_long, acc, length = em["pi_long"], em["greedy_accuracy"], em["mean_length"]
+            kept = None   # not computed by this route: JSON null, never a NaN
+            extra["off_subspace_norm"] = _list(em["off_norm"])
+        extra["distinct_inputs"] = None
+        variant = "refit (population)"
+    extra["distinct_inputs_pretrain"] = (expected_distinct(d, pretrain_steps)
+                                         if pretrain_steps is not None and method == "sgd" else None)
     ns = cf.n_star(p)
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
-            "variant": cfg.variant, "rounds": cfg.rounds, "samples": cfg.samples, "lam": list(lams),
+            "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples, "lam": list(lams),
             "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind,
+            **_start_convergence(p, lams, pretrain_steps, method),
             "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
             "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(acc), "mean_length": _list(length),
-            "kept_fraction": _list(kept), "rounds_to_generalize": first_at_least(acc),
-            "n_star": None if not np.isfinite(ns) else int(ns)}
+            "kept_fraction": None if kept is None else _list(kept), "rounds_to_generalize": first_at_least(acc),
+            "n_star": None if not np.isfinite(ns) else int(ns), **extra}
+
+
+def _rl_start(d, p, pretrain_steps, lams, R, rng, method, noisy):
+    """Start of post-training for each method: (BatchedAR, theta0).
+
+    sgd: Algorithm 3 replicates (or the exact optimum) as studies.start.initial_models; with
+    noise, pre-training on the noisy mixture. closed-form: population Pegasos checkpoint
+    (closed_form.pretrain_checkpoint) or the optimum. exact: population Pegasos on full weights
+    (exact.train_exact, pretrain_steps steps, ~ms each at small d) or the exact optimum (exact.exact_ntp_optimum).
+    """
+    if noisy is not None:
+        from .experiments.extensions import exact_noisy_optimum, noisy_initial_models
+        if method == "sgd":
+            return noisy_initial_models(d, p, noisy.noise, noisy.noise_kind, pretrain_steps, lams, R, rng)
+        if pretrain_steps is not None:
+            raise ValueError("pretrain_steps: with noise > 0 and a population method the start is the "
+                             "noisy optimum; pass pretrain_steps=None (CLI: --pretrain-steps 0)")
+        th = cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind)
+        if method == "exact":
+            from .simulate import BatchedAR
+            return BatchedAR.stack([exact_noisy_optimum(d, p, lams, noisy.noise, noisy.noise_kind)]), th
+        return None, th
+    if method == "sgd":
+        return initial_models(d, p, pretrain_steps, lams, R, rng)
+    if method == "closed-form":
+        th = cf.ntp_optimum(d, p, lams) if pretrain_steps is None else cf.pretrain_checkpoint(d, p, lams, pretrain_steps)
+        return None, th
+    from .exact import exact_ntp_optimum, train_exact
+    from .simulate import BatchedAR
+    m = (exact_ntp_optimum(d, p, lams) if pretrain_steps is None
+         else train_exact(LinearAR.zeros(d), p, lams, pretrain_steps, "pegasos"))
+    return BatchedAR.stack([m]), m.reduced().theta
 
 
 def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, reward="cot", temperature=1.0,
-               baseline=True, pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, **options) -> dict:
+               baseline=True, pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, method="sgd",
+               length_penalty=0.0, noise=0.0, noise_kind="final", **options) -> dict:
     """``python -m linparity pg``: REINFORCE or GRPO per step, with the closed-form expected dynamics.
 
-    Returns per-step lists (length steps+1; replicate means) ``expected_reward``, ``pi_long``,
-    ``greedy_accuracy``, ``mean_length`` and ``closed_form_expected_reward``: E[r] along
-    closed_form.pg_discrete from the starting reduced state with the same lr, algorithm,
-    group size, reward and temperature. ``options`` go to :class:`PGConfig` (baseline_decay, n_eval).
+    Returns per-step lists (length steps+1; replicate means) ``expected_reward`` (E[r] without the
+    length penalty), ``pi_long``, ``greedy_accuracy``, ``mean_length`` and
+    ``closed_form_expected_reward``: E[r] along the closed-form expected dynamics
+    (closed_form.pg_discrete, or pg_discrete_penalised with a length penalty) from the starting
+    reduced state with the same lr, algorithm, group size, reward and temperature. ``method``:
+    'sgd' simulates; 'closed-form' reports the closed-form expected dynamics as the measured
+    arrays; 'exact' runs the expected REINFORCE ascent on full weights by enumeration
+    (exact.pg_ascent; REINFORCE only, d <= 12). ``length_penalty`` beta: reward
+    r - beta (|y| - 2)/(d - 1) (THEORY §8); ``length_penalty_threshold`` beta* at the start is reported (None when the stop update does not change
+    sign on [0, 2]: no penalty in that range switches lengthening on or off; JSON has no NaN).
+    ``options`` go to :class:`PGConfig` (baseline_decay, n_eval).
     """
-    d = check_d(d, 3)
+    if method not in METHODS:
+        raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
+    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
     p = check_prob("p_cot", p_cot)
     lams = lam_triple(lam, positive=True)
     cfg = PGConfig(algo=algo, steps=steps, lr=lr, batch_size=batch_size, group_size=group_size,
-                   reward=reward, temperature=temperature, baseline=baseline, eval_every=1, **options)
+                   reward=reward, temperature=temperature, baseline=baseline, eval_every=1,
+                   length_penalty=length_penalty, **options)
+    if method == "exact" and cfg.algo != "reinforce":
+        raise ValueError(f"algo: --method exact supports 'reinforce' only (expected GRPO on full weights is "
+                         f"not implemented), got {cfg.algo!r}")
     R = check_int("replicates", replicates, 1)
     seed = check_int("seed", seed, 0)
+    if pretrain_steps is not None:
+        pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
+    noisy = _noisy(noise, noise_kind)
     g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
-    W0, theta0 = initial_models(d, p, pretrain_steps, lams, R, g_start)
-    res = run_pg(W0, cfg, g_run)
-    traj = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo,
-                          cfg.group_size if cfg.algo == "grpo" else None)
+    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
+    G = cfg.group_size if cfg.algo == "grpo" else None
+    beta = float(cfg.length_penalty)
+    if beta > 0:
+        traj = cf.pg_discrete_penalised(theta0, d, cfg.lr, cfg.steps, beta, cfg.reward, cfg.temperature,
+                                        cfg.algo, G)
+    else:
+        traj = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo, G)
     cf_r = [cf.expected_reward(t, d, cfg.reward, cfg.temperature) for t in traj]
-    return {"d": d, "p_cot": p, "algo": cfg.algo, "reward": cfg.reward, "temperature": cfg.temperature,
-            "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
-            "group_size": cfg.group_size if cfg.algo == "grpo" else None, "baseline": cfg.baseline,
-            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
-            "expected_reward": _list(res.expected_reward_.mean(0)), "pi_long": _list(res.pi_long_.mean(0)),
-            "greedy_accuracy": _list(res.greedy_accuracy_.mean(0)),
-            "mean_length": _list(res.mean_length_.mean(0)), "closed_form_expected_reward": _list(cf_r)}
+    out = {"d": d, "p_cot": p, "method": method, "algo": cfg.algo, "reward": cfg.reward,
+           "temperature": cfg.temperature, "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
+           "group_size": G, "baseline": cfg.baseline, "length_penalty": beta,
+           "length_penalty_threshold": _finite_or_none(cf.length_penalty_threshold(theta0, d, cfg.reward, cfg.temperature,
+                                                                                   cfg.algo, G)),
+           "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+           "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind,
+           **_start_convergence(p, lams, pretrain_steps, method)}
+    if method == "sgd":
+        res = run_pg(W0, cfg, g_run)
+        out.update(expected_reward=_list(res.expected_reward_.mean(0)), pi_long=_list(res.pi_long_.mean(0)),
+                   greedy_accuracy=_list(res.greedy_accuracy_.mean(0)),
+                   mean_length=_list(res.mean_length_.mean(0)),
+                   distinct_inputs=float(res.distinct_inputs_.mean()),
+                   rl_samples=cfg.steps * cfg.batch_size * (cfg.group_size if cfg.algo == "grpo" else 1),
+                   rl_distinct_draws=cfg.steps * cfg.batch_size)
+    elif method == "closed-form":
+        tps = [cf.trajectory_probs(t, d) for t in traj]
+        out.update(expected_reward=_list(cf_r), pi_long=_list([t.pi_long for t in tps]),
+                   greedy_accuracy=_list([cf.greedy_probs(t, d).p_correct for t in traj]),
+                   mean_length=_list([t.mean_length for t in tps]), distinct_inputs=None)
+    else:
+        from .exact import pg_ascent
+        from .experiments.extensions import penalised_reward
+        ex = pg_ascent(W0.models()[0], cfg.lr, cfg.steps,
+                       penalised_reward(cfg.reward, beta) if beta > 0 else cfg.reward, cfg.temperature)
+        out.update(pi_long=_list(ex["pi_long"]), greedy_accuracy=_list(ex["greedy_accuracy"]),
+                   mean_length=_list(ex["mean_length"]), off_subspace_norm=_list(ex["off_norm"]),
+                   distinct_inputs=None)
+        # pg_ascent records E[r_beta] of the reward it ascends: the plain E[r] only when beta = 0
+        out["expected_reward" if beta == 0 else "expected_penalised_reward"] = _list(ex["expected_reward"])
+    out["distinct_inputs_pretrain"] = (expected_distinct(d, pretrain_steps)
+                                       if pretrain_steps is not None and method == "sgd" else None)
+    out["closed_form_expected_reward"] = _list(cf_r)
+    return out
 
 
 def _finite_bounds(bounds: dict, T_steps, delta) -> dict:
@@ -196,6 +407,11 @@ def _finite_bounds(bounds: dict, T_steps, delta) -> dict:
                f"infinite: 1/(delta T) overflows at delta = {delta:g}")
         out[name] = {k: v for k, v in row.items() if k != "bound" and np.isfinite(v)} | {"bound": why}
     return out
+
+
+def _finite_or_none(x):
+    """A float, or None where the library returns NaN to mean "does not exist"."""
+    return float(x) if np.isfinite(x) else None
 
 
 def _list(a):

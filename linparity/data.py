@@ -15,9 +15,9 @@ import numpy as np
 from ._checks import as_generator, check_d, check_int, check_prob
 from ._validate import check_pm1, check_responses
 
-__all__ = ["Mixture", "all_inputs", "prefix_parities", "long_response", "short_response",
+__all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
-           "check_reward", "sample_inputs",
+           "check_reward", "check_noise_kind", "sample_inputs", "add_distinct", "expected_distinct",
            "MAX_ENUM_D"]
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
@@ -130,11 +130,30 @@ def reward_function(reward):
     return REWARDS[reward]
 
 
+#: kinds of noise on long demonstrations (THEORY §8)
+NOISE_KINDS = ("final", "carried")
+
+
+def check_noise_kind(kind) -> str:
+    """``kind`` if it is one of :data:`NOISE_KINDS`; ValueError otherwise."""
+    if not isinstance(kind, str) or kind not in NOISE_KINDS:
+        raise ValueError(f"noise_kind: must be one of {NOISE_KINDS}, got {kind!r}")
+    return kind
+
+
 class Mixture:
-    """The mixture D(p) of THEORY §1.
+    """The mixture D(p) of THEORY §1, optionally with noisy long demonstrations (THEORY §8).
 
     x is uniform on {+1,-1}^d; with probability ``p_cot`` the response is the long chain
-    L(x), otherwise the short answer S(x).
+    L(x), otherwise the short answer S(x). With ``noise`` = eps_n > 0 each long demonstration is
+    corrupted with probability eps_n:
+
+    * ``noise_kind='final'``: its last bit s_d is flipped (the chain is right, the answer wrong);
+    * ``noise_kind='carried'``: at a uniform step j in 1..d the bit s_j is flipped and every later
+      step is computed from it, y_k = y_{k-1} x_k, i.e. y_k = -s_k for every k >= j (the chain is
+      consistent after j and the answer wrong).
+
+    Short answers stay clean.
 
     Parameters
     ----------
@@ -142,14 +161,21 @@ class Mixture:
         Number of input bits, d >= 2.
     p_cot : float
         Probability p of a long chain-of-thought response, in [0, 1] (0 and 1 are legal).
+    noise : float
+        Corruption rate eps_n of long demonstrations, in [0, 1] (default 0: D(p) itself).
+    noise_kind : str
+        'final' (default) or 'carried'.
     """
 
-    def __init__(self, d: int, p_cot: float):
+    def __init__(self, d: int, p_cot: float, noise: float = 0.0, noise_kind: str = "final"):
         self.d = check_d(d)
         self.p_cot = check_prob("p_cot", p_cot)
+        self.noise = check_prob("noise", noise)
+        self.noise_kind = check_noise_kind(noise_kind)
 
     def __repr__(self) -> str:
-        return f"Mixture(d={self.d}, p_cot={self.p_cot!r})"
+        extra = f", noise={self.noise!r}, noise_kind={self.noise_kind!r}" if self.noise > 0 else ""
+        return f"Mixture(d={self.d}, p_cot={self.p_cot!r}{extra})"
 
     def sample(self, n: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n`` i.i.d. pairs.
@@ -160,7 +186,10 @@ class Mixture:
         Y : int8 ndarray ``(n, d+1)``: +-1 bits, then 0 for EOS and every later position.
 
         Random stream: first the n*d input bits (``rng.integers``), then n uniforms that
-        decide long (u < p_cot) or short. Simulation code relies on this order.
+        decide long (u < p_cot) or short. Simulation code relies on this order. Only when
+        ``noise > 0`` are more numbers drawn, after these: n uniforms (corrupt where u < noise,
+        long rows only) and, for 'carried', n flip steps j (``rng.integers(1, d+1, n)``); so
+        ``noise = 0`` gives exactly the stream (and samples) of the clean mixture.
         """
         n = check_int("n", n, 0)
         rng = as_generator(rng)
@@ -170,6 +199,14 @@ class Mixture:
         Y = np.zeros((n, self.d + 1), dtype=np.int8)
         Y[long_, :-1] = S[long_]
         Y[~long_, 0] = S[~long_, -1]
+        if self.noise > 0:
+            bad = long_ & (rng.random(n) < self.noise)                    # (n,) corrupted long rows
+            if self.noise_kind == "final":
+                Y[bad, self.d - 1] *= -1
+            else:
+                j = rng.integers(1, self.d + 1, size=n)                   # (n,) flip step, 1-based
+                flip = bad[:, None] & (np.arange(1, self.d + 1)[None, :] >= j[:, None])  # (n, d)
+                Y[:, :-1] = np.where(flip, -Y[:, :-1], Y[:, :-1])
         return X, Y
 
     def enumerate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -182,6 +219,11 @@ class Mixture:
         weight : float64 ``(2 * 2^d,)``: p/2^d for the long rows, (1-p)/2^d for the short
             rows; sums to 1. Rows of weight 0 (p = 0 or 1) are kept so that shapes do not
             depend on p.
+
+        With ``noise`` = eps > 0 the clean long rows get weight p (1-eps)/2^d and the corrupted
+        long responses follow the short rows: for 'final' one block of 2^d rows (L(x) with s_d
+        flipped, weight p eps/2^d), for 'carried' d blocks j = 1..d (s_j..s_d flipped, weight
+        p eps/(d 2^d) each); shapes then are ``(3 * 2^d, .)`` and ``((2+d) * 2^d, .)``.
         """
         if self.d > MAX_ENUM_D:
             raise ValueError(f"d: exact enumeration needs d in [2, {MAX_ENUM_D}], got {self.d}")
@@ -190,4 +232,40 @@ class Mixture:
         X = np.concatenate([Xa, Xa])
         Y = np.concatenate([long_response(Xa), short_response(Xa)])
         weight = np.concatenate([np.full(n, self.p_cot / n), np.full(n, (1 - self.p_cot) / n)])
+        if self.noise == 0:
+            return X, Y, weight
+        eps, L = self.noise, long_response(Xa)
+        weight[:n] *= 1 - eps
+        if self.noise_kind == "final":
+            starts = [self.d]
+        else:
+            starts = list(range(1, self.d + 1))
+        blocks = []
+        for j in starts:                                   # flip s_j..s_d
+            B = L.copy()
+            B[:, j - 1:self.d] *= -1
+            blocks.append(B)
+        X = np.concatenate([X] + [Xa] * len(starts))
+        Y = np.concatenate([Y] + blocks)
+        weight = np.concatenate([weight, np.full(n * len(starts), self.p_cot * eps / (n * len(starts)))])
         return X, Y, weight
+
+
+def add_distinct(seen: set, X) -> set:
+    """Add the inputs X ``(n, d)`` (+-1) to ``seen``, a set of packed rows; returns ``seen``.
+
+    ``len(seen)`` is then the number of distinct inputs x among every X added (THEORY §8,
+    "distinct prompts"); it saturates at 2^d.
+    """
+    X = np.asarray(X)
+    if X.size:
+        packed = np.packbits(X.reshape(-1, X.shape[-1]) < 0, axis=1)       # (n, ceil(d/8)) uint8
+        seen.update(map(bytes, packed))
+    return seen
+
+
+def expected_distinct(d: int, n) -> float:
+    """E[number of distinct inputs among n uniform draws from {+1,-1}^d] = 2^d (1 - (1 - 2^-d)^n)."""
+    d = check_d(d)
+    n = float(n)
+    return float(2.0 ** d * -np.expm1(n * np.log1p(-(2.0 ** -d))))

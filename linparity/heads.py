@@ -46,7 +46,11 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
     -------
     tuple of 3 floats in range; ValueError naming the head otherwise.
     """
-    if lam is None or np.ndim(lam) == 0:
+    try:
+        scalar = lam is None or np.ndim(lam) == 0
+    except ValueError:                       # a ragged nested sequence
+        raise ValueError(f"lam: must be a number or a triple (lam1, lam2a, lam_chain), got {lam!r}") from None
+    if scalar:
         lams = [lam] * 3
     else:
         lams = list(lam)
@@ -56,8 +60,10 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
     if base is None:
         raise ValueError("lam: must be a number or a triple (lam1, lam2a, lam_chain), got None")
     lams = [base if x is None else x for x in lams]
+    # an error names what the user passed: 'lam' for a shared scalar, else the head's own name
+    names = [("lam" if scalar else n) if o is None else n for n, o in zip(LAM_NAMES, (lam1, lam2a, lam_chain))]
     lams = [x if o is None else o for x, o in zip(lams, (lam1, lam2a, lam_chain))]
-    return tuple(check_lam(n, x, allow_zero=not positive) for n, x in zip(LAM_NAMES, lams))
+    return tuple(check_lam(n, x, allow_zero=not positive) for n, x in zip(names, lams))
 
 
 def pegasos_step_size(lam, k):

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._checks import as_generator
-from .data import REWARDS, check_reward
+from .data import REWARDS, check_reward, sample_inputs
 from .heads import lam_triple
 from .model import LinearAR, phi
 from .simulate.ntp import fit_samples_reference
@@ -79,7 +79,7 @@ def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0
     rfn = REWARDS[check_reward(reward)]
     kept = []
     for _ in range(samples):
-        x = (1 - 2 * g.integers(0, 2, size=d)).astype(np.int8)
+        x = sample_inputs(1, d, g)[0]
         y = sample_reference(model, x.astype(np.float64), iter(g.random(d + 1)), temperature)
         if rfn(x[None], y[None])[0] > 0:
             kept.append((x, y))
@@ -99,7 +99,7 @@ def pg_steps_reference(model: LinearAR, steps, lr, batch_size, group_size, rewar
         m = LinearAR.from_vector(d, theta)
         X, Y, A = [], [], []
         for _ in range(batch_size):
-            x = (1 - 2 * g.integers(0, 2, size=d)).astype(np.int8)
+            x = sample_inputs(1, d, g)[0]
             ys = [sample_reference(m, x.astype(np.float64), iter(g.random(d + 1)), temperature)
                   for _ in range(group_size)]
             r = np.array([rfn(x[None], y[None])[0] for y in ys])

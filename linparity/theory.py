@@ -184,7 +184,7 @@ def theorem1_report(model: LinearAR, p_cot, lam, T, *, delta=0.1, n_mc=20000, rn
         raise ValueError(f"p_cot: the Prop 1-3 bounds need p in (0, 1), got {p}")
     delta = check_prob("delta", delta)
     check_positive("delta", delta)
-    l1, l2, lc = (check_positive(n, x) for n, x in zip(("lam1", "lam2a", "lam_chain"), lam_triple(lam)))
+    l1, l2, lc = lam_triple(lam, positive=True)
     T1, T2a, Tc = T
     T1, T2a = check_int("T1", T1, 1), check_int("T2a", T2a, 1)
     d = model.d

@@ -162,7 +162,7 @@ def test_extreme_inputs_finite(p, lam):
 @pytest.mark.parametrize("call, name", [
     (lambda: cf.ntp_optimum(2, 0.3, 0.1), "d"),
     (lambda: cf.ntp_optimum(4, 1.3, 0.1), "p_cot"),
-    (lambda: cf.ntp_optimum(4, 0.3, -1), "lam1"),
+    (lambda: cf.ntp_optimum(4, 0.3, -1), "lam"),
     (lambda: cf.ntp_optimum(4, 0.3, (0.1, 0.1)), "lam"),
     (lambda: cf.ntp_optimum(4, 0.3, 0.0), "lam2a"),
     (lambda: cf.trajectory_probs(np.zeros(3), 4), "theta"),

@@ -66,7 +66,7 @@ def test_same_seed_same_report(tmp_path):
     assert texts[0] == texts[1]
 
 
-@pytest.mark.parametrize("argv", [["--bogus"], ["--only", "F9"], ["--seed", "-1"], ["--jobs", "0"],
+@pytest.mark.parametrize("argv", [["--bogus"], ["--only", "F99"], ["--seed", "-1"], ["--jobs", "0"],
                                   ["--jobs", "x"]])
 def test_bad_flags_exit_2_with_one_line(argv, capsys):
     assert cli.main(argv) == 2

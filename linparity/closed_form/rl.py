@@ -29,11 +29,18 @@ from . import ntp as cf
 __all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "refit",
            "RoundPrediction", "star_map", "expected_reward", "reward_gradient", "grpo_weight",
            "expected_update", "pg_discrete", "amplification_margin",
-           "stop_gradient_sign"]
+           "stop_gradient_sign", "penalised_values", "penalised_expected_reward", "penalised_update",
+           "pg_discrete_penalised", "stop_update", "length_penalty_threshold", "noisy_ntp_stats",
+           "noisy_ntp_optimum"]
 
 # ----------------------------------------------------------------------------- ideal recursion
 def ideal_recursion(p0, n_rounds) -> np.ndarray:
-    """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2); returns ``(n_rounds+1,)`` with p_0 first."""
+    """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2, THEORY §6; discrete rounds); returns
+    ``(n_rounds+1,)`` with p_0 first.
+
+    >>> ideal_recursion(0.2, 2).round(4).tolist()   # odds 1/4 -> 1/2 -> 1
+    [0.2, 0.3333, 0.5]
+    """
     p = check_prob("p_cot", p0)
     out = [p]
     for _ in range(check_int("n_rounds", n_rounds, 0)):
@@ -54,6 +61,9 @@ def n_star(p0) -> float:
 
     Computed in exact integer/rational arithmetic on the binary value of the float p_0, so the
     boundary cases 2^(n+1) p_0 = 1 - p_0 (p_n exactly 1/3, not > 1/3) are decided exactly.
+
+    >>> n_star(0.1), n_star(0.25)    # p_3 = 8/17 for p_0 = 0.1; p_1 = 2/5 for p_0 = 1/4
+    (3, 1)
     """
     from fractions import Fraction
     p = Fraction(check_prob("p_cot", p0))
@@ -293,3 +303,167 @@ def stop_gradient_sign(theta, d, reward="cot", temperature=1.0) -> float:
     al, be, ga, ka = _abgk(theta, d, temperature)
     _, (d_eq, d_neq) = _rho_partials(al, be, ga, ka, check_reward(reward))
     return float(np.sign((d_eq[1] + d_neq[1]) / 2 * be * (1 - be) / check_temperature(temperature)))
+
+
+# ----------------------------------------------------------------------------- length penalty (THEORY §8)
+def _categories(theta, d, reward, tau):
+    """Per-class outcome probabilities and their theta-gradients.
+
+    Outcomes k = (short correct, short wrong, long right, long wrong), per class (chi = x_1,
+    chi != x_1). With A = alpha beta, B = (1-alpha) gamma, P_long = alpha(1-beta) + (1-alpha)(1-gamma)
+    and W = the rewarded long probability of :func:`_rho_partials`:
+    class eq: (A, B, W, P_long - W); class neq: (B, A, W, P_long - W).
+
+    Returns P ``(2, 4)`` and dP ``(2, 4, d+2)``.
+    """
+    al, be, ga, ka = _abgk(theta, d, tau)
+    rho, (d_eq, _) = _rho_partials(al, be, ga, ka, check_reward(reward))
+    W = rho[0] - al * be
+    dA = (be, al, 0.0, 0.0)
+    dB = (-ga, 0.0, 1 - al, 0.0)
+    dW = tuple(x - y for x, y in zip(d_eq, dA))
+    Pl = al * (1 - be) + (1 - al) * (1 - ga)
+    dPl = ((1 - be) - (1 - ga), -al, -(1 - al), 0.0)
+    dLw = tuple(x - y for x, y in zip(dPl, dW))
+    g = lambda part: _to_theta(part, al, be, ga, ka, tau)  # noqa: E731
+    GA, GB, GW, GL = g(dA), g(dB), g(dW), g(dLw)
+    P = np.array([[al * be, (1 - al) * ga, W, Pl - W], [(1 - al) * ga, al * be, W, Pl - W]])
+    dP = np.array([[GA, GB, GW, GL], [GB, GA, GW, GL]])
+    return P, dP
+
+
+def penalised_values(length_penalty) -> np.ndarray:
+    """Rewards r_beta of the outcomes (short correct, short wrong, long right, long wrong) ``(4,)``.
+
+    r_beta(x, y) = r(x, y) - beta (|y| - 2)/(d - 1) (THEORY §8): a long response (d+1 tokens)
+    costs beta, a short one nothing.
+    """
+    beta = check_nonneg("length_penalty", length_penalty)
+    return np.array([1.0, 0.0, 1.0 - beta, -beta])
+
+
+def check_nonneg(name, x) -> float:
+    """``x`` as a finite float >= 0; ValueError naming ``name`` otherwise."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: must be a number >= 0, got {x!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise ValueError(f"{name}: must be a finite number >= 0, got {x!r}")
+    return v
+
+
+def penalised_expected_reward(theta, d, length_penalty, reward="cot", temperature=1.0) -> float:
+    """E[r_beta] = E[r] - beta P(long) in reduced coordinates (THEORY §8)."""
+    P, _ = _categories(theta, d, reward, check_temperature(temperature))
+    return float((P @ penalised_values(length_penalty)).mean())
+
+
+def _grpo_outcome_weights(P, values, G, eps=1e-8):
+    """f(v_k) = E[(v_k - mean)/(std + eps)] for a response of outcome k, with the other G-1 responses
+    of its group i.i.d. over outcomes with probabilities P ``(4,)`` (multinomial, enumerated);
+    mean and population std over the G rewards. Returns ``(4,)``."""
+    from itertools import combinations_with_replacement
+    from math import factorial
+    K = len(values)
+    comps = np.array([np.bincount(c, minlength=K) for c in combinations_with_replacement(range(K), G - 1)])
+    coef = np.array([factorial(G - 1) / np.prod([factorial(int(n)) for n in c]) for c in comps])
+    pmf = coef * np.prod(np.asarray(P)[None, :] ** comps, axis=1)          # (n_comp,)
+    s1, s2 = comps @ values, comps @ values ** 2                            # sums over the others
+    out = np.empty(K)
+    for k, v in enumerate(values):
+        mean = (v + s1) / G
+        var = np.maximum((v ** 2 + s2) / G - mean ** 2, 0.0)
+        out[k] = float(pmf @ ((v - mean) / (np.sqrt(var) + eps)))
+    return out
+
+
+def penalised_update(theta, d, length_penalty, reward="cot", temperature=1.0, algo="reinforce",
+                     group_size=None) -> np.ndarray:
+    """Expected policy-gradient direction per unit learning rate under r_beta ``(d+2,)``.
+
+    REINFORCE (any baseline): grad E[r_beta] = mean over the two classes of sum_k v_k grad P_k.
+    GRPO: mean over classes of sum_k f(v_k) grad P_k, f from :func:`_grpo_outcome_weights`
+    (E[A grad log pi(y)] = sum_y grad pi(y) E[A | r(y)] for a group of G i.i.d. responses).
+    With length_penalty = 0 this equals :func:`expected_update`.
+    """
+    tau = check_temperature(temperature)
+    vals = penalised_values(length_penalty)
+    P, dP = _categories(theta, d, reward, tau)
+    if algo == "reinforce":
+        return np.einsum("k,ckj->j", vals, dP) / 2
+    if algo != "grpo":
+        raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {algo!r}")
+    G = check_int("group_size", group_size, 2)
+    return sum(_grpo_outcome_weights(P[c], vals, G) @ dP[c] for c in range(2)) / 2
+
+
+def pg_discrete_penalised(theta0, d, lr, n_steps, length_penalty, reward="cot", temperature=1.0,
+                          algo="reinforce", group_size=None) -> np.ndarray:
+    """Expected policy-gradient ascent on r_beta, theta_{t+1} = theta_t + lr penalised_update(theta_t);
+    ``(n_steps+1, d+2)``."""
+    lr = check_positive("lr", lr)
+    n_steps = check_int("n_steps", n_steps, 0)
+    out = np.empty((n_steps + 1, check_d(d, 3) + 2))
+    out[0] = cf.check_theta(theta0, d)
+    for t in range(n_steps):
+        out[t + 1] = out[t] + lr * penalised_update(out[t], d, length_penalty, reward, temperature, algo,
+                                                    group_size)
+    return out
+
+
+def stop_update(theta, d, length_penalty, reward="cot", temperature=1.0, algo="reinforce",
+                group_size=None) -> float:
+    """Expected change of the stop logit after y_1 = x_1, u = b + c, per unit learning rate:
+    update_b + update_c. Negative: responses lengthen."""
+    g = penalised_update(theta, d, length_penalty, reward, temperature, algo, group_size)
+    return float(g[1] + g[2])
+
+
+def length_penalty_threshold(theta, d, reward="cot", temperature=1.0, algo="reinforce",
+                             group_size=None, beta_max=2.0) -> float:
+    """The exact finite-lambda threshold beta* at ``theta``: the penalty at which the expected
+    policy-gradient update of the stop logit after y_1 = x_1 changes sign (lengthening below it).
+
+    REINFORCE, reward cot: dE[r_beta]/d beta_stop = alpha (1/2 - prod kappa_l + beta), so
+    beta* = prod kappa_l - 1/2 = :func:`amplification_margin` (-> 1/2 as the chain becomes exact).
+    GRPO: the root in beta of :func:`stop_update` (brentq on [0, beta_max]). Returns nan when the
+    update does not change sign on [0, beta_max] (e.g. beta* < 0: no lengthening even at beta = 0).
+    """
+    from scipy.optimize import brentq
+    f = lambda b: stop_update(theta, d, b, reward, temperature, algo, group_size)  # noqa: E731
+    lo, hi = f(0.0), f(beta_max)
+    if not (lo < 0 < hi):
+        return float("nan")
+    return float(brentq(f, 0.0, beta_max, xtol=1e-13))
+
+
+# ----------------------------------------------------------------------------- noisy demonstrations (THEORY §8)
+def noisy_ntp_stats(d, p, noise, noise_kind="final") -> KeptStats:
+    """Per-head NTP targets on the noisy mixture D(p, eps_n), as the statistics :func:`refit` takes.
+
+    Derivation (THEORY §8; reduced coordinates, assuming the subspace stays invariant, which
+    ``linparity.experiments.extensions`` establishes by enumeration):
+
+    * 'final' (s_d flipped with probability eps): only chain head d changes, target probability
+      P(y_d = y_{d-1} x_d) = 1 - eps; heads 1 and 2a see D(p).
+    * 'carried' (flip at a uniform step j, later steps consistent): head l's label breaks the copy
+      rule only when j = l, so chain targets are 1 - eps/d for every l = 2..d; j = 1 gives a long
+      sample with y_1 = -x_1, so head 1's target is (1-p)/2 + p(1 - eps/d) and the stop head's
+      "go on" shares are p(1 - eps/d) after y_1 = x_1 and p eps/d after y_1 != x_1.
+    """
+    d = check_d(d, 3)
+    p = check_prob("p_cot", p)
+    eps = check_prob("noise", noise)
+    from ..data import check_noise_kind
+    kind = check_noise_kind(noise_kind)
+    e1 = eps / d if kind == "carried" else 0.0
+    chain = np.full(d - 1, 1 - eps / d) if kind == "carried" else np.r_[np.ones(d - 2), 1 - eps]
+    return KeptStats(kept_fraction=1.0, q=p, r=0.5, pi1=(1 - p) / 2 + p * (1 - e1),
+                     stop=np.array([p * (1 - e1), p * e1, (1 - p) / 2, (1 - p) / 2]), pi_chain=chain)
+
+
+def noisy_ntp_optimum(d, p, lam, noise, noise_kind="final") -> np.ndarray:
+    """Exact regularised NTP optimum ``(d+2,)`` on the noisy mixture: :func:`refit` of
+    :func:`noisy_ntp_stats` (every head to its own target; noise = 0 gives ntp_optimum)."""
+    return refit(noisy_ntp_stats(d, p, noise, noise_kind), d, lam)

@@ -14,7 +14,7 @@ from .. import closed_form as rc
 from .. import exact as en
 from .. import simulate as rl
 from .._checks import spawn
-from .start import initial_models
+from ..studies.start import initial_models
 
 #: the exact route of F7: expected REINFORCE ascent on the full weights (exact.pg_ascent, d <= 12)
 exact_pg = en.pg_ascent
@@ -41,7 +41,7 @@ def closed_form_pg(theta0, d, lr, steps, reward="cot", temperature=1.0, algo="re
 def simulate_pg(d, p, lam, algo, steps, replicates, rng, *, lr=1.0, batch_size=256, group_size=8,
                 reward="cot", temperature=1.0, eval_every=1, n_eval=1024) -> tuple[rl.PGResult, np.ndarray]:
     """REINFORCE (with the running-mean baseline) or GRPO by simulation (rl.run_pg), R replicates
-    started at the exact NTP optimum (experiments.start.initial_models). Returns (PGResult, theta0)."""
+    started at the exact NTP optimum (studies.start.initial_models). Returns (PGResult, theta0)."""
     g_start, g_run = spawn(rng, 2)
     W0, theta0 = initial_models(d, p, None, lam, replicates, g_start)
     cfg = rl.PGConfig(algo=algo, steps=steps, lr=lr, batch_size=batch_size, group_size=group_size,

@@ -15,7 +15,7 @@ from .. import exact as en
 from .. import simulate as rl
 from .._checks import check_d, check_int, check_prob, spawn
 from ..sweep import register_task
-from .start import initial_models
+from ..studies.start import initial_models
 
 # the maths the STaR figures (F3, F4, F8) plot, named for them (figures import experiments only)
 n_star = rc.n_star
@@ -53,7 +53,7 @@ def ideal_curves(p0, d, n_rounds) -> dict:
 
 def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=None,
                   n_eval=1024, **options) -> tuple[rl.StarResult, np.ndarray]:
-    """STaR by simulation (rl.run_star) from R starting models (experiments.start.initial_models).
+    """STaR by simulation (rl.run_star) from R starting models (studies.start.initial_models).
 
     ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
     with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).

@@ -8,7 +8,8 @@ before anything is computed. The run ends with one summary line: claims, PASS, D
 SKIPPED and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
-(``SeedSequence(S, spawn_key=(k-1,))``), so ``--only`` and ``--jobs`` never change a figure's numbers.
+(``SeedSequence(S, spawn_key=(k-1,))``), T1/T2 children 8/9, F9-F11 children 10-12
+(:data:`SEED_KEYS`), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import policy, pretraining, scaling, star
+from . import extensions, policy, pretraining, scaling, star
 from .report import skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
@@ -28,7 +29,12 @@ __all__ = ["FIGURES", "main", "run_figures", "build_parser"]
 
 #: figure name -> function(settings, SeedSequence, out, jobs, progress) -> FigureResult
 FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star.f4,
-           "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8}
+           "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8,
+           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11}
+
+#: SeedSequence child of each figure: F1-F8 use k-1, T1/T2 8 and 9, so F9-F11 take 10-12
+#: (adding figures never changes an existing figure's numbers)
+SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "T1": 8, "T2": 9, "F9": 10, "F10": 11, "F11": 12}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F8 and REPORT.md")
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11 and REPORT.md")
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (default --out figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (default: all)")
     ap.add_argument("--jobs", type=int, default=1, help="sweep workers (joblib; -1 = all cores)")
@@ -95,7 +101,7 @@ def _transformer(settings, out, root, log) -> list:
     log(f"T1/T2: transformer figures, configuration mode='main' "
         f"(d = {tf.T1_SETTINGS['main']['d']}; several minutes)")
     res = []
-    for k, name in ((len(FIGURES), "T1"), (len(FIGURES) + 1, "T2")):
+    for k, name in ((SEED_KEYS["T1"], "T1"), (SEED_KEYS["T2"], "T2")):
         fn = getattr(tf, f"result_{name.lower()}")
         t0 = time.time()
         try:
@@ -146,7 +152,7 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log
     root = np.random.SeedSequence(seed)
     results, t_all = [], time.time()
     for name in names:
-        k = list(FIGURES).index(name)
+        k = SEED_KEYS[name]
         t0 = time.time()
         res = FIGURES[name](settings, np.random.SeedSequence(root.entropy, spawn_key=(k,)), out, jobs, progress)
         ndev = sum(not r.passed for r in res.rows)

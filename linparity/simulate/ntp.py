@@ -80,6 +80,7 @@ from tqdm.auto import tqdm
 from .._checks import check_d, check_int, check_prob, spawn
 from .._validate import check_lam
 from ..data import Mixture, is_long
+from ..heads import lam_triple
 from ..model import LinearAR, phi
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
@@ -131,17 +132,9 @@ def _make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chai
     p_cot = check_prob("p_cot", p_cot)
     n_steps = check_int("n_steps", n_steps, 1)
     batch_size = check_int("batch_size", batch_size, 1)
-    if isinstance(lam, (list, tuple)) or (isinstance(lam, np.ndarray) and lam.ndim > 0):
-        lam_t = tuple(lam)
-        if len(lam_t) != 3:
-            raise ValueError(f"lam: must be a number > 0 or a triple (lam1, lam2a, lam_chain), "
-                             f"got {lam!r}")
-    else:
-        lam_t = (lam, lam, lam)
-    lam_t = tuple(check_lam("lam", v) for v in lam_t)   # [LAM_MIN, LAM_MAX]: see linparity._validate
-    lam1 = lam_t[0] if lam1 is None else check_lam("lam1", lam1)
-    lam2a = lam_t[1] if lam2a is None else check_lam("lam2a", lam2a)
-    lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_t[2])
+    # lam_chain may also be d-1 per-head values: parsed below, after the scalar triple
+    lam1, lam2a, lam_c0 = lam_triple(lam, lam1, lam2a, positive=True)
+    lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_c0)
     T1 = n_steps if T1 is None else check_int("T1", T1, 0)
     T2a = n_steps if T2a is None else check_int("T2a", T2a, 0)
     # "unlimited": t_long never exceeds n_steps

@@ -3,7 +3,9 @@
 REINFORCE: w += lr (1/B) sum_i (r_i - b) grad log pi_tau(y_i|x_i), with b a running mean of past
 batch rewards (or 0). GRPO: each of B inputs gets G responses, advantage
 A_i = (r_i - mean_g)/(std_g + eps) within the group, w += lr (1/(B G)) sum_i A_i grad log pi_tau.
-The expected dynamics in closed form are :func:`linparity.closed_form.pg_discrete`.
+With ``length_penalty`` beta > 0 the reward is r_beta(x, y) = r(x, y) - beta (|y| - 2)/(d - 1)
+(THEORY §8). The expected dynamics in closed form are :func:`linparity.closed_form.pg_discrete`
+(:func:`linparity.closed_form.pg_discrete_penalised` with a length penalty).
 
 Random streams as in :mod:`linparity.simulate.star`: replicate r draws its inputs and its sampling
 uniforms from its own Generator, so its trajectory does not depend on R.
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_int, check_positive, check_prob, check_temperature
-from ..data import check_reward, sample_inputs
+from ..data import add_distinct, check_reward, response_length, sample_inputs
 from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
@@ -38,6 +40,7 @@ class PGConfig:
     baseline_decay: float = 0.9  # b_{t+1} = decay b_t + (1 - decay) mean(r_t); b_1 = 0
     eval_every: int = 1          # record metrics every this many steps (0: only start and end)
     n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D
+    length_penalty: float = 0.0  # beta >= 0 of r_beta = r - beta (|y| - 2)/(d - 1) (THEORY §8)
 
     def __post_init__(self):
         if self.algo not in ("reinforce", "grpo"):
@@ -53,23 +56,33 @@ class PGConfig:
         check_prob("baseline_decay", self.baseline_decay)
         check_int("eval_every", self.eval_every, 0)
         check_int("n_eval", self.n_eval, 2)
+        lp = self.length_penalty
+        if not isinstance(lp, (int, float, np.floating, np.integer)) or not np.isfinite(lp) or lp < 0:
+            raise ValueError(f"length_penalty: must be a finite number >= 0, got {lp!r}")
 
 
-def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None):
+def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None, seen=None):
     """One REINFORCE or GRPO update of every replicate, in place.
 
     REINFORCE: w += lr (1/B) sum_i (r_i - b) grad log pi_tau(y_i|x_i), b the running-mean baseline
     (``baseline`` ``(R,)``, 0 without it). GRPO: each of B inputs gets G responses, advantage
     A_i = (r_i - mean_g)/(std_g + eps) (population std, eps = GRPO_EPS), w += lr (1/(B G)) sum A_i grad log pi.
 
-    Returns the batch mean reward ``(R,)``.
+    With ``cfg.length_penalty`` = beta the reward is r - beta (|y| - 2)/(d - 1). ``seen``: optional
+    list of R sets, updated with each replicate's B inputs (data.add_distinct).
+
+    Returns the batch mean reward ``(R,)`` (penalised when beta > 0).
     """
     R, d, B = W.R, W.d, cfg.batch_size
     X = np.stack([sample_inputs(B, d, g) for g in gens])
+    for r, sr in enumerate(seen or ()):
+        add_distinct(sr, X[r])
     if cfg.algo == "grpo":
         X = np.repeat(X, cfg.group_size, axis=1)                     # (R, B G, d), input-major
     Y, u1, u2, uc = sample_with_logits(W, X, gens, cfg.temperature)  # logits of the sampled Y
     r = rewards(cfg.reward, X, Y)                                   # (R, n)
+    if cfg.length_penalty:
+        r = r - cfg.length_penalty * (response_length(Y.reshape(-1, d + 1)).reshape(r.shape) - 2) / (d - 1)
     if cfg.algo == "grpo":
         rg = r.reshape(R, B, cfg.group_size)
         A = ((rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + GRPO_EPS)).reshape(R, -1)
@@ -92,6 +105,7 @@ class PGResult:
     greedy_accuracy_: np.ndarray  # (R, n_rec)
     mean_length_: np.ndarray      # (R, n_rec) tau = 1
     batch_reward_: np.ndarray     # (R, steps) mean reward of each step's batch
+    distinct_inputs_: np.ndarray  # (R,) distinct inputs x drawn over all steps (THEORY §8)
     theta_: np.ndarray            # (R, n_rec, d+2) reduced coordinates
     off_subspace_norm_: np.ndarray  # (R, n_rec)
     models_: list = field(repr=False, default=None)  # R final LinearAR
@@ -106,8 +120,9 @@ def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     steps, batch_r = [0], []
     record(W)
     b = np.zeros(R)
+    seen = [set() for _ in range(R)]
     for t in range(1, cfg.steps + 1):
-        rmean = pg_step(W, cfg, gens, b if (cfg.algo == "reinforce" and cfg.baseline) else None)
+        rmean = pg_step(W, cfg, gens, b if (cfg.algo == "reinforce" and cfg.baseline) else None, seen)
         b = cfg.baseline_decay * b + (1 - cfg.baseline_decay) * rmean
         batch_r.append(rmean)
         if (cfg.eval_every and t % cfg.eval_every == 0) or t == cfg.steps:
@@ -115,4 +130,5 @@ def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
             steps.append(t)
     return PGResult(cfg, np.array(steps), record.col("expected_reward"), record.col("pi_long"),
                     record.col("greedy_accuracy"), record.col("mean_length"),
-                    np.array(batch_r).T.reshape(R, -1), record.theta(), record.off(), W.models())
+                    np.array(batch_r).T.reshape(R, -1), np.array([len(x) for x in seen]), record.theta(),
+                    record.off(), W.models())

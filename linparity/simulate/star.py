@@ -1,9 +1,11 @@
 """STaR (Algorithm 1 of THEORY §6) simulated on R replicates of the full linear model.
 
 Each round draws N fresh inputs per replicate, samples one response each at temperature tau,
-keeps those with reward 1 and updates: variant ``refit`` runs Algorithm 3 from zero on the kept set
-(:func:`linparity.simulate.ntp.fit_samples`), variant ``continue`` runs E epochs of constant-step
-mini-batch NTP SGD on it from the current weights (:func:`_continue_sgd`). The closed form these
+keeps those with reward 1 and updates. Variant ``continue`` (the default: the source's Algorithm 1)
+runs E epochs of constant-step NTP SGD on the kept set from the current weights
+(:func:`_continue_sgd`); with the default batch size 1 that is one gradient step per kept pair, step
+size ``lr`` (default 0.05, E = 2). Variant ``refit`` runs Algorithm 3 from zero on the kept set
+(:func:`linparity.simulate.ntp.fit_samples`): the variant the population map assumes. The closed form these
 runs are checked against is :func:`linparity.closed_form.star_map`.
 
 Random streams: ``rng`` is split into (evaluation, run) children; the run child is spawned into one
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_int, check_positive, check_temperature
-from ..data import check_reward, sample_inputs
+from ..data import add_distinct, check_reward, sample_inputs
 from ..heads import lam_triple
 from ..model import LinearAR
 from .ntp import fit_samples
@@ -43,11 +45,11 @@ class StarConfig:
     samples: int                 # fresh inputs N per round >= 1
     reward: str = "cot"          # 'cot' or 'e2e'
     temperature: float = 1.0     # sampling temperature tau > 0
-    variant: str = "refit"       # 'refit': Algorithm 3 from 0 on the kept set; 'continue': NTP SGD from current weights
+    variant: str = "continue"    # 'continue' (Algorithm 1): NTP SGD from current weights; 'refit': Algorithm 3 from 0
     lam: tuple = (0.01, 0.01, 0.01)  # (lam1, lam2a, lam_chain) of the refit / continue losses
-    epochs: int = 1              # 'continue': epochs E over the kept set
-    lr: float = 1.0              # 'continue': constant SGD step size
-    batch_size: int = 64         # 'continue': kept samples per SGD step
+    epochs: int = 2              # 'continue': epochs E over the kept set
+    lr: float = 0.05             # 'continue': constant SGD step size
+    batch_size: int = 1          # 'continue': kept samples per SGD step (1: one step per kept pair)
     n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D (all 2^d otherwise)
 
     def __post_init__(self):
@@ -65,6 +67,15 @@ class StarConfig:
         check_positive("lr", self.lr)
         check_int("batch_size", self.batch_size, 1)
         check_int("n_eval", self.n_eval, 2)
+        if self.variant == "continue":
+            # the decay part of a step is w (1 - lr lam): |1 - lr lam| < 1 needs lr lam < 2, else the
+            # weights grow geometrically to inf (found by the CLI fuzz test)
+            k = int(np.argmax(lams))
+            if self.lr * lams[k] >= 2:
+                name = ("lam1", "lam2a", "lam_chain")[k]
+                raise ValueError(f"{name}: the 'continue' variant needs lr x {name} < 2 (its weight-decay "
+                                 f"factor 1 - lr lam must be in (-1, 1)), got lr {self.lr:g} x {name} "
+                                 f"{lams[k]:g} = {self.lr * lams[k]:g}; lower {name} or lr")
 
 
 @dataclass
@@ -78,6 +89,7 @@ class StarResult:
     kept_fraction_: np.ndarray    # (R, rounds) fraction of the N responses kept in round n+1
     kept_q_: np.ndarray           # (R, rounds) long share of the kept set
     kept_r_: np.ndarray           # (R, rounds) share of chi(x) = x_1 among kept short answers
+    distinct_inputs_: np.ndarray  # (R,) distinct inputs x drawn over all rounds (THEORY §8)
     theta_: np.ndarray            # (R, rounds+1, d+2) reduced coordinates of each round's model
     off_subspace_norm_: np.ndarray  # (R, rounds+1)
     models_: list = field(repr=False, default=None)  # R final LinearAR
@@ -145,12 +157,15 @@ def sample_kept(W: BatchedAR, samples: int, reward: str, temperature: float, gen
     return X, Y, kept, stats
 
 
-def star_round(W: BatchedAR, cfg: StarConfig, gens) -> tuple[BatchedAR, dict]:
+def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedAR, dict]:
     """One round of Algorithm 1 for every replicate: sample N inputs and responses, keep r = 1, update.
 
     Returns the new weights and the measured kept-set statistics of :func:`sample_kept`.
+    ``seen``: optional list of R sets, updated with each replicate's inputs (data.add_distinct).
     """
     X, Y, kept, stats = sample_kept(W, cfg.samples, cfg.reward, cfg.temperature, gens)
+    for r, sr in enumerate(seen or ()):
+        add_distinct(sr, X[r])
     if cfg.variant == "refit":
         W = BatchedAR.stack([fit_samples(X[r, kept[r]], Y[r, kept[r]], cfg.lam) for r in range(W.R)])
     else:
@@ -158,10 +173,11 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens) -> tuple[BatchedAR, dict]:
     return W, stats
 
 
-def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarResult:
+def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=None) -> StarResult:
     """Algorithm 1 for ``cfg.rounds`` rounds from the R models W0 (replicate r uses child r of the run stream).
 
-    rng: None/int/SeedSequence/Generator, split into (evaluation, run) children.
+    rng: None/int/SeedSequence/Generator, split into (evaluation, run) children. ``progress``:
+    optional callable(round, rounds), called after each round (e.g. a line on stderr).
     """
     R, d = W0.R, W0.d
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
@@ -169,12 +185,16 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None) -> StarRe
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
     kept = {k: [] for k in ("kept_fraction", "q", "r")}
     record(W)
-    for _ in range(cfg.rounds):
-        W, s = star_round(W, cfg, gens)
+    seen = [set() for _ in range(R)]
+    for n in range(cfg.rounds):
+        W, s = star_round(W, cfg, gens, seen)
         for k in kept:
             kept[k].append(s[k])
         record(W)
+        if progress is not None:
+            progress(n + 1, cfg.rounds)
     col = lambda v: np.array(v).T.reshape(R, -1)  # noqa: E731  (rounds, R) -> (R, rounds)
     return StarResult(cfg, record.col("pi_long"), record.col("greedy_accuracy"), record.col("mean_length"),
                       record.col("expected_reward"), col(kept["kept_fraction"]), col(kept["q"]),
-                      col(kept["r"]), record.theta(), record.off(), W.models())
+                      col(kept["r"]), np.array([len(x) for x in seen]), record.theta(), record.off(),
+                      W.models())

@@ -8,6 +8,10 @@ Definitions used in the report
 * eps_n (per-round estimation error): |q_{n+1} - 2 q_n/(1 + q_n)|, the distance of one simulated
   round from the ideal update applied to the measured state; eps = max_n eps_n. Theorem 2 states
   |q_n - p_n| <~ 2^n eps; the report gives the ratio |q_n - p_n| / (2^n eps) per round.
+* Theorem 2's two steps as THEORY §6 states them, with q_n now the long share of round n's KEPT set
+  (sampled from the model after round n-1), n = 1..rounds: ``step1_calibration`` =
+  |pi_{h(n)}(L) - q_n| (the model after round n against the mixture it was trained on) and
+  ``step2_drift`` = |q_n - p_n|, measured (simulation) and for the exact map (``*_map``).
 * A run "generalises" when greedy accuracy reaches 0.99; "collapse" when the final pi(L) is below
   half of its maximum over the run.
 """
@@ -18,7 +22,7 @@ import numpy as np
 from .. import closed_form as rc
 from .. import simulate as rl
 from .._checks import check_d, check_int, check_prob, spawn
-from ..experiments.start import initial_models
+from .start import initial_models
 from ..heads import lam_triple
 from ..measures import first_at_least
 from ..simulate import pretrain
@@ -85,7 +89,11 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     eps = float(eps_n.max())
     bound = (2.0 ** np.arange(rounds + 1)) * eps
     dev = np.abs(q - p_n)
-    main = {"pi_long": _list(q), "p_ideal": _list(p_n), "p_exact_map": _list(mp.pi_long),
+    kq = res.kept_q_.mean(0)                                         # (rounds,) q_1..q_rounds
+    main = {"step1_calibration": _list(np.abs(q[1:] - kq)), "step2_drift": _list(np.abs(kq - p_n[1:])),
+            "step1_calibration_map": _list(np.abs(mp.pi_long[1:] - mp.q[:-1])),
+            "step2_drift_map": _list(np.abs(mp.q[:-1] - p_n[1:])),
+            "pi_long": _list(q), "p_ideal": _list(p_n), "p_exact_map": _list(mp.pi_long),
             "greedy_accuracy": _list(res.greedy_accuracy_.mean(0)),
             "greedy_accuracy_map": _list(mp.greedy_accuracy),
             "mean_length": _list(res.mean_length_.mean(0)), "mean_length_map": _list(mp.mean_length),
@@ -161,6 +169,10 @@ def format_report(rep: dict) -> str:
         out.append(f"{n:>3} {m['pi_long'][n]:7.3f} {m['p_ideal'][n]:7.3f} {m['p_exact_map'][n]:7.3f} "
                    f"{m['abs_q_minus_p'][n]:7.3f} {m['bound_2n_eps'][n]:8.3f} {m['greedy_accuracy'][n]:7.3f} "
                    f"{m['mean_length'][n]:7.2f}")
+    out.append("two steps (q_n = kept long share of round n): n |pi_h(n)(L)-q_n| (map) |q_n-p_n| (map)")
+    for n, (a, b, c, e) in enumerate(zip(m["step1_calibration"], m["step1_calibration_map"], m["step2_drift"],
+                                         m["step2_drift_map"]), 1):
+        out.append(f"{n:>3} {a:7.3f} ({b:.3f}) {c:7.3f} ({e:.3f})")
     out.append(f"eps = {m['eps']:.4f}; greedy >= 0.99 at round {m['rounds_to_generalize']} "
                f"(map {m['rounds_to_generalize_map']}, n* = {m['n_star']})")
     if rep["early"]:

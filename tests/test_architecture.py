@@ -1,0 +1,132 @@
+"""The architecture that keeps the three routes independent (issue 9), checked.
+
+* the import-linter contracts of setup.cfg hold, and a violating import breaks them (shown on a
+  copy of the package with one forbidden import added);
+* no private (underscore) name is imported across modules, neither by ``from m import _x`` nor by
+  ``module._x`` attribute access on an imported module;
+* the doctests of the closed-form entry points run.
+"""
+from __future__ import annotations
+
+import ast
+import doctest
+import importlib
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("linparity", "proofs")
+
+
+def _lint(cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command;"
+                           " sys.exit(lint_imports_command())", "--config", "setup.cfg", "--no-cache"],
+                          cwd=cwd, capture_output=True, text=True, env={"PYTHONPATH": str(cwd), "PATH": ""})
+
+
+def test_import_contracts_hold():
+    res = _lint(ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "5 kept, 0 broken" in res.stdout, res.stdout
+
+
+def test_import_contracts_catch_a_route_importing_another(tmp_path):
+    # the closed form reaching into the exact route: the independence, core-only and layer
+    # contracts must all report it
+    for pkg in PACKAGES:
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
+    target = tmp_path / "linparity" / "closed_form" / "ntp.py"
+    target.write_text(target.read_text() + "\nfrom ..exact import ntp as _violation  # noqa: E402,F401\n")
+    res = _lint(tmp_path)
+    assert res.returncode == 1
+    assert "linparity.closed_form.ntp -> linparity.exact.ntp" in res.stdout
+    assert "3 kept, 2 broken" in res.stdout, res.stdout
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _violations(path: Path) -> list[str]:
+    """Private names imported from, or read off, another module in ``path``."""
+    tree = ast.parse(path.read_text(), str(path))
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out, modules = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                if node.level else (node.module or "")
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                is_module = importlib.util.find_spec(full) is not None if base.split(".")[0] in PACKAGES \
+                    and _is_package(base) else False
+                if is_module:
+                    modules.add(a.asname or a.name)
+                    # a private module of the same package is that package's own business
+                    if _private(a.name) and base != package:
+                        out.append(f"{name}: imports private module {full}")
+                elif _private(a.name) and base.split(".")[0] in PACKAGES:
+                    out.append(f"{name}: imports private name {a.name} from {base}")
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] in PACKAGES:
+                    modules.add(a.asname or a.name.split(".")[0])
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in modules and _private(node.attr)):
+            out.append(f"{name}: reads {node.value.id}.{node.attr}")
+    return out
+
+
+def _is_package(modname: str) -> bool:
+    try:
+        spec = importlib.util.find_spec(modname)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.submodule_search_locations is not None
+
+
+def test_no_private_name_crosses_a_module():
+    files = [p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))]
+    assert len(files) > 40
+    bad = [v for p in files for v in _violations(p)]
+    assert bad == []
+
+
+def test_private_name_check_can_fail(tmp_path, monkeypatch):
+    # the checker itself: a module that reads a private helper of another module is reported
+    fake = ROOT / "linparity" / "experiments" / "_probe_for_test.py"
+    try:
+        fake.write_text("from .. import closed_form as cf\nfrom ..closed_form.ntp import _mixture\n"
+                        "x = cf._types\n")
+        v = _violations(fake)
+    finally:
+        fake.unlink()
+    assert any("imports private name _mixture" in s for s in v)
+    assert any("reads cf._types" in s for s in v)
+
+
+@pytest.mark.parametrize("modname", ["linparity.closed_form.ntp", "linparity.closed_form.rl",
+                                     "linparity.heads", "linparity.model"])
+def test_doctests(modname):
+    mod = importlib.import_module(modname)
+    assert isinstance(mod, types.ModuleType)
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0
+    if modname.startswith("linparity.closed_form"):
+        assert res.attempted > 0        # every closed-form module carries at least one example
