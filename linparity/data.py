@@ -18,7 +18,10 @@ from ._validate import check_pm1, check_responses
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
            "check_reward", "check_noise_kind", "sample_inputs", "add_distinct", "expected_distinct",
-           "MAX_ENUM_D"]
+           "MAX_ENUM_D", "CHAINS", "chain_steps", "chain_response"]
+
+#: kinds of long demonstration: "full" folds in one new bit per step (L(x)), "leap2" two
+CHAINS = ("full", "leap2")
 
 #: largest d for which exact enumeration over all 2^d inputs is offered
 MAX_ENUM_D = 12
@@ -45,6 +48,29 @@ def long_response(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.int8)
     Y = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.int8)
     Y[:, :-1] = prefix_parities(X)
+    return Y
+
+
+def chain_steps(d: int, chain: str = "full") -> np.ndarray:
+    """Prefix lengths j whose parities s_j a long demonstration writes, int ``(k,)``.
+
+    ``"full"``: 1, 2, ..., d (L(x)). ``"leap2"`` (partial chains, THEORY §7): 2, 4, ..., and d
+    last (so d odd ends with one single-bit step): each step folds in two new bits.
+    """
+    if chain not in CHAINS:
+        raise ValueError(f"chain: must be one of {CHAINS}, got {chain!r}")
+    if chain == "full":
+        return np.arange(1, d + 1)
+    return np.unique(np.append(np.arange(2, d + 1, 2), d))
+
+
+def chain_response(X: np.ndarray, chain: str = "full") -> np.ndarray:
+    """The long demonstration of kind ``chain``: (s_j for j in chain_steps, EOS, 0 padding),
+    int8 ``(n, d+1)``. ``chain_response(X, "full")`` is :func:`long_response`."""
+    X = np.asarray(X, dtype=np.int8)
+    J = chain_steps(X.shape[1], chain)  # (k,)
+    Y = np.zeros((X.shape[0], X.shape[1] + 1), dtype=np.int8)
+    Y[:, :len(J)] = prefix_parities(X)[:, J - 1]
     return Y
 
 
@@ -165,16 +191,27 @@ class Mixture:
         Corruption rate eps_n of long demonstrations, in [0, 1] (default 0: D(p) itself).
     noise_kind : str
         'final' (default) or 'carried'.
+    chain : {"full", "leap2"}
+        The long demonstration: L(x) (default), or the partial chain that folds in two bits
+        per step, (s_2, s_4, ..., chi(x), EOS) (:func:`chain_response`). ``sample`` only;
+        ``enumerate`` and the linear model's theory use the full chain.
     """
 
-    def __init__(self, d: int, p_cot: float, noise: float = 0.0, noise_kind: str = "final"):
+    def __init__(self, d: int, p_cot: float, noise: float = 0.0, noise_kind: str = "final",
+                 chain: str = "full"):
         self.d = check_d(d)
         self.p_cot = check_prob("p_cot", p_cot)
         self.noise = check_prob("noise", noise)
         self.noise_kind = check_noise_kind(noise_kind)
+        chain_steps(self.d, chain)  # ValueError naming `chain`
+        self.chain = chain
+        if self.chain != "full" and self.noise > 0:
+            raise ValueError("noise: noisy demonstrations are defined for the full chain only (THEORY §8); "
+                             f"got noise={self.noise} with chain={chain!r}")
 
     def __repr__(self) -> str:
         extra = f", noise={self.noise!r}, noise_kind={self.noise_kind!r}" if self.noise > 0 else ""
+        extra += "" if self.chain == "full" else f", chain={self.chain!r}"
         return f"Mixture(d={self.d}, p_cot={self.p_cot!r}{extra})"
 
     def sample(self, n: int, rng=None) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +234,10 @@ class Mixture:
         long_ = rng.random(n) < self.p_cot
         S = prefix_parities(X)
         Y = np.zeros((n, self.d + 1), dtype=np.int8)
-        Y[long_, :-1] = S[long_]
+        if self.chain == "full":
+            Y[long_, :-1] = S[long_]
+        else:
+            Y[long_] = chain_response(X[long_], self.chain)
         Y[~long_, 0] = S[~long_, -1]
         if self.noise > 0:
             bad = long_ & (rng.random(n) < self.noise)                    # (n,) corrupted long rows
@@ -225,6 +265,8 @@ class Mixture:
         flipped, weight p eps/2^d), for 'carried' d blocks j = 1..d (s_j..s_d flipped, weight
         p eps/(d 2^d) each); shapes then are ``(3 * 2^d, .)`` and ``((2+d) * 2^d, .)``.
         """
+        if self.chain != "full":
+            raise ValueError(f"chain: enumerate() supports only the full chain, got {self.chain!r}")
         if self.d > MAX_ENUM_D:
             raise ValueError(f"d: exact enumeration needs d in [2, {MAX_ENUM_D}], got {self.d}")
         Xa = all_inputs(self.d)

@@ -12,10 +12,11 @@ only the average over x is either exact (all 2^d inputs, d <= ``exact_max_d``) o
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
-from .data import MAX_ENUM_D, all_inputs, long_response, sample_inputs, short_response
-from .model import LinearAR
+from .data import MAX_ENUM_D, all_inputs, sample_inputs
+from .model import LinearAR, log_sigmoid
 from ._validate import check_pm1
 
 __all__ = ["KEYS", "per_input", "evaluate", "inputs_for", "first_at_least"]
@@ -54,24 +55,135 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     pi_long = pi(L(x)|x); pi_short_correct = pi(S(x)|x); p_short = sum_{y_1} pi((y_1, EOS)|x);
     mean_length = 2 p_short + (d+1)(1 - p_short); greedy_correct = 1 if the last bit of the greedy
     response equals chi(x).
+
+    Computed in one pass (the same formulas as :meth:`LinearAR.log_prob` and
+    :meth:`LinearAR.greedy`, equal to them to rounding; tested): the short responses need only
+    the head 1 logit u_1 = <w_1, x> and the stop logits u_2a(y_1) for y_1 = +-1; the long
+    response L(x) = (s_1, ..., s_d) and greedy decoding share one GEMM
+    X ``(n, d)`` @ [W_x; W_p]^T ``(d, 2d-2)`` for the chain heads' x-parts.
     """
     tau = check_temperature(temperature)
     model = _check_model(model)
     X = check_pm1("X", X, model.d).astype(np.int8)
     n, d = X.shape
-    p_short = np.zeros(n)
-    for y1 in (1, -1):
-        Y = np.zeros((n, d + 1), dtype=np.int8)
-        Y[:, 0] = y1
-        p_short += np.exp(model.log_prob(X, Y, tau))
-    G = model.greedy(X)
-    nbits = (G != 0).sum(axis=1)
-    last = G[np.arange(n), nbits - 1]
-    return {"pi_long": np.exp(model.log_prob(X, long_response(X), tau)),
-            "pi_short_correct": np.exp(model.log_prob(X, short_response(X), tau)),
+    Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
+    mats = (np.vstack([Wx, Wp]).T.copy(), Wy.T.copy(), np.ascontiguousarray(Wy))
+    out = {k: np.empty(n) for k in ("pi_long", "pi_short_correct", "p_short", "mean_length",
+                                    "greedy_correct")}
+    for start in range(0, n, _ROWS):                              # rows are independent; blocks
+        stop = min(start + _ROWS, n)                              # keep temporaries in cache
+        for k, v in _per_input_rows(model, X[start:stop], tau, mats).items():
+            out[k][start:stop] = v
+    return out
+
+
+#: rows per block of :func:`per_input` (temporaries ~ _ROWS * 2d floats stay in L2)
+_ROWS = 2048
+
+
+def _per_input_rows(model: LinearAR, X, tau, mats) -> dict[str, np.ndarray]:
+    """:func:`per_input` on one block of rows; mats = ([W_x; W_p]^T, W_y^T, W_y)."""
+    n, d = X.shape
+    WW, WyT, Wy = mats
+    Xf, S, Sf = _float_and_parities(X)                            # (n, d) float, int8, float
+    chi = S[:, -1]
+    u1 = Xf @ model.w1                                            # (n,)
+    ua, uc_x = Xf @ model.w2a[:d], Xf @ model.w2a[d + 1:]         # (n,), (n,)
+
+    def stop_logit(y1):                                           # as in LinearAR.logits
+        return ua + y1 * model.w2a[d] + y1 * uc_x + model.b2a
+
+    lp_short = {}
+    for y1 in (1.0, -1.0):                                        # log pi((y_1, EOS) | x)
+        lp_short[y1] = log_sigmoid(y1 * u1 / tau) + log_sigmoid(stop_logit(y1) / tau)
+    p_short = np.exp(lp_short[1.0]) + np.exp(lp_short[-1.0])
+    pi_short_correct = np.exp(np.where(chi > 0, lp_short[1.0], lp_short[-1.0]))
+    # chain heads: x-parts of all heads at once
+    XW = Xf @ WW                                                  # (n, 2d-2)
+    base, pair = XW[:, :d - 1], XW[:, d - 1:]                     # <W_x[l], x>, <W_p[l], x>
+    # long response L(x): y_l = s_l; chain margins m_l = s_l u_l with
+    # u_l = base_l + sum_{k<l} W_y[l, k] s_k + s_{l-1} pair_l  (as in LinearAR.logits)
+    s1 = Sf[:, 0]
+    wys = Sf[:, :d - 1] @ WyT                                     # (n, d-1)
+    y1 = np.where(u1 >= 0, 1, -1).astype(np.int8)                 # greedy y_1
+    go = ~(stop_logit(y1.astype(np.float64)) > 0)                 # greedy goes on (logit 0: on)
+    # log sigma(m / tau) = min(m/tau, 0) - log1p(exp(-|m/tau|)): the kernel sums the first terms
+    # and leaves -|m/tau| in T for numpy's vectorised exp/log1p
+    neg_min_sum, T, greedy_last = _chain_pass(base, pair, wys, S, Wy, y1, go, 1.0 / tau)
+    np.exp(T, out=T)
+    np.log1p(T, out=T)
+    lp_chain = neg_min_sum - T.sum(axis=1)                        # sum_l log sigma(m_l / tau)
+    lp_long = log_sigmoid(s1 * u1 / tau) + (log_sigmoid(-stop_logit(s1) / tau) + lp_chain)
+    return {"pi_long": np.exp(lp_long),
+            "pi_short_correct": pi_short_correct,
             "p_short": p_short,
             "mean_length": 2 * p_short + (d + 1) * (1 - p_short),
-            "greedy_correct": (last == np.prod(X, axis=1)).astype(np.float64)}
+            "greedy_correct": (greedy_last == chi).astype(np.float64)}
+
+
+@njit(cache=True, nogil=True)
+def _float_and_parities(X):
+    """X as float64, and the prefix parities s_j = x_1 ... x_j (data.prefix_parities) as int8
+    and float64, each ``(n, d)``, in one pass."""
+    n, d = X.shape
+    Xf = np.empty((n, d))
+    S = np.empty((n, d), dtype=np.int8)
+    Sf = np.empty((n, d))
+    for i in range(n):
+        s = 1.0
+        for j in range(d):
+            x = float(X[i, j])
+            s *= x
+            Xf[i, j] = x
+            Sf[i, j] = s
+    for i in range(n):
+        for j in range(d):
+            S[i, j] = np.int8(Sf[i, j])
+    return Xf, S, Sf
+
+
+@njit(cache=True, nogil=True)
+def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
+    """One pass over the rows for the chain heads (THEORY §2 logits; greedy as LinearAR.greedy).
+
+    base, pair, wys ``(n, m)`` (m = d-1 heads): <W_x[l], x>, <W_p[l], x> and
+    sum_{k<l} W_y[l, k] s_k; S ``(n, d)`` int8 prefix parities; Wy ``(m, m)``; y1 ``(n,)`` int8
+    greedy first bits; go ``(n,)`` greedy continues after y_1.
+
+    Returns sum_l min(m_l / tau, 0) ``(n,)``, T = -|m_l / tau| ``(n, m)`` with
+    m_l = s_l (base_l + wys_l + s_{l-1} pair_l) the margins of L(x), and the last greedy bit
+    ``(n,)`` int8 (the chain logit base_l + sum_{k<l} W_y[l, k] y_k + y_{l-1} pair_l is summed
+    in LinearAR.greedy's order, running sums over k for every later head, ties 0 -> +1).
+    """
+    n, m = base.shape
+    neg = np.zeros(n)
+    T = np.empty((n, m))
+    last = y1.copy()
+    WyT = np.ascontiguousarray(Wy.T)               # WyT[k, h] = W_y[h, k]
+    acc = np.empty(m)
+    for i in range(n):
+        acc_min = 0.0
+        for h in range(m):                         # head l = h + 2: label s_l, prev s_{l-1}
+            sp = float(S[i, h])
+            u = base[i, h] + wys[i, h] + sp * pair[i, h]
+            mm = float(S[i, h + 1]) * u * inv_tau
+            if mm < 0.0:
+                acc_min += mm
+                T[i, h] = mm
+            else:
+                T[i, h] = -mm
+        neg[i] = acc_min
+        if not go[i]:
+            continue
+        for h in range(m):
+            acc[h] = 0.0
+        prev = float(y1[i])
+        for h in range(m):                         # head l = h + 2, prev = y_{l-1}
+            for g in range(h, m):                  # acc_g += y_{l-1} W_y[g, l-2], in k order
+                acc[g] += prev * WyT[h, g]
+            prev = 1.0 if base[i, h] + acc[h] + prev * pair[i, h] >= 0 else -1.0
+        last[i] = np.int8(prev)
+    return neg, T, last
 
 
 def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,
@@ -108,7 +220,21 @@ def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,
 def _bootstrap_max_se(v: np.ndarray, rng, n_boot: int = 200) -> float:
     """Bootstrap standard error of max(v) over ``n_boot`` resamples of v."""
     idx = rng.integers(0, len(v), size=(n_boot, len(v)))
-    return float(v[idx].max(axis=1).std(ddof=1))
+    return float(_gather_max(v, idx).std(ddof=1))
+
+
+@njit(cache=True, nogil=True)
+def _gather_max(v, idx):
+    """max_j v[idx[b, j]] for every row b, ``(n_boot,)``: v[idx].max(axis=1) without the temporary."""
+    out = np.empty(idx.shape[0])
+    for b in range(idx.shape[0]):
+        m = -np.inf
+        for j in range(idx.shape[1]):
+            x = v[idx[b, j]]
+            if x > m:
+                m = x
+        out[b] = m
+    return out
 
 
 def first_at_least(values, level: float = 0.99) -> int | None:

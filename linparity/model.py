@@ -22,12 +22,32 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 from ._checks import as_generator, check_d, check_temperature
 from ._validate import check_finite_array, check_finite_scalar, check_pm1, check_responses
 
-__all__ = ["LinearAR", "Reduced", "chain_target_index", "stop_feature_index", "phi", "features"]
+__all__ = ["LinearAR", "Reduced", "chain_target_index", "stop_feature_index", "phi", "features",
+           "log_sigmoid"]
+
+
+def log_sigmoid(m) -> np.ndarray:
+    """log sigma(m) = min(m, 0) - log1p(exp(-|m|)), finite for every finite m, float64.
+
+    The formula of scipy.special.log_expit (x - log1p(e^x) for x < 0, -log1p(e^-x) otherwise),
+    written with numpy's vectorised exp/log1p: equal to it to rounding and ~10x faster on
+    large arrays (log_expit is a scalar ufunc loop; measured in BENCHMARKS.md).
+    """
+    m = np.asarray(m, dtype=np.float64)
+    if m.ndim == 0:
+        return np.minimum(m, 0.0) - np.log1p(np.exp(-np.abs(m)))
+    t = np.abs(m)
+    np.negative(t, out=t)
+    np.exp(t, out=t)
+    np.log1p(t, out=t)                       # log1p(exp(-|m|)), in place: one temporary
+    out = np.minimum(m, 0.0)
+    out -= t
+    return out
 
 
 def chain_target_index(d: int, l: int) -> int:
@@ -256,9 +276,9 @@ class LinearAR:
         Y = self._check_Y(Y, np.shape(X)[0])
         Yf = Y.astype(np.float64)
         short = Y[:, 1] == 0
-        lp = log_expit(Yf[:, 0] * u1 / tau)
-        lp_long = log_expit(-u2a / tau) + log_expit(Yf[:, 1:self.d] * uc / tau).sum(axis=1)
-        lp = lp + np.where(short, log_expit(u2a / tau), lp_long)
+        lp = log_sigmoid(Yf[:, 0] * u1 / tau)
+        lp_long = log_sigmoid(-u2a / tau) + log_sigmoid(Yf[:, 1:self.d] * uc / tau).sum(axis=1)
+        lp = lp + np.where(short, log_sigmoid(u2a / tau), lp_long)
         valid = (Y[:, 0] != 0) & np.where(short, np.all(Y[:, 1:] == 0, axis=1),
                                          np.all(Y[:, :self.d] != 0, axis=1) & (Y[:, self.d] == 0))
         return np.where(valid, lp, -np.inf)

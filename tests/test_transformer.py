@@ -268,18 +268,32 @@ def test_end_to_end_d6_rl_increases_length():
     assert rl["pi_long"][-1] > rl["pi_long"][0], rl["pi_long"]  # exact on the same inputs: no noise
 
 
-# ------------------------------------------------------------------------- figures T1/T2 (plumbing)
+# ------------------------------------------------------------------------- figures (plumbing)
 def test_main_figure_configuration_meets_issue_6():
     """The configuration run by ``python -m linparity.figures``: d >= 16 (issue 6), p_cot on both
-    sides of 1/3 for T1, p_cot = 0.2 for T2."""
-    from linparity.transformer import figures as tf
-    s1, s2 = tf.T1_SETTINGS["main"], tf.T2_SETTINGS["main"]
+    sides of 1/3 for T1, p_cot = 0.2 for T2; T3 has 7 p values around 1/3 (issue 13)."""
+    from linparity.experiments import transformer as ex
+    s1, s2, s3 = ex.T1_SETTINGS["main"], ex.T2_SETTINGS["main"], ex.T3_SETTINGS["main"]
     assert s1["d"] >= 16 and s2["d"] >= 16
     assert min(s1["p_grid"]) < 1 / 3 < max(s1["p_grid"]) and s2["p_cot"] == 0.2
+    assert len(s3["p_grid"]) == 7 and min(s3["p_grid"]) < 1 / 3 < max(s3["p_grid"])
+    assert ex.T3_SETTINGS["large"]["d"] == 25
     with pytest.raises(ValueError, match="mode"):
-        tf.result_t1(".", mode="paper")
+        ex.t1_data(".", "paper", np.random.SeedSequence(0))
     with pytest.raises(ValueError, match="jobs"):
-        tf.result_t1(".", mode="main", jobs=0)
+        ex.t1_data(".", "main", np.random.SeedSequence(0), jobs=0)
+
+
+def test_layering_transformer_imports_only_the_core():
+    """issue 9: linparity.transformer never imports figures, experiments or closed forms."""
+    import ast
+    import pathlib
+    import linparity.transformer as pkg
+    for f in pathlib.Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                mod = node.module
+                assert not any(x in mod for x in ("figures", "experiments", "closed_form", "rl_closed_form")), (f, mod)
 
 
 TINY_T1 = dict(d=4, depth=1, width=16, heads=2, steps=6, batch_size=16, lr=3e-3, warmup=0, decay_steps=2,
@@ -288,38 +302,106 @@ TINY_T2 = dict(d=4, depth=1, width=16, heads=2, p_cot=0.2, steps=4, batch_size=1
                rounds=1, samples=32, epochs=1, star_lr=1e-3, n_eval=32)
 
 
-def _t1_expected(tf, rng_entropy, order):
-    """T1's summary rebuilt from direct ``_t1_run`` calls on SeedSequence children, run in ``order``."""
-    from linparity._checks import spawn
-    kids = spawn(np.random.SeedSequence(rng_entropy), len(TINY_T1["p_grid"]))
-    got = {i: tf._t1_run(TINY_T1["p_grid"][i], TINY_T1, kids[i]) for i in order}
+def _t1_expected(ex, ss, order):
+    """T1's numbers rebuilt from direct task calls on the seeds [entropy, *spawn_key, i], run in ``order``:
+    the seed of run i is child i of ``ss``, as before the sweep engine (the T1 stream is unchanged)."""
+    got = {i: ex.ntp_task({"s": TINY_T1, "p": TINY_T1["p_grid"][i], "seed": [ss.entropy, *ss.spawn_key, i]})
+           for i in order}
     return "T1 (quick, d=4): " + ", ".join(
         f"p={p:g}: acc {got[i]['greedy_accuracy']:.3f} long {got[i]['pi_long']:.3f}"
         for i, p in enumerate(TINY_T1["p_grid"]))
 
 
-def test_t1_runs_depend_only_on_their_seed_child(tmp_path, monkeypatch):
-    """T1 run i uses SeedSequence child i: the runs in reverse order give the same numbers, so the
-    split over processes (which only changes where and in what order runs happen) cannot matter."""
-    from linparity.transformer import figures as tf
-    monkeypatch.setitem(tf.T1_SETTINGS, "quick", TINY_T1)
-    r = tf.result_t1(tmp_path, mode="quick", rng=np.random.SeedSequence(3), jobs=1)
-    assert r.summary == _t1_expected(tf, 3, order=[1, 0])
+def test_t1_runs_depend_only_on_their_seed_child_and_are_cached(tmp_path, monkeypatch):
+    """T1 run i uses SeedSequence child i: the runs in reverse order give the same numbers; a rerun
+    reads them from the sweep cache (nothing computed)."""
+    from linparity.experiments import transformer as ex
+    from linparity.figures import transformer as ft
+    monkeypatch.setitem(ex.T1_SETTINGS, "quick", TINY_T1)
+    ss = np.random.SeedSequence(3, spawn_key=(8,))
+    r = ft.t1(tmp_path, "quick", ss, jobs=1)
+    assert r.summary == _t1_expected(ex, ss, order=[1, 0])
     assert len(r.rows) == 3 and all(x.figure == "T1" for x in r.rows)  # below 1/3, above 1/3, calibration
-    assert sorted(os.listdir(tmp_path)) == ["T1.pdf", "T1.png"]
-
-
-@pytest.mark.slow  # starts 2 joblib (loky) worker processes that import torch: ~3-8 s on 2 cores
-def test_t1_does_not_depend_on_jobs(tmp_path, monkeypatch):
-    from linparity.transformer import figures as tf
-    monkeypatch.setitem(tf.T1_SETTINGS, "quick", TINY_T1)
-    r = tf.result_t1(tmp_path, mode="quick", rng=np.random.SeedSequence(3), jobs=2)
-    assert r.summary == _t1_expected(tf, 3, order=[0, 1])
+    assert sorted(p for p in os.listdir(tmp_path) if p != "sweeps") == ["T1.pdf", "T1.png"]
+    n_files = len(os.listdir(tmp_path / "sweeps" / "T1-quick"))
+    assert ft.t1(tmp_path, "quick", ss, jobs=1).summary == r.summary
+    assert len(os.listdir(tmp_path / "sweeps" / "T1-quick")) == n_files
 
 
 def test_t2_rows_and_files(tmp_path, monkeypatch):
-    from linparity.transformer import figures as tf
-    monkeypatch.setitem(tf.T2_SETTINGS, "quick", TINY_T2)
-    r = tf.result_t2(tmp_path, mode="quick", rng=4)
+    from linparity.experiments import transformer as ex
+    from linparity.figures import transformer as ft
+    monkeypatch.setitem(ex.T2_SETTINGS, "quick", TINY_T2)
+    r = ft.t2(tmp_path, "quick", np.random.SeedSequence(4))
     assert r.name == "T2" and len(r.rows) == 3 and "round" in r.summary
-    assert sorted(os.listdir(tmp_path)) == ["T2.pdf", "T2.png"]
+    assert {"T2.pdf", "T2.png"} <= set(os.listdir(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["T3", "T4", "T5", "T6"])
+def test_new_figures_tiny(tmp_path, name):
+    """T3-T6 plumbing on the tiny configurations: files, rows with a verdict each."""
+    from linparity.figures import transformer as ft
+    r = ft.TFIGURES[name](tmp_path, "tiny", np.random.SeedSequence(5, spawn_key=(ft.SEED_KEYS[name],)), jobs=1)
+    assert r.name == name and len(r.rows) >= 2 and all(isinstance(x.passed, bool) for x in r.rows)
+    assert {f"{name}.pdf", f"{name}.png"} <= set(os.listdir(tmp_path))
+
+
+# ------------------------------------------------------------------------- cached generation (issue 13)
+@pytest.mark.parametrize("tau,greedy", [(1.0, False), (0.75, False), (1.5, False), (1.0, True)])
+def test_cached_generation_equals_uncached(tau, greedy):
+    """Same tokens from the same generator state (both paths draw one exponential per entry of the
+    (n, 3) table per step), and the cached path's log pi_tau(Y|X) equals teacher forcing to 1e-5.
+    A sharpened head (scale 8) gives varied lengths, so rows finish at different steps."""
+    from linparity.transformer.model import generate_uncached
+    d, n = 6, 200
+    m = tiny(d, depth=2, width=32, heads=4, scale=8.0)
+    X = Mixture(d, 0.0).sample(n, rng=7)[0]
+    a = generate_uncached(m, X, temperature=tau, greedy=greedy, generator=make_generator(np.random.default_rng(1), "cpu"))
+    b, lp = generate(m, X, temperature=tau, greedy=greedy, generator=make_generator(np.random.default_rng(1), "cpu"),
+                     return_log_prob=True)
+    assert np.array_equal(a, b)
+    assert len(np.unique(response_length(b))) >= 2  # rows stop at different steps (compaction exercised)
+    with torch.no_grad():
+        ref = sequence_log_prob(m, X, b, temperature=1.0 if greedy else tau).double().numpy()
+    np.testing.assert_allclose(lp, ref, atol=1e-5, rtol=0)
+
+
+def test_leap2_chain_and_mixture():
+    """Reference by hand: x = (+,-,-,+,-) has prefix parities (+,-,+,+,-); leap-2 writes s_2, s_4, s_5."""
+    from linparity.data import chain_response, chain_steps
+    X = np.array([[1, -1, -1, 1, -1]], dtype=np.int8)
+    assert chain_steps(5, "leap2").tolist() == [2, 4, 5] and chain_steps(6, "leap2").tolist() == [2, 4, 6]
+    assert chain_response(X, "leap2").tolist() == [[-1, 1, -1, 0, 0, 0]]
+    assert np.array_equal(chain_response(X, "full"), long_response(X))
+    X, Y = Mixture(6, 1.0, chain="leap2").sample(50, rng=0)
+    assert np.array_equal(Y, chain_response(X, "leap2")) and np.all(reward_e2e(X, Y) == 1)
+    X2, Y2 = Mixture(6, 0.3).sample(50, rng=0)  # the full chain's stream is unchanged by the option
+    X3, Y3 = Mixture(6, 0.3, chain="full").sample(50, rng=0)
+    assert np.array_equal(Y2, Y3)
+    with pytest.raises(ValueError, match="chain"):
+        Mixture(6, 0.3, chain="leap3")
+
+
+def test_progress_lines_on_stderr_and_quiet(capsys):
+    """Progress goes to stderr by default (CLI), never to stdout; --quiet silences it."""
+    p = argparse.ArgumentParser()
+    cli.add_subparser(p.add_subparsers(dest="command"))
+    small = ["transformer", "pretrain", "--d", "4", "--width", "16", "--heads", "2", "--depth", "1",
+             "--n-eval", "16", "--steps", "3", "--batch-size", "8"]
+    cli.run(p.parse_args(small))
+    out, err = capsys.readouterr()
+    assert out == "" and "3/3 steps" in err
+    cli.run(p.parse_args(small + ["--quiet"]))
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_paper_scale_d50_setup_runs_on_cpu(tmp_path):
+    """The d = 50 paper configuration of the package docstring (depth 4, width 256; ``--device cuda`` on
+    a GPU) goes through the same set-up path on CPU with a tiny step count: model, NTP, checkpoint, GRPO."""
+    from linparity.transformer.experiment import run_experiment
+    cfg = dict(d=50, depth=4, width=256, heads=4, device="cpu", n_eval=8, quiet=True)
+    pre = run_experiment("pretrain", p_cot=0.25, steps=2, batch_size=8, lr=3e-4, checkpoint_dir=str(tmp_path), **cfg)
+    assert pre["config"]["d"] == 50 and len(pre["loss"]) == 2
+    rl = run_experiment("grpo", checkpoint=str(tmp_path / "final.pt"), steps=1, batch_size=2, group=2, **cfg)
+    assert rl["p_cot"] == 0.25 and len(rl["kept_fraction"]) == 1

@@ -92,8 +92,8 @@ def test_nan_never_leaves_the_maps():
     (lambda: LinearAR.zeros(D).sample(GOOD_X, rng=1.5), "rng"),
     (lambda: evaluate("x", 0.25), "model"),
     (lambda: exact_metrics("x", 0.25), "model"),
-    (lambda: exact_ntp_optimum(3, 0.25, 1e-320), "lam1"),
-    (lambda: cf.ntp_optimum(D, 0.25, 1e-320), "lam1"),
+    (lambda: exact_ntp_optimum(3, 0.25, 1e-320), "lam"),
+    (lambda: cf.ntp_optimum(D, 0.25, 1e-320), "lam"),
     (lambda: cf.ntp_optimum(D, 0.25, (0.01, 0.01, 1e-300)), "lam_chain"),
     (lambda: pretrain(D, 0.25, 10, 1e-320), "lam"),
 ])
@@ -124,7 +124,7 @@ def test_closed_form_accepts_lambda_zero_and_p_zero():
     """lam = 0 is the closed form's unregularised limit; p = 0 with the closed-form checkpoint was
     'cannot reshape array of size 0' before discrete_dynamics accepted n_iter = 0 (regression)."""
     assert np.all(np.isfinite(cf.pretrain_checkpoint(D, 0.0, 0.01, 100)))
-    with pytest.raises(ValueError, match=r"^lam1: .* or 0"):
+    with pytest.raises(ValueError, match=r"^lam: .* or 0"):
         cf.ntp_optimum(D, 0.25, 1e-200)
 
 
@@ -187,7 +187,7 @@ def test_skipped_transformer_rows_summary_line_and_no_stale_images(tmp_path):
     for name in ("T1.png", "T1.pdf", "T2.png"):
         (tmp_path / name).write_bytes(b"stale")
     lines = []
-    run_figures([], quick=True, out=tmp_path, progress=False, log=lines.append)
+    run_figures(["T1", "T2"], quick=True, out=tmp_path, progress=False, log=lines.append)
     report = (tmp_path / "REPORT.md").read_text()
     rows = [ln for ln in report.splitlines() if ln.startswith("| T")]
     assert len(rows) == 2 and all("**SKIPPED**" in r for r in rows)

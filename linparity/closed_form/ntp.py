@@ -20,9 +20,11 @@ with ell(m) = ln(1 + e^{-m}).
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 from scipy.special import expit, logit
@@ -35,7 +37,7 @@ __all__ = ["head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
            "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
            "head2a_optimum", "head2a_optimum_uv", "stop_branch_root", "check_theta",
            "increasing_root", "pretrain_checkpoint", "chain_optimum", "ntp_optimum", "gradient_flow",
-           "discrete_dynamics", "TrajectoryProbs", "trajectory_probs", "greedy_probs"]
+           "discrete_dynamics", "discrete_dynamics_end", "TrajectoryProbs", "trajectory_probs", "greedy_probs"]
 
 
 def _mixture(p, q, r):
@@ -242,6 +244,43 @@ def _active_heads(d, p, q) -> np.ndarray:
     return np.concatenate([np.ones(3), np.full(d - 1, 1.0 if q_eff > 0 else 0.0)])
 
 
+def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
+    """Validated inputs of the recursion of :func:`discrete_dynamics`.
+
+    Returns (d, n_iter, theta ``(d+2,)`` start, etas ``(n_iter, d+2)`` or None for the Pegasos
+    schedule, per_head lambdas ``(d+2,)``, active ``(d+2,)``, average, chain_same, consts =
+    (pi1, q, r, lam1, lam2a, lam_chain)).
+    """
+    d = check_d(d, 3)
+    n_iter = check_int("n_iter", n_iter, 0)
+    l1, l2, lc = lam_triple(lam)
+    per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
+    etas = None
+    if isinstance(step, str):
+        if step != "pegasos":
+            raise ValueError(f"step: must be 'pegasos', a number, a callable or an array, got {step!r}")
+        if np.any(per_head == 0):
+            raise ValueError("lam: the 'pegasos' schedule 1/(lambda t) needs every lambda > 0")
+        average = True if average is None else average
+    else:
+        if callable(step):
+            etas = np.array([step(t) for t in range(1, n_iter + 1)], dtype=np.float64)
+        else:
+            etas = np.asarray(step, dtype=np.float64)
+            if etas.ndim == 0:
+                etas = np.full(n_iter, float(etas))
+        etas = np.ascontiguousarray(np.broadcast_to(etas.reshape(n_iter, -1) if n_iter else np.zeros((0, 1)),
+                                                    (n_iter, d + 2)))
+    theta = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
+    qq, rr = _mixture(p, q, r)
+    active = _active_heads(d, p, q)
+    # chain coordinates with equal start, lambda and step stay equal: the kernel runs one of them
+    chain_same = bool(np.all(theta[3:] == theta[3])
+                      and (etas is None or np.all(etas[:, 3:] == etas[:, 3:4])))
+    consts = (qq + (1 - qq) * rr, qq, rr, l1, l2, lc)
+    return d, n_iter, theta, etas, per_head, active, bool(average), chain_same, consts
+
+
 def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
                       q=None, r=None) -> np.ndarray:
     """Deterministic population gradient descent in reduced coordinates (discrete steps).
@@ -261,34 +300,29 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
     Returns
     -------
     ndarray ``(n_iter+1, d+2)``: row 0 is theta0 (default 0), row t the iterate (or average) after t steps.
+    ``n_iter=None`` gives the limit t -> infinity of the Pegasos schedule, the regularised optimum
+    :func:`ntp_optimum` ``(d+2,)``.
+
+    >>> import numpy as np
+    >>> th = discrete_dynamics(3, 0.25, 0.1, 20000)
+    >>> th.shape, bool(np.allclose(th[-1], discrete_dynamics(3, 0.25, 0.1, None), atol=1e-3))
+    ((20001, 5), True)
+
+    Notes
+    -----
+    The recursion runs in a compiled loop (:func:`_dynamics_kernel`) with the arithmetic of
+    :func:`population_grad` in the same order (equal to the plain numpy loop to 1e-12, tested);
+    chain coordinates that start equal with equal steps are advanced once. For the end point
+    only, :func:`discrete_dynamics_end` avoids the ``(n_iter+1, d+2)`` output.
     """
-    d = check_d(d, 3)
-    n_iter = check_int("n_iter", n_iter, 0)
-    l1, l2, lc = lam_triple(lam)
-    per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
-    if isinstance(step, str):
-        if step != "pegasos":
-            raise ValueError(f"step: must be 'pegasos', a number, a callable or an array, got {step!r}")
-        if np.any(per_head == 0):
-            raise ValueError("lam: the 'pegasos' schedule 1/(lambda t) needs every lambda > 0")
-        etas = 1.0 / (per_head[None, :] * np.arange(1, n_iter + 1)[:, None])
-        average = True if average is None else average
-    elif callable(step):
-        etas = np.array([step(t) for t in range(1, n_iter + 1)], dtype=np.float64)
-    else:
-        etas = np.asarray(step, dtype=np.float64)
-        if etas.ndim == 0:
-            etas = np.full(n_iter, float(etas))
-    etas = np.broadcast_to(etas.reshape(n_iter, -1) if n_iter else np.zeros((0, 1)), (n_iter, d + 2))
-    theta = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
+    if n_iter is None:
+        return ntp_optimum(d, p, lam, q=q, r=r)
+    d, n_iter, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
+        d, p, lam, n_iter, step, theta0, average, q, r)
     out = np.empty((n_iter + 1, d + 2))
     out[0] = theta
-    mean = np.zeros(d + 2)
-    etas = etas * _active_heads(d, p, q)
-    for t in range(1, n_iter + 1):
-        theta = theta - etas[t - 1] * population_grad(theta, d, p, lam, q=q, r=r)
-        mean += (theta - mean) / t
-        out[t] = mean if average else theta
+    _dynamics_kernel(theta, n_iter, etas if etas is not None else np.empty((0, d + 2)),
+                     per_head, active, *consts, average, chain_same, out)
     return out
 
 
@@ -303,10 +337,81 @@ def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
     every checkpoint read off one run).
     """
     p = check_prob("p_cot", p)
-    Ts = [check_int("n_steps", T, 0) for T in np.atleast_1d(n_steps)]
+    if np.ndim(n_steps) == 0:                  # one checkpoint: O(d) memory (1e7 steps in < 1 s)
+        T = check_int("n_steps", n_steps, 0)
+        head = discrete_dynamics_end(d, p, lam, T)
+        chain = discrete_dynamics_end(d, p, lam, int(round(p * T)))
+        return np.concatenate([head[:3], chain[3:]])
+    Ts = [check_int("n_steps", T, 0) for T in n_steps]
     traj = discrete_dynamics(d, p, lam, max(Ts))                             # (max T + 1, d+2)
     out = np.array([np.concatenate([traj[T, :3], traj[int(round(p * T)), 3:]]) for T in Ts])
-    return out[0] if np.ndim(n_steps) == 0 else out
+    return out
+
+
+def discrete_dynamics_end(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
+                          q=None, r=None) -> np.ndarray:
+    """Last row of :func:`discrete_dynamics` (same arguments), ``(d+2,)``, in O(d) memory.
+
+    1e7 Pegasos steps take well under a second (BENCHMARKS.md).
+    """
+    if n_iter is None:
+        return ntp_optimum(d, p, lam, q=q, r=r)
+    d, n_iter, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
+        d, p, lam, n_iter, step, theta0, average, q, r)
+    out = theta[None, :].copy()                                   # (1, d+2): only the end
+    _dynamics_kernel(theta, n_iter, etas if etas is not None else np.empty((0, d + 2)),
+                     per_head, active, *consts, average, chain_same, out)
+    return out[0]
+
+
+@njit(cache=True, nogil=True)
+def _expit(x):
+    """sigma(x) = 1 / (1 + e^-x), the formula of scipy.special.expit."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True, nogil=True)
+def _dynamics_kernel(theta, n_iter, etas, per_head, active, pi1, q, r, l1, l2, lc, average,
+                     chain_same, out):
+    """theta_t = theta_{t-1} - eta_t grad f(theta_{t-1}) for t = 1..n_iter (see discrete_dynamics).
+
+    theta ``(D,)`` (D = d+2) is updated in place; etas ``(n_iter, D)`` or ``(0, D)`` for the
+    Pegasos schedule eta_t = 1/(per_head t); active ``(D,)`` zeroes heads without data. Row t of
+    out ``(n_iter+1, D)`` gets the iterate or running mean; with out ``(1, D)`` only the end is
+    written. The gradient is population_grad's, term for term in its order of operations.
+    """
+    D = theta.shape[0]
+    nc = 1 if chain_same else D - 3               # chain coordinates advanced
+    mean = np.zeros(D)
+    grad = np.empty(D)
+    pegasos = etas.shape[0] == 0
+    full = out.shape[0] > 1
+    for t in range(1, n_iter + 1):
+        a, b, c = theta[0], theta[1], theta[2]
+        grad[0] = _expit(a) - pi1 + l1 * a
+        u, v = b + c, b - c
+        gu = q * _expit(u) - (1 - q) * r * _expit(-u)
+        gv = -(1 - q) * (1 - r) * _expit(-v)
+        grad[1] = gu + gv + l2 * b
+        grad[2] = gu - gv + l2 * c
+        for h in range(3, 3 + nc):
+            grad[h] = -_expit(-theta[h]) + lc * theta[h]
+        for h in range(3 + nc):
+            eta = 1.0 / (per_head[h] * t) if pegasos else etas[t - 1, h]
+            theta[h] = theta[h] - eta * active[h] * grad[h]
+            mean[h] += (theta[h] - mean[h]) / t
+        if chain_same:
+            for h in range(4, D):
+                theta[h] = theta[3]
+                mean[h] = mean[3]
+        if full:
+            src = mean if average else theta
+            for h in range(D):
+                out[t, h] = src[h]
+    if not full and n_iter > 0:
+        src = mean if average else theta
+        for h in range(D):
+            out[0, h] = src[h]
 
 
 # ----------------------------------------------------------------------------- trajectory types

@@ -1,15 +1,18 @@
 """Command line of ``python -m linparity.figures``.
 
-Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5``, ``--jobs N`` (sweep workers),
+Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers),
 ``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for ``--quick``, so a quick
-run never overwrites the committed full-mode gallery), ``--seed S``, ``--no-progress``. Bad flags
-and an output folder that cannot be written print one line on stderr and exit with status 2,
-before anything is computed. The run ends with one summary line: claims, PASS, DEVIATION,
-SKIPPED and the report's path.
+run never overwrites the committed full-mode gallery), ``--seed S``, ``--no-progress``, ``--scale
+{main,large}`` (transformer figures; ``large`` exists for T3). Bad flags and an output folder that
+cannot be written print one line on stderr and exit with status 2, before anything is computed.
+A requested figure that does not run (T1-T6 without torch or in quick mode) keeps a SKIPPED row
+with the reason in REPORT.md, and its stale images are removed. The run ends with one summary
+line: claims, PASS, DEVIATION, SKIPPED and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
-(``SeedSequence(S, spawn_key=(k-1,))``), T1/T2 children 8/9, F9-F11 children 10-12
-(:data:`SEED_KEYS`), so ``--only`` and ``--jobs`` never change a figure's numbers.
+(``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
+transformer figures the fixed keys of ``linparity.figures.transformer.SEED_KEYS`` (T1: 8, T2: 9,
+T3..T6: 103..106), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
 from __future__ import annotations
 
@@ -25,16 +28,18 @@ from . import extensions, policy, pretraining, scaling, star
 from .report import skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
-__all__ = ["FIGURES", "main", "run_figures", "build_parser"]
+__all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parser"]
 
 #: figure name -> function(settings, SeedSequence, out, jobs, progress) -> FigureResult
 FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star.f4,
            "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8,
            "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11}
 
-#: SeedSequence child of each figure: F1-F8 use k-1, T1/T2 8 and 9, so F9-F11 take 10-12
-#: (adding figures never changes an existing figure's numbers)
-SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "T1": 8, "T2": 9, "F9": 10, "F10": 11, "F11": 12}
+#: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F11
+#: take 10-12 (adding figures never changes an existing figure's numbers)
+SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12}
+#: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
+TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,65 +55,63 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="output folder (default: figures, or figures/quick with --quick)")
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ap.add_argument("--scale", default="main", choices=["main", "large"],
+                    help="transformer figures: 'large' runs T3 at the paper's d = 25 (21 runs; about 3.7 h on 2 cores)")
     return ap
 
 
 def _parse_only(only):
     if only is None:
-        return list(FIGURES)
+        return list(FIGURES) + list(TRANSFORMER_FIGURES)
+    known = list(FIGURES) + list(TRANSFORMER_FIGURES)
     names = [x.strip().upper() for x in only.split(",") if x.strip()]
-    bad = [x for x in names if x not in FIGURES]
+    bad = [x for x in names if x not in known]
     if bad or not names:
-        raise ValueError(f"--only: unknown figure(s) {bad or only!r}; choose from {','.join(FIGURES)}")
-    return [n for n in FIGURES if n in names]
+        raise ValueError(f"--only: unknown figure(s) {bad or only!r}; choose from {','.join(known)}")
+    return [n for n in known if n in names]
 
 
-#: what T1/T2 check (issue 6), for their SKIPPED rows when they do not run
-_T_CLAIMS = {"T1": "transformer threshold after NTP (d = 16): chance below p = 1/3, correct above, "
-                   "length-calibrated (issue 6)",
-             "T2": "transformer STaR from p = 0.2 (d = 16) follows the ideal recursion and generalises (issue 6)"}
-
-
-def _skip_transformer(out, reason, log) -> list:
-    """SKIPPED rows for T1 and T2, and no stale T1/T2 image left beside the report."""
-    stale = [p for n in ("T1", "T2") for p in Path(out).glob(f"{n}.*") if p.suffix in (".png", ".pdf")]
+def _skip(names, out, reason, log) -> list:
+    """SKIPPED rows for the transformer figures ``names``, and no stale image of them beside the report."""
+    stale = [p for n in names for p in Path(out).glob(f"{n}.*") if p.suffix in (".png", ".pdf")]
     for p in stale:
         p.unlink()
     note = f"; removed the stale {', '.join(p.name for p in stale)}" if stale else ""
-    log(f"T1/T2 skipped: {reason}{note}")
-    return [skipped(n, [_T_CLAIMS[n]], reason) for n in ("T1", "T2")]
+    log(f"{','.join(names)} skipped: {reason}{note}")
+    return [skipped(n, [f"transformer figure {n} (docs/findings_transformer.md)"], reason) for n in names]
 
 
-def _transformer(settings, out, root, log) -> list:
-    """T1/T2 from linparity.transformer.figures when torch and that module import, in full mode only.
+def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main") -> list:
+    """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
+    installed, in full mode only.
 
-    Full mode runs the transformer figures' ``mode="main"`` configuration (d = 16, depth 2,
-    width 64; T1 at p_cot in {0.1, 0.2, 0.45, 0.6} in 2 processes, T2 = NTP at 0.2 then 8 STaR
-    rounds; about 8-10 minutes together on 2 cores). Their rows (issue 6's claims) go into
-    REPORT.md. ``--quick`` skips them: even the d = 6 smoke configuration needs about a minute
-    per figure. Seeds: T1 uses child 8 and T2 child 9 of ``SeedSequence(S)``.
+    Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16 (issue 6's
+    ``mode="main"``), T3-T6 at d = 12 (depth 2, width 64, 600 NTP steps x 128); all six take about
+    10 minutes on 2 cores (docs/findings_transformer.md). ``scale="large"`` runs T3 at d = 25.
+    Runs are cached under ``out/sweeps/T<k>-<mode>`` (the sweep engine), so a rerun reuses them.
+    ``--quick`` skips them. Seeds: ``SEED_KEYS`` children of ``SeedSequence(S)``. A figure that
+    raises is logged and skipped, so the linear-model report is still written.
     """
     import importlib.util
+    if not names:
+        return []
     if importlib.util.find_spec("torch") is None:
-        return _skip_transformer(out, "torch is not installed (pip install 'linparity[transformer]')", log)
+        return _skip(names, out, "torch is not installed (pip install 'linparity[transformer]')", log)
     try:
-        from ..transformer import figures as tf
+        from . import transformer as tf
     except ImportError as exc:
-        return _skip_transformer(out, f"linparity.transformer.figures does not import ({exc})", log)
+        return _skip(names, out, f"linparity.figures.transformer does not import ({exc})", log)
     if settings.name == "quick":
-        return _skip_transformer(out, "--quick mode (transformer training takes minutes); they run in full mode",
-                                 log)
-    log(f"T1/T2: transformer figures, configuration mode='main' "
-        f"(d = {tf.T1_SETTINGS['main']['d']}; several minutes)")
+        return _skip(names, out, "--quick mode (transformer training takes minutes); they run in full mode", log)
     res = []
-    for k, name in ((SEED_KEYS["T1"], "T1"), (SEED_KEYS["T2"], "T2")):
-        fn = getattr(tf, f"result_{name.lower()}")
+    for name in names:
+        mode = "large" if (scale == "large" and name == "T3") else tf.FULL_MODE[name]
         t0 = time.time()
         try:
-            r = fn(out, mode="main", rng=np.random.SeedSequence(root.entropy, spawn_key=(k,)))
+            r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
+                                  jobs=max(jobs, 2), progress=progress)
         except Exception as exc:  # report, never hide; the linear-model report is still written
-            log(f"{name} failed: {exc.__class__.__name__}: {exc}")
-            res.append(skipped(name, [_T_CLAIMS[name]], f"failed: {exc.__class__.__name__}: {exc}"))
+            res += _skip([name], out, f"failed: {exc.__class__.__name__}: {exc}", log)
             continue
         dt = time.time() - t0
         r.caption = f"{r.caption} Result: {r.summary} ({dt:.0f} s)"
@@ -141,8 +144,9 @@ def check_out(out) -> Path:
     return out
 
 
-def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log=print) -> list:
-    """Run the named figures and write REPORT.md; returns the FigureResults.
+def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log=print,
+                scale="main") -> list:
+    """Run the named figures (F1..F8, then T1..T6) and write REPORT.md; returns the FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). Ends with one summary line
     (claims, PASS, DEVIATION, SKIPPED, the report's path) through ``log``.
@@ -151,19 +155,19 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log
     out = check_out(default_out(quick) if out is None else out)
     root = np.random.SeedSequence(seed)
     results, t_all = [], time.time()
-    for name in names:
+    for name in [n for n in names if n in FIGURES]:
         k = SEED_KEYS[name]
         t0 = time.time()
         res = FIGURES[name](settings, np.random.SeedSequence(root.entropy, spawn_key=(k,)), out, jobs, progress)
         ndev = sum(not r.passed for r in res.rows)
         log(f"{name} ({time.time() - t0:.1f} s, {len(res.rows) - ndev} PASS / {ndev} DEVIATION): {res.summary}")
         results.append(res)
-    if not names or len(names) == len(FIGURES):
-        results += _transformer(settings, out, root, log)
+    results += _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log,
+                            jobs, progress, scale)
     header = (f"# linparity verdict report\n\nGenerated by `python -m linparity.figures{' --quick' if quick else ''}"
               f" --seed {seed}` ({settings.name} mode, figures {', '.join(names)}, {time.time() - t_all:.0f} s). "
               "Each row: the claim (THEORY section), the prediction, the measured value with its uncertainty, and "
-              "PASS or DEVIATION under the stated criterion.")
+              "PASS or DEVIATION under the stated criterion, or SKIPPED (not run this time) with the reason.")
     path = write_report(out / "REPORT.md", results, header)
     c = verdict_counts(results)
     log(f"{c['claims']} claims: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION, {c['SKIPPED']} SKIPPED "
@@ -183,5 +187,5 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress)
+    run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
     return 0

@@ -32,13 +32,17 @@ sigma(-m) u phi over the step's samples, has the closed solution w_k = G_k / (la
 G_k = g_1 + ... + g_k. The compiled kernel (numba) keeps G and the running sum
 S_K = sum_{k<=K} G_k / (lambda k) of the iterates, so each step costs one signed dot product and
 two axpy's per feature and the average iterate is S_K / K. This is the same arithmetic as the
-reference up to rounding.
+reference up to rounding. At batch size 1 and d >= ``blocked.BLOCKED_MIN_D`` the chain heads
+instead step on blocks of long samples (:mod:`linparity.blocked`: GEMMs against the block-start
+sums plus a Gram recursion inside the block), again the same steps up to rounding (tested).
 
 Floating-point reproducibility (a finding)
 ------------------------------------------
 The fast path equals the reference to ~1e-15 relative for lambda >= 0.01 (worst of 240 random
 cases at d <= 6: 3e-14 at lambda = 0.01; 1.5e-13 at d = 50, lambda = 0.01, T = 2000). For
-smaller lambda the iterates are ill-conditioned functions of rounding: a perturbation dG of the
+smaller lambda, or larger d at lambda = 0.01 (d = 64, T = 4000: 7.5e-11 for the per-sample kernel,
+7.3e-11 for the blocked one; d = 128: 7e-12; at lambda = 0.1 both stay below 1e-14), the iterates
+are ill-conditioned functions of rounding: a perturbation dG of the
 Pegasos sum moves the next margin by dG / (lambda t), and while lambda t is small against
 |phi|^2 / 4 a step can expand it. Two correct implementations then part: at d = 3, T = 2000,
 lambda = 1e-3 the reference with np.dot and the same reference with exactly rounded dot
@@ -82,6 +86,7 @@ from .._validate import check_lam
 from ..data import Mixture, is_long
 from ..heads import lam_triple
 from ..model import LinearAR, phi
+from . import blocked
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
            "DEFAULT_LAM", "CHUNK_SAMPLES"]
@@ -438,8 +443,16 @@ class _FastRun:
         cfg = self.cfg
         G1, G2, Gx, Gy, Gp = self.G
         S1, S2, Sx, Sy, Sp = self.S
+        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        if cfg.batch_size == 1 and cfg.d >= blocked.BLOCKED_MIN_D:
+            # batch size 1 at larger d: the chain heads step in blocks of long samples
+            # (linparity.blocked; same steps, reassociated arithmetic)
+            self.t, self.tl = blocked.sgd_chunk_blocked(
+                X, Y, blocked.DEFAULT_BLOCK, self.t, self.tl, cfg.T1, cfg.T2a, cfg.T_chain,
+                cfg.lam1, cfg.lam2a, cfg.lam_chain, G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, *self.V)
+            return
         self.t, self.tl = _sgd_chunk(
-            np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64), cfg.batch_size,
+            X, Y, cfg.batch_size,
             self.t, self.tl, cfg.T1, cfg.T2a, cfg.T_chain, cfg.lam1, cfg.lam2a, cfg.lam_chain,
             G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, *self.V, self.cbuf, self.longs)
 

@@ -4,11 +4,18 @@ A GPT-2-style causal decoder trained online on D(p_cot) by next-token prediction
 post-trained by STaR, REINFORCE with a baseline or GRPO, with the data, rewards and metrics of
 the linear model (:mod:`linparity.data`). See THEORY §7 for what the paper reports.
 
-Modules: :mod:`.model` (tokens, the network, decoding), :mod:`.train` (pre-training, RL,
-checkpoints), :mod:`.cli` (``python -m linparity transformer ...``), :mod:`.figures` (T1, T2).
+Modules: :mod:`.model` (tokens, the network, key/value-cached decoding), :mod:`.train`
+(pre-training, RL, checkpoints), :mod:`.progress` (progress on stderr), :mod:`.cli`
+(``python -m linparity transformer ...``). This package imports only the core (data, model,
+_checks, _io); the figure experiments T1-T6 live in :mod:`linparity.experiments.transformer`
+and :mod:`linparity.figures.transformer`.
 
 Configurations
 --------------
+README example (800 steps at d = 16, about 2 minutes on 2 cores; progress on stderr)::
+
+    python -m linparity transformer pretrain --d 16 --p-cot 0.2 --json
+
 CPU check (each run a few minutes on 2 cores)::
 
     python -m linparity transformer pretrain --d 16 --p-cot 0.2 --depth 2 --width 64 \\

@@ -11,8 +11,8 @@ Wiring (in linparity/cli.py)::
     if args.command == "transformer":
         result = transformer_cli.run(args)             # JSON-able dict
 
-:func:`run` prints nothing on stdout (progress goes to stderr with ``--verbose``); bad input
-raises ValueError naming the argument.
+:func:`run` prints nothing on stdout; progress goes to stderr unless ``--quiet`` (and every
+held-out evaluation with ``--verbose``); bad input raises ValueError naming the argument.
 """
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="root seed (numpy SeedSequence)")
     p.add_argument("--checkpoint-dir", default=None, help="folder for checkpoints (atomic writes)")
     p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints")
-    p.add_argument("--verbose", action="store_true", help="progress lines on stderr")
+    p.add_argument("--verbose", action="store_true", help="also print every held-out evaluation on stderr")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress on stderr (default: a bar with ETA on a terminal, else a line every 5 s)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -47,7 +49,7 @@ def _rl(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default=None,
                    help="pre-trained checkpoint to start from; without it, pre-train first "
                         "for --pretrain-steps steps on D(--p-cot)")
-    p.add_argument("--pretrain-steps", type=int, default=1500)
+    p.add_argument("--pretrain-steps", type=int, default=800)
     p.add_argument("--pretrain-lr", type=float, default=1e-3)
     p.add_argument("--reward", default="cot", choices=["cot", "e2e"])
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (0.75, 1, 1.5)")
@@ -83,7 +85,7 @@ def run(args) -> dict:
     """Run the sub-command in ``args`` (:func:`linparity.transformer.experiment.run_experiment`);
     returns its JSON-able dict."""
     names = ("d", "depth", "width", "heads", "p_cot", "seed", "device", "threads", "checkpoint",
-             "checkpoint_dir", "checkpoint_every", "eval_every", "n_eval", "verbose", "steps", "batch_size",
+             "checkpoint_dir", "checkpoint_every", "eval_every", "n_eval", "verbose", "quiet", "steps", "batch_size",
              "lr", "warmup", "weight_decay", "pretrain_steps", "pretrain_lr", "reward", "temperature",
              "rounds", "samples", "epochs", "group")
     given = {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}

@@ -29,7 +29,7 @@ from ..data import response_length
 
 __all__ = ["PLUS", "MINUS", "EOS", "SEP", "N_OUT", "TransformerConfig", "CausalTransformer",
            "encode_inputs", "encode_responses", "decode_tokens", "response_mask",
-           "sequence_log_prob", "generate", "n_parameters", "torch_seed",
+           "sequence_log_prob", "generate", "generate_uncached", "n_parameters", "torch_seed",
            "make_generator", "build_model"]
 
 PLUS, MINUS, EOS, SEP = 0, 1, 2, 3
@@ -171,18 +171,30 @@ def sequence_log_prob(model: CausalTransformer, X, Y, temperature: float = 1.0,
     return lp if per_token else lp.sum(dim=1)
 
 
-@torch.no_grad()
-def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool = False,
-             generator: torch.Generator | None = None) -> np.ndarray:
-    """Sample (or greedily decode) one response per input, int8 ``(n, d+1)``.
+def _sample_step(logits: torch.Tensor, tau: float, greedy: bool,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """One token per row from logits ``(n, 3)``: argmax (ties to the lowest id) or a draw from
+    softmax(logits / tau) by ``torch.multinomial`` (float64 probabilities).
 
-    Decoding stops at EOS or after d+1 response tokens. Sampling draws from
-    softmax(logits / tau) with ``torch.multinomial`` and the given generator; greedy takes the
-    argmax, ties going to the lowest id (+1 before -1 before EOS, so a bit tie gives +1 and a
-    stop tie goes on, the linear model's convention).
+    Shared by both decoding paths, so that from the same generator state they draw from the same
+    uniforms: for one sample per row torch draws one exponential per entry of the (n, 3)
+    probability table whatever its values, so the stream consumed depends only on n.
     """
-    if not greedy:
-        tau = check_temperature(temperature)
+    if greedy:
+        return torch.argmax(logits, dim=-1)
+    probs = torch.softmax(logits.double() / tau, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+@torch.no_grad()
+def generate_uncached(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool = False,
+                      generator: torch.Generator | None = None) -> np.ndarray:
+    """Reference decoder: every new token re-reads the whole prefix (no key/value cache).
+
+    Same contract and the same random stream as :func:`generate`; kept to test it and as the
+    benchmark's reference (benchmarks/bench_transformer.py).
+    """
+    tau = 1.0 if greedy else check_temperature(temperature)
     dev = model.device
     X = np.asarray(X)
     n, d = X.shape
@@ -190,12 +202,7 @@ def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool
     out = torch.full((n, d + 1), EOS, dtype=torch.long, device=dev)
     done = torch.zeros(n, dtype=torch.bool, device=dev)
     for j in range(d + 1):
-        logits = model(ids)[:, -1, :]  # (n, 3)
-        if greedy:
-            tok = torch.argmax(logits, dim=-1)
-        else:
-            probs = torch.softmax(logits.double() / tau, dim=-1)
-            tok = torch.multinomial(probs, 1, generator=generator)[:, 0]
+        tok = _sample_step(model(ids)[:, -1, :], tau, greedy, generator)  # (n,)
         tok = torch.where(done, torch.full_like(tok, EOS), tok)
         out[:, j] = tok
         done |= tok == EOS
@@ -203,6 +210,98 @@ def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool
             break
         ids = torch.cat([ids, tok[:, None]], dim=1)
     return decode_tokens(out)
+
+
+def _block_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor, kc: torch.Tensor, vc: torch.Tensor,
+                t0: int, heads: int) -> torch.Tensor:
+    """One pre-LN block on the new positions t0 .. t0+m-1 of ``h`` ``(n, m, w)``, with the keys
+    and values of earlier positions read from (and the new ones written to) the caches
+    ``kc``, ``vc`` ``(n, heads, 2d+1, w/heads)``.
+
+    The same maps as ``nn.TransformerEncoderLayer(norm_first=True)``:
+    h += W_o softmax(q K^T / sqrt(w/heads) + causal mask) V of LN_1(h), then
+    h += W_2 gelu(W_1 LN_2(h)).
+    """
+    n, m, w = h.shape
+    hd = w // heads
+    sa = layer.self_attn
+    qkv = nn.functional.linear(layer.norm1(h), sa.in_proj_weight, sa.in_proj_bias)  # (n, m, 3w)
+    q, k, v = (t.reshape(n, m, heads, hd).transpose(1, 2) for t in qkv.split(w, dim=-1))  # (n, H, m, hd)
+    kc[:, :, t0:t0 + m] = k
+    vc[:, :, t0:t0 + m] = v
+    K, V = kc[:, :, :t0 + m], vc[:, :, :t0 + m]  # (n, H, t0+m, hd)
+    # prefill (t0 = 0): causal; one new token (m = 1): it may read every cached position
+    o = nn.functional.scaled_dot_product_attention(q, K, V, is_causal=(m > 1))  # (n, H, m, hd)
+    h = h + sa.out_proj(o.transpose(1, 2).reshape(n, m, w))
+    return h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+
+
+@torch.inference_mode()
+def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool = False,
+             generator: torch.Generator | None = None, return_log_prob: bool = False):
+    """Sample (or greedily decode) one response per input, int8 ``(n, d+1)``; key/value cached.
+
+    With ``return_log_prob`` also returns log pi_tau(Y | X) ``(n,)`` float64 (tau = 1 for greedy),
+    summed over the response tokens up to and including the first EOS, as
+    :func:`sequence_log_prob` computes it by teacher forcing.
+
+    Decoding stops at EOS or after d+1 response tokens. Sampling draws from
+    softmax(logits / tau) with ``torch.multinomial`` and the given generator; greedy takes the
+    argmax, ties going to the lowest id (+1 before -1 before EOS, so a bit tie gives +1 and a
+    stop tie goes on, the linear model's convention).
+
+    Algorithm: one causal pass over the prompt (x, SEP) fills each block's key/value cache
+    ``(n, heads, 2d+1, width/heads)``; each later step feeds only the newest token of the rows
+    still decoding (rows that emitted EOS are dropped from the batch and its caches). Tokens
+    equal :func:`generate_uncached`'s from the same generator state (the sampler sees the full
+    (n, 3) table each step; finished rows get a dummy row, as in the reference); logits agree
+    to float32 round-off.
+    """
+    tau = 1.0 if greedy else check_temperature(temperature)
+    dev = model.device
+    X = np.asarray(X)
+    n, d = X.shape
+    cfg = model.config
+    if d != cfg.d:
+        raise ValueError(f"X: the model reads d={cfg.d} bits, got inputs of width {d}")
+    H, w = cfg.heads, cfg.width
+    layers = list(model.blocks.layers)
+    kcs = [torch.empty((n, H, cfg.max_len, w // H), device=dev) for _ in layers]
+    vcs = [torch.empty_like(k) for k in kcs]
+    ids = encode_inputs(X, dev)  # (n, d+1)
+    h = model.tok(ids) + model.pos(torch.arange(d + 1, device=dev))[None]  # (n, d+1, w)
+    for i, layer in enumerate(layers):
+        h = _block_step(layer, h, kcs[i], vcs[i], 0, H)
+    last = model.head(model.ln_f(h[:, -1, :]))  # (n_active, 3)
+    out = torch.full((n, d + 1), EOS, dtype=torch.long, device=dev)
+    done = torch.zeros(n, dtype=torch.bool, device=dev)
+    active = torch.arange(n, device=dev)  # rows still decoding, in batch order
+    full = torch.zeros((n, N_OUT), dtype=last.dtype, device=dev)  # finished rows: dummy logits
+    logp = torch.zeros(n, dtype=torch.float64, device=dev)
+    for j in range(d + 1):
+        full.zero_()
+        full[active] = last
+        tok = _sample_step(full, tau, greedy, generator)  # (n,)
+        tok = torch.where(done, torch.full_like(tok, EOS), tok)
+        if return_log_prob:
+            lp = torch.log_softmax(full.double() / tau, dim=-1).gather(1, tok[:, None])[:, 0]  # (n,)
+            logp += torch.where(done, torch.zeros_like(lp), lp)
+        out[:, j] = tok
+        done |= tok == EOS
+        if bool(done.all()) or j == d:
+            break
+        keep = ~done[active]  # (n_active,)
+        if not bool(keep.all()):  # drop finished rows from the batch and the caches
+            active = active[keep]
+            kcs = [k[keep] for k in kcs]
+            vcs = [v[keep] for v in vcs]
+        t = d + 1 + j  # position of the token just emitted
+        h = model.tok(tok[active])[:, None, :] + model.pos.weight[t][None, None, :]  # (n_active, 1, w)
+        for i, layer in enumerate(layers):
+            h = _block_step(layer, h, kcs[i], vcs[i], t, H)
+        last = model.head(model.ln_f(h[:, -1, :]))
+    Y = decode_tokens(out)
+    return (Y, logp.cpu().numpy()) if return_log_prob else Y
 
 
 def n_parameters(model: nn.Module) -> int:

@@ -29,7 +29,8 @@ import torch
 
 from .._checks import as_generator, check_int, check_positive, check_prob, check_temperature, spawn
 from .._io import atomic_write
-from ..data import Mixture, is_long, long_response, response_length, reward_e2e, reward_function
+from ..data import Mixture, chain_response, is_long, response_length, reward_e2e, reward_function
+from .progress import Progress
 from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
                     generate, make_generator, sequence_log_prob)
 
@@ -71,16 +72,18 @@ def exact_pi_long(model: CausalTransformer, X) -> np.ndarray:
 
 
 @torch.no_grad()
-def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = None) -> dict:
+def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = None,
+             chain: str = "full") -> dict:
     """Held-out metrics on inputs ``X`` ``(n, d)``: greedy_accuracy, greedy_length, pi_long,
     mean_length (one sample per input at temperature 1), long_fraction (of those samples) and
     pi_long_correct = mean_x pi(L(x)|x) (exact; equals pi_long once the chain is learned, as
-    ``closed_form.trajectory_probs(...).p_long_correct`` for the linear model)."""
+    ``closed_form.trajectory_probs(...).p_long_correct`` for the linear model). With
+    ``chain="leap2"`` the correct long response is the leap-2 chain (``data.chain_response``)."""
     was = model.training
     model.eval()
     Yg = generate(model, X, greedy=True)
     Ys = generate(model, X, temperature=1.0, generator=generator)
-    pi_L = torch.exp(sequence_log_prob(model, X, long_response(X)).double()).mean().item()
+    pi_L = torch.exp(sequence_log_prob(model, X, chain_response(X, chain)).double()).mean().item()
     model.train(was)
     return {"greedy_accuracy": float(reward_e2e(X, Yg).mean()),
             "greedy_length": float(response_length(Yg).mean()),
@@ -93,12 +96,13 @@ def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = No
 class _Log:
     """Accumulates per-step losses and per-evaluation metrics into lists."""
 
-    def __init__(self, model, X_eval, generator, verbose):
+    def __init__(self, model, X_eval, generator, verbose, chain="full"):
         self.model, self.X_eval, self.gen, self.verbose = model, X_eval, generator, verbose
+        self.chain = chain
         self.d = {"eval_steps": [], "loss": []}
 
     def evaluate(self, step: int):
-        m = evaluate(self.model, self.X_eval, self.gen)
+        m = evaluate(self.model, self.X_eval, self.gen, self.chain)
         self.d["eval_steps"].append(int(step))
         for k, v in m.items():
             self.d.setdefault(k, []).append(v)
@@ -155,7 +159,8 @@ def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
 def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch_size: int = 256,
              lr: float = 1e-3, weight_decay: float = 0.0, warmup: int = 100,
              eval_every: int | None = None, n_eval: int = 1024, checkpoint_dir=None,
-             checkpoint_every: int | None = None, rng=None, verbose: bool = False) -> dict:
+             checkpoint_every: int | None = None, rng=None, verbose: bool = False,
+             progress: bool = False, chain: str = "full") -> dict:
     """Online next-token prediction on fresh samples of D(p_cot) (THEORY §3, with a transformer).
 
     Each step draws ``batch_size`` new pairs (x, y) from ``Mixture(d, p_cot)`` and takes one
@@ -166,7 +171,9 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
 
     Checkpoints (when ``checkpoint_dir`` is given) are written every ``checkpoint_every``
     steps as ``step_0000100.pt`` and at the end as ``final.pt``, so that RL can start from any
-    of them. Returns the log dict (module docstring) with ``loss`` of length ``steps``.
+    of them. ``chain="leap2"`` trains on the partial chains of ``Mixture(d, p, chain="leap2")``.
+    ``progress`` prints a progress bar (terminal) or a line every 5 s on stderr.
+    Returns the log dict (module docstring) with ``loss`` of length ``steps``.
     """
     p_cot = check_prob("p_cot", p_cot)
     steps = check_int("steps", steps, 0)
@@ -175,11 +182,12 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
     every = _every(eval_every, steps)
     if checkpoint_every is not None:
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
-    mix = Mixture(model.config.d, p_cot)
+    mix = Mixture(model.config.d, p_cot, chain=chain)
     g_data, X_eval, gen = _setup(model, rng, n_eval)
     opt = _adam(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / max(warmup, 1)))
-    log = _Log(model, X_eval, gen, verbose)
+    log = _Log(model, X_eval, gen, verbose, chain)
+    bar = Progress(steps, f"pretrain d={model.config.d} p_cot={p_cot:g}", "steps", progress)
     log.evaluate(0)
     model.train()
     for t in range(1, steps + 1):
@@ -192,12 +200,16 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
         log.add(loss=loss.item())
         if t % every == 0 or t == steps:
             log.evaluate(t)
+            bar.update(0, loss=loss.item(), greedy_acc=log.d["greedy_accuracy"][-1],
+                       pi_long=log.d["pi_long"][-1])
+        bar.update(1)
         if checkpoint_dir is not None and checkpoint_every and t % checkpoint_every == 0:
             save_checkpoint(os.path.join(checkpoint_dir, f"step_{t:07d}.pt"), model,
                             step=t, p_cot=p_cot, stage="pretrain")
     if checkpoint_dir is not None:
         log.d["checkpoint"] = save_checkpoint(os.path.join(checkpoint_dir, "final.pt"), model,
                                               step=steps, p_cot=p_cot, stage="pretrain")
+    bar.close()
     return log.d
 
 
@@ -212,7 +224,7 @@ def _sample(model, X, tau, gen):
 
 def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, samples: int = 2048,
          epochs: int = 1, batch_size: int = 256, lr: float = 3e-4, temperature: float = 1.0,
-         n_eval: int = 1024, rng=None, verbose: bool = False) -> dict:
+         n_eval: int = 1024, rng=None, verbose: bool = False, progress: bool = False) -> dict:
     """STaR (THEORY §6, Algorithm 1) with NTP fine-tuning on the kept set.
 
     Each round draws ``samples`` fresh inputs, samples one response each at temperature tau,
@@ -231,6 +243,7 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
     mix = Mixture(model.config.d, 0.0)
     opt = _adam(model, lr)
     log = _Log(model, X_eval, gen, verbose)
+    bar = Progress(rounds, f"star reward={reward}", "rounds", progress)
     log.evaluate(0)
     for n in range(1, rounds + 1):
         X = mix.sample(samples, g_data)[0]  # (N, d)
@@ -251,11 +264,14 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
                 train_mean_length=response_length(Y).mean(), kept_long_fraction=(
                     is_long(Yk).mean() if keep.any() else np.nan))
         log.evaluate(n)
+        bar.update(1, kept=float(keep.mean()), greedy_acc=log.d["greedy_accuracy"][-1],
+                   length=log.d["mean_length"][-1])
+    bar.close()
     return log.d
 
 
 def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, lr, temperature,
-                     eval_every, n_eval, rng, verbose):
+                     eval_every, n_eval, rng, verbose, progress=False, name="pg"):
     rfn = reward_function(reward)
     steps = check_int("steps", steps, 0)
     batch_size = check_int("batch_size", batch_size, 1)
@@ -265,6 +281,7 @@ def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, l
     mix = Mixture(model.config.d, 0.0)
     opt = _adam(model, lr)
     log = _Log(model, X_eval, gen, verbose)
+    bar = Progress(steps, f"{name} reward={reward}", "steps", progress)
     log.evaluate(0)
     for t in range(1, steps + 1):
         X = np.repeat(mix.sample(batch_size, g_data)[0], group, axis=0)  # (B*G, d)
@@ -278,13 +295,15 @@ def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, l
         log.add(loss=loss.item(), kept_fraction=r.mean(), train_mean_length=response_length(Y).mean())
         if t % every == 0 or t == steps:
             log.evaluate(t)
+        bar.update(1, reward=float(r.mean()), greedy_acc=log.d["greedy_accuracy"][-1])
+    bar.close()
     return log.d
 
 
 def reinforce(model: CausalTransformer, *, reward: str = "cot", steps: int = 200,
               batch_size: int = 256, lr: float = 1e-4, temperature: float = 1.0,
               eval_every: int | None = None, n_eval: int = 1024, rng=None,
-              verbose: bool = False) -> dict:
+              verbose: bool = False, progress: bool = False) -> dict:
     """REINFORCE with a leave-one-out baseline (THEORY §6).
 
     Per step: B fresh inputs, one response each at temperature tau, advantage
@@ -297,12 +316,12 @@ def reinforce(model: CausalTransformer, *, reward: str = "cot", steps: int = 200
         return r - (r.sum() - r) / max(n - 1, 1) if n > 1 else r
     return _policy_gradient(model, adv, reward=reward, steps=steps, batch_size=batch_size,
                             group=1, lr=lr, temperature=temperature, eval_every=eval_every,
-                            n_eval=n_eval, rng=rng, verbose=verbose)
+                            n_eval=n_eval, rng=rng, verbose=verbose, progress=progress, name="reinforce")
 
 
 def grpo(model: CausalTransformer, *, reward: str = "cot", steps: int = 200, batch_size: int = 64,
          group: int = 8, lr: float = 1e-4, temperature: float = 1.0, eval_every: int | None = None,
-         n_eval: int = 1024, rng=None, verbose: bool = False) -> dict:
+         n_eval: int = 1024, rng=None, verbose: bool = False, progress: bool = False) -> dict:
     """GRPO without clipping or KL (one on-policy step per batch, THEORY §6).
 
     Per step: B fresh inputs, G responses each at temperature tau, advantage
@@ -316,4 +335,4 @@ def grpo(model: CausalTransformer, *, reward: str = "cot", steps: int = 200, bat
         return ((R - R.mean(axis=1, keepdims=True)) / (R.std(axis=1, keepdims=True) + 1e-6)).ravel()
     return _policy_gradient(model, adv, reward=reward, steps=steps, batch_size=batch_size,
                             group=group, lr=lr, temperature=temperature, eval_every=eval_every,
-                            n_eval=n_eval, rng=rng, verbose=verbose)
+                            n_eval=n_eval, rng=rng, verbose=verbose, progress=progress, name="grpo")

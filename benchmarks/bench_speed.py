@@ -1,0 +1,347 @@
+"""Speed benchmarks of issue 10 §2 (a script, not a test): ``python benchmarks/bench_speed.py``.
+
+Each section times a fast path against its reference in the same process, single-threaded
+(BLAS and numba pinned to one thread before numpy is imported), and against a numpy GEMM of the
+relevant size so the distance to the machine's limit is visible. Timings are the best
+process CPU time of ``repeats`` runs, reference and fast path interleaved (the 2-core machine is
+shared with other jobs: CPU time leaves out the time they hold the core, the minimum is the least
+disturbed run, interleaving exposes both paths to the same load). Subprocess commands are wall
+time (they include interpreter start and imports).
+
+    python benchmarks/bench_speed.py                       # every section, update BENCHMARKS.md
+    python benchmarks/bench_speed.py --only blocked        # one section
+    python benchmarks/bench_speed.py --quick --no-write    # smoke test
+
+Sections: ``eval`` (metrics.evaluate and the ``pretrain --d 50 ... --replicates 64`` command),
+``closed`` (closed-form Pegasos, 1e7 steps), ``blocked`` (Algorithm 3 at batch size 1: blocked
+vs per-sample kernel), ``star`` (one STaR round at d = 128, N = 100,000).
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_v] = "1"                                    # single core, before numpy loads
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.special import log_expit  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_pretrain import HEADER, machine_description, update_markdown  # noqa: E402
+
+import linparity.closed_form as cf  # noqa: E402
+from linparity.simulate import blocked  # noqa: E402
+from linparity._io import atomic_write_text  # noqa: E402
+from linparity.data import long_response, short_response  # noqa: E402
+from linparity.measures import evaluate, inputs_for  # noqa: E402
+from linparity.model import LinearAR  # noqa: E402
+import linparity.simulate.ntp as P  # noqa: E402
+from linparity.simulate.ntp import fit_samples, pretrain, pretrain_reference  # noqa: E402
+
+BENCH_MD = ROOT / "BENCHMARKS.md"
+
+
+def run_command(cmd, repeats: int = 2) -> tuple[float, float]:
+    """(best CPU time, best wall time) in s of a subprocess (``python -m linparity ...``).
+
+    CPU time is the child's user + system time (resource.RUSAGE_CHILDREN): on the shared machine
+    the wall time also counts the time other jobs hold the cores.
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cpu, wall = np.inf, np.inf
+    for _ in range(repeats):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=env, cwd=ROOT)
+        wall = min(wall, time.perf_counter() - t0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = min(cpu, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+    return cpu, wall
+
+
+# ============================================================================ helpers
+def best_interleaved(fns: dict, repeats: int) -> dict:
+    """Best CPU time (s) of each callable over ``repeats`` rounds, the callables interleaved.
+
+    Process CPU time, not wall time: everything runs on one thread (pinned above), and on the
+    shared machine the wall clock also counts the time other jobs hold the core.
+    """
+    best = {k: np.inf for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.process_time()
+            fn()
+            best[k] = min(best[k], time.process_time() - t0)
+    return best
+
+
+def gemm_gflops(m: int, k: int, n: int, repeats: int = 20) -> float:
+    """GFLOP/s of numpy's (m, k) @ (k, n) float64 GEMM on this core (best of ``repeats``)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+    reps = max(1, int(2e7 // (2 * m * k * n)))              # ~20 MFLOP per timing
+    t = best_interleaved({"g": lambda: [a @ b for _ in range(reps)]}, repeats)["g"]
+    return 2 * m * k * n * reps / t / 1e9
+
+
+# ============================================================================ evaluation
+def _log_prob_reference(model: LinearAR, X, Y):
+    """LinearAR.log_prob as it was (scipy log_expit), tau = 1."""
+    u1, u2a, uc = model.logits(X, Y)
+    Y = np.asarray(Y)
+    Yf = Y.astype(np.float64)
+    short = Y[:, 1] == 0
+    lp = log_expit(Yf[:, 0] * u1)
+    lp_long = log_expit(-u2a) + log_expit(Yf[:, 1:model.d] * uc).sum(axis=1)
+    return lp + np.where(short, log_expit(u2a), lp_long)
+
+
+def evaluate_reference(model: LinearAR, p: float, n_mc: int, rng: int) -> dict:
+    """metrics.evaluate before issue 10 (four log_prob calls, greedy decode, numpy bootstrap);
+    the Monte Carlo branch only (d > 12)."""
+    g = np.random.default_rng(rng)
+    X, _ = inputs_for(model.d, n_mc, g)
+    n, d = X.shape
+    p_short = np.zeros(n)
+    for y1 in (1, -1):
+        Y = np.zeros((n, d + 1), dtype=np.int8)
+        Y[:, 0] = y1
+        p_short += np.exp(_log_prob_reference(model, X, Y))
+    G = model.greedy(X)
+    last = G[np.arange(n), (G != 0).sum(axis=1) - 1]
+    pi_long = np.exp(_log_prob_reference(model, X, long_response(X)))
+    pi_s = np.exp(_log_prob_reference(model, X, short_response(X)))
+    errL = np.abs(pi_long - p)
+    idx = g.integers(0, n, size=(200, n))
+    return {"pi_long": pi_long.mean(), "pi_short_correct": pi_s.mean(),
+            "greedy_accuracy": (last == np.prod(X, axis=1)).mean(),
+            "mean_length": (2 * p_short + (d + 1) * (1 - p_short)).mean(),
+            "calibration_error_se": errL[idx].max(axis=1).std(ddof=1)}
+
+
+def bench_eval(quick: bool = False) -> str:
+    """metrics.evaluate per model, and the pretrain command's split into training / evaluation."""
+    from linparity.commands import pretrain_summary
+    d, p, T, R = 50, 0.25, (2000 if quick else 20000), (4 if quick else 64)
+    reps = 3 if quick else 7
+    res = pretrain(d, p, T, 0.01, rng=0, replicates=2)
+    m = res.models_[0]
+    ref, new = evaluate_reference(m, p, 20000, 0), evaluate(m, p, rng=0)
+    dev = max(abs(ref[k] - new[k]) / abs(ref[k]) for k in ref)
+    t = best_interleaved({"ref": lambda: evaluate_reference(m, p, 20000, 0),
+                          "new": lambda: evaluate(m, p, rng=0)}, reps)
+    # GEMM share: the one (20000, d) @ (d, 2d-2) product per model
+    gf = gemm_gflops(20000, d, 2 * d - 2)
+    gemm_ms = 2 * 20000 * d * (2 * d - 2) / gf / 1e6
+    # the command, in process: training alone, evaluation alone, the whole summary
+    tt = best_interleaved({
+        "train": lambda: pretrain(d, p, T, 0.01, rng=0, replicates=R),
+        "summary": lambda: pretrain_summary(d, p, steps=T, replicates=R, seed=0)}, 2 if quick else 3)
+    n_ref = 300 if quick else 1000
+    t_ref = best_interleaved({"r": lambda: pretrain_reference(d, p, n_ref, 0.01, rng=0)}, 1)["r"]
+    ref_cmd = t_ref * R * T / n_ref
+    cmd = [sys.executable, "-m", "linparity", "pretrain", "--d", str(d), "--p-cot", str(p),
+           "--steps", str(T), "--replicates", str(R), "--json"]
+    cpu, wall = run_command(cmd)
+    evals = tt["summary"] - tt["train"]
+    return (
+        f"`metrics.evaluate` of one d = {d} model on n_mc = 20000 inputs (Monte Carlo branch), "
+        f"best of {reps}, interleaved with the pre-issue-10 implementation (four `log_prob` "
+        "calls with scipy `log_expit`, numpy greedy decode, numpy bootstrap) kept in this script:\n\n"
+        "| | time per model | ratio |\n|---|---|---|\n"
+        f"| reference (before) | {t['ref'] * 1e3:.1f} ms | 1 |\n"
+        f"| `evaluate` (now) | {t['new'] * 1e3:.1f} ms | {t['ref'] / t['new']:.1f}x |\n"
+        f"| numpy GEMM (20000 x {d}) @ ({d} x {2 * d - 2}) alone | {gemm_ms:.1f} ms "
+        f"({gf:.0f} GFLOP/s) | |\n\n"
+        f"Largest relative difference of the reported means: {dev:.1e}.\n\n"
+        f"`python -m linparity pretrain --d {d} --p-cot {p} --steps {T} --replicates {R} --json`:\n\n"
+        "| part | time |\n|---|---|\n"
+        f"| training (`pretrain`, {R} x {T} steps, in process) | {tt['train']:.2f} s |\n"
+        f"| `pretrain_summary` (training + {R + 1} evaluations + bounds, in process) | "
+        f"{tt['summary']:.2f} s |\n"
+        f"| evaluation and bounds (difference) | {evals:.2f} s = "
+        f"{100 * evals / tt['summary']:.0f}% in process, {100 * evals / cpu:.0f}% of the command |\n"
+        f"| whole command, CPU time (incl. interpreter start, imports, numba cache load; wall "
+        f"{wall:.1f} s) | {cpu:.2f} s |\n"
+        f"| per-sample Python reference (`pretrain_reference`, {n_ref} steps timed, scaled to "
+        f"{R} x {T}) | {ref_cmd:.0f} s = {ref_cmd / cpu:.0f}x the command |\n")
+
+
+# ============================================================================ closed form
+def _discrete_dynamics_reference(d, p, lam, n_iter):
+    """The numpy loop discrete_dynamics used before (Pegasos schedule, average iterate)."""
+    l1, l2, lc = cf.split_lam(lam)
+    per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
+    theta, mean = np.zeros(d + 2), np.zeros(d + 2)
+    for t in range(1, n_iter + 1):
+        theta = theta - (1.0 / (per_head * t)) * cf.population_grad(theta, d, p, lam)
+        mean += (theta - mean) / t
+    return mean
+
+
+def bench_closed(quick: bool = False) -> str:
+    d, p, lam = 50, 0.25, 0.01
+    n_ref, n = (2000, 10 ** 5) if quick else (20000, 10 ** 7)
+    ref = _discrete_dynamics_reference(d, p, lam, n_ref)
+    dev = float(np.max(np.abs(cf.discrete_dynamics_end(d, p, lam, n_ref) - ref) / np.abs(ref)))
+    full = cf.discrete_dynamics(d, p, lam, n_ref)[-1]
+    t = best_interleaved({"ref": lambda: _discrete_dynamics_reference(d, p, lam, n_ref),
+                          "end": lambda: cf.discrete_dynamics_end(d, p, lam, n_ref)}, 3)
+    big = best_interleaved({"end": lambda: cf.discrete_dynamics_end(d, p, lam, n)}, 3)["end"]
+    ref_big = t["ref"] * n / n_ref
+    cmd = [sys.executable, "-m", "linparity", "pretrain", "--method", "closed-form", "--d", str(d),
+           "--p-cot", str(p), "--steps", str(n), "--json"]
+    cpu, wall = run_command(cmd)
+    return (
+        f"Population Pegasos in reduced coordinates, d = {d}, p = {p}, lambda = {lam} "
+        f"(`closed_form.discrete_dynamics_end`, compiled; chain coordinates advanced once):\n\n"
+        "| | time | per step | ratio |\n|---|---|---|---|\n"
+        f"| numpy loop (before), {n_ref} steps | {t['ref']:.3f} s | {t['ref'] / n_ref * 1e6:.1f} us | 1 |\n"
+        f"| compiled, {n_ref} steps | {t['end'] * 1e3:.2f} ms | {t['end'] / n_ref * 1e9:.0f} ns | "
+        f"{t['ref'] / t['end']:.0f}x |\n"
+        f"| compiled, {n:.0e} steps | {big:.2f} s | {big / n * 1e9:.0f} ns | "
+        f"(numpy loop scaled: {ref_big:.0f} s) |\n"
+        f"| `pretrain --method closed-form --steps {n:.0e}` (subprocess CPU time; two runs of "
+        f"{n:.0e} and {p * n:.1e} steps + imports; wall {wall:.1f} s) | {cpu:.2f} s | | |\n\n"
+        f"Largest relative difference to the numpy loop after {n_ref} steps: {dev:.1e} "
+        f"(discrete_dynamics' full trajectory row: "
+        f"{float(np.max(np.abs(full - ref) / np.abs(ref))):.1e}). The recursion is sequential "
+        "(4 exp per step with the chain coordinates merged), so no GEMM applies; the bound is "
+        "the scalar exp/division latency.\n")
+
+
+# ============================================================================ blocked kernel
+def _chain_flops(d: int) -> int:
+    """Flops per long sample of the chain heads' three passes (dot, G axpy, S axpy) over their
+    2d + l - 1 features, as the per-sample kernel does them."""
+    return 6 * sum(2 * d + l - 1 for l in range(2, d + 1))
+
+
+def bench_blocked(quick: bool = False) -> str:
+    p, lam = 0.25, 0.01
+    ds = (64,) if quick else (50, 64, 128)
+    T = 8000 if quick else 40000
+    rows = []
+    saved = blocked.BLOCKED_MIN_D
+    for d in ds:
+        def run(on):
+            blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
+            return pretrain(d, p, T, lam, rng=0)
+        a, b = run(True).models_[0].to_vector(), run(False).models_[0].to_vector()
+        dev = float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+        # kernels alone, on samples drawn beforehand (as float64, the kernels' input)
+        cfg = P._make_config(d, p, T, lam, None, None, None, None, None, None, 1)
+        chunks = [(X.astype(np.float64), Y.astype(np.float64))
+                  for X, Y in P._sample_chunks(cfg, P.spawn(0, 1)[0])]
+
+        def kernel(on):
+            blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
+            fr = P._FastRun(cfg)
+            for X, Y in chunks:
+                fr.feed(X, Y)
+        t = best_interleaved({"per": lambda: run(False), "blk": lambda: run(True),
+                              "kper": lambda: kernel(False), "kblk": lambda: kernel(True)},
+                             3 if quick else 5)
+        blocked.BLOCKED_MIN_D = saved
+        fl = p * _chain_flops(d) + 6 * (d + 2 * d + 2)      # flops per sample, all heads
+        H, B = d - 1, blocked.DEFAULT_BLOCK
+        g_blk = gemm_gflops(4 * H, B, d)
+        rows.append(f"| {d} | {T / t['per'] / 1e3:.0f}k | {T / t['blk'] / 1e3:.0f}k | "
+                    f"{t['per'] / t['blk']:.2f}x | {T / t['kper'] / 1e3:.0f}k | "
+                    f"{T / t['kblk'] / 1e3:.0f}k | {t['kper'] / t['kblk']:.2f}x | "
+                    f"{fl * T / t['kper'] / 1e9:.1f} | {fl * T / t['kblk'] / 1e9:.1f} | {g_blk:.0f} | "
+                    f"{dev:.0e} |")
+    big = gemm_gflops(1000, 1000, 1000, 3)
+    return (
+        f"Algorithm 3 at batch size 1, p = {p}, lambda = {lam}, T = {T} samples, one replicate "
+        f"(`pretrain`: samples drawn inside by `Mixture.sample`; kernel alone: the same samples "
+        f"drawn beforehand), best of 5 interleaved; block = "
+        f"{blocked.DEFAULT_BLOCK} long samples. GFLOP/s count the per-sample kernel's flops "
+        "(6 per feature per stepping head: dot, G axpy, S axpy), the same for both paths.\n\n"
+        "| d | `pretrain`, per-sample kernel (samples/s) | `pretrain`, blocked | ratio | "
+        "kernel alone, per-sample | kernel alone, blocked | ratio | per-sample GFLOP/s | "
+        "blocked GFLOP/s | numpy GEMM (4(d-1) x B) @ (B x d) GFLOP/s | max rel. diff |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) +
+        f"\n\nnumpy GEMM 1000^3 on this core: {big:.0f} GFLOP/s.\n")
+
+
+# ============================================================================ STaR round
+def bench_star(quick: bool = False) -> str:
+    from linparity.simulate.batched import BatchedAR
+    from linparity.simulate.star import sample_kept
+    d, N = 128, (20000 if quick else 100000)
+    th = cf.ntp_optimum(d, 0.5, (0.01, 0.01, 0.001))       # long answers mostly correct
+    rng = np.random.default_rng(0)
+    m = LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])
+    m = LinearAR.from_vector(d, m.to_vector() + 0.01 * rng.normal(size=LinearAR.n_params(d)))
+    W = BatchedAR.stack([m])
+    X, Y, kept, _ = sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)])
+    Xk, Yk = X[0, kept[0]], Y[0, kept[0]]
+    n_long = int((Yk[:, 1] != 0).sum())
+    saved = blocked.BLOCKED_MIN_D
+
+    def fit(on):
+        blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
+        return fit_samples(Xk, Yk, 0.01)
+    a, b = fit(True).to_vector(), fit(False).to_vector()
+    t = best_interleaved({
+        "sample": lambda: sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)]),
+        "fit_per": lambda: fit(False), "fit_blk": lambda: fit(True)}, 2 if quick else 3)
+    blocked.BLOCKED_MIN_D = saved
+    before = t["sample"] + t["fit_per"]
+    after = t["sample"] + t["fit_blk"]
+    return (
+        f"One STaR round (variant refit, CoT reward) on full weights, d = {d}, N = {N}, one "
+        f"replicate; model: the regularised NTP optimum at p = 0.5, lambda = (0.01, 0.01, 0.001) "
+        f"plus N(0, 0.01^2) on every weight. Kept {len(Xk)} of {N} ({n_long} long).\n\n"
+        "| part | time | rate |\n|---|---|---|\n"
+        f"| sampling + reward (`sample_kept`) | {t['sample']:.2f} s | {N / t['sample'] / 1e3:.0f}k responses/s |\n"
+        f"| refit, per-sample kernel | {t['fit_per']:.2f} s | {n_long / t['fit_per'] / 1e3:.0f}k long samples/s |\n"
+        f"| refit, blocked kernel | {t['fit_blk']:.2f} s | {n_long / t['fit_blk'] / 1e3:.0f}k long samples/s |\n"
+        f"| round before / after | {before:.2f} s / {after:.2f} s | {before / after:.2f}x |\n\n"
+        f"Refit max rel. difference blocked vs per-sample: "
+        f"{float(np.max(np.abs(a - b)) / np.max(np.abs(b))):.0e}.\n")
+
+
+BENCHES = {"eval": ("Evaluation and the pretrain command (issue 10)", bench_eval),
+           "closed": ("Closed-form Pegasos (issue 10)", bench_closed),
+           "blocked": ("Blocked Algorithm 3 kernel (issue 10)", bench_blocked),
+           "star": ("STaR round at d = 128 (issue 10)", bench_star)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=sorted(BENCHES), action="append",
+                    help="run only this benchmark (repeatable)")
+    ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    ap.add_argument("--no-write", action="store_true", help="print, do not update BENCHMARKS.md")
+    args = ap.parse_args(argv)
+    names = args.only or list(BENCHES)
+    text = BENCH_MD.read_text() if BENCH_MD.exists() else HEADER
+    text = update_markdown(text, "Machine", machine_description())
+    for name in names:
+        title, fn = BENCHES[name]
+        body = fn(quick=args.quick)
+        body += (f"\n_Measured {time.strftime('%Y-%m-%d %H:%M')} with "
+                 f"`python benchmarks/bench_speed.py --only {name}`; single thread; "
+                 f"load average at the end {os.getloadavg()[0]:.1f} on 2 cores (shared)._\n")
+        print(f"## {title}\n\n{body}", flush=True)
+        text = update_markdown(text, title, body)
+    if not args.no_write:
+        atomic_write_text(BENCH_MD, text)
+        print(f"wrote {BENCH_MD}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
