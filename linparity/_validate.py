@@ -190,6 +190,7 @@ _C_BATCH = 1e-7      # batched decoding / policy update: per response and per d^
 _C_EVAL = 2e-8       # evaluation: per input and per d^2
 _ENUM_D = 12
 _PER_RUN = 5e-3      # Python overhead per replicate, per STaR round, per policy-gradient step
+_C_STEP = 1.5e-4     # one SGD step of STaR's 'continue' variant (measured 1.1e-4 s at d = 8, R = 1)
 
 
 def _eval_inputs(d: int, n_mc: int) -> int:
@@ -228,6 +229,8 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
         return mem + ev_mem, sec + R * ev_sec * 2, drivers
     T0 = f("pretrain_steps", 100_000)
     start_sec, start_mem = _pretrain_sgd(d, p, T0, R)
+    if a.get("method") == "exact":   # the start: T0 population Pegasos steps on full weights (~1e-4 s each)
+        start_sec = T0 * (1e-4 + _C_EXACT * 2 ** min(d, 64) * d * d)
     if command == "star":
         rounds, N = f("rounds", 10), f("samples", 20000)
         drivers = {"d": d / 20, "rounds": rounds / 10, "samples": N / 2e4, "replicates": R,
@@ -238,10 +241,14 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
             return cf[0] + 8 * 3 * (d + 2) * (T0 + 1), cf[1], drivers
         if a.get("method") == "exact":   # the map on full weights: all 2^d inputs x 2^d long responses
             n2 = 4.0 ** min(d, 64)
-            return n2 * 8 * 6 + cf[0], cf[1] + rounds * _C_EXACT * n2 * d + _C_EXACT * 2 ** min(d, 64) * d * d * 50, \
-                drivers
+            return n2 * 8 * 6 + cf[0], start_sec + cf[1] + rounds * _C_EXACT * n2 * d, drivers
         batch = R * N * (d + 1) * 8 * 12 + R * model * 4
         sec = start_sec + rounds * (_C_BATCH * R * N * d * d + R * ev_sec + 4 * _PER_RUN) + cf[1]
+        if a.get("variant", "continue") == "continue":
+            # E epochs of one SGD step per batch of kept pairs (at most N kept): ~1e-4 s per step
+            E, B = f("epochs", 2), f("batch_size", 1)
+            sec += rounds * E * math.ceil(N / B) * (_C_STEP + _C_BATCH * R * B * d * d)
+            drivers["epochs"] = E / 2
         return max(batch, start_mem, 8 * 3 * (d + 2) * (T0 + 1)), sec, drivers
     if command == "pg":
         steps, B = f("steps", 200), f("batch_size", 256)
@@ -252,7 +259,8 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
             drivers["group_size"] = G / 8
         if a.get("method") == "exact":   # expected ascent on full weights: 2^d inputs x 2^d long responses
             n2 = 4.0 ** min(d, 64)
-            return n2 * 8 * 6 + 8 * (d + 2) * (steps + 1) * 4, (steps + 1) * _C_EXACT * n2 * d, drivers
+            return (n2 * 8 * 6 + 8 * (d + 2) * (steps + 1) * 4,
+                    start_sec + (steps + 1) * (_C_EXACT * n2 * d + _PER_RUN), drivers)
         batch = R * B * G * (d + 1) * 8 * 12 + R * model * 4
         traj = 8 * (d + 2) * (steps + 1) * 4 + 8 * 3 * (d + 2) * (T0 + 1)
         sec = (start_sec + _C_CF * (d + 2) * T0

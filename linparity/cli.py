@@ -227,7 +227,8 @@ def _work(a) -> float:
         what = f"--method {a.method}" if a.command == "pretrain" else a.command
         raise ValueError(f"--d: {what} needs d in [{lo}, {hi or '2^53'}], got {a.d}")
     sizes = {k: getattr(a, k, None) for k in ("d", "p_cot", "replicates", "steps", "method", "rounds",
-                                            "samples", "pretrain_steps", "batch_size", "group_size", "algo", "epochs")}
+                                            "samples", "pretrain_steps", "batch_size", "group_size", "algo", "epochs",
+                                            "variant")}
     return check_work(a.command, force=a.force, **sizes)[1]
 
 
