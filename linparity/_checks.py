@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from ._validate import INT_MAX
+
 __all__ = ["as_generator", "spawn", "check_d", "check_prob", "check_positive",
            "check_nonneg", "check_int", "check_temperature"]
 
@@ -19,7 +21,13 @@ def as_generator(rng=None) -> np.random.Generator:
     if isinstance(rng, np.random.RandomState):
         raise ValueError("rng: a legacy RandomState is not accepted; pass None, an int, "
                          "a SeedSequence or a Generator (numpy SPEC 7)")
-    return np.random.default_rng(rng)
+    if isinstance(rng, (bool, np.bool_)):
+        raise ValueError(f"rng: must be None, an int >= 0, a SeedSequence or a Generator, got {rng!r}")
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as e:  # a str, a float, a negative int, ...
+        raise ValueError(f"rng: must be None, an int >= 0, a SeedSequence or a Generator, "
+                         f"got {str(rng)[:40]!r} ({e})") from None
 
 
 def spawn(rng, n: int) -> list[np.random.Generator]:
@@ -39,14 +47,20 @@ def _is_int(x) -> bool:
 
 
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
-    """``value`` as an int in [lo, hi]; ValueError naming ``name`` otherwise."""
+    """``value`` as an int in [lo, hi]; ValueError naming ``name`` otherwise.
+
+    ``hi`` None means :data:`linparity._validate.INT_MAX` (2^53): every count is bounded before
+    anything is allocated, so no later product overflows int64 (numba, numpy) silently.
+    """
+    hi = INT_MAX if hi is None else hi
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not _is_int(value):
-        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {value!r}")
+        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {repr(value)[:40]}")
     value = int(value)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {value}")
+        shown = str(value) if abs(value) < 10 ** 30 else f"{str(value)[:12]}... ({len(str(abs(value)))} digits)"
+        raise ValueError(f"{name}: must be an integer in {_range(lo, hi)}, got {shown}")
     return value
 
 

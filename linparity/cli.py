@@ -1,47 +1,125 @@
 """Command line: ``python -m linparity {pretrain,star,pg,samples,sweep,transformer} ...``.
 
-Parsing and printing only; every computation lives in the library. Bad input (a ValueError from
-the library, or an argparse error) prints one line on stderr and exits with status 2.
+Parsing and printing only; every computation lives in the library. The validation layer
+(``linparity._validate``) runs first:
+
+* every numeric option is checked against its documented range while parsing (shown in ``--help``
+  with its default): integers at most 2^53, floats finite, lambda in [1e-12, 1e12];
+* the memory and time of the requested work are estimated from the sizes, and work that does not
+  fit (80% of the available memory, or ``LINPARITY_MAX_SECONDS``, default 1 hour) is refused with
+  one line naming the option that makes it large (``--force`` runs it anyway);
+* stdout is checked before computing (closed, ``/dev/full``).
+
+Bad input (a ValueError from the library, or an argparse error) prints one line on stderr naming
+the option and exits with status 2; a NaN or infinite result is an error, never printed as null.
+Work longer than a few seconds shows progress on stderr when it is a terminal.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
+import stat
 import sys
+import threading
+import time
+import warnings
 
 import numpy as np
+
+from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
+from ._validate import INT_MAX, RANGES, check_work, fmt_seconds
 
 __all__ = ["main", "build_parser"]
 
 
+class _Help(argparse.HelpFormatter):
+    """--help shows every default: "(default: X)" unless the help text states it, "(required)"."""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if "default" in h or action.default is argparse.SUPPRESS or action.nargs == 0 and not action.default:
+            return h
+        if action.required:
+            return f"{h} (required)"
+        if action.option_strings and action.default is not None:
+            return f"{h} (default: %(default)s)"
+        return h
+
+
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+    """ArgumentParser whose errors are one line on stderr and exit status 2; --help shows defaults."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kw)
 
     def error(self, message):
         raise ValueError(f"{self.prog}: {message}")
 
 
-def _common(p):
-    p.add_argument("--d", type=int, required=True, help="number of input bits d >= 2")
-    p.add_argument("--p-cot", type=float, required=True, help="probability of a long response, in [0, 1]")
-    p.add_argument("--lam", type=float, default=0.01, help="L2 strength of every head (> 0; default 0.01)")
-    p.add_argument("--lam1", type=float, help="head 1 L2 strength (default: --lam)")
-    p.add_argument("--lam2a", type=float, help="stop head L2 strength (default: --lam)")
-    p.add_argument("--lam-chain", type=float, help="chain heads' L2 strength (default: --lam)")
-    p.add_argument("--replicates", type=int, default=1, help="independent replicates R >= 1")
-    p.add_argument("--seed", type=int, default=0, help="root seed (SeedSequence entropy)")
+def _ranged(name: str):
+    """An argparse ``type`` for option ``name``: its documented range (``_validate.RANGES``), checked
+    while parsing, so a huge integer or a non-finite float is refused before anything is allocated."""
+    kind, lo, hi = RANGES[name]
+
+    def parse(text: str):
+        if kind == "int":
+            try:
+                v = int(text.strip().replace("_", ""), 10)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {text[:40]!r}") from None
+            if not lo <= v <= hi:
+                shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+                raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {shown}")
+            return v
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number in [{lo:g}, {hi:g}], got {text[:40]!r}") from None
+        if not lo <= v <= hi:  # also refuses nan and +-inf
+            raise argparse.ArgumentTypeError(f"must be a finite number in [{lo:g}, {hi:g}], got {text[:40]}")
+        return v
+    parse.__name__ = name
+    return parse
+
+
+def _rng_text(name: str) -> str:
+    kind, lo, hi = RANGES[name]
+    hi = "2^53" if hi == INT_MAX else f"{hi:g}"
+    return f"[{lo:g}, {hi}]"
+
+
+def _common(p, d_min: int = 2):
+    p.add_argument("--d", type=_ranged("d"), required=True,
+                   help=f"number of input bits d >= {d_min} (memory and time grow with d^2)")
+    p.add_argument("--p-cot", type=_ranged("p_cot"), required=True,
+                   help="probability of a long response, in [0, 1]")
+    p.add_argument("--lam", type=_ranged("lam"), default=None,
+                   help=f"L2 strength of every head, in {_rng_text('lam')} (default: the figures' "
+                        "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); README Finding 5)")
+    p.add_argument("--lam1", type=_ranged("lam"), help="head 1 L2 strength (default: --lam, else 0.01)")
+    p.add_argument("--lam2a", type=_ranged("lam"), help="stop head L2 strength (default: --lam, else 0.01)")
+    p.add_argument("--lam-chain", type=_ranged("lam"),
+                   help="chain heads' L2 strength (default: --lam, else 0.01/d)")
+    p.add_argument("--replicates", type=_ranged("replicates"), default=1, help="independent replicates R >= 1")
+    p.add_argument("--seed", type=_ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the estimated memory or time exceeds the machine "
+                        "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _noise_args(p):
-    p.add_argument("--noise", type=float, default=0.0,
-                   help="rate eps_n in [0, 1] of corrupted long demonstrations in pre-training (THEORY §8; default 0)")
-    p.add_argument("--noise-kind", default="final",
-                   help="final (flip s_d) | carried (flip s_j at a uniform j, later steps follow it); default final")
+    p.add_argument("--noise", type=_ranged("noise"), default=0.0,
+                   help="rate eps_n in [0, 1] of corrupted long demonstrations in pre-training (THEORY §8)")
+    p.add_argument("--noise-kind", default="final", choices=NOISE_KINDS,
+                   help="final (flip s_d) | carried (flip s_j at a uniform j, later steps follow it)")
 
 
 def _rl_start_args(p):
-    p.add_argument("--pretrain-steps", type=int, default=100_000,
+    p.add_argument("--pretrain-steps", type=_ranged("pretrain_steps"), default=100_000,
                    help="Algorithm 3 samples before RL (0: start from the exact regularised NTP optimum)")
 
 
@@ -52,50 +130,56 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
 
     p = sub.add_parser("pretrain", help="next-token pre-training and Theorem 1 measurements")
     _common(p)
-    p.add_argument("--method", default="sgd", help="sgd | closed-form | exact (default sgd)")
-    p.add_argument("--steps", type=int, default=100_000,
-                   help="samples T (default 100000); with --method exact, population steps (~20 ms each at d = 12)")
-    p.add_argument("--T1", type=int, help="head 1 step limit (default: --steps)")
-    p.add_argument("--T2a", type=int, help="stop head step limit (default: --steps)")
-    p.add_argument("--T-chain", type=int, help="chain heads' step limit in long samples (default: all)")
-    p.add_argument("--delta", type=float, default=0.1, help="failure probability in the bounds")
+    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
+                   help="sgd (Algorithm 3) | closed-form (d >= 3) | exact (2 <= d <= 12)")
+    p.add_argument("--steps", type=_ranged("steps"), default=100_000,
+                   help="samples T; with --method exact, population steps (~20 ms each at d = 12)")
+    p.add_argument("--T1", type=_ranged("T1"), help="head 1 step limit (default: --steps)")
+    p.add_argument("--T2a", type=_ranged("T2a"), help="stop head step limit (default: --steps)")
+    p.add_argument("--T-chain", type=_ranged("T_chain"),
+                   help="chain heads' step limit in long samples (default: no limit)")
+    p.add_argument("--delta", type=_ranged("delta"), default=0.1,
+                   help=f"failure probability in the Prop 1-3 bounds, in {_rng_text('delta')}")
     _noise_args(p)
 
     p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
-    _common(p)
-    p.add_argument("--rounds", type=int, required=True, help="number of STaR rounds")
-    p.add_argument("--samples", type=int, required=True, help="fresh inputs N per round")
-    p.add_argument("--reward", default="cot", help="cot | e2e")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
+    _common(p, 3)
+    p.add_argument("--rounds", type=_ranged("rounds"), required=True, help="number of STaR rounds >= 0")
+    p.add_argument("--samples", type=_ranged("samples"), required=True, help="fresh inputs N per round >= 1")
+    p.add_argument("--reward", default="cot", choices=tuple(REWARDS), help="reward (THEORY §6)")
+    p.add_argument("--temperature", type=_ranged("temperature"), default=1.0,
+                   help=f"sampling temperature tau, in {_rng_text('temperature')}")
     from .commands import STAR_VARIANT_HELP
-    p.add_argument("--variant", default="continue", help=STAR_VARIANT_HELP)
-    p.add_argument("--epochs", type=int, default=2, help="continue: epochs E over the kept set (default 2)")
-    p.add_argument("--lr", type=float, default=0.05, help="continue: constant NTP step size (default 0.05)")
-    p.add_argument("--batch-size", type=int, default=1,
-                   help="continue: kept pairs per gradient step (default 1: one step per kept pair, Algorithm 1)")
+    p.add_argument("--variant", default="continue", choices=("continue", "refit"), help=STAR_VARIANT_HELP)
+    p.add_argument("--epochs", type=_ranged("epochs"), default=2, help="continue: epochs E over the kept set >= 1")
+    p.add_argument("--lr", type=_ranged("lr"), default=0.05,
+                   help=f"continue: constant NTP step size, in {_rng_text('lr')}")
+    p.add_argument("--batch-size", type=_ranged("batch_size"), default=1,
+                   help="continue: kept pairs per gradient step >= 1 (1: one step per kept pair, Algorithm 1)")
     _rl_start_args(p)
-    p.add_argument("--method", default="sgd",
+    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
                    help="sgd (simulate) | closed-form (exact map, reduced coordinates) | exact (the map on full "
                         "weights by enumeration, d <= 12, reward cot); both population methods are 'refit'")
     _noise_args(p)
 
     p = sub.add_parser("pg", help="policy-gradient post-training (REINFORCE, GRPO)")
-    _common(p)
-    p.add_argument("--algo", default="reinforce", help="reinforce | grpo")
-    p.add_argument("--steps", type=int, required=True, help="policy-gradient steps")
-    p.add_argument("--lr", type=float, default=1.0, help="learning rate > 0")
-    p.add_argument("--batch-size", type=int, default=256, help="inputs per step")
-    p.add_argument("--group-size", type=int, default=8, help="GRPO responses per input G >= 2")
-    p.add_argument("--reward", default="cot", help="cot | e2e")
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature tau > 0")
+    _common(p, 3)
+    p.add_argument("--algo", default="reinforce", choices=("reinforce", "grpo"), help="algorithm")
+    p.add_argument("--steps", type=_ranged("pg_steps"), required=True, help="policy-gradient steps >= 0")
+    p.add_argument("--lr", type=_ranged("lr"), default=1.0, help=f"learning rate, in {_rng_text('lr')}")
+    p.add_argument("--batch-size", type=_ranged("batch_size"), default=256, help="inputs per step >= 1")
+    p.add_argument("--group-size", type=_ranged("group_size"), default=8, help="GRPO responses per input G >= 2")
+    p.add_argument("--reward", default="cot", choices=tuple(REWARDS), help="reward (THEORY §6)")
+    p.add_argument("--temperature", type=_ranged("temperature"), default=1.0,
+                   help=f"sampling temperature tau, in {_rng_text('temperature')}")
     p.add_argument("--no-baseline", action="store_true", help="REINFORCE without the running-mean baseline")
     _rl_start_args(p)
-    p.add_argument("--method", default="sgd",
+    p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
                    help="sgd (simulate) | closed-form (expected dynamics, reduced coordinates) | exact (expected "
                         "REINFORCE ascent on full weights by enumeration, d <= 12)")
-    p.add_argument("--length-penalty", type=float, default=0.0, metavar="BETA",
-                   help="reward r - BETA (|y| - 2)/(d - 1), BETA >= 0 (THEORY §8; default 0); the JSON gives the "
-                        "exact threshold length_penalty_threshold at the start")
+    p.add_argument("--length-penalty", type=_ranged("length_penalty"), default=0.0, metavar="BETA",
+                   help=f"reward r - BETA (|y| - 2)/(d - 1), BETA in {_rng_text('length_penalty')} (THEORY §8); "
+                        "the JSON gives the exact threshold length_penalty_threshold at the start")
     _noise_args(p)
 
     p = sub.add_parser("samples", help="sample complexity: smallest budget at which >= 90%% of replicates generalise")
@@ -132,22 +216,47 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     return ap
 
 
-def _lams(a):
-    return {"lam": a.lam, "lam1": a.lam1, "lam2a": a.lam2a, "lam_chain": a.lam_chain}
+#: the figures' regularisation (README Finding 5): lam_chain must shrink like 1/d for calibration
+DEFAULT_LAM = (0.01, 0.01)          # lam1, lam2a; lam_chain = DEFAULT_LAM_CHAIN_TIMES_D / d
+DEFAULT_LAM_CHAIN_TIMES_D = 0.01
+
+
+def _lam_tuple(a):
+    """(lam1, lam2a, lam_chain): per-head option, else --lam, else the figures' (0.01, 0.01, 0.01/d)."""
+    defaults = (*DEFAULT_LAM, DEFAULT_LAM_CHAIN_TIMES_D / a.d)
+    return tuple(o if o is not None else (a.lam if a.lam is not None else dflt)
+                 for o, dflt in zip((a.lam1, a.lam2a, a.lam_chain), defaults))
+
+
+def _work(a) -> float:
+    """Estimated seconds of the command's work; ValueError naming the option when it does not fit."""
+    if a.command not in ("pretrain", "star", "pg"):
+        return 0.0
+    # constraints between options, before the estimate (which would otherwise blame the size)
+    lo, hi = (3, None) if a.command != "pretrain" or a.method == "closed-form" else \
+        (2, MAX_ENUM_D) if a.method == "exact" else (2, None)
+    if a.d < lo or (hi is not None and a.d > hi):
+        what = f"--method {a.method}" if a.command == "pretrain" else a.command
+        raise ValueError(f"--d: {what} needs d in [{lo}, {hi or '2^53'}], got {a.d}")
+    sizes = {k: getattr(a, k, None) for k in ("d", "p_cot", "replicates", "steps", "method", "rounds",
+                                            "samples", "pretrain_steps", "batch_size", "group_size", "algo", "epochs",
+                                            "variant")}
+    return check_work(a.command, force=a.force, **sizes)[1]
 
 
 def _run(a) -> dict:
+    progress = sys.stderr.isatty()   # progress goes to stderr: it never mixes with the JSON on stdout
     if a.command == "pretrain":
         from .commands import pretrain_summary
-        return pretrain_summary(a.d, a.p_cot, a.method, a.steps, **_lams(a), T1=a.T1, T2a=a.T2a,
+        return pretrain_summary(a.d, a.p_cot, a.method, a.steps, _lam_tuple(a), T1=a.T1, T2a=a.T2a,
                                 T_chain=a.T_chain, replicates=a.replicates, seed=a.seed, delta=a.delta,
-                                progress=not a.json and sys.stderr.isatty(), noise=a.noise,
-                                noise_kind=a.noise_kind)
+                                progress=progress, noise=a.noise, noise_kind=a.noise_kind)
     if a.command == "star":
         from .commands import star_command
 
         def progress(n, total):
-            print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
+            if sys.stderr.isatty():  # like every progress display: on a terminal only
+                print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
         return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
                             variant=a.variant, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
                             replicates=a.replicates, seed=a.seed, method=a.method, noise=a.noise,
@@ -198,8 +307,6 @@ def _run(a) -> dict:
 
 def _pretrain_steps(a):
     """--pretrain-steps: 0 means the exact regularised optimum (None in the library)."""
-    if a.pretrain_steps is not None and a.pretrain_steps < 0:
-        raise ValueError(f"--pretrain-steps: must be >= 0 (0: start from the optimum), got {a.pretrain_steps}")
     return None if a.pretrain_steps == 0 else a.pretrain_steps
 
 
@@ -211,22 +318,26 @@ def _warn_unconverged(res: dict) -> None:
               f"remembers its start", file=sys.stderr)
 
 
-def _lam_tuple(a):
-    """(lam1, lam2a, lam_chain) from --lam and the per-head overrides."""
-    return tuple(a.lam if o is None else o for o in (a.lam1, a.lam2a, a.lam_chain))
+class NonFiniteResult(ArithmeticError):
+    """A result that is NaN or infinite where a finite number was promised (never printed silently)."""
 
 
-def _jsonable(o):
+def _jsonable(o, path="result"):
+    """``o`` with numpy scalars and arrays as JSON types; NonFiniteResult names the first NaN/inf."""
     if isinstance(o, dict):
-        return {k: _jsonable(v) for k, v in o.items()}
+        return {k: _jsonable(v, f"{path}.{k}") for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
+        return [_jsonable(v, f"{path}[{i}]") for i, v in enumerate(o)]
     if isinstance(o, np.ndarray):
-        return _jsonable(o.tolist())
+        return _jsonable(o.tolist(), path)
     if isinstance(o, (np.floating, float)):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.integer):
+        if not np.isfinite(o):
+            raise NonFiniteResult(f"{path} is {float(o)}")
+        return float(o)
+    if isinstance(o, (np.integer,)):
         return int(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
     return o
 
 
@@ -236,7 +347,14 @@ def _table(res: dict) -> str:
     for k, v in res.items():
         if k in ("bounds",):
             continue
-        if isinstance(v, dict):
+        if k == "exceedances":
+            b = res.get("bounds", {})
+            inf = [n for n, r in b.items() if isinstance(r.get("bound"), str)]
+            v = (", ".join(e["bound"] for e in v) + " exceeded" if v else
+                 f"none of the {len(b) - len(inf)} finite Prop 1-3 bounds is exceeded")
+            if inf:
+                v += f"; {len(inf)} bounds are infinite ({', '.join(inf)}: {b[inf[0]]['bound']})"
+        elif isinstance(v, dict):
             v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items() if not isinstance(vv, (dict, list)))
         elif isinstance(v, list):
             v = "[" + ", ".join(_fmt(x) for x in v[:12]) + (", ..." if len(v) > 12 else "") + "]"
@@ -255,17 +373,136 @@ def _fmt(v):
     return str(v)
 
 
+# library argument names that the CLI spells differently
+_ALIASES = {"n_steps": "steps", "n_rounds": "rounds", "n": "samples"}
+
+
+def _option_names(parser, argv) -> dict:
+    """dest -> option string (``p_cot`` -> ``--p-cot``) of the sub-command in argv."""
+    out = {}
+    for act in parser._actions:  # argparse has no public accessor for these
+        if isinstance(act, argparse._SubParsersAction):
+            sp = act.choices.get(argv[0]) if argv else None
+            if sp is not None:
+                out.update(_option_names(sp, argv[1:]))
+        elif act.option_strings:
+            out[act.dest] = act.option_strings[-1]
+    return out
+
+
+def _one_line(e: BaseException, names: dict) -> str:
+    """The first line of an error, its leading ``name:`` spelled as the CLI option (``--p-cot:``)."""
+    msg = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    head, sep, rest = msg.partition(":")
+    key = _ALIASES.get(head.strip(), head.strip())
+    if sep and key in names and not head.startswith("-"):
+        msg = f"{names[key]}:{rest}"
+    return msg
+
+
+def _check_stdout() -> None:
+    """Refuse up front a stdout that cannot take the result (closed, or /dev/full)."""
+    out = sys.stdout
+    if out is None or out.closed:
+        raise OSError("stdout: closed; nothing could be printed")
+    try:
+        st = os.fstat(out.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # not a real file (captured by a test, a StringIO): it takes anything
+    if stat.S_ISCHR(st.st_mode):
+        try:
+            if st.st_rdev == os.stat("/dev/full").st_rdev:
+                raise OSError("stdout: /dev/full accepts no output; redirect to a file or a pipe")
+        except FileNotFoundError:
+            pass
+
+
+class _Heartbeat:
+    """Progress on stderr for work estimated beyond a few seconds: elapsed and estimated time.
+
+    Used for the commands whose library call has no progress bar of its own (STaR, policy gradient,
+    the closed-form and exact routes); only when stderr is a terminal.
+    """
+
+    def __init__(self, what: str, estimate: float, enabled: bool):
+        self.what, self.estimate = what, estimate
+        self.enabled = enabled and estimate > 3.0 and sys.stderr.isatty()
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        if self.enabled:
+            self._t0 = time.monotonic()
+            self._thread = threading.Thread(target=self._beat, daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self):
+        while not self._stop.wait(1.0):
+            el = time.monotonic() - self._t0
+            sys.stderr.write(f"\r{self.what}: {fmt_seconds(el)} elapsed, about {fmt_seconds(self.estimate)} "
+                             "estimated ")
+            sys.stderr.flush()
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self._stop.set()
+            self._thread.join()
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+        return False
+
+
+def _has_own_progress(a) -> bool:
+    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command == "star"
+
+
 def main(argv=None) -> int:
+    """Run the CLI; returns the exit status (0 done, 2 bad input or unusable output, 1 internal error).
+
+    Every failure is one line on stderr, never a traceback (``LINPARITY_TRACEBACK=1`` re-raises
+    internal errors for debugging). Numerical warnings are recorded, not printed: a result that is
+    still finite is printed, a NaN or infinite one is an error naming the key.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    names: dict = {}
     try:
-        argv = sys.argv[1:] if argv is None else list(argv)
-        a = build_parser(with_transformer="transformer" in argv[:1]).parse_args(argv)
-        res = _jsonable(_run(a))
+        parser = build_parser(with_transformer="transformer" in argv[:1])
+        names = _option_names(parser, argv)
+        a = parser.parse_args(argv)
+        _check_stdout()
+        est = _work(a)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _Heartbeat(a.command, est, not _has_own_progress(a)):
+                res = _run(a)
+            try:
+                res = _jsonable(res)
+            except NonFiniteResult as e:
+                why = next((f"; {w.category.__name__}: {w.message}" for w in caught
+                            if issubclass(w.category, RuntimeWarning)), "")
+                raise NonFiniteResult(f"result: {e} (a numerical failure{why})") from None
         _warn_unconverged(res)
-    except (ValueError, OSError) as e:  # bad input: a bad value, or a file that cannot be read
-        print(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+    except (ValueError, OSError, MemoryError) as e:  # bad input, a file or stdout, or no memory
+        msg = _one_line(e, names)
+        if isinstance(e, MemoryError):
+            msg = f"memory: the requested work does not fit in memory ({msg}); lower the sizes"
+        print(f"error: {msg}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an internal error: still one line, and the way to see more
+        if os.environ.get("LINPARITY_TRACEBACK"):
+            raise
+        print(f"error: internal error {type(e).__name__}: {_one_line(e, names)} "
+              "(set LINPARITY_TRACEBACK=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
     try:
-        print(json.dumps(res) if getattr(a, "json", False) else _table(res))
+        print(json.dumps(res, allow_nan=False) if getattr(a, "json", False) else _table(res))
+        sys.stdout.flush()
     except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
         sys.stderr.close()
+    except OSError as e:
+        print(f"error: stdout: cannot write the result ({e.strerror or e})", file=sys.stderr)
+        return 2
     return 0

@@ -147,7 +147,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
         T_steps = (min(res.T1, steps), min(res.T2a, steps), np.minimum(res.T_chain, res.n_chain_steps_[0]))
         if 0 < p < 1 and min(T_steps[0], T_steps[1]) >= 1:
             rep = theorem1_report(res.models_[0], p, lams, T_steps, delta=delta, n_mc=n_mc, rng=seed)
-            out["bounds"], out["exceedances"] = rep["bounds"], rep["exceedances"]
+            out["bounds"], out["exceedances"] = _finite_bounds(rep["bounds"], T_steps, delta), rep["exceedances"]
         return out
     if method == "closed-form":
         th = cf.pretrain_checkpoint(d, p, lams, steps)
@@ -260,7 +260,7 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
             from .exact import star_map as exact_star_map
             em = exact_star_map(W0.models()[0], p, lams, cfg.rounds, cfg.temperature)
             pi_long, acc, length = em["pi_long"], em["greedy_accuracy"], em["mean_length"]
-            kept = mp.kept_fraction * np.nan
+            kept = None   # not computed by this route: JSON null, never a NaN
             extra["off_subspace_norm"] = _list(em["off_norm"])
         extra["distinct_inputs"] = None
         variant = "refit (population)"
@@ -274,7 +274,7 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
             **_start_convergence(p, lams, pretrain_steps, method),
             "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
             "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(acc), "mean_length": _list(length),
-            "kept_fraction": _list(kept), "rounds_to_generalize": first_at_least(acc),
+            "kept_fraction": None if kept is None else _list(kept), "rounds_to_generalize": first_at_least(acc),
             "n_star": None if not np.isfinite(ns) else int(ns), **extra}
 
 
@@ -323,7 +323,8 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     'sgd' simulates; 'closed-form' reports the closed-form expected dynamics as the measured
     arrays; 'exact' runs the expected REINFORCE ascent on full weights by enumeration
     (exact.pg_ascent; REINFORCE only, d <= 12). ``length_penalty`` beta: reward
-    r - beta (|y| - 2)/(d - 1) (THEORY §8); ``length_penalty_threshold`` beta* at the start is reported.
+    r - beta (|y| - 2)/(d - 1) (THEORY §8); ``length_penalty_threshold`` beta* at the start is reported (None when the stop update does not change
+    sign on [0, 2]: no penalty in that range switches lengthening on or off; JSON has no NaN).
     ``options`` go to :class:`PGConfig` (baseline_decay, n_eval).
     """
     if method not in METHODS:
@@ -355,8 +356,8 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     out = {"d": d, "p_cot": p, "method": method, "algo": cfg.algo, "reward": cfg.reward,
            "temperature": cfg.temperature, "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
            "group_size": G, "baseline": cfg.baseline, "length_penalty": beta,
-           "length_penalty_threshold": cf.length_penalty_threshold(theta0, d, cfg.reward, cfg.temperature,
-                                                                   cfg.algo, G),
+           "length_penalty_threshold": _finite_or_none(cf.length_penalty_threshold(theta0, d, cfg.reward, cfg.temperature,
+                                                                                   cfg.algo, G)),
            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
            "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind,
            **_start_convergence(p, lams, pretrain_steps, method)}
@@ -400,6 +401,31 @@ def samples_command(d, p_cot, route="full", variant=None, replicates=10, seed=0,
     seed = check_int("seed", seed, 0)
     return samples_search(d, p_cot, route, variant, lam, replicates, np.random.SeedSequence(seed), n_max=n_max,
                           b0=b0, cap=cap, progress=progress) | {"seed": seed}
+
+
+def _finite_bounds(bounds: dict, T_steps, delta) -> dict:
+    """The Prop 1-3 rows whose bound is finite; an infinite (vacuous) bound gets its reason instead.
+
+    A bound is infinite when its head took no step (T = 0: a chain head with no long sample, e.g.
+    p_cot tiny, --steps 1 or --T-chain 0) or when 1/(delta T) overflows; JSON has no infinity, and
+    a silent null would hide why.
+    """
+    out = {}
+    for name, row in bounds.items():
+        if np.isfinite(row["bound"]):
+            out[name] = row
+            continue
+        T = T_steps[0] if name.startswith("prop1") else T_steps[1] if name.startswith("prop2") else \
+            np.atleast_1d(T_steps[2])[min(int(name.rsplit("_l", 1)[1]) - 2, np.size(T_steps[2]) - 1)]
+        why = (f"infinite: the head took no step (T = 0)" if T == 0 else
+               f"infinite: 1/(delta T) overflows at delta = {delta:g}")
+        out[name] = {k: v for k, v in row.items() if k != "bound" and np.isfinite(v)} | {"bound": why}
+    return out
+
+
+def _finite_or_none(x):
+    """A float, or None where the library returns NaN to mean "does not exist"."""
+    return float(x) if np.isfinite(x) else None
 
 
 def _list(a):

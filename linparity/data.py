@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_generator, check_d, check_int, check_prob
+from ._validate import check_pm1, check_responses
 
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
@@ -95,9 +96,19 @@ def is_long(Y: np.ndarray) -> np.ndarray:
     return np.asarray(Y)[:, 1] != 0
 
 
+def _check_reward_args(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """X ``(n, d)`` of +-1 and Y ``(n, d+1)`` of +-1/0 with the same n and d; int8 copies."""
+    X = check_pm1("X", X)
+    Y = check_responses("Y", Y, X.shape[0], X.shape[1])
+    return X.astype(np.int8), Y.astype(np.int8)
+
+
 def reward_cot(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """r_cot (THEORY §6): 1.0 where Y is exactly L(x) or exactly S(x), else 0.0; ``(n,)``."""
-    Y = np.asarray(Y, dtype=np.int8)
+    """r_cot (THEORY §6): 1.0 where Y is exactly L(x) or exactly S(x), else 0.0; ``(n,)``.
+
+    X ``(n, d)`` must hold +-1 and Y ``(n, d+1)`` +-1/0 (ValueError naming X or Y otherwise).
+    """
+    X, Y = _check_reward_args(X, Y)
     ok = np.all(Y == long_response(X), axis=1) | np.all(Y == short_response(X), axis=1)
     return ok.astype(np.float64)
 
@@ -105,10 +116,9 @@ def reward_cot(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 def reward_e2e(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """r_e2e (THEORY §6): 1.0 where the last bit before EOS equals chi(x), else 0.0; ``(n,)``.
 
-    A response with no bit at all (EOS first) gets 0.
+    A response with no bit at all (EOS first) gets 0. X and Y are checked as in :func:`reward_cot`.
     """
-    X = np.asarray(X, dtype=np.int8)
-    Y = np.asarray(Y, dtype=np.int8)
+    X, Y = _check_reward_args(X, Y)
     nbits = (Y != 0).sum(axis=1)
     last = Y[np.arange(Y.shape[0]), np.maximum(nbits - 1, 0)]
     return ((nbits > 0) & (last == np.prod(X, axis=1, dtype=np.int8))).astype(np.float64)

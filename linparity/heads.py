@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_nonneg, check_positive
+from ._validate import check_lam
 
 __all__ = ["ell", "lam_triple", "pegasos_step_size", "LAM_NAMES"]
 
@@ -37,12 +37,14 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
     lam1, lam2a, lam_chain : float, optional
         Override one head's strength.
     positive : bool
-        Require every strength > 0 (simulation and the Pegasos schedule need it); otherwise >= 0
-        (the closed form accepts the unregularised limit 0).
+        Require every strength in [LAM_MIN, LAM_MAX] = [1e-12, 1e12] (simulation and the Pegasos
+        schedule need lam > 0); otherwise 0 (the closed form's unregularised limit) is also accepted.
+        Strengths between 0 and 1e-12 are refused: there the Pegasos step 1/(lam k) and the
+        closed-form root lam c = sigma(-c) leave double precision (``linparity._validate``).
 
     Returns
     -------
-    tuple of 3 floats, each finite; ValueError naming the head otherwise.
+    tuple of 3 floats in range; ValueError naming the head otherwise.
     """
     try:
         scalar = lam is None or np.ndim(lam) == 0
@@ -61,8 +63,7 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
     # an error names what the user passed: 'lam' for a shared scalar, else the head's own name
     names = [("lam" if scalar else n) if o is None else n for n, o in zip(LAM_NAMES, (lam1, lam2a, lam_chain))]
     lams = [x if o is None else o for x, o in zip(lams, (lam1, lam2a, lam_chain))]
-    check = check_positive if positive else check_nonneg
-    return tuple(check(n, x) for n, x in zip(names, lams))
+    return tuple(check_lam(n, x, allow_zero=not positive) for n, x in zip(names, lams))
 
 
 def pegasos_step_size(lam, k):

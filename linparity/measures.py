@@ -17,6 +17,7 @@ from numba import njit
 from ._checks import as_generator, check_int, check_prob, check_temperature
 from .data import MAX_ENUM_D, all_inputs, sample_inputs
 from .model import LinearAR, log_sigmoid
+from ._validate import check_pm1
 
 __all__ = ["KEYS", "per_input", "evaluate", "inputs_for", "first_at_least"]
 
@@ -42,6 +43,12 @@ def inputs_for(d: int, n_mc: int = 20000, rng=None, exact_max_d: int = MAX_ENUM_
     return sample_inputs(check_int("n_mc", n_mc, 2), d, rng), False
 
 
+def _check_model(model) -> LinearAR:
+    if not isinstance(model, LinearAR):
+        raise ValueError(f"model: must be a linparity.LinearAR, got {type(model).__name__}")
+    return model
+
+
 def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndarray]:
     """Exact per-input probabilities, each ``(n,)``.
 
@@ -56,7 +63,8 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     X ``(n, d)`` @ [W_x; W_p]^T ``(d, 2d-2)`` for the chain heads' x-parts.
     """
     tau = check_temperature(temperature)
-    X = np.asarray(X, dtype=np.int8)
+    model = _check_model(model)
+    X = check_pm1("X", X, model.d).astype(np.int8)
     n, d = X.shape
     Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
     mats = (np.vstack([Wx, Wp]).T.copy(), Wy.T.copy(), np.ascontiguousarray(Wy))
@@ -189,6 +197,7 @@ def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,
     sampled x is then a lower estimate of the max over all x; ``calibration_error_se`` is the bootstrap
     standard error of that sampled max, 200 resamples).
     """
+    model = _check_model(model)
     p = check_prob("p_cot", p_cot)
     rng = as_generator(rng)
     X, exact = inputs_for(model.d, n_mc, rng, exact_max_d)

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._checks import as_generator, check_d, check_temperature
+from ._validate import check_finite_array, check_finite_scalar, check_pm1, check_responses
 
 __all__ = ["LinearAR", "Reduced", "chain_target_index", "stop_feature_index", "phi", "features",
            "log_sigmoid"]
@@ -109,13 +110,16 @@ class LinearAR:
     """
 
     def __init__(self, w1, w2a, b2a, chain):
-        self.w1 = np.asarray(w1, dtype=np.float64).copy()
+        # every weight finite and numeric (ValueError naming it): NaN in, NaN out is refused here
+        self.w1 = check_finite_array("w1", w1)
         if self.w1.ndim != 1:
             raise ValueError(f"w1: must be a 1-d array of length d >= 2, got shape {self.w1.shape}")
         self.d = d = check_d(self.w1.shape[0])
-        self.w2a = np.asarray(w2a, dtype=np.float64).copy()
-        self.b2a = float(b2a)
-        self.chain = [np.asarray(w, dtype=np.float64).copy() for w in chain]
+        self.w2a = check_finite_array("w2a", w2a)
+        self.b2a = check_finite_scalar("b2a", b2a)
+        if isinstance(chain, (str, bytes)) or not hasattr(chain, "__len__"):
+            raise ValueError(f"chain: must be a sequence of d-1 = {d - 1} arrays, got {type(chain).__name__}")
+        self.chain = [check_finite_array(f"chain[{i}]", w) for i, w in enumerate(chain)]
         if self.w2a.shape != (2 * d + 1,):
             raise ValueError(f"w2a: must have shape ({2 * d + 1},) for d={d}, got {self.w2a.shape}")
         if len(self.chain) != d - 1:
@@ -140,8 +144,9 @@ class LinearAR:
         """
         m = cls.zeros(d)
         d = m.d
-        cl = np.broadcast_to(np.asarray(chain, dtype=np.float64), (d - 1,)) \
-            if np.ndim(chain) == 0 else np.asarray(chain, dtype=np.float64)
+        a, b, c = (check_finite_scalar(n, v) for n, v in (("a", a), ("b", b), ("c", c)))
+        cl = check_finite_array("chain", chain)
+        cl = np.broadcast_to(cl, (d - 1,)) if cl.ndim == 0 else cl
         if cl.shape != (d - 1,):
             raise ValueError(f"chain: must be a scalar or d-1 = {d - 1} values, got shape {cl.shape}")
         m.w1[0] = a
@@ -231,16 +236,12 @@ class LinearAR:
         return Wx, Wy, Wp
 
     def _check_X(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.d:
-            raise ValueError(f"X: must have shape (n, {self.d}), got {X.shape}")
-        return X.astype(np.float64)
+        """X ``(n, d)`` with every entry +1 or -1 (int8 or float; bools, strings, NaN refused)."""
+        return check_pm1("X", X, self.d).astype(np.float64)
 
     def _check_Y(self, Y, n) -> np.ndarray:
-        Y = np.asarray(Y)
-        if Y.shape != (n, self.d + 1):
-            raise ValueError(f"Y: must have shape ({n}, {self.d + 1}), got {Y.shape}")
-        return Y
+        """Y ``(n, d+1)`` with entries in {-1, 0, +1}."""
+        return check_responses("Y", Y, n, self.d)
 
     def logits(self, X, Y):
         """Teacher-forced logits of every head on responses Y.
@@ -272,7 +273,7 @@ class LinearAR:
         """
         tau = check_temperature(temperature)
         u1, u2a, uc = self.logits(X, Y)
-        Y = np.asarray(Y)
+        Y = self._check_Y(Y, np.shape(X)[0])
         Yf = Y.astype(np.float64)
         short = Y[:, 1] == 0
         lp = log_sigmoid(Yf[:, 0] * u1 / tau)

@@ -25,7 +25,9 @@ from linparity.studies.invariance import invariance_table
 coord = st.floats(-4, 4, allow_nan=False)
 prob = st.floats(0, 1, allow_nan=False)
 temp = st.floats(0.2, 3.0)
-lam_st = st.one_of(st.floats(0, 1), st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)))
+# lambda's documented range: 0 (closed form's unregularised limit) or [LAM_MIN, LAM_MAX] (linparity._validate)
+lam_one = st.one_of(st.just(0.0), st.floats(1e-12, 1))
+lam_st = st.one_of(lam_one, st.tuples(lam_one, lam_one, lam_one))
 
 
 def random_model(d, seed, scale=1.5):

@@ -244,8 +244,9 @@ def test_unconverged_start_is_flagged(capsys):
     out = json.loads(o)
     assert rc == 0 and out["converged"] is False and set(out["unconverged_heads"]) == {"head1", "stop", "chain"}
     assert "not converged" in err
+    # default lam_chain = 0.01/d = 0.002 needs 5000 chain steps: 20000 samples give p T = 6000
     rc, o, err = _cli(capsys, "pretrain", "--d", "5", "--p-cot", "0.3", "--method", "closed-form",
-                      "--steps", "5000", "--json")
+                      "--steps", "20000", "--json")
     assert json.loads(o)["converged"] is True and err == ""
 
 
@@ -254,14 +255,14 @@ def test_pretrain_noise_cli(capsys):
                     "--noise-kind", "carried", "--json")
     out = json.loads(o)
     assert rc == 0 and out["noise"] == 0.3 and out["off_subspace_norm"] < 1e-10
-    th = cf.noisy_ntp_optimum(5, 0.4, 0.01, 0.3, "carried")
+    th = cf.noisy_ntp_optimum(5, 0.4, (0.01, 0.01, 0.01 / 5), 0.3, "carried")  # the CLI default lambdas
     assert abs(out["pi_long"] - cf.trajectory_probs(th, 5).pi_long) < 1e-10
 
 
 @pytest.mark.parametrize("argv,name", [
-    (["pretrain", "--d", "4", "--p-cot", "0.2", "--noise-kind", "middle"], "noise_kind"),
+    (["pretrain", "--d", "4", "--p-cot", "0.2", "--noise-kind", "middle"], "--noise-kind"),
     (["pretrain", "--d", "4", "--p-cot", "0.2", "--noise", "1.5"], "noise"),
-    (["pg", "--d", "4", "--p-cot", "0.2", "--steps", "1", "--length-penalty", "-1"], "length_penalty"),
+    (["pg", "--d", "4", "--p-cot", "0.2", "--steps", "1", "--length-penalty", "-1"], "--length-penalty"),
     (["pg", "--d", "4", "--p-cot", "0.2", "--steps", "1", "--method", "exact", "--algo", "grpo"], "algo"),
     (["star", "--d", "4", "--p-cot", "0.2", "--rounds", "1", "--samples", "5", "--method", "x"], "method"),
 ])

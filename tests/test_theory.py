@@ -103,7 +103,7 @@ def test_cli_closed_form_json_keys():
 
 
 @pytest.mark.parametrize("args, name", [
-    (["--d", "1", "--p-cot", "0.2"], "d"), (["--d", "4", "--p-cot", "1.2"], "p_cot"),
+    (["--d", "1", "--p-cot", "0.2"], "d"), (["--d", "4", "--p-cot", "1.2"], "--p-cot"),
     (["--d", "4", "--p-cot", "0.2", "--lam", "0"], "lam"), (["--d", "4", "--p-cot", "0.2", "--method", "x"], "method"),
     (["--d", "13", "--p-cot", "0.2", "--method", "exact"], "d")])
 def test_cli_bad_input_one_line_exit_2(args, name):

@@ -31,6 +31,7 @@ from scipy.special import expit, logit
 
 from .._checks import check_d, check_int, check_prob, check_temperature
 from ..heads import ell, lam_triple
+from .._validate import check_finite_array
 
 __all__ = ["head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
            "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
@@ -111,7 +112,8 @@ def population_grad(theta, d, p, lam, *, q=None, r=None) -> np.ndarray:
 
 
 def check_theta(theta, d):
-    theta = np.asarray(theta, dtype=np.float64)
+    """theta = (a, b, c, c_2..c_d) ``(d+2,)``, every entry finite (NaN in, NaN out is refused)."""
+    theta = check_finite_array("theta", theta)
     if theta.shape != (d + 2,):
         raise ValueError(f"theta: must have shape (d+2,) = ({d + 2},), got {theta.shape}")
     return theta

@@ -1,9 +1,13 @@
 """Command line of ``python -m linparity.figures``.
 
-Flags: ``--quick`` (small sizes; < 60 s on 2 cores), ``--only F3,F5,T3``, ``--jobs N`` (sweep
-workers), ``--out DIR`` (default ``figures``), ``--seed S``, ``--no-progress``, ``--scale
-{main,large}`` (transformer figures; ``large`` exists for T3). Bad flags print one line on
-stderr and exit with status 2.
+Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers),
+``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for ``--quick``, so a quick
+run never overwrites the committed full-mode gallery), ``--seed S``, ``--no-progress``, ``--scale
+{main,large}`` (transformer figures; ``large`` exists for T3). Bad flags and an output folder that
+cannot be written print one line on stderr and exit with status 2, before anything is computed.
+A requested figure that does not run (T1-T6 without torch or in quick mode) keeps a SKIPPED row
+with the reason in REPORT.md, and its stale images are removed. The run ends with one summary
+line: claims, PASS, DEVIATION, SKIPPED and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
 (``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
@@ -14,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import extensions, policy, pretraining, scaling, star
-from .report import write_report
+from .report import skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
 __all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parser"]
@@ -44,10 +49,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11 and REPORT.md")
-    ap.add_argument("--quick", action="store_true", help="small sizes for CI (< 60 s on 2 cores)")
+    ap.add_argument("--quick", action="store_true", help="small sizes for CI (default --out figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (default: all)")
     ap.add_argument("--jobs", type=int, default=1, help="sweep workers (joblib; -1 = all cores)")
-    ap.add_argument("--out", default="figures", help="output folder (default: figures)")
+    ap.add_argument("--out", default=None, help="output folder (default: figures, or figures/quick with --quick)")
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--scale", default="main", choices=["main", "large"],
@@ -66,6 +71,16 @@ def _parse_only(only):
     return [n for n in known if n in names]
 
 
+def _skip(names, out, reason, log) -> list:
+    """SKIPPED rows for the transformer figures ``names``, and no stale image of them beside the report."""
+    stale = [p for n in names for p in Path(out).glob(f"{n}.*") if p.suffix in (".png", ".pdf")]
+    for p in stale:
+        p.unlink()
+    note = f"; removed the stale {', '.join(p.name for p in stale)}" if stale else ""
+    log(f"{','.join(names)} skipped: {reason}{note}")
+    return [skipped(n, [f"transformer figure {n} (docs/findings_transformer.md)"], reason) for n in names]
+
+
 def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main") -> list:
     """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
     installed, in full mode only.
@@ -81,17 +96,13 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
     if not names:
         return []
     if importlib.util.find_spec("torch") is None:
-        log(f"{','.join(names)} skipped: torch is not installed (pip install 'linparity[transformer]')")
-        return []
+        return _skip(names, out, "torch is not installed (pip install 'linparity[transformer]')", log)
     try:
         from . import transformer as tf
     except ImportError as exc:
-        log(f"{','.join(names)} skipped: linparity.figures.transformer does not import ({exc})")
-        return []
+        return _skip(names, out, f"linparity.figures.transformer does not import ({exc})", log)
     if settings.name == "quick":
-        log(f"{','.join(names)} skipped in --quick mode (transformer training does not fit the 60 s budget); "
-            "they run in full mode")
-        return []
+        return _skip(names, out, "--quick mode (transformer training takes minutes); they run in full mode", log)
     res = []
     for name in names:
         mode = "large" if (scale == "large" and name == "T3") else tf.FULL_MODE[name]
@@ -100,7 +111,7 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
             r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
                                   jobs=max(jobs, 2), progress=progress)
         except Exception as exc:  # report, never hide; the linear-model report is still written
-            log(f"{name} failed: {exc.__class__.__name__}: {exc}")
+            res += _skip([name], out, f"failed: {exc.__class__.__name__}: {exc}", log)
             continue
         dt = time.time() - t0
         r.caption = f"{r.caption} Result: {r.summary} ({dt:.0f} s)"
@@ -111,12 +122,37 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
     return res
 
 
-def run_figures(names, quick=False, out="figures", seed=0, jobs=1, progress=True, log=print,
-                scale="main") -> list:
-    """Run the named figures (F1..F8, then T1..T6) and write REPORT.md; returns the FigureResults."""
-    settings = QUICK if quick else FULL
+def default_out(quick: bool) -> Path:
+    """``figures`` (the committed full-mode gallery) or ``figures/quick`` (git-ignored)."""
+    return Path("figures") / "quick" if quick else Path("figures")
+
+
+def check_out(out) -> Path:
+    """Create ``out`` if needed and check that files can be written in it; ValueError naming --out.
+
+    Done before any figure is computed, so a read-only folder or an existing file fails at once.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out: cannot write in {out} ({e.strerror or e})") from None
+    return out
+
+
+def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log=print,
+                scale="main") -> list:
+    """Run the named figures (F1..F8, then T1..T6) and write REPORT.md; returns the FigureResults.
+
+    ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). Ends with one summary line
+    (claims, PASS, DEVIATION, SKIPPED, the report's path) through ``log``.
+    """
+    settings = QUICK if quick else FULL
+    out = check_out(default_out(quick) if out is None else out)
     root = np.random.SeedSequence(seed)
     results, t_all = [], time.time()
     for name in [n for n in names if n in FIGURES]:
@@ -131,8 +167,11 @@ def run_figures(names, quick=False, out="figures", seed=0, jobs=1, progress=True
     header = (f"# linparity verdict report\n\nGenerated by `python -m linparity.figures{' --quick' if quick else ''}"
               f" --seed {seed}` ({settings.name} mode, figures {', '.join(names)}, {time.time() - t_all:.0f} s). "
               "Each row: the claim (THEORY section), the prediction, the measured value with its uncertainty, and "
-              "PASS or DEVIATION under the stated criterion.")
-    write_report(out / "REPORT.md", results, header)
+              "PASS or DEVIATION under the stated criterion, or SKIPPED (not run this time) with the reason.")
+    path = write_report(out / "REPORT.md", results, header)
+    c = verdict_counts(results)
+    log(f"{c['claims']} claims: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION, {c['SKIPPED']} SKIPPED "
+        f"({time.time() - t_all:.0f} s); report: {path}")
     return results
 
 
@@ -144,8 +183,9 @@ def main(argv=None) -> int:
             raise ValueError(f"--seed: must be >= 0, got {args.seed}")
         if args.jobs == 0:
             raise ValueError("--jobs: must be >= 1, or negative for all cores")
+        out = check_out(default_out(args.quick) if args.out is None else args.out)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_figures(names, args.quick, args.out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
+    run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
     return 0

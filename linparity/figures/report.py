@@ -7,7 +7,11 @@ from pathlib import Path
 
 from .._io import atomic_write_text
 
-__all__ = ["Row", "FigureResult", "within", "fmt", "write_report"]
+__all__ = ["Row", "FigureResult", "within", "fmt", "write_report", "skipped", "verdict_counts", "VERDICTS"]
+
+#: the verdicts a row can carry: a measurement PASSes or DEVIATEs under its stated criterion; a claim
+#: whose figure did not run this time is SKIPPED, with the reason
+VERDICTS = ("PASS", "DEVIATION", "SKIPPED")
 
 
 @dataclass
@@ -19,6 +23,11 @@ class Row:
     measured: str      # the measured value with its uncertainty
     passed: bool       # the stated criterion holds
     detail: str        # the criterion and, for a deviation, by how much
+    skipped: bool = False  # not measured this run (detail says why); counts as neither PASS nor DEVIATION
+
+    @property
+    def verdict(self) -> str:
+        return "SKIPPED" if self.skipped else "PASS" if self.passed else "DEVIATION"
 
 
 @dataclass
@@ -47,20 +56,31 @@ def within(measured, predicted, se, floor=0.0, k=5.0) -> tuple[bool, str]:
     return diff <= tol, f"|diff| = {fmt(diff)} vs tolerance max({k:g} se, {fmt(floor)}) = {fmt(tol)}"
 
 
+def skipped(name: str, claims: list, reason: str) -> FigureResult:
+    """A FigureResult for figure ``name`` that did not run: one SKIPPED row per claim, with the reason."""
+    rows = [Row(name, c, "-", "not measured", False, reason, skipped=True) for c in claims]
+    return FigureResult(name, f"not drawn in this run: {reason}", f"SKIPPED: {reason}", rows)
+
+
+def verdict_counts(results: list) -> dict:
+    """{"claims": n, "PASS": .., "DEVIATION": .., "SKIPPED": ..} over every row of ``results``."""
+    rows = [r for res in results for r in res.rows]
+    return {"claims": len(rows), **{v: sum(r.verdict == v for r in rows) for v in VERDICTS}}
+
+
 def write_report(path: Path, results: list, header: str) -> Path:
     """Write REPORT.md (atomically) from the FigureResults' rows."""
     lines = [header, "",
              "| fig | claim | prediction | measured | verdict |", "|---|---|---|---|---|"]
-    n_dev = 0
     for res in results:
         for r in res.rows:
-            verdict = "PASS" if r.passed else "DEVIATION"
-            n_dev += not r.passed
+            verdict = r.verdict
             cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
             lines.append(f"| {r.figure} | {cell(r.claim)} | {cell(r.prediction)} | {cell(r.measured)} "
                          f"| **{verdict}**: {cell(r.detail)} |")
-    n = sum(len(res.rows) for res in results)
-    lines += ["", f"{n} claims checked: {n - n_dev} PASS, {n_dev} DEVIATION. Deviations are "
+    c = verdict_counts(results)
+    skip = f", {c['SKIPPED']} SKIPPED (not measured in this run; reason in the row)" if c["SKIPPED"] else ""
+    lines += ["", f"{c['claims']} claims checked: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION{skip}. Deviations are "
               "reported, never tuned away.", "", "## Captions", ""]
     lines += [f"- **{res.name}**: {res.caption}" for res in results]
     path = Path(path)

@@ -147,7 +147,8 @@ def f8(s, ss, out, jobs=1, progress=False) -> FigureResult:
                      for reps in sw.results]).reshape(gen.shape)                      # (n_p, n_T, R)
     ax.scatter(TT.ravel(), PP.ravel() * 1.12, c=ex_r.mean(-1).ravel(), cmap="RdYlGn", vmin=0, vmax=1, s=30,
                marker="o", edgecolors="k", linewidths=0.6, label="exact full-weight map (enumeration)")
-    ax.legend(fontsize=6, loc="lower left")
+    # above the axes, outside the data (inside, every corner holds grid points)
+    ax.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.01), ncol=2, frameon=False)
     agree_ex = float(np.mean(gen == ex_r))
     pop = ex.f8_boundary(d, list(s.f8_ps), list(s.f8_Ts), lam, s.f8_rounds)
     rows = [Row("F8", f"exact map started from the simulated checkpoint predicts whether STaR generalises "

@@ -81,7 +81,8 @@ from numba import njit
 from scipy.special import expit
 from tqdm.auto import tqdm
 
-from .._checks import check_d, check_int, check_positive, check_prob, spawn
+from .._checks import check_d, check_int, check_prob, spawn
+from .._validate import check_lam
 from ..data import Mixture, is_long
 from ..heads import lam_triple
 from ..model import LinearAR, phi
@@ -138,7 +139,7 @@ def _make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chai
     batch_size = check_int("batch_size", batch_size, 1)
     # lam_chain may also be d-1 per-head values: parsed below, after the scalar triple
     lam1, lam2a, lam_c0 = lam_triple(lam, lam1, lam2a, positive=True)
-    lam_c = _per_head("lam_chain", lam_chain, d, check_positive, lam_c0)
+    lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_c0)
     T1 = n_steps if T1 is None else check_int("T1", T1, 0)
     T2a = n_steps if T2a is None else check_int("T2a", T2a, 0)
     # "unlimited": t_long never exceeds n_steps

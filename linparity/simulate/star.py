@@ -67,6 +67,15 @@ class StarConfig:
         check_positive("lr", self.lr)
         check_int("batch_size", self.batch_size, 1)
         check_int("n_eval", self.n_eval, 2)
+        if self.variant == "continue":
+            # the decay part of a step is w (1 - lr lam): |1 - lr lam| < 1 needs lr lam < 2, else the
+            # weights grow geometrically to inf (found by the CLI fuzz test)
+            k = int(np.argmax(lams))
+            if self.lr * lams[k] >= 2:
+                name = ("lam1", "lam2a", "lam_chain")[k]
+                raise ValueError(f"{name}: the 'continue' variant needs lr x {name} < 2 (its weight-decay "
+                                 f"factor 1 - lr lam must be in (-1, 1)), got lr {self.lr:g} x {name} "
+                                 f"{lams[k]:g} = {self.lr * lams[k]:g}; lower {name} or lr")
 
 
 @dataclass
