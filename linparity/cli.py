@@ -29,6 +29,7 @@ import warnings
 import numpy as np
 
 from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
+from .heads import default_lam
 from ._validate import INT_MAX, RANGES, check_work, fmt_seconds
 
 __all__ = ["main", "build_parser"]
@@ -217,13 +218,9 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
 
 
 #: the figures' regularisation (README Finding 5): lam_chain must shrink like 1/d for calibration
-DEFAULT_LAM = (0.01, 0.01)          # lam1, lam2a; lam_chain = DEFAULT_LAM_CHAIN_TIMES_D / d
-DEFAULT_LAM_CHAIN_TIMES_D = 0.01
-
-
 def _lam_tuple(a):
     """(lam1, lam2a, lam_chain): per-head option, else --lam, else the figures' (0.01, 0.01, 0.01/d)."""
-    defaults = (*DEFAULT_LAM, DEFAULT_LAM_CHAIN_TIMES_D / a.d)
+    defaults = default_lam(a.d)
     return tuple(o if o is not None else (a.lam if a.lam is not None else dflt)
                  for o, dflt in zip((a.lam1, a.lam2a, a.lam_chain), defaults))
 

@@ -29,7 +29,7 @@ from . import closed_form as cf
 from ._checks import check_d, check_int, check_prob, spawn
 from .data import MAX_ENUM_D, Mixture, expected_distinct
 from .studies.start import initial_models
-from .heads import lam_triple
+from .heads import default_lam, lam_triple
 from .measures import evaluate, first_at_least
 from .model import LinearAR
 from .simulate import PGConfig, StarConfig, run_pg, run_star
@@ -87,7 +87,7 @@ def _reduced_dict(model: LinearAR) -> tuple[dict, float]:
     return {"a": r.a, "b": r.b, "c": r.c, "chain_mean": float(np.mean(r.chain))}, r.off_subspace_norm
 
 
-def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=None, lam2a=None,
+def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=None, lam2a=None,
                      lam_chain=None, T1=None, T2a=None, T_chain=None, replicates=1, seed=0,
                      delta=0.1, n_mc=20000, progress=False, noise=0.0, noise_kind="final") -> dict:
     """Pre-train by ``method`` and report Theorem 1's quantities.
@@ -116,7 +116,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=0.01, *, lam1=No
     d = check_d(d, 3 if method == "closed-form" else 2, MAX_ENUM_D if method == "exact" else None)
     p = check_prob("p_cot", p_cot)
     steps = check_int("steps", steps, 1)
-    lams = lam_triple(lam, lam1, lam2a, lam_chain, positive=True)
+    lams = lam_triple(default_lam(d) if lam is None else lam, lam1, lam2a, lam_chain, positive=True)
     noisy = _noisy(noise, noise_kind)
     out = {"d": d, "p_cot": p, "method": method, "steps": steps, "lam": list(lams),
            "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind}
@@ -203,7 +203,7 @@ STAR_VARIANT_HELP = ("continue (default; the source's Algorithm 1: E epochs of o
 
 
 def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, variant="continue",
-                 pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, method="sgd", noise=0.0,
+                 pretrain_steps=100_000, lam=None, replicates=1, seed=0, method="sgd", noise=0.0,
                  noise_kind="final", progress=None, **options) -> dict:
     """``python -m linparity star``: STaR per round, with the ideal recursion and the exact map beside it.
 
@@ -228,7 +228,7 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
     p = check_prob("p_cot", p_cot)
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
-    lams = lam_triple(lam, positive=True)
+    lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
     cfg = StarConfig(rounds=rounds, samples=samples, reward=reward, temperature=temperature,
                      variant=variant, lam=lams, **options)
     if method == "exact" and cfg.reward != "cot":
@@ -311,7 +311,7 @@ def _rl_start(d, p, pretrain_steps, lams, R, rng, method, noisy):
 
 
 def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, reward="cot", temperature=1.0,
-               baseline=True, pretrain_steps=100_000, lam=0.01, replicates=1, seed=0, method="sgd",
+               baseline=True, pretrain_steps=100_000, lam=None, replicates=1, seed=0, method="sgd",
                length_penalty=0.0, noise=0.0, noise_kind="final", **options) -> dict:
     """``python -m linparity pg``: REINFORCE or GRPO per step, with the closed-form expected dynamics.
 
@@ -331,7 +331,7 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
     d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
     p = check_prob("p_cot", p_cot)
-    lams = lam_triple(lam, positive=True)
+    lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
     cfg = PGConfig(algo=algo, steps=steps, lr=lr, batch_size=batch_size, group_size=group_size,
                    reward=reward, temperature=temperature, baseline=baseline, eval_every=1,
                    length_penalty=length_penalty, **options)
@@ -417,7 +417,7 @@ def _finite_bounds(bounds: dict, T_steps, delta) -> dict:
             continue
         T = T_steps[0] if name.startswith("prop1") else T_steps[1] if name.startswith("prop2") else \
             np.atleast_1d(T_steps[2])[min(int(name.rsplit("_l", 1)[1]) - 2, np.size(T_steps[2]) - 1)]
-        why = (f"infinite: the head took no step (T = 0)" if T == 0 else
+        why = ("infinite: the head took no step (T = 0)" if T == 0 else
                f"infinite: 1/(delta T) overflows at delta = {delta:g}")
         out[name] = {k: v for k, v in row.items() if k != "bound" and np.isfinite(v)} | {"bound": why}
     return out

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_int
 from ._validate import check_lam
 
-__all__ = ["ell", "lam_triple", "pegasos_step_size", "LAM_NAMES"]
+__all__ = ["ell", "lam_triple", "default_lam", "pegasos_step_size", "LAM_NAMES"]
 
 #: the names of the three regularisation strengths, in the order of a lambda triple
 LAM_NAMES = ("lam1", "lam2a", "lam_chain")
@@ -64,6 +65,18 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
     names = [("lam" if scalar else n) if o is None else n for n, o in zip(LAM_NAMES, (lam1, lam2a, lam_chain))]
     lams = [x if o is None else o for x, o in zip(lams, (lam1, lam2a, lam_chain))]
     return tuple(check_lam(n, x, allow_zero=not positive) for n, x in zip(names, lams))
+
+
+def default_lam(d: int) -> tuple[float, float, float]:
+    """The default per-head lambdas, the figures': (lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d).
+
+    Chain calibration needs lam_chain << 1/d (README Finding 5): at the optimum lam c* = sigma(-c*),
+    each chain bit is wrong with probability sigma(-c*), and pi(L) carries the factor
+    (1 - sigma(-c*))^(d-1). With lam_chain = 0.01/d, (d-1) sigma(-c*) is about 0.07 for d in
+    [5, 128] (pi(L) ~ 0.93 p).
+    """
+    d = check_int("d", d, 2)
+    return (0.01, 0.01, 0.01 / d)
 
 
 def pegasos_step_size(lam, k):

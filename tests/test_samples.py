@@ -55,8 +55,8 @@ def test_samples_cli_refit_variant_and_table(capsys):
 
 @pytest.mark.parametrize("argv, needle", [
     (["--d", 2, "--p-cot", 0.25], "d:"),
-    (["--d", 5, "--p-cot", 1.5], "p_cot"),
-    (["--d", 5, "--p-cot", 0.0], "p_cot"),
+    (["--d", 5, "--p-cot", 1.5], "p-cot"),
+    (["--d", 5, "--p-cot", 0.0], "p-cot"),
     (["--d", 5, "--p-cot", 0.2, "--route", "foo"], "route"),
     (["--d", 5, "--p-cot", 0.2, "--route", "stats", "--variant", "refit"], "variant"),
     (["--d", 5, "--p-cot", 0.2, "--variant", "sideways"], "variant"),

@@ -15,7 +15,7 @@ from .. import exact as en
 from .. import theory
 from .._checks import check_d, check_int, check_prob
 from ..data import all_inputs
-from ..heads import lam_triple
+from ..heads import default_lam, lam_triple
 from ..measures import evaluate
 from ..model import LinearAR
 from ..simulate import pretrain
@@ -24,17 +24,6 @@ from ..sweep import register_task
 __all__ = ["default_lam", "calibrated_start", "optimum_curves", "exact_optimum_curves", "simulate_pretraining",
            "reduced_head_errors", "checkpoint_head_errors", "exact_checkpoints", "bound_curves", "bias_terms",
            "f6_task"]
-
-
-def default_lam(d: int) -> tuple[float, float, float]:
-    """Per-head lambdas used by the figures: (lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d).
-
-    Chain calibration needs lam_chain << 1/d: at the optimum lam c* = sigma(-c*), each chain bit is
-    wrong with probability sigma(-c*), and pi(L) carries the factor (1 - sigma(-c*))^(d-1). With
-    lam_chain = 0.01/d, (d-1) sigma(-c*) is about 0.07 for d in [5, 128] (pi(L) ~ 0.93 p).
-    """
-    d = check_d(d)
-    return (0.01, 0.01, 0.01 / d)
 
 
 def calibrated_start(d, p, lam) -> tuple[np.ndarray, LinearAR]:
