@@ -167,7 +167,6 @@ def f8(s, ss, out, jobs=1, progress=False) -> FigureResult:
                     float(np.mean((frac >= 0.5) == pop)) >= 0.75,
                     "criterion >= 75%; population Pegasos has no sampling noise, so it cannot see an early "
                     "checkpoint's noisy heads"))
-    pred = pop
     lo, hi = frac[:, 0], frac[:, -1]          # smallest and largest T, per p
     shown = bool(np.any((lo < 0.5) & (hi >= 0.5)))
     rows.append(Row("F8", "Sec. 7: RL started from too early a checkpoint fails, from a later one succeeds "
