@@ -168,6 +168,14 @@ def max_bytes() -> float:
         return 0.8 * available_memory()
 
 
+def check_alloc(name: str, nbytes: float) -> None:
+    """Refuse, before allocating, an array of ``nbytes`` that does not fit in :func:`max_bytes`
+    (80% of the available memory): ValueError naming the argument ``name`` that makes it large."""
+    if nbytes > max_bytes():
+        raise ValueError(f"{name}: the request needs about {fmt_bytes(nbytes)}, more than the "
+                         f"{fmt_bytes(max_bytes())} of memory available (LINPARITY_MAX_BYTES changes the limit)")
+
+
 def fmt_bytes(b: float) -> str:
     for unit, k in (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if b >= 2 ** k:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_generator, check_d, check_int, check_prob
-from ._validate import check_pm1, check_responses
+from ._validate import check_alloc, check_pm1, check_responses
 
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
@@ -144,6 +144,7 @@ def sample_inputs(n: int, d: int, rng=None) -> np.ndarray:
     """
     n = check_int("n", n, 0)
     d = check_d(d)
+    check_alloc("n", 3.0 * n * d)                 # int8 draws, the +-1 result and one temporary
     return (1 - 2 * as_generator(rng).integers(0, 2, size=(n, d), dtype=np.int8)).astype(np.int8)
 
 

@@ -194,3 +194,12 @@ def test_skipped_transformer_rows_summary_line_and_no_stale_images(tmp_path):
     assert not list(tmp_path.glob("T[12].*"))
     assert "2 SKIPPED" in report
     assert lines[-1].startswith("2 claims: 0 PASS, 0 DEVIATION, 2 SKIPPED") and str(tmp_path / "REPORT.md") in lines[-1]
+
+
+@pytest.mark.parametrize("call", [lambda: __import__("linparity.data", fromlist=["x"]).sample_inputs(10 ** 12, 50),
+                                  lambda: __import__("linparity.data", fromlist=["x"]).Mixture(50, 0.2).sample(10 ** 12)])
+def test_api_refuses_an_allocation_that_does_not_fit(call):
+    # 10^12 inputs of 50 bits need ~136 TiB: refused by name before numpy tries (it raised
+    # numpy's MemoryError / ArrayMemoryError before)
+    with pytest.raises(ValueError, match=r"^n: the request needs about .* TiB"):
+        call()
