@@ -76,6 +76,11 @@ def _start_convergence(p, lams, pretrain_steps, method) -> dict:
     return convergence(p, lams, pretrain_steps, chain_steps=pretrain_steps if method == "exact" else None)
 
 
+def _noise_keys(noisy) -> dict:
+    """The JSON keys ``noise`` and ``noise_kind`` of a noisy mixture spec (or of none)."""
+    return {"noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind}
+
+
 def _noisy(noise, noise_kind) -> Mixture | None:
     """A validated noisy mixture spec (d, p filled later), or None without noise."""
     m = Mixture(3, 0.5, noise, noise_kind)
@@ -119,7 +124,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
     lams = lam_triple(default_lam(d) if lam is None else lam, lam1, lam2a, lam_chain, positive=True)
     noisy = _noisy(noise, noise_kind)
     out = {"d": d, "p_cot": p, "method": method, "steps": steps, "lam": list(lams),
-           "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind}
+           **_noise_keys(noisy)}
     if d >= 3:
         th = cf.ntp_optimum(d, p, lams)
         out["optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3]}
@@ -233,13 +238,8 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
                      variant=variant, lam=lams, **options)
     if method == "exact" and cfg.reward != "cot":
         raise ValueError(f"reward: --method exact supports reward 'cot' only, got {cfg.reward!r}")
-    R = check_int("replicates", replicates, 1)
-    seed = check_int("seed", seed, 0)
-    if pretrain_steps is not None:
-        pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
-    noisy = _noisy(noise, noise_kind)
-    g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
-    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
+    R, seed, pretrain_steps, noisy, W0, theta0, g_run = _rl_setup(d, p, pretrain_steps, lams, replicates, seed,
+                                                                  method, noise, noise_kind)
     extra = {}
     if method == "sgd":
         res = run_star(W0, cfg, g_run, progress=progress)
@@ -270,12 +270,25 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
             "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples, "lam": list(lams),
             "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
-            "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind,
+            **_noise_keys(noisy),
             **_start_convergence(p, lams, pretrain_steps, method),
             "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
             "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(acc), "mean_length": _list(length),
             "kept_fraction": None if kept is None else _list(kept), "rounds_to_generalize": first_at_least(acc),
             "n_star": None if not np.isfinite(ns) else int(ns), **extra}
+
+
+def _rl_setup(d, p, pretrain_steps, lams, replicates, seed, method, noise, noise_kind):
+    """Validated replicates, seed, pre-training steps and noise of ``star``/``pg``, the starting models
+    (:func:`_rl_start`, from the seed's first child) and the run's Generator (its second child)."""
+    R = check_int("replicates", replicates, 1)
+    seed = check_int("seed", seed, 0)
+    if pretrain_steps is not None:
+        pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
+    noisy = _noisy(noise, noise_kind)
+    g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
+    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
+    return R, seed, pretrain_steps, noisy, W0, theta0, g_run
 
 
 def _rl_start(d, p, pretrain_steps, lams, R, rng, method, noisy):
@@ -338,13 +351,8 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     if method == "exact" and cfg.algo != "reinforce":
         raise ValueError(f"algo: --method exact supports 'reinforce' only (expected GRPO on full weights is "
                          f"not implemented), got {cfg.algo!r}")
-    R = check_int("replicates", replicates, 1)
-    seed = check_int("seed", seed, 0)
-    if pretrain_steps is not None:
-        pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
-    noisy = _noisy(noise, noise_kind)
-    g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
-    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
+    R, seed, pretrain_steps, noisy, W0, theta0, g_run = _rl_setup(d, p, pretrain_steps, lams, replicates, seed,
+                                                                  method, noise, noise_kind)
     G = cfg.group_size if cfg.algo == "grpo" else None
     beta = float(cfg.length_penalty)
     if beta > 0:
@@ -359,7 +367,7 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
            "length_penalty_threshold": _finite_or_none(cf.length_penalty_threshold(theta0, d, cfg.reward, cfg.temperature,
                                                                                    cfg.algo, G)),
            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
-           "noise": 0.0 if noisy is None else noisy.noise, "noise_kind": None if noisy is None else noisy.noise_kind,
+           **_noise_keys(noisy),
            **_start_convergence(p, lams, pretrain_steps, method)}
     if method == "sgd":
         res = run_pg(W0, cfg, g_run)
