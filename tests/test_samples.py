@@ -44,7 +44,7 @@ def test_samples_cli_both_routes(route, capsys):
     assert res["success_fraction"] >= 0.9 and res["budget"] == res["tried"][-1][0]
     B = res["budget"]
     assert all(t is None or (t / B - 1) == int(t / B - 1) for t in res["totals"])
-    assert 1 <= res["distinct_inputs_mean"] <= 8                   # at most 2^3 distinct inputs
+    assert 0 < res["distinct_inputs_mean"] <= 2 ** 3              # at most 2^3 distinct inputs exist at d = 3
 
 
 def test_samples_cli_refit_variant_and_table(capsys):
