@@ -1,7 +1,7 @@
 """Data distribution D(p) and the linear autoregressive model (THEORY §1-2).
 
 Reference values: exact probabilities come from brute-force enumeration of every response built
-here from THEORY §2 (independently of linparity.enumeration); statistical checks use fixed seeds
+here from THEORY §2 (independently of linparity.exact); statistical checks use fixed seeds
 and 5-sigma binomial tolerances or a chi-square goodness-of-fit threshold at 1e-6.
 """
 import itertools

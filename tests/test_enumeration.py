@@ -1,4 +1,4 @@
-"""Exact enumeration on the full weights (linparity.enumeration) against the closed form and itself.
+"""Exact enumeration on the full weights (linparity.exact) against the closed form and itself.
 
 Reference values come from: (i) the definition of the model (log_prob, sample), (ii) the closed
 form of THEORY §4 (linparity.closed_form, derived independently in reduced coordinates), (iii)
@@ -188,7 +188,7 @@ def test_policy_gradient_stays_on_subspace_for_d_ge_3(pt, tau, reward):
 
 @given(pt=reduced_point(), tau=temp, reward=st.sampled_from(sorted(REWARDS)))
 def test_policy_gradient_equals_closed_form(pt, tau, reward):
-    """rl_closed_form's E[r] and its gradient in reduced coordinates (THEORY §6) against enumeration."""
+    """closed_form.rl's E[r] and its gradient in reduced coordinates (THEORY §6) against enumeration."""
     d, theta = pt
     g, val = policy_gradient(LinearAR.from_reduced(d, *theta[:3], theta[3:]), reward, tau, return_value=True)
     assert val == pytest.approx(rcf.expected_reward(theta, d, reward, tau), abs=1e-12)

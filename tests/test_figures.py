@@ -1,6 +1,6 @@
 """Tests of ``python -m linparity.figures`` and the experiment drivers behind it (issue 5).
 
-Reference values: rl_closed_form.n_star / closed_form / theory (library functions the report must
+Reference values: closed_form.n_star / closed_form / theory (library functions the report must
 quote unchanged), exact power laws (fit_power_law), and file-format magic numbers (PNG, PDF).
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ def test_quick_run_writes_valid_files_and_report(quick_run):
 
 
 def test_report_quotes_library_numbers(quick_run):
-    """The n* prediction in each F4 row is rl_closed_form.n_star of that row's p."""
+    """The n* prediction in each F4 row is closed_form.n_star of that row's p."""
     _, out = quick_run
     rows = [r for r in _rows((out / "REPORT.md").read_text()) if "STaR simulation rounds" in r]
     assert len(rows) == len(QUICK.f4_ps)
@@ -113,8 +113,8 @@ def test_f5_task_is_deterministic_in_its_stream():
 
 @given(st.floats(0.01, 0.9), st.integers(3, 12))
 def test_ideal_curves_match_closed_forms(p0, d):
-    """pi_long = rl_closed_form.ideal_p (the odds double each round); greedy accuracy turns 1 at
-    round n*(p0) (rl_closed_form.n_star, exact rational arithmetic; p values within 1e-12 of 1/3
+    """pi_long = closed_form.ideal_p (the odds double each round); greedy accuracy turns 1 at
+    round n*(p0) (closed_form.n_star, exact rational arithmetic; p values within 1e-12 of 1/3
     are skipped where float iteration and exact arithmetic may disagree); mean_length is the
     mixture of the response lengths that data.response_length gives L(x) and S(x)."""
     n = 8

@@ -1,4 +1,4 @@
-"""Tests of Algorithm 3 (linparity.pretrain): fast path against the per-sample oracle, random
+"""Tests of Algorithm 3 (linparity.simulate.ntp): fast path against the per-sample oracle, random
 streams, the SGD optimum against the closed-form regularised optimum, bad input.
 
 Reference values:
@@ -15,7 +15,7 @@ well-conditioned. For small lambda (here lambda <~ 3e-3 at d <= 6, a few hundred
 perturbation dG of the Pegasos sum moves the next margin by dG/(lambda t), so early steps
 amplify rounding differences; the reference with exactly rounded dot products (math.fsum)
 then differs from the same reference with np.dot by 3e-3 relative at lambda = 1e-3, d = 3,
-T = 2000 (see "Floating-point reproducibility" in the linparity.pretrain docstring). The 1e-12 identity is therefore
+T = 2000 (see "Floating-point reproducibility" in the linparity.simulate.ntp docstring). The 1e-12 identity is therefore
 tested for lambda >= 0.03 (worst observed over 240 random cases: 3e-14 at lambda = 0.01).
 """
 from __future__ import annotations

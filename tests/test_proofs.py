@@ -178,7 +178,7 @@ def test_refuted_counterexample_violates_both_stated_forms():
 
 
 def test_counterexample_holds_for_simulated_algorithm3():
-    """Simulation route: Algorithm 3 (linparity.pretrain, batch 1, 2 replicates, seed 0) at the
+    """Simulation route: Algorithm 3 (linparity.simulate.ntp, batch 1, 2 replicates, seed 0) at the
     counterexample point obeys lemma 9e and breaks both stated Prop 1 bounds. No tolerance: the
     lemma and the floors hold for every run, so any seed must show it."""
     from linparity.data import all_inputs

@@ -1,6 +1,6 @@
-"""Tests of RL post-training: simulation (linparity.rl) against closed form (rl_closed_form) and
-exact enumeration (linparity.enumeration). Reference values: the ideal recursion (THEORY §6,
-derivation), the exact map (rl_closed_form), full enumeration of all responses (enumeration.py),
+"""Tests of RL post-training: simulation (linparity.simulate) against closed form (closed_form.rl) and
+exact enumeration (linparity.exact). Reference values: the ideal recursion (THEORY §6,
+derivation), the exact map (closed_form.rl), full enumeration of all responses (exact/rl.py),
 and LinearAR's own sampler / log-probabilities for the vectorised code.
 """
 import numpy as np

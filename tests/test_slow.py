@@ -2,7 +2,7 @@
 
 Each repeats a default-run check at a size closer to the paper's (d = 30-50), where the quick
 tests use d <= 12. Reference values: the closed form (closed_form.ntp_optimum, greedy_probs,
-rl_closed_form.n_star); tolerances as in the quick tests, derived next to each assertion.
+closed_form.n_star); tolerances as in the quick tests, derived next to each assertion.
 """
 import numpy as np
 import pytest

@@ -33,7 +33,7 @@ lambda; see pretrain's "Floating-point reproducibility" and README Finding 9).
 Heads 1 and 2a are single heads (no shared Gram), so they keep the per-sample loop; the first
 chain step (k = 1, margin at w_0) is taken per sample too.
 
-Array layout: as linparity.pretrain's compiled kernel (G*, S*, V* of the heads; chain heads in
+Array layout: as linparity.simulate.ntp's compiled kernel (G*, S*, V* of the heads; chain heads in
 LinearAR.packed layout Gx, Gp ``(d-1, d)``, Gy ``(d-1, d-1)`` with row l-2 holding y_1..y_{l-1}).
 """
 from __future__ import annotations
@@ -183,7 +183,7 @@ def sgd_chunk_blocked(X, Y, block, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
     """Algorithm 3 (batch size 1) on the rows of one chunk; returns the updated (t, t_long).
 
     X ``(n, d)``, Y ``(n, d+1)`` float64 (EOS = 0); ``block`` >= 1 long samples per chain
-    block. Same state and meaning as the per-sample kernel of linparity.pretrain (G* Pegasos
+    block. Same state and meaning as the per-sample kernel of linparity.simulate.ntp (G* Pegasos
     sums, S* sums of iterates, V* weights before a head's first step; see the module docstring).
     """
     n, d = X.shape
