@@ -293,7 +293,7 @@ def test_layering_transformer_imports_only_the_core():
         for node in ast.walk(ast.parse(f.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module:
                 mod = node.module
-                assert not any(x in mod for x in ("figures", "experiments", "closed_form", "rl_closed_form")), (f, mod)
+                assert not any(x in mod for x in ("figures", "experiments", "closed_form", "exact", "simulate")), (f, mod)
 
 
 TINY_T1 = dict(d=4, depth=1, width=16, heads=2, steps=6, batch_size=16, lr=3e-3, warmup=0, decay_steps=2,

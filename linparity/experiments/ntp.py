@@ -2,7 +2,7 @@
 
 closed form: the regularised population optimum or population Pegasos checkpoints in reduced
 coordinates (:mod:`linparity.closed_form`); exact enumeration: the same on the full weights over
-all 2^d inputs (:mod:`linparity.enumeration`); simulation: Algorithm 3 (:func:`linparity.simulate.ntp.pretrain`)
+all 2^d inputs (:mod:`linparity.exact`); simulation: Algorithm 3 (:func:`linparity.simulate.ntp.pretrain`)
 measured by :func:`linparity.measures.evaluate` or :func:`linparity.theory.measured_head_errors`.
 """
 from __future__ import annotations

@@ -341,7 +341,7 @@ def t1_data(out_dir, mode, ss, jobs=None, progress=False) -> dict:
 
 def t2_data(out_dir, mode, ss, progress=False) -> dict:
     """T2: the STaR run (seed ``ss``), the ideal recursion from the measured p_0 and the linear
-    model's exact STaR map (rl_closed_form.star_map at the lambda = LAM NTP optimum)."""
+    model's exact STaR map (closed_form.star_map at the lambda = LAM NTP optimum)."""
     s = _settings(T2_SETTINGS, mode)
     seed = [int(ss.entropy), *ss.spawn_key]
     log = _sweep("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
