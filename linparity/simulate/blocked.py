@@ -57,12 +57,27 @@ _FASTMATH = {"reassoc", "contract"}
 
 
 @njit(cache=True, nogil=True)
-def _sig_neg(m):
+def sig_neg(m):
     """sigma(-m) = 1 / (1 + e^m), finite for every m including +-inf."""
     if m >= 0.0:
         e = math.exp(-m)
         return e / (1.0 + e)
     return 1.0 / (1.0 + math.exp(m))
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def chain_sample_update(X, Y, r, h, c, st, Gx, Gy, Gp, Sx, Sy, Sp):
+    """One long sample's step of chain head l = h + 2 (lazily scaled Pegasos, see linparity.simulate.ntp):
+    G += c phi_l(x_r, y_r) (split into the x, y and y_{l-1} x groups), then S += G / (lam t_long) (st)."""
+    cy = c * Y[r, h]
+    for j in range(X.shape[1]):
+        Gx[h, j] += c * X[r, j]
+        Sx[h, j] += Gx[h, j] * st
+        Gp[h, j] += cy * X[r, j]
+        Sp[h, j] += Gp[h, j] * st
+    for q in range(h + 1):
+        Gy[h, q] += c * Y[r, q]
+        Sy[h, q] += Gy[h, q] * st
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
@@ -79,17 +94,7 @@ def _chain_first_step(X, Y, r, Tc, lamc, Gx, Gy, Gp, Sx, Sy, Sp, Vx, Vy, Vp):
         for q in range(h + 1):
             acc += Vy[h, q] * Y[r, q]
         u = Y[r, h + 1]
-        c = _sig_neg(u * acc) * u
-        st = 1.0 / lamc[h]
-        cy = c * yp
-        for j in range(d):
-            Gx[h, j] += c * X[r, j]
-            Sx[h, j] += Gx[h, j] * st
-            Gp[h, j] += cy * X[r, j]
-            Sp[h, j] += Gp[h, j] * st
-        for q in range(h + 1):
-            Gy[h, q] += c * Y[r, q]
-            Sy[h, q] += Gy[h, q] * st
+        chain_sample_update(X, Y, r, h, sig_neg(u * acc) * u, 1.0 / lamc[h], Gx, Gy, Gp, Sx, Sy, Sp)
 
 
 @njit(cache=True, nogil=True)
@@ -154,7 +159,7 @@ def _chain_block(X, Y, rows, k0, Tc, inv_lam, GXP, Gy, SXP, Sy, ws):
             c = 0.0
             if j < nact[h]:
                 u = Yl[j, h + 1]
-                c = _sig_neg(u * (acc * (inv_lam[h] * ik))) * u
+                c = sig_neg(u * (acc * (inv_lam[h] * ik))) * u
             CT[h, j] = c
             M[j, h] = c
             M[j, H + h] = c * yp
@@ -197,7 +202,7 @@ def sgd_chunk_blocked(X, Y, block, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
             acc = 0.0
             for j in range(d):
                 acc += A1[j] * X[r, j]
-            c = _sig_neg(u * (acc * inv)) * u
+            c = sig_neg(u * (acc * inv)) * u
             st = 1.0 / (lam1 * tt)
             for j in range(d):
                 G1[j] += c * X[r, j]
@@ -211,7 +216,7 @@ def sgd_chunk_blocked(X, Y, block, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
             for j in range(d):
                 acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
             acc += A2[d] * y1 + A2[2 * d + 1]
-            c = _sig_neg(u * (acc * inv)) * u
+            c = sig_neg(u * (acc * inv)) * u
             cy = c * y1
             st = 1.0 / (lam2a * tt)
             for j in range(d):

@@ -72,7 +72,6 @@ identical samples. Passing the same Generator or SeedSequence object twice spawn
 """
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -87,6 +86,7 @@ from ..data import Mixture, is_long
 from ..heads import lam_triple
 from ..model import LinearAR, phi
 from . import blocked
+from .blocked import chain_sample_update, sig_neg
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
            "DEFAULT_LAM", "CHUNK_SAMPLES"]
@@ -285,15 +285,6 @@ def pretrain_reference(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=N
 
 
 # ============================================================================ fast path
-@njit(cache=True, nogil=True)
-def _sig_neg(m):
-    """sigma(-m) = 1 / (1 + e^m), finite for every m including +-inf."""
-    if m >= 0.0:
-        e = math.exp(-m)
-        return e / (1.0 + e)
-    return 1.0 / (1.0 + math.exp(m))
-
-
 # reassociation lets LLVM vectorise the dot-product reductions; results change at rounding level
 _FASTMATH = {"reassoc", "contract"}
 
@@ -323,7 +314,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                 acc = 0.0
                 for j in range(d):
                     acc += A1[j] * X[r, j]
-                cbuf[i] = _sig_neg(u * (acc * inv)) * u / B
+                cbuf[i] = sig_neg(u * (acc * inv)) * u / B
             for i in range(B):
                 r = start + i
                 c = cbuf[i]
@@ -344,7 +335,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                 for j in range(d):
                     acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
                 acc += A2[d] * y1 + A2[2 * d + 1]
-                cbuf[i] = _sig_neg(u * (acc * inv)) * u / B
+                cbuf[i] = sig_neg(u * (acc * inv)) * u / B
             for i in range(B):
                 r = start + i
                 c = cbuf[i]
@@ -381,20 +372,10 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                 for q in range(h + 1):   # y_1 .. y_{l-1}
                     acc += Ay[h, q] * Y[r, q]
                 u = Y[r, h + 1]          # label y_l
-                cbuf[k] = _sig_neg(u * (acc * inv)) * u / nl
+                cbuf[k] = sig_neg(u * (acc * inv)) * u / nl
             st = 1.0 / (lam * tl)
             if nl == 1:                  # one long sample: fuse the G and S passes
-                r = longs[0]
-                c = cbuf[0]
-                cy = c * Y[r, h]
-                for j in range(d):
-                    Gx[h, j] += c * X[r, j]
-                    Sx[h, j] += Gx[h, j] * st
-                    Gp[h, j] += cy * X[r, j]
-                    Sp[h, j] += Gp[h, j] * st
-                for q in range(h + 1):
-                    Gy[h, q] += c * Y[r, q]
-                    Sy[h, q] += Gy[h, q] * st
+                chain_sample_update(X, Y, longs[0], h, cbuf[0], st, Gx, Gy, Gp, Sx, Sy, Sp)
                 continue
             for k in range(nl):
                 r = longs[k]
