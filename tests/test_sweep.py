@@ -595,7 +595,7 @@ def test_cli_unwritable_out_is_refused_before_computing(tmp_path, capsys, monkey
     if where == "existing_file":
         out.write_text("not a folder")
     if where == "proc" and not Path("/proc/self").exists():
-        pytest.skip("no /proc")
+        pytest.skip("this platform has no /proc file system, the unwritable target of this case")
     if where == "no_access":
         real = os.access
         monkeypatch.setattr(os, "access",
