@@ -137,11 +137,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         "a much smaller slope means the bound is loose)"))
         # full-weight route on the same panel
         fr = [(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa]
-        line_full = _full_layer(ax, fr, col, f"full weights, kappa={kappa:g}", deg)
-        rows += _route_rows(f"p = d^-{kappa:g}", deg, [int(x) for x in line_full["d"]], line_full["fit"],
-                            fit, line_full["found"], line_full["worst"], ds)
-        summ.append(f"kappa={kappa:g}: stats {fmt(fit['slope'])}+-{fmt(fit['se'], 2)}, full "
-                    f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
+        line_full = _full_route(ax, fr, col, f"kappa={kappa:g}", f"p = d^-{kappa:g}", deg, fit, ds, rows, summ)
         # panel c: NTP alone at its optimum (any T): closed form line, enumeration markers
         ax2.plot(d_fine, [sc.ntp_alone_accuracy(max(3, int(round(d))), float(d) ** -kappa,
                                                 ntp.default_lam(max(3, int(round(d))))) for d in d_fine],
@@ -168,11 +164,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         bool(st[3].all()) and fit_s["slope"] <= deg0 + 2 * fit_s["se"],
                         "criterion (fixed before the run): every d reached and slope <= degree + 2 se"))
         fr = [(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p]
-        line_full = _full_layer(axp, fr, col, f"full weights, p={p:g}", deg0)
-        rows += _route_rows(f"fixed p = {p:g}", deg0, [int(x) for x in line_full["d"]], line_full["fit"],
-                            fit_s, line_full["found"], line_full["worst"], ds)
-        summ.append(f"p={p:g}: stats {fmt(fit_s['slope'])}+-{fmt(fit_s['se'], 2)}, full "
-                    f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg0:g})")
+        _full_route(axp, fr, col, f"p={p:g}", f"fixed p = {p:g}", deg0, fit_s, ds, rows, summ)
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]
     rows.append(Row("F5", "Thm 2: next-token prediction alone never makes greedy decoding correct for p < 1/3",
@@ -204,6 +196,17 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            f"(accuracy 1/2 for p < 1/3) and the fraction of replicates that generalise at the budget found.")
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
+
+
+def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict:
+    """Draw the full-weight route of one sweep (:func:`_full_layer`), append its REPORT rows and its
+    summary line next to the stats route's fit; returns the layer."""
+    line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
+    rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
+                        fit_stats, line_full["found"], line_full["worst"], ds)
+    summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
+                f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
+    return line_full
 
 
 def _full_layer(ax, fr, col, label, deg) -> dict:
