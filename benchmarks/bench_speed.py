@@ -137,7 +137,8 @@ def bench_eval(quick: bool = False) -> str:
     res = pretrain(d, p, T, 0.01, rng=0, replicates=2)
     m = res.models_[0]
     ref, new = evaluate_reference(m, p, 20000, 0), evaluate(m, p, rng=0)
-    dev = max(abs(ref[k] - new[k]) / abs(ref[k]) for k in ref)
+    dev = max(abs(ref[k] - new[k]) / abs(ref[k]) for k in ref if k != "calibration_error_se")
+    dev_se = abs(ref["calibration_error_se"] - new["calibration_error_se"]) / new["calibration_error_se"]
     t = best_interleaved({"ref": lambda: evaluate_reference(m, p, 20000, 0),
                           "new": lambda: evaluate(m, p, rng=0)}, reps)
     # GEMM share: the one (20000, d) @ (d, 2d-2) product per model
@@ -157,13 +158,18 @@ def bench_eval(quick: bool = False) -> str:
     return (
         f"`metrics.evaluate` of one d = {d} model on n_mc = 20000 inputs (Monte Carlo branch), "
         f"best of {reps}, interleaved with the pre-issue-10 implementation (four `log_prob` "
-        "calls with scipy `log_expit`, numpy greedy decode, numpy bootstrap) kept in this script:\n\n"
+        "calls with scipy `log_expit`, numpy greedy decode, numpy bootstrap of 200 resamples) kept in this "
+        "script. The command evaluates its R + 1 models on one input draw (`measures.evaluate_models`; before, "
+        "each model redrew the same inputs from the same seed):\n\n"
         "| | time per model | ratio |\n|---|---|---|\n"
         f"| reference (before) | {t['ref'] * 1e3:.1f} ms | 1 |\n"
         f"| `evaluate` (now) | {t['new'] * 1e3:.1f} ms | {t['ref'] / t['new']:.1f}x |\n"
         f"| numpy GEMM (20000 x {d}) @ ({d} x {2 * d - 2}) alone | {gemm_ms:.1f} ms "
         f"({gf:.0f} GFLOP/s) | |\n\n"
-        f"Largest relative difference of the reported means: {dev:.1e}.\n\n"
+        f"Largest relative difference of the reported means: {dev:.1e}. `calibration_error_se` is now the "
+        f"exact (ideal) bootstrap standard error of the sampled max (`measures.bootstrap_max_se`, order "
+        f"statistics, no resampling); the reference's 200 resamples differ from it by {100 * dev_se:.1f}% "
+        f"(their own Monte Carlo error is ~sqrt(1/400) = 5% and more for heavy tails).\n\n"
         f"`python -m linparity pretrain --d {d} --p-cot {p} --steps {T} --replicates {R} --json`:\n\n"
         "| part | time |\n|---|---|\n"
         f"| training (`pretrain`, {R} x {T} steps, in process) | {tt['train']:.2f} s |\n"
@@ -276,6 +282,42 @@ def bench_blocked(quick: bool = False) -> str:
 
 
 # ============================================================================ STaR round
+def _continue_sgd_before(W, X, Y, kept, cfg, gens):
+    """simulate.star._continue_sgd before the second issue-10 session: per-step gathers of the
+    batch (take_along_axis), int8 -> float conversion per step, log-probabilities computed and
+    discarded by every `score` call. Kept here as the in-process reference."""
+    from linparity.simulate.batched import accumulate, score
+    R, N = kept.shape
+    lam1, lam2a, lamc = cfg.lam
+    long_ = Y[..., 1] != 0
+    n_kept = kept.sum(1)
+    for _ in range(cfg.epochs):
+        order = np.empty((R, N), dtype=np.int64)
+        for r, g in enumerate(gens):
+            idx = np.flatnonzero(kept[r])
+            order[r, :idx.size] = idx[g.permutation(idx.size)]
+            order[r, idx.size:] = np.flatnonzero(~kept[r])
+        for s in range(0, int(n_kept.max()), cfg.batch_size):
+            sl = order[:, s:s + cfg.batch_size]
+            Xb = np.take_along_axis(X, sl[..., None], 1).astype(np.float64)
+            Yb = np.take_along_axis(Y, sl[..., None], 1)
+            m = (np.arange(s, s + sl.shape[1])[None] < n_kept[:, None]).astype(np.float64)
+            ml = m * np.take_along_axis(long_, sl, 1)
+            nb, nl = m.sum(1), ml.sum(1)
+            g1, g2, gc, _ = score(W, Xb, Yb, 1.0)
+            inv_b = np.divide(1.0, nb, out=np.zeros(R), where=nb > 0)[:, None]
+            inv_l = np.divide(1.0, nl, out=np.zeros(R), where=nl > 0)[:, None, None]
+            step = accumulate(W, Xb, Yb, m * g1 * inv_b, m * g2 * inv_b, ml[..., None] * gc * inv_l)
+            on, onl = (nb > 0).astype(float), (nl > 0).astype(float)
+            step.w1 -= lam1 * W.w1 * on[:, None]
+            step.w2 -= lam2a * W.w2 * on[:, None]
+            step.b2 -= lam2a * W.b2 * on
+            for name in ("Wx", "Wy", "Wp"):
+                getattr(step, name)[...] -= lamc * getattr(W, name) * onl[:, None, None]
+            W.add_(step, cfg.lr)
+    return W
+
+
 def bench_star(quick: bool = False) -> str:
     from linparity.simulate.batched import BatchedAR
     from linparity.simulate.star import sample_kept
@@ -300,6 +342,19 @@ def bench_star(quick: bool = False) -> str:
     blocked.BLOCKED_MIN_D = saved
     before = t["sample"] + t["fit_per"]
     after = t["sample"] + t["fit_blk"]
+    # the 'continue' variant (what `samples` and F5 run): E = 2 epochs, lr 0.5, batch 32, from W
+    from linparity.experiments.star import STAR_OPTIONS
+    from linparity.simulate.star import StarConfig, star_round
+    cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **STAR_OPTIONS)
+    tc = best_interleaved({
+        "old": lambda: _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
+        "new": lambda: star_round(W, cfg, [np.random.default_rng(1)])}, 2 if quick else 3)
+    g = np.random.default_rng(1)
+    sample_kept(W, N, "cot", 1.0, [g])                         # star_round's draws, then its permutations
+    Wo = _continue_sgd_before(W.copy(), X, Y, kept, cfg, [g])
+    Wn = star_round(W, cfg, [np.random.default_rng(1)])[0]
+    dev_c = float(np.max(np.abs(Wn.models()[0].to_vector() - Wo.models()[0].to_vector())))
+    upd_new = tc["new"] - t["sample"]                          # star_round = sample_kept + update
     return (
         f"One STaR round (variant refit, CoT reward) on full weights, d = {d}, N = {N}, one "
         f"replicate; model: the regularised NTP optimum at p = 0.5, lambda = (0.01, 0.01, 0.001) "
@@ -310,7 +365,17 @@ def bench_star(quick: bool = False) -> str:
         f"| refit, blocked kernel | {t['fit_blk']:.2f} s | {n_long / t['fit_blk'] / 1e3:.0f}k long samples/s |\n"
         f"| round before / after | {before:.2f} s / {after:.2f} s | {before / after:.2f}x |\n\n"
         f"Refit max rel. difference blocked vs per-sample: "
-        f"{float(np.max(np.abs(a - b)) / np.max(np.abs(b))):.0e}.\n")
+        f"{float(np.max(np.abs(a - b)) / np.max(np.abs(b))):.0e}.\n\n"
+        f"Variant continue (the one `samples` and F5 run: E = 2 epochs of mini-batch NTP SGD, lr 0.5, "
+        f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data:\n\n"
+        "| part | time | rate |\n|---|---|---|\n"
+        f"| update before (per-step gathers and conversions, log-probabilities computed and dropped) | "
+        f"{tc['old']:.2f} s | {2 * len(Xk) / tc['old'] / 1e3:.0f}k kept-sample visits/s |\n"
+        f"| update now (`star_round` minus sampling) | {upd_new:.2f} s | "
+        f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s |\n"
+        f"| round before / after | {t['sample'] + tc['old']:.2f} s / {tc['new']:.2f} s | "
+        f"{(t['sample'] + tc['old']) / tc['new']:.2f}x |\n\n"
+        f"Continue update, max |weight difference| now vs before: {dev_c:.0e}.\n")
 
 
 BENCHES = {"eval": ("Evaluation and the pretrain command (issue 10)", bench_eval),

@@ -30,7 +30,7 @@ from ._checks import check_d, check_int, check_prob, spawn
 from .data import MAX_ENUM_D, Mixture, expected_distinct
 from .studies.start import initial_models
 from .heads import default_lam, lam_triple
-from .measures import evaluate, first_at_least
+from .measures import evaluate, evaluate_models, first_at_least
 from .model import LinearAR
 from .simulate import PGConfig, StarConfig, run_pg, run_star
 from .theory import theorem1_report
@@ -136,7 +136,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
         from .simulate import pretrain
         res = pretrain(d, p, steps, lams, T1=T1, T2a=T2a, T_chain=T_chain,
                        replicates=check_int("replicates", replicates, 1), rng=seed, progress=progress)
-        evals = [evaluate(m, p, n_mc=n_mc, rng=seed) for m in res.models_]
+        evals = evaluate_models(res.models_, p, n_mc=n_mc, rng=seed)
         keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
         out.update({k: float(np.mean([e[k] for e in evals])) for k in keys})
         for k in (k for k in evals[0] if k.endswith("_se") and evals[0][k] is not None):
@@ -193,7 +193,7 @@ def _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_m
         out["noisy_optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3:].tolist()}
         out.update(converged=True, unconverged_heads=[], distinct_inputs=None,
                    note="noise > 0: the exact regularised optimum is reported (steps unused)")
-    evals = [evaluate(m, p, n_mc=n_mc, rng=seed) for m in models]
+    evals = evaluate_models(models, p, n_mc=n_mc, rng=seed)
     keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
     out.update({k: float(np.mean([e[k] for e in evals])) for k in keys})
     reds = [_reduced_dict(m) for m in models]

@@ -6,6 +6,7 @@ Each one implements the same algorithm as its vectorised counterpart sample by s
 * :func:`sample_reference`: one response, from given uniforms, as :meth:`LinearAR.sample`;
 * :func:`policy_update_reference`: sum_i w_i grad log pi_tau(y_i|x_i), as ``simulate.batched.policy_update``;
 * :func:`star_round_reference`: one STaR round, variant refit, as ``simulate.star.star_round``;
+* :func:`continue_sgd_reference`: the 'continue' variant's mini-batch NTP SGD on a kept set;
 * :func:`pg_steps_reference`: GRPO steps, as ``simulate.pg.pg_step``;
 * :func:`algorithm3_reference`: Algorithm 3 from zero on given samples
   (:func:`linparity.simulate.ntp.fit_samples_reference`).
@@ -26,7 +27,7 @@ from .simulate.ntp import fit_samples_reference
 from .simulate.pg import GRPO_EPS
 
 __all__ = ["sample_reference", "policy_update_reference", "star_round_reference", "pg_steps_reference",
-           "algorithm3_reference"]
+           "algorithm3_reference", "continue_sgd_reference"]
 
 
 def algorithm3_reference(X, Y, lam) -> LinearAR:
@@ -86,6 +87,33 @@ def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0
     Xk = np.array([k[0] for k in kept], dtype=np.int8).reshape(-1, d)
     Yk = np.array([k[1] for k in kept], dtype=np.int8).reshape(-1, d + 1)
     return fit_samples_reference(Xk, Yk, lam_triple(lam)), len(kept)
+
+
+def continue_sgd_reference(model: LinearAR, X, Y, batches, lr, lam) -> LinearAR:
+    """Mini-batch NTP SGD of the STaR 'continue' variant, per-sample Python (oracle for
+    ``simulate.star.star_round`` with variant 'continue').
+
+    ``batches``: lists of row indices of the kept set X ``(K, d)``, Y ``(K, d+1)``, in visiting
+    order. Step on a batch: w <- w + lr (mean over the batch of grad log pi(y|x) - lam w), the mean
+    over all its samples for heads 1 and 2a (and the stop bias), over its long samples for the chain
+    heads; a head with no sample in the batch does not move.
+    """
+    d = model.d
+    l1, l2, lc = lam_triple(lam)
+    n12 = 3 * d + 2                                                # w1 (d), w2a (2d+1), b2a: vector order
+    theta = model.to_vector()
+    X, Y = np.asarray(X), np.asarray(Y)
+    for idx in batches:
+        m = LinearAR.from_vector(d, theta)
+        Xb, Yb = X[idx], Y[idx]
+        n_long = int((Yb[:, 1] != 0).sum())
+        g12 = policy_update_reference(m, Xb, Yb, np.full(len(idx), 1.0 / len(idx)))[:n12]
+        gc = (policy_update_reference(m, Xb, Yb, np.full(len(idx), 1.0 / n_long))[n12:] if n_long
+              else np.zeros(theta.size - n12))
+        reg = np.concatenate([np.full(d, l1), np.full(2 * d + 2, l2),
+                              np.full(theta.size - n12, lc if n_long else 0.0)])
+        theta = theta + lr * (np.concatenate([g12, gc]) - reg * theta)
+    return LinearAR.from_vector(d, theta)
 
 
 def pg_steps_reference(model: LinearAR, steps, lr, batch_size, group_size, reward="cot",

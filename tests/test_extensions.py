@@ -14,7 +14,7 @@ from linparity import closed_form as cf
 from linparity import commands, exact as en
 from linparity import simulate as rl
 from linparity.cli import main
-from linparity.data import (Mixture, add_distinct, expected_distinct, long_response, prefix_parities,
+from linparity.data import (Mixture, add_distinct, expected_distinct, prefix_parities,
                             sample_inputs)
 from linparity.experiments import extensions as ex
 from linparity.model import LinearAR

@@ -312,3 +312,40 @@ def test_theorem2_report_smoke():
                                rtol=1e-12, atol=1e-15)
     assert len(rep["early"]) == 4 and len(rep["rewards"]) == 2
     assert "Theorem 2" in format_report(rep)
+
+
+@pytest.mark.parametrize("d, batch_size, epochs", [(4, 1, 2), (5, 32, 2), (6, 7, 3)])
+def test_continue_round_equals_per_sample_reference(d, batch_size, epochs):
+    # reference: references.continue_sgd_reference, per-sample Python gradients (policy_update_reference)
+    # on the same kept set in the same visiting order: the kept set is redrawn by sample_kept from a
+    # copy of each replicate's stream, and the epoch permutations are the next draws of that stream
+    import copy
+    rng = np.random.default_rng(3)
+    models = _random_models(d, 2, rng, scale=0.5)
+    cfg = rl.StarConfig(rounds=1, samples=300, variant="continue", lam=(0.02, 0.03, 0.01), epochs=epochs,
+                        lr=0.3, batch_size=batch_size)
+    gens = [np.random.default_rng(s) for s in (11, 12)]
+    twins = copy.deepcopy(gens)
+    W, _ = rl.star_round(rl.BatchedAR.stack(models), cfg, gens)
+    X, Y, kept, _ = rl.sample_kept(rl.BatchedAR.stack(models), cfg.samples, cfg.reward, cfg.temperature, twins)
+    for r, g in enumerate(twins):
+        idx = np.flatnonzero(kept[r])
+        order = np.concatenate([idx[g.permutation(idx.size)] for _ in range(epochs)])
+        batches = [order[e * idx.size:(e + 1) * idx.size][s:s + batch_size]
+                   for e in range(epochs) for s in range(0, idx.size, batch_size)]
+        ref = references.continue_sgd_reference(models[r], X[r], Y[r], batches, cfg.lr, cfg.lam)
+        # same arithmetic up to summation order: 1e-12 relative to the weights' scale
+        np.testing.assert_allclose(W.models()[r].to_vector(), ref.to_vector(), rtol=0,
+                                   atol=1e-12 * max(1.0, np.abs(ref.to_vector()).max()))
+
+
+def test_score_without_log_prob_returns_the_same_gradients():
+    # reference: score with log_prob=True (the gradients do not depend on the flag)
+    rng = np.random.default_rng(0)
+    W = rl.BatchedAR.stack(_random_models(5, 2, rng))
+    X = Mixture(5, 0.4).sample(50, rng)[0]
+    Y = rl.sample_responses(W, np.stack([X, X]), [np.random.default_rng(1), np.random.default_rng(2)])
+    a, b = rl.score(W, np.stack([X, X]), Y), rl.score(W, np.stack([X, X]), Y, log_prob=False)
+    for u, v in zip(a[:3], b[:3]):
+        np.testing.assert_array_equal(u, v)
+    assert b[3] is None

@@ -171,3 +171,24 @@ def test_head_errors_at_the_optimum(p, stop_error):
     th = cf.ntp_optimum(d, p, ntp.default_lam(d))
     err = sm.head_errors(sim.BatchedAR.from_reduced(th, d), sample_inputs(300, d, 1))[0]
     np.testing.assert_array_equal(err, [0.0, stop_error, 0.0])
+
+
+def test_shipped_points_keep_finished_full_route_points(tmp_path):
+    """A shipped sweep (examples/runs layout): full-route points of the asked replicate count come
+    back with the task's result (reference: run_sweep's own stored result); a stats point, a point
+    of another replicate count and an unfinished point (its files removed) are left out; a missing
+    folder gives nothing."""
+    from linparity.sweep import SweepSpec, load_results, run_sweep
+    base = {"d": 3, "p": 0.6, "b0": 8, "cap": 64}
+    pts = [dict(base, route="full", replicates=2), dict(base, route="stats", replicates=2),
+           dict(base, route="full", replicates=3), dict(base, route="full", replicates=2, d=4)]
+    spec = SweepSpec(task="linparity.samples", points=pts, replicates=1, seed=0, out=str(tmp_path / "ship"),
+                     imports=["linparity.experiments"])
+    run_sweep(spec, progress=False)
+    for f in (tmp_path / "ship").glob("000003-*"):
+        f.unlink()
+    got = sm.shipped_full_points(["ship", "absent"], runs=tmp_path, replicates=2)
+    assert [pt["d"] for pt, _ in got] == [3]
+    stored = load_results(tmp_path / "ship", allow_missing=True).results[0][0]
+    assert float(got[0][1]["budget"]) == float(stored["budget"])
+    assert len(sm.shipped_full_points(["ship"], runs=tmp_path)) == 2     # any replicate count

@@ -3,14 +3,19 @@
 * ``metrics.per_input`` (one GEMM pass + compiled chain pass) against the definition through
   :meth:`LinearAR.log_prob` and :meth:`LinearAR.greedy` (reference values: those methods).
 * ``model.log_sigmoid`` against scipy.special.log_expit (the same formula).
+* ``measures.bootstrap_max_se`` (exact ideal bootstrap) against enumeration of every resample, and
+  ``measures.evaluate_models`` (one input draw for all models) against ``evaluate`` per model.
+* ``experiments.samples`` distinct-input counter against ``data.add_distinct`` (a Python set).
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 from scipy.special import log_expit
 
 from linparity.data import long_response, short_response
-from linparity.measures import inputs_for, per_input
+from linparity.measures import bootstrap_max_se, evaluate, evaluate_models, inputs_for, per_input
 from linparity.model import LinearAR, log_sigmoid
 
 
@@ -59,6 +64,65 @@ def test_log_sigmoid_equals_log_expit(m):
     np.testing.assert_allclose(log_sigmoid(np.array([m, -m])), log_expit(np.array([m, -m])),
                                rtol=4e-16, atol=0)
     assert log_sigmoid(m) == pytest.approx(float(log_expit(m)), rel=4e-16, abs=0)
+
+
+@given(st.lists(st.integers(0, 4), min_size=2, max_size=6), st.floats(0.1, 10.0))
+def test_bootstrap_max_se_equals_enumeration(ints, scale):
+    # reference: all n^n equally likely resamples enumerated (values with ties: small integers)
+    v = scale * np.array(ints, dtype=np.float64)
+    n = v.size
+    maxima = np.array([v[list(idx)].max() for idx in itertools.product(range(n), repeat=n)])
+    assert bootstrap_max_se(v) == pytest.approx(maxima.std(), rel=1e-10, abs=1e-12)
+
+
+def test_bootstrap_max_se_truncation_and_monte_carlo():
+    # reference 1: top = n - 1 keeps every value apart (exact); the default top = 64 lumps mass
+    # <= e^-64 on one value and must agree to rounding. Reference 2: 4000 ordinary bootstrap
+    # resamples; their sd estimates the same quantity with standard error
+    # sd sqrt((kurtosis - 1) / (4 n_b)) (delta method); tolerance 5 of those
+    rng = np.random.default_rng(0)
+    v = rng.exponential(size=3000)
+    exact = bootstrap_max_se(v, top=v.size - 1)
+    assert bootstrap_max_se(v) == pytest.approx(exact, rel=1e-12)
+    m = np.array([v[rng.integers(0, v.size, v.size)].max() for _ in range(4000)])
+    se_of_sd = m.std(ddof=1) * np.sqrt((np.mean((m - m.mean()) ** 4) / m.var() ** 2 - 1) / (4 * m.size))
+    assert abs(m.std(ddof=1) - exact) <= 5 * se_of_sd
+
+
+def test_bootstrap_max_se_rejects_bad_input():
+    for v in ([1.0], [1.0, np.nan]):
+        with pytest.raises(ValueError, match="v: need >= 2 finite"):
+            bootstrap_max_se(v)
+
+
+@pytest.mark.parametrize("d", [6, 20])
+def test_evaluate_models_equals_evaluate_per_model(d):
+    # reference: evaluate per model with the same int seed (the same input draw each time)
+    rng = np.random.default_rng(d)
+    models = [LinearAR.from_vector(d, rng.normal(size=LinearAR.n_params(d))) for _ in range(3)]
+    many = evaluate_models(models, 0.3, n_mc=5000, rng=9)
+    for m, e in zip(models, many):
+        assert e == evaluate(m, 0.3, n_mc=5000, rng=9)
+    with pytest.raises(ValueError, match="models: must share one d"):
+        evaluate_models(models + [LinearAR.zeros(d + 1)], 0.3)
+
+
+@pytest.mark.parametrize("d", [3, 8, 64, 65, 130])
+def test_distinct_counter_equals_a_python_set(d):
+    # reference: data.add_distinct (a set of packed rows); duplicates forced by drawing from a pool,
+    # and len() between the adds exercises the merge of new keys into the counted ones
+    from linparity.data import add_distinct
+    from linparity.experiments.samples import _Distinct
+    rng = np.random.default_rng(d)
+    pool = np.where(rng.random((40, d)) < 0.5, 1, -1).astype(np.int8)
+    counter, ref = _Distinct(d), set()
+    for k in range(5):
+        X = pool[rng.integers(0, 40, 25)]
+        counter.add(X)
+        add_distinct(ref, X)
+        if k % 2:
+            assert len(counter) == len(ref)
+    assert len(counter) == len(ref)
 
 
 # ----------------------------------------------------------------------------- closed-form Pegasos

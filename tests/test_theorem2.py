@@ -5,7 +5,6 @@ quantity from full-weight enumeration (exact.exact_metrics), the ideal recursion
 seeded STaR simulation with binomial 5-sigma tolerances.
 """
 import numpy as np
-import pytest
 from scipy.special import expit
 
 from linparity import closed_form as cf

@@ -20,10 +20,10 @@ import numpy as np
 from .. import closed_form as cf
 from .. import exact as en
 from .. import simulate as sim
-from .._checks import check_d, check_int, check_prob, spawn
+from .._checks import check_d, check_int, spawn
 from ..data import Mixture, long_response, response_length, reward_function, short_response, all_inputs
 from ..heads import lam_triple
-from ..measures import evaluate
+from ..measures import evaluate, evaluate_models
 from ..model import LinearAR
 from ..theory import prop2_bounds, regularisation_bias
 
@@ -216,7 +216,7 @@ def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
                          "calibration_error_short": em["calibration_error_short"]}
         if replicates:
             res = sim.pretrain(d, p, T, lams, replicates=replicates, rng=g)
-            evs = [evaluate(m, p, n_mc=n_mc, rng=0) for m in res.models_]
+            evs = evaluate_models(res.models_, p, n_mc=n_mc, rng=0)
             row["sim"] = {"u": (res.theta_[:, 1] + res.theta_[:, 2]).tolist(),
                           **{k: [e[k] for e in evs] for k in ("pi_long", "greedy_accuracy", "calibration_error",
                                                               "calibration_error_short")}}

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -43,17 +44,20 @@ from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
 from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
 from ..heads import lam_triple
-from ..sweep import register_task
+from ..sweep import load_results, register_task
 from . import scaling as sc
 from .star import STAR_OPTIONS
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_weight_level", "stats_level", "search_budget",
-           "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors"]
+           "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
+           "EXAMPLE_RUNS", "shipped_full_points"]
 
 ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
 #: the three parts of the model compared with their calibrated targets
 HEADS = ("head1", "stop", "chain")
+#: where the shipped sweeps of examples/ keep their results (run once; see examples/README.md)
+EXAMPLE_RUNS = Path(__file__).resolve().parents[2] / "examples" / "runs"
 
 
 def n_max_rounds(p, extra=10) -> int:
@@ -74,25 +78,36 @@ def expected_distinct(d, n) -> float:
 
 
 def _keys(X) -> np.ndarray:
-    """Rows of X ``(n, d)`` in {+1,-1} as exact keys ``(n, k)`` uint64 (k = ceil(d/64))."""
+    """Rows of X ``(n, d)`` in {+1,-1} as exact 1-d keys ``(n,)``: uint64 for d <= 64, else one
+    fixed-width byte string (numpy void) of ceil(d/64) words per row."""
     n, d = X.shape
     k = -(-d // 64)
     bits = np.packbits(X < 0, axis=1)                                         # (n, ceil(d/8))
     pad = np.zeros((n, 8 * k), dtype=np.uint8)
     pad[:, :bits.shape[1]] = bits
-    return pad.view(np.uint64)                                                # (n, k)
+    return pad.view(np.uint64)[:, 0] if k == 1 else pad.view(np.dtype((np.void, 8 * k)))[:, 0]
 
 
 class _Distinct:
-    """Exact set of distinct inputs of one replicate (sorted unique keys)."""
+    """Exact set of distinct inputs of one replicate: sorted unique keys, merged lazily (one sort
+    of the pending keys when they outgrow the merged set, and when counted)."""
 
     def __init__(self, d):
-        self.seen = np.zeros((0, -(-d // 64)), dtype=np.uint64)
+        self.seen = _keys(np.zeros((0, d), dtype=np.int8))
+        self.pending, self.n_pending = [], 0
 
     def add(self, X):
-        self.seen = np.unique(np.concatenate([self.seen, _keys(X)]), axis=0)
+        self.pending.append(_keys(X))
+        self.n_pending += X.shape[0]
+        if self.n_pending > max(len(self.seen), 1 << 20):
+            self._merge()
+
+    def _merge(self):
+        self.seen = np.unique(np.concatenate([self.seen] + self.pending))
+        self.pending, self.n_pending = [], 0
 
     def __len__(self):
+        self._merge()
         return self.seen.shape[0]
 
 
@@ -367,4 +382,23 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
         out["log_ratio"] = np.array([b["log_ratio"][h] for h in HEADS]) if b else np.full(3, np.nan)
         out["worst_counts"] = np.array([b["worst_head_counts"][h] for h in HEADS], float) if b else np.zeros(3)
         out["final_errors"] = np.array([b["final_errors"][h] for h in HEADS]) if b else np.full(3, np.nan)
+    return out
+
+
+def shipped_full_points(names, runs=EXAMPLE_RUNS, *, replicates=None) -> list:
+    """The finished full-weight points of the shipped sweeps ``runs/<name>`` (examples/*.toml, run
+    once to completion and committed), as ``[(params, result), ...]`` with each point's params
+    (d, kappa or p, ...) and its :func:`samples_task` result. Points of another route, or (when
+    given) another replicate count, are left out, and so are unfinished points (a sweep still
+    running); a name whose folder is absent gives nothing (an install without the examples); a
+    corrupt result raises (sweep.load_results)."""
+    out = []
+    for name in names:
+        folder = Path(runs) / name
+        if not (folder / "spec.json").exists():
+            continue
+        res = load_results(folder, allow_missing=True)
+        for pt, rec in zip(res.points, res.results):
+            if rec and pt.get("route", "full") == "full" and (replicates is None or pt.get("replicates") == replicates):
+                out.append((dict(pt), rec[0]))
     return out

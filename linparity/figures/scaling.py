@@ -101,6 +101,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                       out=str(out / "sweeps" / f"F5-samples-{s.name}"), imports=["linparity.experiments"])
     sw2 = run_sweep(spec2, jobs=jobs, progress=progress)
     res2 = [(pt, sw2.results[i][0]) for i, pt in enumerate(sw2.points)]
+    shipped = sm.shipped_full_points(s.f5_shipped, replicates=s.f5_full_R)
     fig, (ax, axp, ax2) = _plot.new(ncols=3, width=4.2, height=3.8)
     rows, summ = [], []
     d_fine = np.geomspace(min(ds), max(ds), 60)
@@ -136,7 +137,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         "criterion: every d reached and fitted slope <= bound degree + 5 se (an upper bound: "
                         "a much smaller slope means the bound is loose)"))
         # full-weight route on the same panel
-        fr = [(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa]
+        fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa],
+                           shipped, "kappa", kappa)
         line_full = _full_route(ax, fr, col, f"kappa={kappa:g}", f"p = d^-{kappa:g}", deg, fit, ds, rows, summ)
         # panel c: NTP alone at its optimum (any T): closed form line, enumeration markers
         ax2.plot(d_fine, [sc.ntp_alone_accuracy(max(3, int(round(d))), float(d) ** -kappa,
@@ -163,7 +165,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         f"({int(st[3].sum())}/{len(st[0])} d reached)",
                         bool(st[3].all()) and fit_s["slope"] <= deg0 + 2 * fit_s["se"],
                         "criterion (fixed before the run): every d reached and slope <= degree + 2 se"))
-        fr = [(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p]
+        fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p],
+                           shipped, "p", p)
         _full_route(axp, fr, col, f"p={p:g}", f"fixed p = {p:g}", deg0, fit_s, ds, rows, summ)
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]
@@ -194,15 +197,34 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            f"4096 fresh inputs). Dotted: slope of the Props 1-3 degree (proofs claim 8: 2 + 2 kappa; 2 at fixed p) "
            f"through the first full-weight point; thin lines: guide (1+n*(p))/p. Right: NTP alone at its optimum "
            f"(accuracy 1/2 for p < 1/3) and the fraction of replicates that generalise at the budget found.")
+    if shipped:
+        cap += (" Open diamonds: full-weight points of the shipped sweeps " + ", ".join(
+            f"examples/runs/{n}" for n in s.f5_shipped) + " (run once to completion with `python -m linparity "
+                "sweep examples/<name>.toml`, same settings; not recomputed by this figure, whose time budget they "
+                "exceed), included in the full-weight fits.")
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
+
+
+def _with_shipped(fr, shipped, key, value) -> list:
+    """The computed full-weight points ``[(d, result)]`` of one sweep plus the shipped points
+    (experiments.samples.shipped_full_points) of the same ``key`` = value at the other d, each
+    shipped result marked ``"shipped"``."""
+    have = {d for d, _ in fr}
+    extra = [(pt["d"], {**r, "shipped": True}) for pt, r in shipped
+             if pt.get(key) == value and pt["d"] not in have]
+    return fr + extra
 
 
 def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict:
     """Draw the full-weight route of one sweep (:func:`_full_layer`), append its REPORT rows and its
     summary line next to the stats route's fit; returns the layer."""
     line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
-    rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
+    ds_full = [int(x) for x in line_full["d"]]
+    if line_full["shipped"]:
+        sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs "
+                  "examples/runs/samples-d32, -d64, run once, not recomputed)")
+    rows += _route_rows(sweep, deg, ds_full, line_full["fit"],
                         fit_stats, line_full["found"], line_full["worst"], ds)
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
@@ -221,6 +243,10 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         ax.plot(dl, m0 * (dl / d0) ** deg, ":", color=col, lw=1, label=f"Props 1-3 slope {deg:g}" if deg else None)
     if (~found).any():
         ax.plot(d[~found], [FULL_CAP] * int((~found).sum()), "v", color=col, label="full: cap passed")
+    ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
+    if (ship & found).any():
+        ax.plot(d[ship & found], mean[ship & found], "D", color=col, ms=7, mfc="none", mew=0.8,
+                label="shipped run (examples/runs)")
     counts = np.array([np.asarray(r["worst_counts"]) for r in recs])               # (n_d, 3)
     worst = None
     if counts.size and counts.sum() > 0:
@@ -228,4 +254,4 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         worst = ", ".join(f"d={int(x)}: {h}" for x, h in zip(d, per_d))
         worst = ("chain at every d (" if all(h == "chain" for h in per_d if h != "-") else "mixed (") + worst + ")"
     return {"d": d, "found": found, "fit": _fit(d, mean, found), "worst": worst,
-            "success": np.array([float(r["success_fraction"]) for r in recs])}
+            "success": np.array([float(r["success_fraction"]) for r in recs]), "shipped": d[ship]}

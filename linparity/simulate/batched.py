@@ -131,7 +131,7 @@ def _as_batch(W: BatchedAR, X) -> np.ndarray:
         X = X[None]
     if X.ndim != 3 or X.shape[2] != W.d or X.shape[0] not in (1, W.R):
         raise ValueError(f"X: must have shape (n, {W.d}) or ({W.R}, n, {W.d}), got {X.shape}")
-    return X.astype(np.float64)
+    return X.astype(np.float64, copy=False)
 
 
 def _logits(W: BatchedAR, Xf, Yf):
@@ -279,15 +279,16 @@ def greedy_responses(W: BatchedAR, X) -> np.ndarray:
 
 
 # ============================================================================ score function
-def score(W: BatchedAR, X, Y, temperature: float = 1.0):
+def score(W: BatchedAR, X, Y, temperature: float = 1.0, log_prob: bool = True):
     """Per-sample d log pi_tau(y|x) / d logit of every head.
 
     Returns g1 ``(R, n)``, g2 ``(R, n)`` (stop head, t = +1 for EOS), gc ``(R, n, d-1)`` (0 on short
-    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)``.
+    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)`` (None with
+    ``log_prob=False``, which skips computing it).
     """
     tau = check_temperature(temperature)
     Y = np.asarray(Y)
-    Yf = Y.astype(np.float64)
+    Yf = Y.astype(np.float64, copy=False)
     u1, u2, uc = _logits(W, _as_batch(W, X), Yf)
     d = W.d
     short = Y[..., 1] == 0
@@ -296,6 +297,8 @@ def score(W: BatchedAR, X, Y, temperature: float = 1.0):
     g1 = Yf[..., 0] * expit(-Yf[..., 0] * u1 / tau) / tau
     g2 = t2 * expit(-t2 * u2 / tau) / tau
     gc = np.where(short[..., None], 0.0, yc * expit(-yc * uc / tau) / tau)
+    if not log_prob:
+        return g1, g2, gc, None
     lp = (log_expit(Yf[..., 0] * u1 / tau) + log_expit(t2 * u2 / tau)
           + np.where(short, 0.0, log_expit(yc * uc / tau).sum(-1)))
     return g1, g2, gc, lp

@@ -114,14 +114,20 @@ def _continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens):
             idx = np.flatnonzero(kept[r])
             order[r, :idx.size] = idx[g.permutation(idx.size)]
             order[r, idx.size:] = np.flatnonzero(~kept[r])
-        for s in range(0, int(n_kept.max()), cfg.batch_size):
-            sl = order[:, s:s + cfg.batch_size]                       # (R, B)
-            Xb = np.take_along_axis(X, sl[..., None], 1)
-            Yb = np.take_along_axis(Y, sl[..., None], 1)
-            m = (np.arange(s, s + sl.shape[1])[None] < n_kept[:, None]).astype(np.float64)  # (R, B)
-            ml = m * np.take_along_axis(long_, sl, 1)
+        Xo = np.take_along_axis(X, order[..., None], 1)                 # (R, N, d) in visiting order
+        Yo = np.take_along_axis(Y, order[..., None], 1)                 # (R, N, d+1)
+        Mo = (np.arange(N)[None] < n_kept[:, None]).astype(np.float64)  # (R, N) 1 on kept samples
+        Lo = Mo * np.take_along_axis(long_, order, 1)                   # (R, N) 1 on kept long samples
+        bs = cfg.batch_size
+        chunk = bs * max(1, 4096 // bs)                 # float copies of 4096-sample slices, not of all N
+        for s in range(0, int(n_kept.max()), bs):
+            if s % chunk == 0:
+                Xc = Xo[:, s:s + chunk].astype(np.float64)                     # (R, chunk, d)
+                Yc = Yo[:, s:s + chunk].astype(np.float64)                     # (R, chunk, d+1)
+            Xb, Yb = Xc[:, s % chunk:s % chunk + bs], Yc[:, s % chunk:s % chunk + bs]  # (R, b, d), (R, b, d+1)
+            m, ml = Mo[:, s:s + bs], Lo[:, s:s + bs]                          # (R, b)
             nb, nl = m.sum(1), ml.sum(1)
-            g1, g2, gc, _ = score(W, Xb, Yb, 1.0)
+            g1, g2, gc, _ = score(W, Xb, Yb, 1.0, log_prob=False)
             inv_b = np.divide(1.0, nb, out=np.zeros(R), where=nb > 0)[:, None]
             inv_l = np.divide(1.0, nl, out=np.zeros(R), where=nl > 0)[:, None, None]
             step = accumulate(W, Xb, Yb, m * g1 * inv_b, m * g2 * inv_b, ml[..., None] * gc * inv_l)
