@@ -148,7 +148,8 @@ def test_search_budget_doubles_and_reports_the_level_below():
     assert s["budget"] == np.inf
 
 
-@pytest.mark.parametrize("name", ["samples_d32.toml", "samples_d128_256_full.toml", "samples_d128_256_stats.toml"])
+@pytest.mark.parametrize("name", ["samples_d32.toml", "samples_d64.toml", "samples_d128.toml", "samples_d128_256_full.toml",
+                                  "samples_d128_256_stats.toml"])
 def test_example_specs_load_and_name_the_samples_task(name):
     """The shipped issue-10 specs load, name the registered task, and every point is a valid
     (route, d, p or kappa) of it (its d and lambda as the figures use: (0.01, 0.01, 0.01/d))."""
@@ -192,3 +193,19 @@ def test_shipped_points_keep_finished_full_route_points(tmp_path):
     stored = load_results(tmp_path / "ship", allow_missing=True).results[0][0]
     assert float(got[0][1]["budget"]) == float(stored["budget"])
     assert len(sm.shipped_full_points(["ship"], runs=tmp_path)) == 2     # any replicate count
+
+
+def test_shipped_runs_use_the_figure_settings():
+    """F5 fits the shipped full-weight points together with the ones it computes: every shipped
+    point must be the same measurement (full route, 'continue', the figure's replicates, cap and
+    lambdas, default round limit); only the first budget of the search may differ."""
+    from linparity.figures.scaling import FULL_CAP
+    from linparity.figures.settings import FULL
+    from linparity.sweep import load_spec
+    for name in FULL.f5_shipped:
+        spec = load_spec(sm.EXAMPLE_RUNS.parent / (name.replace("-", "_") + ".toml"))
+        assert spec.out == sm.EXAMPLE_RUNS / name
+        for pt in spec.points:
+            assert (pt["route"], pt["variant"], pt["replicates"], pt["cap"]) == ("full", "continue", FULL.f5_full_R,
+                                                                                 FULL_CAP)
+            assert "n_max" not in pt and pt["lam"] == pytest.approx(list(ntp.default_lam(pt["d"])))

@@ -25,7 +25,6 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 from scipy.special import expit, logit
 
@@ -230,6 +229,7 @@ def gradient_flow(d, p, lam, t=None, theta0=None, *, q=None, r=None, rtol=1e-10,
     y0 = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
     if t[-1] == 0:
         return np.tile(y0, (len(t), 1))
+    from scipy.integrate import solve_ivp      # here, not at import: ~0.2 s that every CLI command paid
     active = _active_heads(d, p, q)
     sol = solve_ivp(lambda s, y: -active * population_grad(y, d, p, lam, q=q, r=r), (0.0, t[-1]), y0,
                     method="DOP853", t_eval=t, rtol=rtol, atol=atol)

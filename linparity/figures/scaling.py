@@ -56,12 +56,13 @@ def _fit(d, mean, found):
     return sc.fit_power_law(d[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
 
 
-def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats) -> list:
+def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None) -> list:
     """REPORT rows of one setting; the criteria were fixed before the full-mode run (issue 10).
 
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and
-    could not check the criterion; the verdicts are the same either way)."""
+    could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
+    d reached, the exponent between them), reported beside the Props 1-3 row, outside its criterion."""
     sf, ef = fit_full["slope"], fit_full["se"]
     ss_, es = fit_stats["slope"], fit_stats["se"]
     tol = 2 * np.hypot(ef, es) if np.isfinite(ef) and np.isfinite(es) else np.nan
@@ -76,7 +77,9 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
                 "2 sqrt(se_full^2 + se_stats^2)" + ("" if np.isfinite(tol) else "; fewer than 3 d: no se, not "
                                                     "checkable")),
             Row("F5", f"Props 1-3 certify O~(d^{deg:g}) samples per round at {label} (proofs claim 8); full-weight "
-                "route", f"exponent <= {deg:g}", f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)}",
+                "route", f"exponent <= {deg:g}", f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)}" + (
+                    f"; between the two largest d ({int(local[0][0])} -> {int(local[0][1])}): {fmt(local[1])} "
+                    "(two points, no se; not part of the criterion)" if local else ""),
                 all_found and sf <= deg + 2 * (ef if np.isfinite(ef) else 0.0),
                 "criterion (fixed before the run): every d reached and slope <= degree + 2 se")]
     if worst is not None:
@@ -221,11 +224,11 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
     summary line next to the stats route's fit; returns the layer."""
     line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
     ds_full = [int(x) for x in line_full["d"]]
-    if line_full["shipped"]:
-        sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs "
-                  "examples/runs/samples-d32, -d64, run once, not recomputed)")
+    if line_full["shipped"].size:
+        sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs in "
+                  "examples/runs, run once, not recomputed)")
     rows += _route_rows(sweep, deg, ds_full, line_full["fit"],
-                        fit_stats, line_full["found"], line_full["worst"], ds)
+                        fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"])
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
     return line_full
@@ -253,5 +256,7 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         per_d = [sm.HEADS[int(np.argmax(c))] if c.sum() else "-" for c in counts]
         worst = ", ".join(f"d={int(x)}: {h}" for x, h in zip(d, per_d))
         worst = ("chain at every d (" if all(h == "chain" for h in per_d if h != "-") else "mixed (") + worst + ")"
+    top = np.flatnonzero(found)[-2:]                     # the two largest d reached: local exponent
     return {"d": d, "found": found, "fit": _fit(d, mean, found), "worst": worst,
+            "local": (d[top], sc.fit_power_law(d[top], mean[top])["slope"]) if top.size == 2 else None,
             "success": np.array([float(r["success_fraction"]) for r in recs]), "shipped": d[ship]}

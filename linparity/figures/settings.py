@@ -27,7 +27,8 @@ class Settings:
     f5_full_R: int            # F5 full-weight replicates per budget level
     f5_full_b0: int           # F5 full-weight first budget of the doubling search
     f5_fixed_ps: tuple        # F5 sweep 2: fixed p_cot values (both routes)
-    f5_shipped: tuple         # F5: shipped full-weight sweeps (examples/runs/NAME, run once, not recomputed) drawn beside
+    f5_shipped: tuple         # F5: shipped full-weight sweeps examples/runs/NAME (run once, not recomputed), drawn and
+                              # fitted with the computed full-weight points
     f6_d: int                 # F6 input size (max over all 2^d inputs)
     f6_Ts: tuple              # F6 sample counts T
     f6_R: int                 # F6 replicates
@@ -54,6 +55,7 @@ FULL = Settings(
     f1_T=200_000, f1_R=5, n_mc=4000, f2_d=10, f3_d=10, f3_ps=(0.01, 0.05, 0.1, 0.2), f3_rounds=14,
     f3_N=4000, f3_R=5, f4_ps=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2), f5_ds=(8, 16, 32, 64, 128, 256),
     f5_R=40, f5_full_ds=(6, 8, 12, 16, 24), f5_full_ds_k2=(6, 8, 12), f5_full_R=10, f5_full_b0=256,
-    f5_fixed_ps=(0.1, 0.25), f5_shipped=("samples-d32", "samples-d64"), f6_d=8, f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
+    f5_fixed_ps=(0.1, 0.25), f5_shipped=("samples-d32", "samples-d64", "samples-d128"), f6_d=8,
+    f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
     f6_exact_T=30_000, f7_d=8, f7_steps=150, f7_R=5, f8_ps=(0.02, 0.05, 0.1, 0.2),
     f8_Ts=(10, 30, 100, 300, 1000, 3000, 10_000), f8_R=3, f8_rounds=14)
