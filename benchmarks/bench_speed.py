@@ -355,6 +355,10 @@ def bench_star(quick: bool = False) -> str:
     Wn = star_round(W, cfg, [np.random.default_rng(1)])[0]
     dev_c = float(np.max(np.abs(Wn.models()[0].to_vector() - Wo.models()[0].to_vector())))
     upd_new = tc["new"] - t["sample"]                          # star_round = sample_kept + update
+    # flops per kept-sample visit: chain heads forward (x @ W_x, y @ W_y, x @ W_p) and backward, 2 flops
+    # per multiply-add: 2 passes x 2 x (d-1)(3d-1); GEMM of one step's forward shape for comparison
+    fl = 4 * (d - 1) * (3 * d - 1)
+    gf_step = gemm_gflops(STAR_OPTIONS["batch_size"], d, 3 * (d - 1))
     return (
         f"One STaR round (variant refit, CoT reward) on full weights, d = {d}, N = {N}, one "
         f"replicate; model: the regularised NTP optimum at p = 0.5, lambda = (0.01, 0.01, 0.001) "
@@ -375,7 +379,10 @@ def bench_star(quick: bool = False) -> str:
         f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s |\n"
         f"| round before / after | {t['sample'] + tc['old']:.2f} s / {tc['new']:.2f} s | "
         f"{(t['sample'] + tc['old']) / tc['new']:.2f}x |\n\n"
-        f"Continue update, max |weight difference| now vs before: {dev_c:.0e}.\n")
+        f"Continue update, max |weight difference| now vs before: {dev_c:.0e}. At ~{fl / 1e3:.0f} kFLOP per "
+        f"visit (chain heads, forward and backward) the update runs at {2 * len(Xk) * fl / upd_new / 1e9:.1f} "
+        f"GFLOP/s; numpy's GEMM of one step's forward shape ({STAR_OPTIONS['batch_size']} x {d}) @ "
+        f"({d} x {3 * (d - 1)}) runs at {gf_step:.1f} GFLOP/s, a 1000^3 GEMM at {gemm_gflops(1000, 1000, 1000, 3):.0f}.\n")
 
 
 BENCHES = {"eval": ("Evaluation and the pretrain command (issue 10)", bench_eval),

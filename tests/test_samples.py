@@ -209,3 +209,15 @@ def test_shipped_runs_use_the_figure_settings():
             assert (pt["route"], pt["variant"], pt["replicates"], pt["cap"]) == ("full", "continue", FULL.f5_full_R,
                                                                                  FULL_CAP)
             assert "n_max" not in pt and pt["lam"] == pytest.approx(list(ntp.default_lam(pt["d"])))
+
+
+def test_full_level_refuses_what_does_not_fit(monkeypatch):
+    """The level's memory is checked before anything is allocated (full_level_bytes counts its
+    arrays; an earlier version was killed by the OS at d = 64, B = 2^20, R = 10): a limit below the
+    estimate refuses by name, one above it runs."""
+    need = sm.full_level_bytes(4, 64, 2, 3)
+    monkeypatch.setenv("LINPARITY_MAX_BYTES", str(need / 2))
+    with pytest.raises(ValueError, match="budget: the request needs"):
+        sm.full_weight_level(4, 0.6, (0.01, 0.01, 0.0025), 64, 3, [np.random.default_rng(0)] * 2)
+    monkeypatch.setenv("LINPARITY_MAX_BYTES", str(need * 2))
+    assert sm.full_weight_level(4, 0.6, (0.01, 0.01, 0.0025), 64, 3, [np.random.default_rng(0)] * 2)["success"].size == 2

@@ -89,10 +89,11 @@ def test_bootstrap_max_se_truncation_and_monte_carlo():
     assert abs(m.std(ddof=1) - exact) <= 5 * se_of_sd
 
 
-def test_bootstrap_max_se_rejects_bad_input():
-    for v in ([1.0], [1.0, np.nan]):
-        with pytest.raises(ValueError, match="v: need >= 2 finite"):
-            bootstrap_max_se(v)
+@pytest.mark.parametrize("v, top, msg", [([1.0], 64, "v: need >= 2"), ([1.0, np.nan], 64, "v: must be finite"),
+                                         ([1.0, 2.0], 0, "top")])
+def test_bootstrap_max_se_rejects_bad_input(v, top, msg):
+    with pytest.raises(ValueError, match=msg):
+        bootstrap_max_se(v, top)
 
 
 @pytest.mark.parametrize("d", [6, 20])

@@ -42,13 +42,14 @@ import numpy as np
 from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
+from .._validate import check_alloc
 from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
 from ..heads import lam_triple
 from ..sweep import load_results, register_task
 from . import scaling as sc
 from .star import STAR_OPTIONS
 
-__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_weight_level", "stats_level", "search_budget",
+__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "full_weight_level", "stats_level", "search_budget",
            "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
            "EXAMPLE_RUNS", "shipped_full_points"]
 
@@ -159,6 +160,18 @@ def _accuracy(W, Xe) -> np.ndarray:
     return (last == np.prod(Xe, axis=-1, dtype=np.int8)).mean(-1)
 
 
+def full_level_bytes(d, budget, replicates, n_max) -> float:
+    """Peak memory (bytes) of :func:`full_weight_level`, counted from its arrays: the round's inputs
+    and responses of all R replicates and their visiting-order copies (int8, 2 R B (2d+1)); one
+    replicate's decoding at a time (float inputs, the chain heads' x-parts and uniforms:
+    8 B (d + 3(d-1))); the distinct-input keys (8 ceil(d/64) bytes per input drawn, R B (n_max+1)).
+    At d = 64, B = 2^20, R = 10, n_max = 15: 6.2e9 (the first version stored every replicate's float
+    inputs and chain logits at once, ~12 GB more, and was killed for memory there)."""
+    B, R = float(budget), float(replicates)
+    return (2 * R * B * (2 * d + 1) + 8 * B * (d + 3 * (d - 1))
+            + 8 * -(-d // 64) * R * B * (n_max + 1))
+
+
 def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=0.99, n_eval=4096,
                       diagnose=False) -> dict:
     """R replicates of the full-weight pipeline at one budget B (one Generator per replicate).
@@ -182,6 +195,7 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
         raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
     lams = lam_triple(lam, positive=True)
     R = len(gens)
+    check_alloc("budget", full_level_bytes(d, B, R, n_max))     # refused by name, not killed for memory
     streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
     if d <= MAX_ENUM_D:
         Xe = np.broadcast_to(all_inputs(d), (R, 2 ** d, d))
@@ -399,6 +413,7 @@ def shipped_full_points(names, runs=EXAMPLE_RUNS, *, replicates=None) -> list:
             continue
         res = load_results(folder, allow_missing=True)
         for pt, rec in zip(res.points, res.results):
-            if rec and pt.get("route", "full") == "full" and (replicates is None or pt.get("replicates") == replicates):
+            same_r = replicates is None or pt.get("replicates") == replicates
+            if rec and pt.get("route", "full") == "full" and same_r:
                 out.append((dict(pt), rec[0]))
     return out

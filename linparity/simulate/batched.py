@@ -124,14 +124,15 @@ class BatchedAR:
 
 
 # ============================================================================ logits
-def _as_batch(W: BatchedAR, X) -> np.ndarray:
-    """Inputs as float ``(R or 1, n, d)``; a 2-d X is shared by all replicates."""
+def _as_batch(W: BatchedAR, X, convert: bool = True) -> np.ndarray:
+    """Inputs as float ``(R or 1, n, d)`` (as given with ``convert=False``); a 2-d X is shared by
+    all replicates."""
     X = np.asarray(X)
     if X.ndim == 2:
         X = X[None]
     if X.ndim != 3 or X.shape[2] != W.d or X.shape[0] not in (1, W.R):
         raise ValueError(f"X: must have shape (n, {W.d}) or ({W.R}, n, {W.d}), got {X.shape}")
-    return X.astype(np.float64, copy=False)
+    return X.astype(np.float64, copy=False) if convert else X
 
 
 def _logits(W: BatchedAR, Xf, Yf):
@@ -199,12 +200,14 @@ def _chain_decode(rows, base, pair, WyT, U, tau, greedy, Y, uc):
 
     base, pair ``(m, d-1)``: <Wx_l, x> and <Wp_l, x> of those rows; WyT ``(d-1, d-1)`` the
     transpose of Wy (row k-1: every head's weight on y_k); U ``(d-1, m)`` uniforms (row l-2 for
-    bit l; unused when ``greedy``); Y ``(n, d+1)`` int8 with y_1 set; uc ``(n, d-1)`` out:
+    bit l; unused when ``greedy``); Y ``(n, d+1)`` int8 with y_1 set; uc ``(n, d-1)`` out (or
+    ``(0, 0)``: not stored):
     u_l = base_l + acc_l + y_{l-1} pair_l with acc_l = sum_{k<l} y_k Wy[l-2, k-1] accumulated
     over k as in LinearAR._decode. Bit l is +1 iff U < sigma(u_l/tau) (greedy: iff u_l >= 0).
     Rows go in blocks of _BLOCK, position by position, so that the blocks' rows run side by side.
     """
     m, dm1 = base.shape
+    store = uc.shape[0] > 0
     acc = np.empty((dm1, _BLOCK))                # acc[l-2, i]: acc_l of row s+i so far
     yb = np.empty(_BLOCK)                        # latest bit y_{l-1} of each row of the block
     for s in range(0, m, _BLOCK):
@@ -220,34 +223,37 @@ def _chain_decode(rows, base, pair, WyT, U, tau, greedy, Y, uc):
             for i in range(nb):
                 r = rows[s + i]
                 u = base[s + i, h] + acc[h, i] + yb[i] * pair[s + i, h]
-                uc[r, h] = u
+                if store:
+                    uc[r, h] = u
                 hit = u >= 0.0 if greedy else U[h, s + i] < _sigmoid(u / tau)
                 yb[i] = 1.0 if hit else -1.0
                 Y[r, h + 1] = 1 if hit else -1
 
 
-def _decode(W: BatchedAR, X, gens, tau):
+def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
     """Every replicate decoded: sampled at tau with replicate r drawing from ``gens[r]`` in
     LinearAR.sample's order, or greedy when ``gens`` is None.
 
     Returns Y int8 ``(R, n, d+1)`` and the logits u1 ``(R, n)``, u2 ``(R, n)``, uc ``(R, n, d-1)``
-    (0 on short rows).
+    (0 on short rows); uc is None with ``logits=False``, which does not store it (R n (d-1) floats:
+    5 GB at R = 10, n = 2^20, d = 64). The inputs are converted to float one replicate at a time.
     """
-    Xf = _as_batch(W, X)
-    R, d, n = W.R, W.d, Xf.shape[1]
+    Xa = _as_batch(W, X, convert=False)
+    R, d, n = W.R, W.d, Xa.shape[1]
     greedy = gens is None
     Y = np.zeros((R, n, d + 1), dtype=np.int8)
-    u1, u2, uc = np.empty((R, n)), np.empty((R, n)), np.zeros((R, n, d - 1))
-    no_u1, no_u2 = np.empty(0), np.empty((0, 0))                   # greedy: no uniforms
+    u1, u2 = np.empty((R, n)), np.empty((R, n))
+    uc = np.zeros((R, n, d - 1)) if logits else None
+    no_u1, no_u2, no_uc = np.empty(0), np.empty((0, 0)), np.empty((0, 0))   # greedy: no uniforms
     for r in range(R):
-        Xr = Xf[r if Xf.shape[0] > 1 else 0]
+        Xr = Xa[r if Xa.shape[0] > 1 else 0].astype(np.float64, copy=False)
         U = no_u1 if greedy else gens[r].random(2 * n)
         go = _head_decode(Xr, W.w1[r], W.w2[r], float(W.b2[r]), U, tau, greedy, Y[r], u1[r], u2[r])
         if go.size:
             Xg = Xr[go]
             U = no_u2 if greedy else gens[r].random(go.size * (d - 1)).reshape(d - 1, go.size)
             _chain_decode(go, Xg @ W.Wx[r].T, Xg @ W.Wp[r].T, np.ascontiguousarray(W.Wy[r].T), U, tau,
-                          greedy, Y[r], uc[r])
+                          greedy, Y[r], uc[r] if logits else no_uc)
     return Y, u1, u2, uc
 
 
@@ -262,20 +268,20 @@ def sample_responses(W: BatchedAR, X, gens, temperature: float = 1.0) -> np.ndar
     temperature : float
         tau > 0: each decision is +1 (EOS for the stop head) with probability sigma(u / tau).
     """
-    return sample_with_logits(W, X, gens, temperature)[0]
+    return sample_with_logits(W, X, gens, temperature, logits=False)[0]
 
 
-def sample_with_logits(W: BatchedAR, X, gens, temperature):
+def sample_with_logits(W: BatchedAR, X, gens, temperature, logits: bool = True):
     """:func:`sample_responses` plus the logits of the sampled responses (see :func:`_decode`)."""
     tau = check_temperature(temperature)
     if len(gens) != W.R:
         raise ValueError(f"gens: need one Generator per replicate ({W.R}), got {len(gens)}")
-    return _decode(W, X, gens, tau)
+    return _decode(W, X, gens, tau, logits)
 
 
 def greedy_responses(W: BatchedAR, X) -> np.ndarray:
     """Greedy responses ``(R, n, d+1)`` with the tie rules of LinearAR.greedy (bit +1, stop goes on)."""
-    return _decode(W, X, None, 1.0)[0]
+    return _decode(W, X, None, 1.0, logits=False)[0]
 
 
 # ============================================================================ score function
