@@ -223,11 +223,10 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
     """Draw the full-weight route of one sweep (:func:`_full_layer`), append its REPORT rows and its
     summary line next to the stats route's fit; returns the layer."""
     line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
-    ds_full = [int(x) for x in line_full["d"]]
     if line_full["shipped"].size:
         sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs in "
                   "examples/runs, run once, not recomputed)")
-    rows += _route_rows(sweep, deg, ds_full, line_full["fit"],
+    rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
                         fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"])
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
