@@ -247,8 +247,9 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         ax.plot(d[~found], [FULL_CAP] * int((~found).sum()), "v", color=col, label="full: cap passed")
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
+        lab = "shipped run (examples/runs)"
         ax.plot(d[ship & found], mean[ship & found], "D", color=col, ms=7, mfc="none", mew=0.8,
-                label="shipped run (examples/runs)")
+                label=None if lab in ax.get_legend_handles_labels()[1] else lab)
     counts = np.array([np.asarray(r["worst_counts"]) for r in recs])               # (n_d, 3)
     worst = None
     if counts.size and counts.sum() > 0:
