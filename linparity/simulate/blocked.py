@@ -66,6 +66,20 @@ def sig_neg(m):
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def stop_coefficient(A2, X, Y, r, inv):
+    """The stop head's score coefficient t sigma(-t m) of sample r (t = +1 for y_2 = EOS), m its
+    margin inv <A2, (x, y_1, y_1 x, 1)> with A2 ``(2d+2,)`` the (lazily scaled) weights."""
+    d = X.shape[1]
+    y1 = Y[r, 0]
+    u = 1.0 if Y[r, 1] == 0.0 else -1.0             # +1: y_2 = EOS
+    acc = 0.0
+    for j in range(d):
+        acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
+    acc += A2[d] * y1 + A2[2 * d + 1]
+    return sig_neg(u * (acc * inv)) * u
+
+
+@njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def chain_sample_update(X, Y, r, h, c, st, Gx, Gy, Gp, Sx, Sy, Sp):
     """One long sample's step of chain head l = h + 2 (lazily scaled Pegasos, see linparity.simulate.ntp):
     G += c phi_l(x_r, y_r) (split into the x, y and y_{l-1} x groups), then S += G / (lam t_long) (st)."""
@@ -211,12 +225,7 @@ def sgd_chunk_blocked(X, Y, block, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
             A2 = V2 if tt == 1 else G2
             inv = 1.0 if tt == 1 else 1.0 / (lam2a * (tt - 1))
             y1 = Y[r, 0]
-            u = 1.0 if Y[r, 1] == 0.0 else -1.0             # +1: y_2 = EOS
-            acc = 0.0
-            for j in range(d):
-                acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
-            acc += A2[d] * y1 + A2[2 * d + 1]
-            c = sig_neg(u * (acc * inv)) * u
+            c = stop_coefficient(A2, X, Y, r, inv)
             cy = c * y1
             st = 1.0 / (lam2a * tt)
             for j in range(d):

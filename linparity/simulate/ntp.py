@@ -86,7 +86,7 @@ from ..data import Mixture, is_long
 from ..heads import lam_triple
 from ..model import LinearAR, phi
 from . import blocked
-from .blocked import chain_sample_update, sig_neg
+from .blocked import chain_sample_update, sig_neg, stop_coefficient
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
            "DEFAULT_LAM", "CHUNK_SAMPLES"]
@@ -328,14 +328,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
             A2 = V2 if t == 1 else G2
             inv = 1.0 if t == 1 else 1.0 / (lam2a * (t - 1))
             for i in range(B):
-                r = start + i
-                y1 = Y[r, 0]
-                u = 1.0 if Y[r, 1] == 0.0 else -1.0             # +1: y_2 = EOS
-                acc = 0.0
-                for j in range(d):
-                    acc += (A2[j] + y1 * A2[d + 1 + j]) * X[r, j]
-                acc += A2[d] * y1 + A2[2 * d + 1]
-                cbuf[i] = sig_neg(u * (acc * inv)) * u / B
+                cbuf[i] = stop_coefficient(A2, X, Y, start + i, inv) / B
             for i in range(B):
                 r = start + i
                 c = cbuf[i]
