@@ -78,10 +78,14 @@ def test_batched_model_matches_linear_ar_draw_for_draw():
         assert off[r] == pytest.approx(red.off_subspace_norm, rel=1e-12)
 
 
-@pytest.mark.parametrize("d,tau", [(3, 0.75), (50, 1.0), (50, 0.5)])
-def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau):
+@pytest.mark.parametrize("d,tau,rows", [(3, 0.75, None), (50, 1.0, None), (50, 0.5, None), (50, 1.0, 7),
+                                        (3, 0.75, 333)])
+def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau, rows, monkeypatch):
     # reference: LinearAR.sample / greedy (numpy, one rng.random call per chain position). The
-    # compiled chain decoder draws all chain uniforms in one call and must make the same decisions.
+    # compiled chain decoder draws all chain uniforms in one call and must make the same decisions,
+    # whatever the number of rows decoded per call (rows: DECODE_ROWS, default 65536 > 2000).
+    if rows is not None:
+        monkeypatch.setattr(rl_policy, "DECODE_ROWS", rows)
     rng = np.random.default_rng(d)
     ms = _random_models(d, 2, rng, scale=0.3)
     ms[1] = LinearAR.from_reduced(d, 2.0, -1.0, -1.5, 2.0)        # mostly long responses

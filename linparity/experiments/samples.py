@@ -162,13 +162,15 @@ def _accuracy(W, Xe) -> np.ndarray:
 
 def full_level_bytes(d, budget, replicates, n_max) -> float:
     """Peak memory (bytes) of :func:`full_weight_level`, counted from its arrays: the round's inputs
-    and responses of all R replicates and their visiting-order copies (int8, 2 R B (2d+1)); one
-    replicate's decoding at a time (float inputs, the chain heads' x-parts and uniforms:
-    8 B (d + 3(d-1))); the distinct-input keys (8 ceil(d/64) bytes per input drawn, R B (n_max+1)).
-    At d = 64, B = 2^20, R = 10, n_max = 15: 6.2e9 (the first version stored every replicate's float
-    inputs and chain logits at once, ~12 GB more, and was killed for memory there)."""
+    and responses of all R replicates and their visiting-order copies (int8, 2 R B (2d+1)); the
+    head logits of all replicates (16 R B); one replicate's uniforms (8 B (d+1)) and one block of
+    ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) rows); the
+    distinct-input keys (8 ceil(d/64) bytes per input drawn, R B (n_max+1)).
+    At d = 64, B = 2^20, R = 10, n_max = 15: 4.9e9 (the first version stored every replicate's float
+    inputs and chain logits at once, ~12 GB more, and was killed for memory there; the second
+    converted a whole replicate at once, 1.5 GB more)."""
     B, R = float(budget), float(replicates)
-    return (2 * R * B * (2 * d + 1) + 8 * B * (d + 3 * (d - 1))
+    return (2 * R * B * (2 * d + 1) + 16 * R * B + 8 * B * (d + 1) + 8 * sim.DECODE_ROWS * (3 * d - 2)
             + 8 * -(-d // 64) * R * B * (n_max + 1))
 
 

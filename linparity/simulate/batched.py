@@ -52,7 +52,7 @@ from ..model import LinearAR
 
 __all__ = ["BatchedAR", "sample_responses", "sample_with_logits", "greedy_responses", "log_prob", "score",
            "accumulate", "policy_update", "policy_step_", "rewards", "Recorder", "run_streams", "eval_inputs",
-           "evaluate_batch"]
+           "evaluate_batch", "DECODE_ROWS"]
 
 #: evaluation averages over all 2^d inputs up to this d, else over ``n_eval`` uniform inputs
 
@@ -157,13 +157,13 @@ def _sigmoid(x):
 
 
 @njit(cache=True, nogil=True)
-def _head_decode(X, w1, w2, b2, U, tau, greedy, Y, u1, u2):
+def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
     """y_1 and the stop decision of n rows in place; returns the continuing rows' indices.
 
-    X ``(n, d)`` float; w1 ``(d,)``, w2 ``(2d+1,)``, b2 float; U ``(2n,)`` uniforms (y_1 of every
-    row, then the stop decision of every row; unused when ``greedy``). Writes Y[:, 0] (Y ``(n, d+1)``
-    int8, zero elsewhere), u1 = <w1, x> and u2 = <w2, phi_2> + b ``(n,)``. y_1 = +1 iff
-    U < sigma(u1/tau) (greedy: u1 >= 0); EOS iff U < sigma(u2/tau) (greedy: u2 > 0).
+    X ``(n, d)`` float; w1 ``(d,)``, w2 ``(2d+1,)``, b2 float; U1, U2 ``(n,)`` uniforms of y_1 and
+    of the stop decision (unused when ``greedy``). Writes Y[:, 0] (Y ``(n, d+1)`` int8, zero
+    elsewhere), u1 = <w1, x> and u2 = <w2, phi_2> + b ``(n,)``. y_1 = +1 iff U1 < sigma(u1/tau)
+    (greedy: u1 >= 0); EOS iff U2 < sigma(u2/tau) (greedy: u2 > 0).
     """
     n, d = X.shape
     go = np.empty(n, dtype=np.int64)
@@ -173,7 +173,7 @@ def _head_decode(X, w1, w2, b2, U, tau, greedy, Y, u1, u2):
         for j in range(d):
             a += X[i, j] * w1[j]
         u1[i] = a
-        hit = a >= 0.0 if greedy else U[i] < _sigmoid(a / tau)
+        hit = a >= 0.0 if greedy else U1[i] < _sigmoid(a / tau)
         y1 = 1.0 if hit else -1.0
         Y[i, 0] = 1 if hit else -1
         a = 0.0
@@ -183,7 +183,7 @@ def _head_decode(X, w1, w2, b2, U, tau, greedy, Y, u1, u2):
             p += X[i, j] * w2[d + 1 + j]
         v = a + y1 * w2[d] + y1 * p + b2
         u2[i] = v
-        stop = v > 0.0 if greedy else U[n + i] < _sigmoid(v / tau)
+        stop = v > 0.0 if greedy else U2[i] < _sigmoid(v / tau)
         if not stop:
             go[n_go] = i
             n_go += 1
@@ -192,6 +192,8 @@ def _head_decode(X, w1, w2, b2, U, tau, greedy, Y, u1, u2):
 
 #: rows decoded together by _chain_decode (independent rows give the CPU parallel work)
 _BLOCK = 64
+#: rows converted to float and decoded per call in _decode (bounds its float memory: ~8 DECODE_ROWS 3d bytes)
+DECODE_ROWS = 65536
 
 
 @njit(cache=True, nogil=True)
@@ -236,7 +238,9 @@ def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
 
     Returns Y int8 ``(R, n, d+1)`` and the logits u1 ``(R, n)``, u2 ``(R, n)``, uc ``(R, n, d-1)``
     (0 on short rows); uc is None with ``logits=False``, which does not store it (R n (d-1) floats:
-    5 GB at R = 10, n = 2^20, d = 64). The inputs are converted to float one replicate at a time.
+    5 GB at R = 10, n = 2^20, d = 64). The inputs are converted to float one replicate and
+    ``DECODE_ROWS`` rows at a time (rows are independent, so the numbers do not depend on it); the
+    chain uniforms of a replicate are one draw of ``(d-1, n_go)``.
     """
     Xa = _as_batch(W, X, convert=False)
     R, d, n = W.R, W.d, Xa.shape[1]
@@ -245,15 +249,21 @@ def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
     u1, u2 = np.empty((R, n)), np.empty((R, n))
     uc = np.zeros((R, n, d - 1)) if logits else None
     no_u1, no_u2, no_uc = np.empty(0), np.empty((0, 0)), np.empty((0, 0))   # greedy: no uniforms
+    blocks = [(a, min(n, a + DECODE_ROWS)) for a in range(0, max(n, 1), DECODE_ROWS)]
     for r in range(R):
-        Xr = Xa[r if Xa.shape[0] > 1 else 0].astype(np.float64, copy=False)
+        Xr = Xa[r if Xa.shape[0] > 1 else 0]
         U = no_u1 if greedy else gens[r].random(2 * n)
-        go = _head_decode(Xr, W.w1[r], W.w2[r], float(W.b2[r]), U, tau, greedy, Y[r], u1[r], u2[r])
+        go = np.concatenate([a + _head_decode(
+            Xr[a:b].astype(np.float64), W.w1[r], W.w2[r], float(W.b2[r]), U[a:b] if U.size else U,
+            U[n + a:n + b] if U.size else U, tau, greedy, Y[r, a:b], u1[r, a:b], u2[r, a:b]) for a, b in blocks])
         if go.size:
-            Xg = Xr[go]
             U = no_u2 if greedy else gens[r].random(go.size * (d - 1)).reshape(d - 1, go.size)
-            _chain_decode(go, Xg @ W.Wx[r].T, Xg @ W.Wp[r].T, np.ascontiguousarray(W.Wy[r].T), U, tau,
-                          greedy, Y[r], uc[r] if logits else no_uc)
+            WyT = np.ascontiguousarray(W.Wy[r].T)
+            for a in range(0, go.size, DECODE_ROWS):
+                rows = go[a:a + DECODE_ROWS]
+                Xg = Xr[rows].astype(np.float64)
+                _chain_decode(rows, Xg @ W.Wx[r].T, Xg @ W.Wp[r].T, WyT, U[:, a:a + DECODE_ROWS] if U.size else U,
+                              tau, greedy, Y[r], uc[r] if logits else no_uc)
     return Y, u1, u2, uc
 
 
