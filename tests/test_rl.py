@@ -318,7 +318,7 @@ def test_theorem2_report_smoke():
     assert "Theorem 2" in format_report(rep)
 
 
-@pytest.mark.parametrize("d, batch_size, epochs", [(4, 1, 2), (5, 32, 2), (6, 7, 3)])
+@pytest.mark.parametrize("d, batch_size, epochs", [(4, 1, 2), (5, 32, 2), (6, 7, 3), (24, 32, 1)])
 def test_continue_round_equals_per_sample_reference(d, batch_size, epochs):
     # reference: references.continue_sgd_reference, per-sample Python gradients (policy_update_reference)
     # on the same kept set in the same visiting order: the kept set is redrawn by sample_kept from a

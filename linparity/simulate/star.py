@@ -14,17 +14,18 @@ permutations, so a replicate's trajectory does not depend on R (numpy SPEC 7).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
 from ..data import add_distinct, check_reward, sample_inputs
 from ..heads import lam_triple
 from ..model import LinearAR
 from .ntp import fit_samples
-from .batched import (BatchedAR, Recorder, accumulate, rewards, run_streams,
-                        sample_responses, score)
+from .batched import BatchedAR, Recorder, rewards, run_streams, sample_responses
 
 __all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "star_round", "run_star"]
 
@@ -98,47 +99,106 @@ class StarResult:
 def _continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens):
     """E epochs of mini-batch NTP SGD on each replicate's kept set, from the current weights.
 
-    Step: w <- w - lr (grad of the mean per-head logistic loss over the step's kept samples
-    + lam w); heads 1 and 2a average over the kept samples of the step, chain heads over its kept
-    long samples (a head with no sample in the step does not move). Each epoch visits the kept
-    samples of replicate r in the order of a fresh permutation from ``gens[r]``; replicates with
-    fewer kept samples sit out the last steps.
+    Step: w <- w + lr (mean over the step's samples of grad log pi(y|x) - lam w) (tau = 1): heads 1
+    and 2a average over the kept samples of the step, chain heads over its kept long samples (a head
+    with no sample in the step does not move). Each epoch visits the kept samples of replicate r in
+    the order of a fresh permutation from ``gens[r]``; replicates are independent (one compiled
+    :func:`_continue_steps` call per replicate and epoch), so a replicate's weights do not depend on R.
     """
-    R, N = kept.shape
     lam1, lam2a, lamc = cfg.lam
-    long_ = Y[..., 1] != 0
-    n_kept = kept.sum(1)
     for _ in range(cfg.epochs):
-        order = np.empty((R, N), dtype=np.int64)
+        orders = []
         for r, g in enumerate(gens):
             idx = np.flatnonzero(kept[r])
-            order[r, :idx.size] = idx[g.permutation(idx.size)]
-            order[r, idx.size:] = np.flatnonzero(~kept[r])
-        Xo = np.take_along_axis(X, order[..., None], 1)                 # (R, N, d) in visiting order
-        Yo = np.take_along_axis(Y, order[..., None], 1)                 # (R, N, d+1)
-        Mo = (np.arange(N)[None] < n_kept[:, None]).astype(np.float64)  # (R, N) 1 on kept samples
-        Lo = Mo * np.take_along_axis(long_, order, 1)                   # (R, N) 1 on kept long samples
-        bs = cfg.batch_size
-        chunk = bs * max(1, 4096 // bs)                 # float copies of 4096-sample slices, not of all N
-        for s in range(0, int(n_kept.max()), bs):
-            if s % chunk == 0:
-                Xc = Xo[:, s:s + chunk].astype(np.float64)                     # (R, chunk, d)
-                Yc = Yo[:, s:s + chunk].astype(np.float64)                     # (R, chunk, d+1)
-            Xb, Yb = Xc[:, s % chunk:s % chunk + bs], Yc[:, s % chunk:s % chunk + bs]  # (R, b, d), (R, b, d+1)
-            m, ml = Mo[:, s:s + bs], Lo[:, s:s + bs]                          # (R, b)
-            nb, nl = m.sum(1), ml.sum(1)
-            g1, g2, gc, _ = score(W, Xb, Yb, 1.0, log_prob=False)
-            inv_b = np.divide(1.0, nb, out=np.zeros(R), where=nb > 0)[:, None]
-            inv_l = np.divide(1.0, nl, out=np.zeros(R), where=nl > 0)[:, None, None]
-            step = accumulate(W, Xb, Yb, m * g1 * inv_b, m * g2 * inv_b, ml[..., None] * gc * inv_l)
-            on, onl = (nb > 0).astype(float), (nl > 0).astype(float)
-            step.w1 -= lam1 * W.w1 * on[:, None]
-            step.w2 -= lam2a * W.w2 * on[:, None]
-            step.b2 -= lam2a * W.b2 * on
-            for name in ("Wx", "Wy", "Wp"):
-                getattr(step, name)[...] -= lamc * getattr(W, name) * onl[:, None, None]
-            W.add_(step, cfg.lr)
+            orders.append(idx[g.permutation(idx.size)])
+        for r in range(W.R):
+            _continue_steps(X[r], Y[r], orders[r], cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
+                            W.w1[r], W.w2[r], W.b2[r:r + 1], W.Wx[r], W.Wy[r], W.Wp[r])
     return W
+
+
+@njit(cache=True, nogil=True)
+def _continue_steps(X, Y, order, bs, lr, lam1, lam2a, lamc, w1, w2, b2, Wx, Wy, Wp):
+    """The SGD steps of one replicate over one epoch, in place (see :func:`_continue_sgd`).
+
+    X ``(N, d)``, Y ``(N, d+1)`` int8; order ``(K,)`` the kept rows in visiting order, steps on
+    order[s:s+bs]. w1 ``(d,)``, w2 ``(2d+1,)``, b2 ``(1,)``, Wx, Wp ``(d-1, d)``, Wy ``(d-1, d-1)``
+    lower triangular. Heads 1 and 2a: per-sample loops, gradient y sigma(-y u) phi. Chain heads on
+    the step's n_l long rows: logits u = X_L Wx^T + P_L Wy^T + P_L * (X_L Wp^T) with P_L the previous
+    bits y_1..y_{d-1} ``(n_l, d-1)``; coefficients c = y sigma(-y u) / n_l; gradients c^T X_L,
+    lower(c^T P_L), (c * P_L)^T X_L: five BLAS products of shapes (n_l, d) x (d, d-1) (flops
+    ~ 10 n_l d^2, the same as the per-sample rule). Then w <- w + lr (g - lam w) per head.
+    """
+    K = order.size
+    d = X.shape[1]
+    m = d - 1
+    XL, PL, YL = np.empty((bs, d)), np.empty((bs, m)), np.empty((bs, m))
+    cc, ccp = np.empty((bs, m)), np.empty((bs, m))
+    base, pair, yw = np.empty((bs, m)), np.empty((bs, m)), np.empty((bs, m))
+    gx, gy, gp = np.empty((m, d)), np.empty((m, m)), np.empty((m, d))
+    g1, g2 = np.empty(d), np.empty(2 * d + 1)
+    xf = np.empty(d)
+    for s in range(0, K, bs):
+        nb = min(K, s + bs) - s
+        g1[:] = 0.0
+        g2[:] = 0.0
+        gb = 0.0
+        nl = 0
+        for i in range(nb):
+            row = order[s + i]
+            a1 = 0.0
+            a2 = 0.0
+            ap = 0.0
+            for j in range(d):
+                xf[j] = float(X[row, j])
+                a1 += xf[j] * w1[j]
+                a2 += xf[j] * w2[j]
+                ap += xf[j] * w2[d + 1 + j]
+            y1 = float(Y[row, 0])
+            t = 1.0 if Y[row, 1] == 0 else -1.0          # +1: EOS
+            c1 = y1 / (1.0 + math.exp(y1 * a1))            # y sigma(-y u)
+            c2 = t / (1.0 + math.exp(t * (a2 + y1 * w2[d] + y1 * ap + b2[0])))
+            for j in range(d):
+                g1[j] += c1 * xf[j]
+                g2[j] += c2 * xf[j]
+                g2[d + 1 + j] += c2 * y1 * xf[j]
+            g2[d] += c2 * y1
+            gb += c2
+            if t < 0.0:
+                for j in range(d):
+                    XL[nl, j] = xf[j]
+                for h in range(m):
+                    PL[nl, h] = float(Y[row, h])
+                    YL[nl, h] = float(Y[row, h + 1])
+                nl += 1
+        inv = 1.0 / nb
+        for j in range(d):
+            w1[j] += lr * (g1[j] * inv - lam1 * w1[j])
+        for j in range(2 * d + 1):
+            w2[j] += lr * (g2[j] * inv - lam2a * w2[j])
+        b2[0] += lr * (gb * inv - lam2a * b2[0])
+        if nl == 0:
+            continue
+        xl, pl = XL[:nl], PL[:nl]
+        np.dot(xl, Wx.T, base[:nl])
+        np.dot(xl, Wp.T, pair[:nl])
+        np.dot(pl, Wy.T, yw[:nl])
+        inv = 1.0 / nl
+        for i in range(nl):
+            for h in range(m):
+                y = YL[i, h]
+                c = y / (1.0 + math.exp(y * (base[i, h] + yw[i, h] + pl[i, h] * pair[i, h]))) * inv
+                cc[i, h] = c
+                ccp[i, h] = c * pl[i, h]
+        np.dot(cc[:nl].T, xl, gx)
+        np.dot(cc[:nl].T, pl, gy)
+        np.dot(ccp[:nl].T, xl, gp)
+        for h in range(m):
+            for j in range(d):
+                Wx[h, j] += lr * (gx[h, j] - lamc * Wx[h, j])
+                Wp[h, j] += lr * (gp[h, j] - lamc * Wp[h, j])
+            for k in range(h + 1):
+                Wy[h, k] += lr * (gy[h, k] - lamc * Wy[h, k])
 
 
 def sample_kept(W: BatchedAR, samples: int, reward: str, temperature: float, gens):
