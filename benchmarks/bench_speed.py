@@ -346,16 +346,20 @@ def bench_star(quick: bool = False) -> str:
     from linparity.experiments.star import STAR_OPTIONS
     from linparity.simulate.star import StarConfig, star_round
     cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **STAR_OPTIONS)
+    from linparity.data import REWARDS
+    from linparity.simulate.batched import rewards
     tc = best_interleaved({
         "old": lambda: _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
-        "new": lambda: star_round(W, cfg, [np.random.default_rng(1)])}, 2 if quick else 3)
+        "new": lambda: star_round(W, cfg, [np.random.default_rng(1)]),
+        "rew_np": lambda: REWARDS["cot"](X[0], Y[0]), "rew": lambda: rewards("cot", X, Y)}, 2 if quick else 3)
+    assert np.array_equal(REWARDS["cot"](X[0], Y[0]), rewards("cot", X, Y)[0])
     g = np.random.default_rng(1)
     sample_kept(W, N, "cot", 1.0, [g])                         # star_round's draws, then its permutations
     Wo = _continue_sgd_before(W.copy(), X, Y, kept, cfg, [g])
     Wn = star_round(W, cfg, [np.random.default_rng(1)])[0]
     dev_c = float(np.max(np.abs(Wn.models()[0].to_vector() - Wo.models()[0].to_vector())))
     upd_new = tc["new"] - t["sample"]                          # star_round = sample_kept + update
-    # flops per kept-sample visit: chain heads forward (x @ W_x, y @ W_y, x @ W_p) and backward, 2 flops
+    # flops per long-sample visit: chain heads forward (x @ W_x, y @ W_y, x @ W_p) and backward, 2 flops
     # per multiply-add: 2 passes x 2 x (d-1)(3d-1); GEMM of one step's forward shape for comparison
     fl = 4 * (d - 1) * (3 * d - 1)
     gf_step = gemm_gflops(STAR_OPTIONS["batch_size"], d, 3 * (d - 1))
@@ -371,17 +375,23 @@ def bench_star(quick: bool = False) -> str:
         f"Refit max rel. difference blocked vs per-sample: "
         f"{float(np.max(np.abs(a - b)) / np.max(np.abs(b))):.0e}.\n\n"
         f"Variant continue (the one `samples` and F5 run: E = 2 epochs of mini-batch NTP SGD, lr 0.5, "
-        f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data:\n\n"
+        f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data. Before: the numpy update "
+        f"of the first session (kept in this script); now: `star._continue_steps`, one compiled pass "
+        f"per replicate and epoch (chain heads by BLAS products over the step's long rows only, decay "
+        f"and step fused):\n\n"
         "| part | time | rate |\n|---|---|---|\n"
-        f"| update before (per-step gathers and conversions, log-probabilities computed and dropped) | "
-        f"{tc['old']:.2f} s | {2 * len(Xk) / tc['old'] / 1e3:.0f}k kept-sample visits/s |\n"
+        f"| update before | {tc['old']:.2f} s | {2 * len(Xk) / tc['old'] / 1e3:.0f}k kept-sample visits/s |\n"
         f"| update now (`star_round` minus sampling) | {upd_new:.2f} s | "
-        f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s |\n"
-        f"| round before / after | {t['sample'] + tc['old']:.2f} s / {tc['new']:.2f} s | "
-        f"{(t['sample'] + tc['old']) / tc['new']:.2f}x |\n\n"
-        f"Continue update, max |weight difference| now vs before: {dev_c:.0e}. At ~{fl / 1e3:.0f} kFLOP per "
-        f"visit (chain heads, forward and backward) the update runs at {2 * len(Xk) * fl / upd_new / 1e9:.1f} "
-        f"GFLOP/s; numpy's GEMM of one step's forward shape ({STAR_OPTIONS['batch_size']} x {d}) @ "
+        f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s ({tc['old'] / upd_new:.1f}x) |\n"
+        f"| reward of the N responses: `data.reward_cot` (numpy, before) / compiled `rewards` (now) | "
+        f"{tc['rew_np'] * 1e3:.0f} ms / {tc['rew'] * 1e3:.0f} ms | {tc['rew_np'] / tc['rew']:.1f}x |\n"
+        f"| round: sampling now + update before / `star_round` now | {t['sample'] + tc['old']:.2f} s / "
+        f"{tc['new']:.2f} s | {(t['sample'] + tc['old']) / tc['new']:.2f}x |\n\n"
+        f"Continue update, max |weight difference| now vs before: {dev_c:.0e} (summation order). At "
+        f"~{fl / 1e3:.0f} kFLOP per visit of a long sample (chain heads, forward and backward; short "
+        f"samples touch heads 1 and 2a only, ~{12 * d} FLOP) the update runs at "
+        f"{2 * n_long * fl / upd_new / 1e9:.1f} GFLOP/s (before: {2 * n_long * fl / tc['old'] / 1e9:.1f}; the "
+        f"record before this one divided all kept visits' count by the time, 2x too high); numpy's GEMM of one step's forward shape ({STAR_OPTIONS['batch_size']} x {d}) @ "
         f"({d} x {3 * (d - 1)}) runs at {gf_step:.1f} GFLOP/s, a 1000^3 GEMM at {gemm_gflops(1000, 1000, 1000, 3):.0f}.\n")
 
 

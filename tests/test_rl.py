@@ -99,6 +99,26 @@ def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau, rows, monkeypa
         assert (Y[r, :, 1] != 0).sum() > 100                     # the chain decoder really ran
 
 
+@given(d=st.integers(3, 8), seed=st.integers(0, 2 ** 32 - 1))
+def test_compiled_rewards_equal_the_data_module(d, seed):
+    # reference: data.reward_cot / reward_e2e (numpy) on the same rows; the rows mix the correct long
+    # and short responses, single flipped bits of them, and arbitrary {-1, 0, +1} rows
+    from linparity.data import REWARDS, long_response, short_response
+    rng = np.random.default_rng(seed)
+    X = (1 - 2 * rng.integers(0, 2, size=(2, 60, d))).astype(np.int8)
+    Y = rng.integers(-1, 2, size=(2, 60, d + 1)).astype(np.int8)
+    Xf = X.reshape(-1, d)
+    L, S = long_response(Xf).reshape(Y.shape), short_response(Xf).reshape(Y.shape)
+    Y[:, :20], Y[:, 20:40] = L[:, :20], S[:, 20:40]
+    flip = rng.integers(0, d + 1, size=2)
+    Y[0, :40, flip[0]] *= -1                  # replicate 0: one bit of each right answer flipped
+    for reward, fn in REWARDS.items():
+        got = rl_policy.rewards(reward, X, Y)
+        want = fn(Xf, Y.reshape(-1, d + 1)).reshape(2, 60)
+        assert np.array_equal(got, want), reward
+    assert rl_policy.rewards("cot", X, Y)[1, :40].all()   # the unflipped right answers are rewarded
+
+
 @pytest.mark.parametrize("algo,reward,tau", [("grpo", "e2e", 0.75), ("reinforce", "cot", 1.3)])
 def test_pg_step_equals_sample_then_policy_update(algo, reward, tau):
     # reference: the step written out with the public pieces (inputs drawn as pg_step draws them,

@@ -47,7 +47,8 @@ from numba import njit
 from scipy.special import expit, log_expit
 
 from .._checks import check_int, check_temperature, spawn
-from ..data import MAX_ENUM_D, REWARDS, all_inputs, check_reward, sample_inputs
+from .._validate import check_pm1, check_responses
+from ..data import MAX_ENUM_D, all_inputs, check_reward, sample_inputs
 from ..model import LinearAR
 
 __all__ = ["BatchedAR", "sample_responses", "sample_with_logits", "greedy_responses", "log_prob", "score",
@@ -160,10 +161,11 @@ def _sigmoid(x):
 def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
     """y_1 and the stop decision of n rows in place; returns the continuing rows' indices.
 
-    X ``(n, d)`` float; w1 ``(d,)``, w2 ``(2d+1,)``, b2 float; U1, U2 ``(n,)`` uniforms of y_1 and
-    of the stop decision (unused when ``greedy``). Writes Y[:, 0] (Y ``(n, d+1)`` int8, zero
-    elsewhere), u1 = <w1, x> and u2 = <w2, phi_2> + b ``(n,)``. y_1 = +1 iff U1 < sigma(u1/tau)
-    (greedy: u1 >= 0); EOS iff U2 < sigma(u2/tau) (greedy: u2 > 0).
+    X ``(n, d)`` (any numeric dtype: entries are read as floats); w1 ``(d,)``, w2 ``(2d+1,)``, b2
+    float; U1, U2 ``(n,)`` uniforms of y_1 and of the stop decision (unused when ``greedy``).
+    Writes Y[:, 0] (Y ``(n, d+1)`` int8, zero elsewhere), u1 = <w1, x> and u2 = <w2, phi_2> + b
+    ``(n,)``. y_1 = +1 iff U1 < sigma(u1/tau) (greedy: u1 >= 0); EOS iff U2 < sigma(u2/tau)
+    (greedy: u2 > 0).
     """
     n, d = X.shape
     go = np.empty(n, dtype=np.int64)
@@ -171,7 +173,7 @@ def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
     for i in range(n):
         a = 0.0
         for j in range(d):
-            a += X[i, j] * w1[j]
+            a += float(X[i, j]) * w1[j]
         u1[i] = a
         hit = a >= 0.0 if greedy else U1[i] < _sigmoid(a / tau)
         y1 = 1.0 if hit else -1.0
@@ -179,8 +181,9 @@ def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
         a = 0.0
         p = 0.0
         for j in range(d):
-            a += X[i, j] * w2[j]
-            p += X[i, j] * w2[d + 1 + j]
+            x = float(X[i, j])
+            a += x * w2[j]
+            p += x * w2[d + 1 + j]
         v = a + y1 * w2[d] + y1 * p + b2
         u2[i] = v
         stop = v > 0.0 if greedy else U2[i] < _sigmoid(v / tau)
@@ -238,9 +241,10 @@ def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
 
     Returns Y int8 ``(R, n, d+1)`` and the logits u1 ``(R, n)``, u2 ``(R, n)``, uc ``(R, n, d-1)``
     (0 on short rows); uc is None with ``logits=False``, which does not store it (R n (d-1) floats:
-    5 GB at R = 10, n = 2^20, d = 64). The inputs are converted to float one replicate and
-    ``DECODE_ROWS`` rows at a time (rows are independent, so the numbers do not depend on it); the
-    chain uniforms of a replicate are one draw of ``(d-1, n_go)``.
+    5 GB at R = 10, n = 2^20, d = 64). The head decoder reads the inputs as given; the chain rows
+    are converted to float ``DECODE_ROWS`` rows of one replicate at a time (rows are independent,
+    so the numbers do not depend on it). The chain uniforms of a replicate are one draw of
+    ``(d-1, n_go)``.
     """
     Xa = _as_batch(W, X, convert=False)
     R, d, n = W.R, W.d, Xa.shape[1]
@@ -249,13 +253,10 @@ def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
     u1, u2 = np.empty((R, n)), np.empty((R, n))
     uc = np.zeros((R, n, d - 1)) if logits else None
     no_u1, no_u2, no_uc = np.empty(0), np.empty((0, 0)), np.empty((0, 0))   # greedy: no uniforms
-    blocks = [(a, min(n, a + DECODE_ROWS)) for a in range(0, max(n, 1), DECODE_ROWS)]
     for r in range(R):
         Xr = Xa[r if Xa.shape[0] > 1 else 0]
         U = no_u1 if greedy else gens[r].random(2 * n)
-        go = np.concatenate([a + _head_decode(
-            Xr[a:b].astype(np.float64), W.w1[r], W.w2[r], float(W.b2[r]), U[a:b] if U.size else U,
-            U[n + a:n + b] if U.size else U, tau, greedy, Y[r, a:b], u1[r, a:b], u2[r, a:b]) for a, b in blocks])
+        go = _head_decode(Xr, W.w1[r], W.w2[r], float(W.b2[r]), U[:n], U[n:], tau, greedy, Y[r], u1[r], u2[r])
         if go.size:
             U = no_u2 if greedy else gens[r].random(go.size * (d - 1)).reshape(d - 1, go.size)
             WyT = np.ascontiguousarray(W.Wy[r].T)
@@ -404,9 +405,40 @@ def policy_update(W: BatchedAR, X, Y, weights, temperature: float = 1.0) -> Batc
 
 # ============================================================================ rewards and evaluation
 def rewards(reward, X, Y) -> np.ndarray:
-    """Reward of every (replicate, sample), ``(R, n)``."""
+    """Reward of every (replicate, sample), ``(R, n)``: data.reward_cot / reward_e2e (THEORY §6) of
+    X ``(R, n, d)`` and Y ``(R, n, d+1)``, checked as they check them, computed by one compiled
+    pass over the rows (:func:`_reward_rows`)."""
     R, n, d = X.shape
-    return REWARDS[reward](X.reshape(R * n, d), Y.reshape(R * n, d + 1)).reshape(R, n)
+    Xc = check_pm1("X", X.reshape(R * n, d))
+    Yc = check_responses("Y", Y.reshape(R * n, d + 1), R * n, d)
+    out = np.empty(R * n)
+    _reward_rows(Xc.astype(np.int8, copy=False), Yc.astype(np.int8, copy=False),
+                 check_reward(reward) == "cot", out)
+    return out.reshape(R, n)
+
+
+@njit(cache=True, nogil=True)
+def _reward_rows(X, Y, cot, out):
+    """out[i] = r_cot (Y_i is L(x_i) = (s_1..s_d, EOS) or S(x_i) = (chi, EOS)) or r_e2e (entry
+    n_i - 1 of Y_i, n_i its number of nonzero entries: the last bit before EOS of an emittable
+    response, equals chi(x_i); 0 when n_i = 0), as data.reward_e2e; X ``(n, d)``, Y ``(n, d+1)`` int8."""
+    n, d = X.shape
+    for i in range(n):
+        s = 1
+        long_ok = Y[i, d] == 0
+        for j in range(d):
+            s *= X[i, j]                                 # s_{j+1}: parity of the first j+1 bits
+            long_ok = long_ok and Y[i, j] == s
+        if cot:
+            short_ok = Y[i, 0] == s
+            for j in range(1, d + 1):
+                short_ok = short_ok and Y[i, j] == 0
+            out[i] = 1.0 if long_ok or short_ok else 0.0
+        else:
+            nbits = 0
+            for j in range(d + 1):
+                nbits += Y[i, j] != 0
+            out[i] = 1.0 if nbits > 0 and Y[i, nbits - 1] == s else 0.0
 
 
 class Recorder:
