@@ -363,6 +363,17 @@ def test_continue_round_equals_per_sample_reference(d, batch_size, epochs):
                                    atol=1e-12 * max(1.0, np.abs(ref.to_vector()).max()))
 
 
+@pytest.mark.parametrize("which, name", [("X", "X"), ("Y", "Y"), ("kept", "kept"), ("gens", "gens")])
+def test_continue_sgd_refuses_mismatched_shapes_by_name(which, name):
+    W = rl.BatchedAR.stack(_random_models(4, 2, np.random.default_rng(0)))
+    cfg = rl.StarConfig(rounds=1, samples=5, variant="continue", lam=LAM)
+    args = {"X": np.ones((2, 5, 4)), "Y": np.zeros((2, 5, 5)), "kept": np.ones((2, 5), bool),
+            "gens": [np.random.default_rng(0), np.random.default_rng(1)]}
+    args[which] = args[which][:1]                  # one replicate short (R = 2 from W)
+    with pytest.raises(ValueError, match=name):
+        rl.continue_sgd(W, args["X"], args["Y"], args["kept"], cfg, args["gens"])
+
+
 def test_score_without_log_prob_returns_the_same_gradients():
     # reference: score with log_prob=True (the gradients do not depend on the flag)
     rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@
 Each round draws N fresh inputs per replicate, samples one response each at temperature tau,
 keeps those with reward 1 and updates. Variant ``continue`` (the default: the source's Algorithm 1)
 runs E epochs of constant-step NTP SGD on the kept set from the current weights
-(:func:`_continue_sgd`); with the default batch size 1 that is one gradient step per kept pair, step
+(:func:`continue_sgd`); with the default batch size 1 that is one gradient step per kept pair, step
 size ``lr`` (default 0.05, E = 2). Variant ``refit`` runs Algorithm 3 from zero on the kept set
 (:func:`linparity.simulate.ntp.fit_samples`): the variant the population map assumes. The closed form these
 runs are checked against is :func:`linparity.closed_form.star_map`.
@@ -27,7 +27,7 @@ from ..model import LinearAR
 from .ntp import fit_samples
 from .batched import BatchedAR, Recorder, rewards, run_streams, sample_responses
 
-__all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "star_round", "run_star"]
+__all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd", "star_round", "run_star"]
 
 
 def fit_algorithm3(X, Y, lam) -> LinearAR:
@@ -96,22 +96,39 @@ class StarResult:
     models_: list = field(repr=False, default=None)  # R final LinearAR
 
 
-def _continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens):
-    """E epochs of mini-batch NTP SGD on each replicate's kept set, from the current weights.
+def continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens) -> BatchedAR:
+    """The update of STaR's 'continue' variant: E epochs of mini-batch NTP SGD on each replicate's
+    kept set, from the current weights, in place.
 
-    Step: w <- w + lr (mean over the step's samples of grad log pi(y|x) - lam w) (tau = 1): heads 1
-    and 2a average over the kept samples of the step, chain heads over its kept long samples (a head
-    with no sample in the step does not move). Each epoch visits the kept samples of replicate r in
-    the order of a fresh permutation from ``gens[r]``; replicates are independent (one compiled
-    :func:`_continue_steps` call per replicate and epoch), so a replicate's weights do not depend on R.
+    Step on a batch of ``cfg.batch_size`` kept samples: w <- w + lr (mean over the batch of
+    grad log pi(y|x) - lam w) at tau = 1, the mean over all its samples for heads 1 and 2a, over
+    its long samples for the chain heads (a head with no sample in the batch does not move;
+    ``references.continue_sgd_reference`` is the per-sample oracle). Each epoch visits the kept
+    samples of replicate r in the order of a fresh permutation from ``gens[r]``; replicates are
+    independent (one compiled :func:`_continue_steps` call per replicate and epoch), so a
+    replicate's weights do not depend on R.
+
+    Parameters
+    ----------
+    W : BatchedAR of R replicates (updated in place and returned)
+    X : ``(R, N, d)`` inputs +-1; Y : ``(R, N, d+1)`` responses; kept : ``(R, N)`` bool, the pairs to fit
+    cfg : StarConfig (lam, epochs, lr, batch_size); gens : R Generators (the epoch permutations)
     """
+    R, d = W.R, W.d
+    X, Y, kept = np.asarray(X, dtype=np.int8), np.asarray(Y, dtype=np.int8), np.asarray(kept, dtype=bool)
+    N = kept.shape[-1]
+    for name, a, shape in (("X", X, (R, N, d)), ("Y", Y, (R, N, d + 1)), ("kept", kept, (R, N))):
+        if a.shape != shape:
+            raise ValueError(f"{name}: must have shape {shape} (R, N from W and kept), got {a.shape}")
+    if len(gens) != R:
+        raise ValueError(f"gens: need one Generator per replicate ({R}), got {len(gens)}")
     lam1, lam2a, lamc = cfg.lam
     for _ in range(cfg.epochs):
         orders = []
         for r, g in enumerate(gens):
             idx = np.flatnonzero(kept[r])
             orders.append(idx[g.permutation(idx.size)])
-        for r in range(W.R):
+        for r in range(R):
             _continue_steps(X[r], Y[r], orders[r], cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
                             W.w1[r], W.w2[r], W.b2[r:r + 1], W.Wx[r], W.Wy[r], W.Wp[r])
     return W
@@ -119,7 +136,7 @@ def _continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens):
 
 @njit(cache=True, nogil=True)
 def _continue_steps(X, Y, order, bs, lr, lam1, lam2a, lamc, w1, w2, b2, Wx, Wy, Wp):
-    """The SGD steps of one replicate over one epoch, in place (see :func:`_continue_sgd`).
+    """The SGD steps of one replicate over one epoch, in place (see :func:`continue_sgd`).
 
     X ``(N, d)``, Y ``(N, d+1)`` int8; order ``(K,)`` the kept rows in visiting order, steps on
     order[s:s+bs]. w1 ``(d,)``, w2 ``(2d+1,)``, b2 ``(1,)``, Wx, Wp ``(d-1, d)``, Wy ``(d-1, d-1)``
@@ -235,7 +252,7 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
     if cfg.variant == "refit":
         W = BatchedAR.stack([fit_samples(X[r, kept[r]], Y[r, kept[r]], cfg.lam) for r in range(W.R)])
     else:
-        W = _continue_sgd(W.copy(), X, Y, kept, cfg, gens)
+        W = continue_sgd(W.copy(), X, Y, kept, cfg, gens)
     return W, stats
 
 
