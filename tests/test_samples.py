@@ -215,7 +215,7 @@ def test_full_level_refuses_what_does_not_fit(monkeypatch):
     """The level's memory is checked before anything is allocated (full_level_bytes counts its
     arrays; an earlier version was killed by the OS at d = 64, B = 2^20, R = 10): a limit below the
     estimate refuses by name, one above it runs."""
-    need = sm.full_level_bytes(4, 64, 2, 3)
+    need = sm.full_level_bytes(4, 64, 3)
     monkeypatch.setenv("LINPARITY_MAX_BYTES", str(need / 2))
     with pytest.raises(ValueError, match="budget: the request needs"):
         sm.full_weight_level(4, 0.6, (0.01, 0.01, 0.0025), 64, 3, [np.random.default_rng(0)] * 2)

@@ -160,18 +160,19 @@ def _accuracy(W, Xe) -> np.ndarray:
     return (last == np.prod(Xe, axis=-1, dtype=np.int8)).mean(-1)
 
 
-def full_level_bytes(d, budget, replicates, n_max) -> float:
-    """Peak memory (bytes) of :func:`full_weight_level`, counted from its arrays: the round's inputs
-    and responses of all R replicates and their visiting-order copies (int8, 2 R B (2d+1)); the
-    head logits of all replicates (16 R B); one replicate's uniforms (8 B (d+1)) and one block of
-    ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) rows); the
-    distinct-input keys (8 ceil(d/64) bytes per input drawn, R B (n_max+1)).
-    At d = 64, B = 2^20, R = 10, n_max = 15: 4.9e9 (the first version stored every replicate's float
-    inputs and chain logits at once, ~12 GB more, and was killed for memory there; the second
-    converted a whole replicate at once, 1.5 GB more)."""
-    B, R = float(budget), float(replicates)
-    return (2 * R * B * (2 * d + 1) + 16 * R * B + 8 * B * (d + 1) + 8 * sim.DECODE_ROWS * (3 * d - 2)
-            + 8 * -(-d // 64) * R * B * (n_max + 1))
+def full_level_bytes(d, budget, n_max) -> float:
+    """Peak memory (bytes) of :func:`full_weight_level`, counted from the arrays of the one replicate
+    it holds at a time: a round's inputs and responses (int8, B (2d+1)); the reward's checks and the
+    distinct-input copy of the inputs (bool/int8 temporaries, <= 7 B d); the head logits and the
+    uniforms (8 B (d+3)); one block of ``sim.DECODE_ROWS`` float rows (inputs and the chain heads'
+    x-parts, 8 (3d-2) per row); the distinct-input keys (8 ceil(d/64) bytes per input drawn,
+    B (n_max+1)). It does not grow with the number of replicates. At d = 128, B = 2^20, n_max = 11:
+    2.7e9 (peak RSS measured at d = 128, B = 2^17 and 2^19: 0.55 and 1.4 GB including the interpreter
+    and libraries, ~0.4 GB; before, all R replicates were held at once: 8.9 GB at R = 10, and a first
+    version that also held all float inputs and chain logits was killed for memory at d = 64, R = 10)."""
+    B = float(budget)
+    return (B * (2 * d + 1) + 7 * B * d + 8 * B * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2)
+            + 8 * -(-d // 64) * B * (n_max + 1))
 
 
 def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=0.99, n_eval=4096,
@@ -181,7 +182,8 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     Pre-training: Algorithm 3 on T = B samples of D(p); then up to ``n_max`` STaR rounds of N = B
     inputs (reward 'cot', tau = 1, ``variant``), a replicate stopping at its first success (greedy
     accuracy >= ``level`` on its held-out inputs, checked before every round). Replicate r uses
-    ``gens[r]`` only (children: pre-training, STaR, evaluation), so its numbers do not depend on R.
+    ``gens[r]`` only (children: pre-training, STaR, evaluation) and the replicates run one after
+    the other, so its numbers and the memory (:func:`full_level_bytes`) do not depend on R.
 
     Returns arrays ``(R,)``: ``success`` (bool), ``rounds`` (rounds used; n_max where it failed),
     ``total`` (B (1 + rounds); inf where it failed), ``distinct`` (distinct inputs seen),
@@ -189,63 +191,57 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     ``kept_long`` (kept long samples over all rounds), and with ``diagnose`` ``start_log_ratio``
     ``(R, 3)`` (:func:`head_log_ratios` of the pre-trained model vs the closed-form optimum) and
     ``final_errors`` ``(R, 3)`` (:func:`head_errors` of the last model of each replicate that failed;
-    nan for those that succeeded).
+    nan for those that succeeded). The diagnostic inputs are all 2^d inputs for d <= 12, else the
+    held-out inputs of replicate 0.
     """
     d, p = check_d(d, 3), check_prob("p", p)
     B, n_max = check_int("budget", budget, 1), check_int("n_max", n_max, 0)
     if variant not in VARIANTS:
         raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
     lams = lam_triple(lam, positive=True)
-    R = len(gens)
-    check_alloc("budget", full_level_bytes(d, B, R, n_max))     # refused by name, not killed for memory
+    check_alloc("budget", full_level_bytes(d, B, n_max))   # refused by name, not killed for memory
     streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
-    if d <= MAX_ENUM_D:
-        Xe = np.broadcast_to(all_inputs(d), (R, 2 ** d, d))
-    else:
-        Xe = np.stack([sample_inputs(check_int("n_eval", n_eval, 4096), d, s[2]) for s in streams])
-    seen = [_Distinct(d) for _ in range(R)]
-    models = []
-    for r, s in enumerate(streams):
-        X, Y = Mixture(d, p).sample(B, s[0])
-        seen[r].add(X)
-        models.append(sim.fit_samples(X, Y, lams))
-    W = sim.BatchedAR.stack(models)
-    out = {"success": np.zeros(R, bool), "rounds": np.full(R, n_max, np.int64), "total": np.full(R, np.inf),
-           "accuracy": np.zeros(R), "accuracy_se": np.zeros(R), "kept_long": np.zeros(R)}
+    if d > MAX_ENUM_D:
+        n_eval = check_int("n_eval", n_eval, 4096)
+    held_out = ((lambda r: all_inputs(d)) if d <= MAX_ENUM_D
+                else (lambda r: sample_inputs(n_eval, d, copy.deepcopy(streams[r][2]))))
+    Xd = held_out(0)                                      # diagnostic inputs
+    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **{**STAR_OPTIONS, "variant": variant})
+    keys = ("success", "rounds", "total", "distinct", "accuracy", "accuracy_se", "kept_long")
+    rows = [_full_replicate(d, p, lams, B, n_max, s, cfg, level, held_out(r)) for r, s in enumerate(streams)]
+    out = {k: np.array([row[k] for row in rows]) for k in keys}
     if diagnose:
-        out["start_log_ratio"] = head_log_ratios(W, Xe[0] if d <= MAX_ENUM_D else Xe.reshape(-1, d)[:n_eval],
-                                                 cf.ntp_optimum(d, p, lams))
-    opts = {**STAR_OPTIONS, "variant": variant}
-    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **opts)
-    active = np.arange(R)
-    for n in range(n_max + 1):
-        acc = _accuracy(W, Xe[active])
-        out["accuracy"][active] = acc
-        if d > MAX_ENUM_D:
-            out["accuracy_se"][active] = np.sqrt(acc * (1 - acc) / Xe.shape[1])
-        ok = acc >= level
-        out["success"][active[ok]] = True
-        out["rounds"][active[ok]] = n
-        out["total"][active[ok]] = B * (1 + n)
-        if n == n_max or ok.all():
-            break
-        keep = ~ok
-        active = active[keep]
-        W = sim.BatchedAR.stack([m for m, k in zip(W.models(), keep) if k]) if not keep.all() else W
-        g_run = [streams[r][1] for r in active]
-        for r in active:                     # the inputs star_round will draw: from a copy of the stream
-            seen[r].add(sample_inputs(B, d, copy.deepcopy(streams[r][1])))
-        W, stats = sim.star_round(W, cfg, g_run)
-        out["kept_long"][active] += stats["kept_fraction"] * np.nan_to_num(stats["q"]) * B
-    out["distinct"] = np.array([len(s) for s in seen], dtype=np.float64)
-    if diagnose:
-        out["final_errors"] = np.full((R, 3), np.nan)
-        failed = ~out["success"][active]
-        if failed.any():
-            Wf = sim.BatchedAR.stack([m for m, f in zip(W.models(), failed) if f])
-            Xd = Xe[0] if d <= MAX_ENUM_D else Xe.reshape(-1, d)[:n_eval]
-            out["final_errors"][active[failed]] = head_errors(Wf, Xd)
+        theta_opt = cf.ntp_optimum(d, p, lams)
+        out["start_log_ratio"] = np.stack([head_log_ratios(row["start"], Xd, theta_opt)[0] for row in rows])
+        out["final_errors"] = np.stack([np.full(3, np.nan) if row["success"] else head_errors(row["last"], Xd)[0]
+                                        for row in rows])
     return out
+
+
+def _full_replicate(d, p, lams, B, n_max, streams, cfg, level, Xe) -> dict:
+    """One replicate of :func:`full_weight_level` on its streams (pre-training, STaR, evaluation)
+    and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1)."""
+    seen = _Distinct(d)
+    X, Y = Mixture(d, p).sample(B, streams[0])
+    seen.add(X)
+    W = start = sim.BatchedAR.stack([sim.fit_samples(X, Y, lams)])
+    del X, Y
+    row = {"success": False, "rounds": n_max, "total": np.inf, "accuracy_se": 0.0, "kept_long": 0.0}
+    for n in range(n_max + 1):
+        acc = float(_accuracy(W, Xe[None])[0])
+        row["accuracy"] = acc
+        if d > MAX_ENUM_D:
+            row["accuracy_se"] = float(np.sqrt(acc * (1 - acc) / Xe.shape[0]))
+        if acc >= level:
+            row.update(success=True, rounds=n, total=float(B * (1 + n)))
+            break
+        if n == n_max:
+            break
+        seen.add(sample_inputs(B, d, copy.deepcopy(streams[1])))   # the inputs star_round will draw
+        W, stats = sim.star_round(W, cfg, [streams[1]])
+        row["kept_long"] += float(stats["kept_fraction"][0] * np.nan_to_num(stats["q"][0]) * B)
+    row.update(distinct=float(len(seen)), start=start, last=W)
+    return row
 
 
 def stats_level(d, p, lam, budget, n_max, gens, level=0.99) -> dict:
