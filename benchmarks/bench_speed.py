@@ -376,7 +376,7 @@ def bench_star(quick: bool = False) -> str:
         f"Variant continue (the one `samples` and F5 run: E = 2 epochs of mini-batch NTP SGD, lr 0.5, "
         f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data. Before: the numpy update "
         f"of the first session (kept in this script); now: `star._continue_steps`, one compiled pass "
-        f"per replicate and epoch (chain heads by BLAS products over the step's long rows only, decay "
+        f"per replicate and epoch (chain heads by six BLAS products over the step's long rows only, decay "
         f"and step fused):\n\n"
         "| part | time | rate |\n|---|---|---|\n"
         f"| update before | {tc['old']:.2f} s | {2 * len(Xk) / tc['old'] / 1e3:.0f}k kept-sample visits/s |\n"

@@ -143,8 +143,8 @@ def _continue_steps(X, Y, order, bs, lr, lam1, lam2a, lamc, w1, w2, b2, Wx, Wy, 
     lower triangular. Heads 1 and 2a: per-sample loops, gradient y sigma(-y u) phi. Chain heads on
     the step's n_l long rows: logits u = X_L Wx^T + P_L Wy^T + P_L * (X_L Wp^T) with P_L the previous
     bits y_1..y_{d-1} ``(n_l, d-1)``; coefficients c = y sigma(-y u) / n_l; gradients c^T X_L,
-    lower(c^T P_L), (c * P_L)^T X_L: five BLAS products of shapes (n_l, d) x (d, d-1) (flops
-    ~ 10 n_l d^2, the same as the per-sample rule). Then w <- w + lr (g - lam w) per head.
+    lower(c^T P_L), (c * P_L)^T X_L: six BLAS products, three forward and three backward, each
+    ~2 n_l d^2 flops, as the per-sample rule. Then w <- w + lr (g - lam w) per head, one pass.
     """
     K = order.size
     d = X.shape[1]
