@@ -243,8 +243,9 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         d0, m0 = d[found][0], mean[found][0]
         dl = np.geomspace(d.min(), d.max(), 20)
         ax.plot(dl, m0 * (dl / d0) ** deg, ":", color=col, lw=1, label=f"Props 1-3 slope {deg:g}" if deg else None)
-    if (~found).any():
-        ax.plot(d[~found], [FULL_CAP] * int((~found).sum()), "v", color=col, label="full: cap passed")
+    if (~found).any():                                   # at the largest budget tried (its cap)
+        top_b = np.array([np.max(np.asarray(r["tried"])[:, 0]) for r in recs])
+        ax.plot(d[~found], top_b[~found], "v", color=col, label="full: cap passed")
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
         lab = "shipped run (examples/runs)"
