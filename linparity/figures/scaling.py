@@ -56,13 +56,18 @@ def _fit(d, mean, found):
     return sc.fit_power_law(d[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
 
 
-def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None) -> list:
+def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None,
+                missed=()) -> list:
     """REPORT rows of one setting; the criteria were fixed before the full-mode run (issue 10).
 
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and
     could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
-    d reached, the exponent between them), reported beside the Props 1-3 row, outside its criterion."""
+    d reached, the exponent between them), reported beside the Props 1-3 row, outside its criterion.
+    ``missed``: (d, cap, success fraction at the cap) of the points not reached, named in both rows
+    (the fit leaves them out)."""
+    miss = "".join(f"; d = {m[0]} not reached: success {fmt(m[2])} at the cap B = 2^{int(round(np.log2(m[1])))}"
+                   for m in missed)
     sf, ef = fit_full["slope"], fit_full["se"]
     ss_, es = fit_stats["slope"], fit_stats["se"]
     tol = 2 * np.hypot(ef, es) if np.isfinite(ef) and np.isfinite(es) else np.nan
@@ -72,14 +77,15 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
                 f"(Algorithm 3 + STaR 'continue', every head a full weight vector) has the exponent of the "
                 f"sufficient-statistics route, d in {ds_full}",
                 f"stats-route exponent {fmt(ss_)} +- {fmt(es, 2)} (d in {list(ds_stats)})",
-                f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)} ({int(found_full.sum())}/{len(ds_full)} d reached)",
+                f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)} ({int(found_full.sum())}/{len(ds_full)} d reached)"
+                + miss,
                 agree, "criterion (fixed before the run): every d reached below the cap and |full - stats| <= "
                 "2 sqrt(se_full^2 + se_stats^2)" + ("" if np.isfinite(tol) else "; fewer than 3 d: no se, not "
                                                     "checkable")),
             Row("F5", f"Props 1-3 certify O~(d^{deg:g}) samples per round at {label} (proofs claim 8); full-weight "
                 "route", f"exponent <= {deg:g}", f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)}" + (
                     f"; between the two largest d ({int(local[0][0])} -> {int(local[0][1])}): {fmt(local[1])} "
-                    "(two points, no se; not part of the criterion)" if local else ""),
+                    "(two points, no se; not part of the criterion)" if local else "") + miss,
                 all_found and sf <= deg + 2 * (ef if np.isfinite(ef) else 0.0),
                 "criterion (fixed before the run): every d reached and slope <= degree + 2 se")]
     if worst is not None:
@@ -181,7 +187,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            title="sweep 1: p = d^-kappa")
     axp.set(xscale="log", yscale="log", xlabel="d (input bits)", ylabel="total samples to greedy acc >= 0.99",
             title="sweep 2: fixed p")
-    ax.legend(fontsize=4.8, ncol=2)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1e3)              # room for the legend above the curves
+    ax.legend(fontsize=4.8, ncol=3, loc="upper left")
     axp.legend(fontsize=5.5)
     ax2.set(xscale="log", xlabel="d (input bits)", ylim=(0.4, 1.05),
             ylabel="greedy acc. (NTP alone) or success fraction",
@@ -199,7 +206,10 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            f"from the current weights, E = 2 epochs, lr 0.5, batch 32; success on all 2^d inputs for d <= 12, else "
            f"4096 fresh inputs). Dotted: slope of the Props 1-3 degree (proofs claim 8: 2 + 2 kappa; 2 at fixed p) "
            f"through the first full-weight point; thin lines: guide (1+n*(p))/p. Right: NTP alone at its optimum "
-           f"(accuracy 1/2 for p < 1/3) and the fraction of replicates that generalise at the budget found.")
+           f"(accuracy 1/2 for p < 1/3) and the fraction of replicates that generalise at the budget found (for a "
+           f"point not reached: at its cap). Triangles: not reached below the cap (stats route: drawn at the cap; "
+           f"full route: at the samples a replicate uses at the cap, B (1 + n_max), with the success there in "
+           f"REPORT), left out of the fits.")
     if shipped:
         cap += (" Open diamonds: full-weight points of the shipped sweeps " + ", ".join(
             f"examples/runs/{n}" for n in s.f5_shipped) + " (run once to completion with `python -m linparity "
@@ -227,7 +237,8 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
         sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs in "
                   "examples/runs, run once, not recomputed)")
     rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
-                        fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"])
+                        fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"],
+                        line_full["missed"])
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
     return line_full
@@ -243,9 +254,12 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         d0, m0 = d[found][0], mean[found][0]
         dl = np.geomspace(d.min(), d.max(), 20)
         ax.plot(dl, m0 * (dl / d0) ** deg, ":", color=col, lw=1, label=f"Props 1-3 slope {deg:g}" if deg else None)
-    if (~found).any():                                   # at the largest budget tried (its cap)
-        top_b = np.array([np.max(np.asarray(r["tried"])[:, 0]) for r in recs])
-        ax.plot(d[~found], top_b[~found], "v", color=col, label="full: cap passed")
+    tried = [np.asarray(r["tried"]).reshape(-1, 2) for r in recs]
+    missed = [(int(x), t[-1, 0], t[-1, 1]) for x, t, f in zip(d, tried, found) if not f]   # (d, cap, success)
+    if missed:                                 # at the samples a replicate uses at the cap, B (1 + n_max)
+        n_max = {int(x): float(r["n_max"]) for x, r in zip(d, recs)}
+        ax.plot([m[0] for m in missed], [m[1] * (1 + n_max[m[0]]) for m in missed], "^", color=col, ms=7,
+                label="full: cap passed")
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
         lab = "shipped run (examples/runs)"
@@ -260,4 +274,5 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
     top = np.flatnonzero(found)[-2:]                     # the two largest d reached: local exponent
     return {"d": d, "found": found, "fit": _fit(d, mean, found), "worst": worst,
             "local": (d[top], sc.fit_power_law(d[top], mean[top])["slope"]) if top.size == 2 else None,
-            "success": np.array([float(r["success_fraction"]) for r in recs]), "shipped": d[ship]}
+            "success": np.array([float(r["success_fraction"]) for r in recs]), "shipped": d[ship],
+            "missed": missed}
