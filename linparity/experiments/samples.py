@@ -201,19 +201,16 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     lams = lam_triple(lam, positive=True)
     check_alloc("budget", full_level_bytes(d, B, n_max))   # refused by name, not killed for memory
     streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
-    if d > MAX_ENUM_D:
-        n_eval = check_int("n_eval", n_eval, 4096)
-    held_out = ((lambda r: all_inputs(d)) if d <= MAX_ENUM_D
-                else (lambda r: sample_inputs(n_eval, d, copy.deepcopy(streams[r][2]))))
-    Xd = held_out(0)                                      # diagnostic inputs
+    Xe = ([all_inputs(d)] * len(gens) if d <= MAX_ENUM_D       # held-out inputs per replicate
+          else [sample_inputs(check_int("n_eval", n_eval, 4096), d, s[2]) for s in streams])
     cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **{**STAR_OPTIONS, "variant": variant})
     keys = ("success", "rounds", "total", "distinct", "accuracy", "accuracy_se", "kept_long")
-    rows = [_full_replicate(d, p, lams, B, n_max, s, cfg, level, held_out(r)) for r, s in enumerate(streams)]
+    rows = [_full_replicate(d, p, lams, B, n_max, s, cfg, level, x) for s, x in zip(streams, Xe)]
     out = {k: np.array([row[k] for row in rows]) for k in keys}
     if diagnose:
         theta_opt = cf.ntp_optimum(d, p, lams)
-        out["start_log_ratio"] = np.stack([head_log_ratios(row["start"], Xd, theta_opt)[0] for row in rows])
-        out["final_errors"] = np.stack([np.full(3, np.nan) if row["success"] else head_errors(row["last"], Xd)[0]
+        out["start_log_ratio"] = np.stack([head_log_ratios(row["start"], Xe[0], theta_opt)[0] for row in rows])
+        out["final_errors"] = np.stack([np.full(3, np.nan) if row["success"] else head_errors(row["last"], Xe[0])[0]
                                         for row in rows])
     return out
 
