@@ -64,8 +64,8 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and
     could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
     d reached, the exponent between them), reported beside the Props 1-3 row, outside its criterion.
-    ``missed``: (d, cap, success fraction at the cap) of the points not reached, named in both rows
-    (the fit leaves them out)."""
+    ``missed``: (d, cap, success fraction at the cap, n_max) of the points not reached, named in both
+    rows (the fit leaves them out)."""
     miss = "".join(f"; d = {m[0]} not reached: success {fmt(m[2])} at the cap B = 2^{int(round(np.log2(m[1])))}"
                    for m in missed)
     sf, ef = fit_full["slope"], fit_full["se"]
@@ -254,11 +254,10 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
         d0, m0 = d[found][0], mean[found][0]
         dl = np.geomspace(d.min(), d.max(), 20)
         ax.plot(dl, m0 * (dl / d0) ** deg, ":", color=col, lw=1, label=f"Props 1-3 slope {deg:g}" if deg else None)
-    tried = [np.asarray(r["tried"]).reshape(-1, 2) for r in recs]
-    missed = [(int(x), t[-1, 0], t[-1, 1]) for x, t, f in zip(d, tried, found) if not f]   # (d, cap, success)
+    last = [np.asarray(r["tried"]).reshape(-1, 2)[-1] for r in recs]              # (cap, success there)
+    missed = [(int(x), t[0], t[1], float(r["n_max"])) for x, t, f, r in zip(d, last, found, recs) if not f]
     if missed:                                 # at the samples a replicate uses at the cap, B (1 + n_max)
-        n_max = {int(x): float(r["n_max"]) for x, r in zip(d, recs)}
-        ax.plot([m[0] for m in missed], [m[1] * (1 + n_max[m[0]]) for m in missed], "^", color=col, ms=7,
+        ax.plot([m[0] for m in missed], [m[1] * (1 + m[3]) for m in missed], "^", color=col, ms=7,
                 label="full: cap passed")
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
