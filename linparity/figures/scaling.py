@@ -257,8 +257,9 @@ def _full_layer(ax, fr, col, label, deg) -> dict:
     last = [np.asarray(r["tried"]).reshape(-1, 2)[-1] for r in recs]              # (cap, success there)
     missed = [(int(x), t[0], t[1], float(r["n_max"])) for x, t, f, r in zip(d, last, found, recs) if not f]
     if missed:                                 # at the samples a replicate uses at the cap, B (1 + n_max)
+        lab = "full: cap passed"
         ax.plot([m[0] for m in missed], [m[1] * (1 + m[3]) for m in missed], "^", color=col, ms=7,
-                label="full: cap passed")
+                label=None if lab in ax.get_legend_handles_labels()[1] else lab)
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
         lab = "shipped run (examples/runs)"
