@@ -203,7 +203,8 @@ def test_subprocess_huge_integer_no_traceback():
     assert r.stderr.count("\n") == 1 and "--steps" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.skipif(not os.path.exists("/dev/full"),
+                    reason="this platform has no /dev/full, the device on which every write fails (Linux has it)")
 def test_subprocess_dev_full_refused_before_computing():
     with open("/dev/full", "w") as full:
         r = subprocess.run([sys.executable, "-m", "linparity", "pretrain", "--d", "5", "--p-cot", "0.25"],

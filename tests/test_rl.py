@@ -372,15 +372,3 @@ def test_continue_sgd_refuses_mismatched_shapes_by_name(which, name):
     args[which] = args[which][:1]                  # one replicate short (R = 2 from W)
     with pytest.raises(ValueError, match=name):
         rl.continue_sgd(W, args["X"], args["Y"], args["kept"], cfg, args["gens"])
-
-
-def test_score_without_log_prob_returns_the_same_gradients():
-    # reference: score with log_prob=True (the gradients do not depend on the flag)
-    rng = np.random.default_rng(0)
-    W = rl.BatchedAR.stack(_random_models(5, 2, rng))
-    X = Mixture(5, 0.4).sample(50, rng)[0]
-    Y = rl.sample_responses(W, np.stack([X, X]), [np.random.default_rng(1), np.random.default_rng(2)])
-    a, b = rl.score(W, np.stack([X, X]), Y), rl.score(W, np.stack([X, X]), Y, log_prob=False)
-    for u, v in zip(a[:3], b[:3]):
-        np.testing.assert_array_equal(u, v)
-    assert b[3] is None

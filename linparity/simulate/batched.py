@@ -296,12 +296,11 @@ def greedy_responses(W: BatchedAR, X) -> np.ndarray:
 
 
 # ============================================================================ score function
-def score(W: BatchedAR, X, Y, temperature: float = 1.0, log_prob: bool = True):
+def score(W: BatchedAR, X, Y, temperature: float = 1.0):
     """Per-sample d log pi_tau(y|x) / d logit of every head.
 
     Returns g1 ``(R, n)``, g2 ``(R, n)`` (stop head, t = +1 for EOS), gc ``(R, n, d-1)`` (0 on short
-    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)`` (None with
-    ``log_prob=False``, which skips computing it).
+    rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)``.
     """
     tau = check_temperature(temperature)
     Y = np.asarray(Y)
@@ -314,8 +313,6 @@ def score(W: BatchedAR, X, Y, temperature: float = 1.0, log_prob: bool = True):
     g1 = Yf[..., 0] * expit(-Yf[..., 0] * u1 / tau) / tau
     g2 = t2 * expit(-t2 * u2 / tau) / tau
     gc = np.where(short[..., None], 0.0, yc * expit(-yc * uc / tau) / tau)
-    if not log_prob:
-        return g1, g2, gc, None
     lp = (log_expit(Yf[..., 0] * u1 / tau) + log_expit(t2 * u2 / tau)
           + np.where(short, 0.0, log_expit(yc * uc / tau).sum(-1)))
     return g1, g2, gc, lp
