@@ -30,7 +30,10 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import math  # noqa: E402
+
 import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
 from scipy.special import log_expit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,6 +321,48 @@ def _continue_sgd_before(W, X, Y, kept, cfg, gens):
     return W
 
 
+@njit(cache=True)
+def _chain_decode_before(rows, base, pair, WyT, U, tau, greedy, Y, uc):
+    """simulate.batched._chain_decode before the fourth issue-10 session (one loop per position
+    that computes a logit, draws its bit and writes it to Y and uc at once; blocks of 64 rows).
+    Kept here as the in-process reference of the sampler; same arguments."""
+    m, dm1 = base.shape
+    store = uc.shape[0] > 0
+    acc = np.empty((dm1, 64))
+    yb = np.empty(64)
+    for s in range(0, m, 64):
+        nb = min(m, s + 64) - s
+        acc[:, :] = 0.0
+        for i in range(nb):
+            yb[i] = Y[rows[s + i], 0]
+        for h in range(dm1):
+            for k in range(h, dm1):
+                w = WyT[h, k]
+                for i in range(nb):
+                    acc[k, i] += yb[i] * w
+            for i in range(nb):
+                r = rows[s + i]
+                u = base[s + i, h] + acc[h, i] + yb[i] * pair[s + i, h]
+                if store:
+                    uc[r, h] = u
+                hit = u >= 0.0 if greedy else U[h, s + i] < 1.0 / (1.0 + math.exp(-u / tau))
+                yb[i] = 1.0 if hit else -1.0
+                Y[r, h + 1] = 1 if hit else -1
+
+
+def _sample_responses_before(W, X, gens, tau=1.0):
+    """batched.sample_responses with the sampler as it was before the fourth session: the kernel
+    above, and chain rows converted and decoded 65536 at a time (module attributes swapped for
+    the call, restored after)."""
+    from linparity.simulate import batched
+    saved = batched._chain_decode, batched.DECODE_ROWS
+    batched._chain_decode, batched.DECODE_ROWS = _chain_decode_before, 65536
+    try:
+        return batched.sample_responses(W, X, gens, tau)
+    finally:
+        batched._chain_decode, batched.DECODE_ROWS = saved
+
+
 def bench_star(quick: bool = False) -> str:
     from linparity.simulate.batched import BatchedAR
     from linparity.simulate.star import sample_kept
@@ -345,15 +390,20 @@ def bench_star(quick: bool = False) -> str:
     # the 'continue' variant (what `samples` and F5 run): E = 2 epochs, lr 0.5, batch 32, from W
     from linparity.experiments.star import STAR_OPTIONS
     from linparity.data import REWARDS
-    from linparity.simulate.batched import rewards
+    from linparity.simulate.batched import rewards, sample_responses
     from linparity.simulate.star import StarConfig, continue_sgd, star_round
     cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **STAR_OPTIONS)
     tc = best_interleaved({
         "old": lambda: _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
         "upd": lambda: continue_sgd(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
         "new": lambda: star_round(W, cfg, [np.random.default_rng(1)]),
+        "samp_old": lambda: _sample_responses_before(W, X, [np.random.default_rng(3)]),
+        "samp": lambda: sample_responses(W, X, [np.random.default_rng(3)]),
         "rew_np": lambda: REWARDS["cot"](X[0], Y[0]), "rew": lambda: rewards("cot", X, Y)}, 2 if quick else 3)
     assert np.array_equal(REWARDS["cot"](X[0], Y[0]), rewards("cot", X, Y)[0])
+    assert np.array_equal(_sample_responses_before(W, X, [np.random.default_rng(3)]),
+                          sample_responses(W, X, [np.random.default_rng(3)]))
+    round_before = tc["new"] + (tc["samp_old"] - tc["samp"]) + (tc["old"] - tc["upd"])
     Wo = _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)])
     Wn = continue_sgd(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)])
     dev_c = float(np.max(np.abs(Wn.models()[0].to_vector() - Wo.models()[0].to_vector())))
@@ -384,9 +434,11 @@ def bench_star(quick: bool = False) -> str:
         f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s ({tc['old'] / upd_new:.1f}x) |\n"
         f"| reward of the N responses: `data.reward_cot` (numpy, before) / compiled `rewards` (now) | "
         f"{tc['rew_np'] * 1e3:.0f} ms / {tc['rew'] * 1e3:.0f} ms | {tc['rew_np'] / tc['rew']:.1f}x |\n"
-        f"| round: `star_round` now + (update before - update now) / `star_round` now | "
-        f"{tc['new'] + tc['old'] - upd_new:.2f} s / {tc['new']:.2f} s | "
-        f"{(tc['new'] + tc['old'] - upd_new) / tc['new']:.2f}x |\n\n"
+        f"| sampling the N responses: the sampler before the fourth session (kept in this script) / "
+        f"`sample_responses` now (bitwise equal) | {tc['samp_old']:.2f} s / {tc['samp']:.2f} s | "
+        f"{tc['samp_old'] / tc['samp']:.2f}x |\n"
+        f"| round: `star_round` now + (sampling before - now) + (update before - now) / `star_round` now | "
+        f"{round_before:.2f} s / {tc['new']:.2f} s | {round_before / tc['new']:.2f}x |\n\n"
         f"Continue update, max |weight difference| now vs before: {dev_c:.0e} (summation order). At "
         f"~{fl / 1e3:.0f} kFLOP per visit of a long sample (chain heads, forward and backward; short "
         f"samples touch heads 1 and 2a only, ~{12 * d} FLOP) the update runs at "

@@ -79,11 +79,11 @@ def test_batched_model_matches_linear_ar_draw_for_draw():
 
 
 @pytest.mark.parametrize("d,tau,rows", [(3, 0.75, None), (50, 1.0, None), (50, 0.5, None), (50, 1.0, 7),
-                                        (3, 0.75, 333)])
+                                        (3, 0.75, 333), (50, 1.0, 65536)])
 def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau, rows, monkeypatch):
     # reference: LinearAR.sample / greedy (numpy, one rng.random call per chain position). The
     # compiled chain decoder draws all chain uniforms in one call and must make the same decisions,
-    # whatever the number of rows decoded per call (rows: DECODE_ROWS, default 65536 > 2000).
+    # whatever the number of rows decoded per call (rows: DECODE_ROWS, default 1024 < 2000; 65536: one call).
     if rows is not None:
         monkeypatch.setattr(rl_policy, "DECODE_ROWS", rows)
     rng = np.random.default_rng(d)
