@@ -11,6 +11,7 @@ Conventions used everywhere in linparity
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from ._checks import as_generator, check_d, check_int, check_prob
 from ._validate import check_alloc, check_pm1, check_responses
@@ -144,8 +145,11 @@ def sample_inputs(n: int, d: int, rng=None) -> np.ndarray:
     """
     n = check_int("n", n, 0)
     d = check_d(d)
-    check_alloc("n", 3.0 * n * d)                 # int8 draws, the +-1 result and one temporary
-    return (1 - 2 * as_generator(rng).integers(0, 2, size=(n, d), dtype=np.int8)).astype(np.int8)
+    check_alloc("n", 1.0 * n * d)                 # the int8 draws, turned into +-1 in place
+    X = as_generator(rng).integers(0, 2, size=(n, d), dtype=np.int8)
+    X *= -2                                       # in place: 0 -> 1, 1 -> -1
+    X += 1
+    return X
 
 
 def reward_function(reward):
@@ -166,6 +170,24 @@ def check_noise_kind(kind) -> str:
     if not isinstance(kind, str) or kind not in NOISE_KINDS:
         raise ValueError(f"noise_kind: must be one of {NOISE_KINDS}, got {kind!r}")
     return kind
+
+
+@njit(cache=True, nogil=True)
+def _fill_full(X, long_, Y):
+    """Y[i] = L(x_i) (its bits s_1..s_d) where long_[i], else S(x_i) (chi(x_i) in column 0), in
+    place over a zero Y ``(n, d+1)`` int8; X ``(n, d)`` int8. One pass: Mixture.sample's
+    responses for the full chain, equal to prefix_parities row by row."""
+    n, d = X.shape
+    for i in range(n):
+        s = np.int8(1)
+        if long_[i]:
+            for j in range(d):
+                s *= X[i, j]
+                Y[i, j] = s
+        else:
+            for j in range(d):
+                s *= X[i, j]
+            Y[i, 0] = s
 
 
 class Mixture:
@@ -233,13 +255,12 @@ class Mixture:
         rng = as_generator(rng)
         X = sample_inputs(n, self.d, rng)
         long_ = rng.random(n) < self.p_cot
-        S = prefix_parities(X)
         Y = np.zeros((n, self.d + 1), dtype=np.int8)
         if self.chain == "full":
-            Y[long_, :-1] = S[long_]
+            _fill_full(X, long_, Y)
         else:
             Y[long_] = chain_response(X[long_], self.chain)
-        Y[~long_, 0] = S[~long_, -1]
+            Y[~long_, 0] = prefix_parities(X[~long_])[:, -1]
         if self.noise > 0:
             bad = long_ & (rng.random(n) < self.noise)                    # (n,) corrupted long rows
             if self.noise_kind == "final":

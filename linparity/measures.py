@@ -11,6 +11,8 @@ only the average over x is either exact (all 2^d inputs, d <= ``exact_max_d``) o
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -64,7 +66,7 @@ def per_input(model: LinearAR, X, temperature: float = 1.0) -> dict[str, np.ndar
     """
     tau = check_temperature(temperature)
     model = _check_model(model)
-    return _per_input_blocks(model, _blocks(check_pm1("X", X, model.d)), tau)
+    return _per_input_blocks([model], _blocks(check_pm1("X", X, model.d)), tau)[0]
 
 
 def _blocks(X) -> list:
@@ -74,20 +76,31 @@ def _blocks(X) -> list:
     return [(X[a:a + _ROWS],) + _float_and_parities(X[a:a + _ROWS]) for a in range(0, len(X), _ROWS)]
 
 
-def _per_input_blocks(model: LinearAR, blocks, tau) -> dict[str, np.ndarray]:
-    """:func:`per_input` over precomputed row blocks (:func:`_blocks`)."""
+def _per_input_blocks(models, blocks, tau) -> list[dict[str, np.ndarray]]:
+    """:func:`per_input` of every model over precomputed row blocks (:func:`_blocks`): blocks
+    outside, models inside, so each block's inputs stay in cache while every model reads them."""
     n = sum(len(b[0]) for b in blocks)
-    Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
-    mats = (np.vstack([Wx, Wp]).T.copy(), Wy.T.copy(), np.ascontiguousarray(Wy))
-    out = {k: np.empty(n) for k in ("pi_long", "pi_short_correct", "p_short", "mean_length",
-                                    "greedy_correct")}
+    mats = [_weights(m) for m in models]
+    outs = [{k: np.empty(n) for k in ("pi_long", "pi_short_correct", "p_short", "mean_length",
+                                      "greedy_correct")} for _ in models]
     start = 0
-    for block in blocks:                                          # rows are independent; blocks
-        stop = start + len(block[0])                              # keep temporaries in cache
-        for k, v in _per_input_rows(model, block, tau, mats).items():
-            out[k][start:stop] = v
+    for block in blocks:                                          # rows are independent
+        stop = start + len(block[0])
+        for model, mat, out in zip(models, mats, outs):
+            for k, v in _per_input_rows(model, block, tau, mat).items():
+                out[k][start:stop] = v
         start = stop
-    return out
+    return outs
+
+
+def _weights(model: LinearAR):
+    """(the x-parts' weights ``(d, 2d+1)``, W_y^T, W_y) of one model for :func:`_per_input_rows`:
+    every x-part in one GEMM, the chain heads' <W_x[l], x> and <W_p[l], x>, then head 1's
+    <w_1, x> and the stop head's two x-parts."""
+    d = model.d
+    Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
+    WW = np.vstack([Wx, Wp, model.w1, model.w2a[:d], model.w2a[d + 1:]]).T.copy()   # (d, 2d+1)
+    return WW, Wy.T.copy(), np.ascontiguousarray(Wy)
 
 
 #: rows per block of :func:`per_input` (temporaries ~ _ROWS * 2d floats stay in L2)
@@ -95,13 +108,14 @@ _ROWS = 2048
 
 
 def _per_input_rows(model: LinearAR, block, tau, mats) -> dict[str, np.ndarray]:
-    """:func:`per_input` on one block of rows (:func:`_blocks`); mats = ([W_x; W_p]^T, W_y^T, W_y)."""
+    """:func:`per_input` on one block of rows (:func:`_blocks`); mats from :func:`_weights`."""
     X, Xf, S, Sf = block                                          # (n, d) int8, float, int8, float
     n, d = X.shape
     WW, WyT, Wy = mats
     chi = S[:, -1]
-    u1 = Xf @ model.w1                                            # (n,)
-    ua, uc_x = Xf @ model.w2a[:d], Xf @ model.w2a[d + 1:]         # (n,), (n,)
+    XW = Xf @ WW                                                  # (n, 2d+1)
+    base, pair = XW[:, :d - 1], XW[:, d - 1:2 * d - 2]            # <W_x[l], x>, <W_p[l], x>
+    u1, ua, uc_x = XW[:, 2 * d - 2:].T.copy()                   # (n,) each, contiguous
 
     def stop_logit(y1):                                           # as in LinearAR.logits
         return ua + y1 * model.w2a[d] + y1 * uc_x + model.b2a
@@ -111,27 +125,39 @@ def _per_input_rows(model: LinearAR, block, tau, mats) -> dict[str, np.ndarray]:
         lp_short[y1] = log_sigmoid(y1 * u1 / tau) + log_sigmoid(stop_logit(y1) / tau)
     p_short = np.exp(lp_short[1.0]) + np.exp(lp_short[-1.0])
     pi_short_correct = np.exp(np.where(chi > 0, lp_short[1.0], lp_short[-1.0]))
-    # chain heads: x-parts of all heads at once
-    XW = Xf @ WW                                                  # (n, 2d-2)
-    base, pair = XW[:, :d - 1], XW[:, d - 1:]                     # <W_x[l], x>, <W_p[l], x>
     # long response L(x): y_l = s_l; chain margins m_l = s_l u_l with
     # u_l = base_l + sum_{k<l} W_y[l, k] s_k + s_{l-1} pair_l  (as in LinearAR.logits)
     s1 = Sf[:, 0]
     wys = Sf[:, :d - 1] @ WyT                                     # (n, d-1)
     y1 = np.where(u1 >= 0, 1, -1).astype(np.int8)                 # greedy y_1
     go = ~(stop_logit(y1.astype(np.float64)) > 0)                 # greedy goes on (logit 0: on)
-    # log sigma(m / tau) = min(m/tau, 0) - log1p(exp(-|m/tau|)): the kernel sums the first terms
-    # and leaves -|m/tau| in T for numpy's vectorised exp/log1p
+    # sum_l log sigma(m_l / tau) = sum_l min(m_l/tau, 0) - log prod_l (1 + exp(-|m_l/tau|)): the
+    # kernel sums the first terms and leaves -|m/tau| in T for numpy's vectorised exp; the product
+    # of d-1 factors in (1, 2] cannot overflow
     neg_min_sum, T, greedy_last = _chain_pass(base, pair, wys, S, Wy, y1, go, 1.0 / tau)
     np.exp(T, out=T)
-    np.log1p(T, out=T)
-    lp_chain = neg_min_sum - T.sum(axis=1)                        # sum_l log sigma(m_l / tau)
+    lp_chain = neg_min_sum - _log_prod_1p(T)
     lp_long = log_sigmoid(s1 * u1 / tau) + (log_sigmoid(-stop_logit(s1) / tau) + lp_chain)
     return {"pi_long": np.exp(lp_long),
             "pi_short_correct": pi_short_correct,
             "p_short": p_short,
             "mean_length": 2 * p_short + (d + 1) * (1 - p_short),
             "greedy_correct": (greedy_last == chi).astype(np.float64)}
+
+
+@njit(cache=True, nogil=True)
+def _log_prod_1p(E):
+    """log prod_l (1 + E[i, l]) of every row, ``(n,)``, for E ``(n, m)`` in [0, 1] (then each
+    factor is in [1, 2]: no overflow for m < 1023). Equal to sum_l log1p(E[i, l]) up to m
+    roundings of the product (relative 1.1e-16 each: absolute <= 1.2e-16 m in the result)."""
+    n, m = E.shape
+    out = np.empty(n)
+    for i in range(n):
+        q = 1.0
+        for h in range(m):
+            q *= 1.0 + E[i, h]
+        out[i] = math.log(q)
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -180,11 +206,8 @@ def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
             sp = float(S[i, h])
             u = base[i, h] + wys[i, h] + sp * pair[i, h]
             mm = float(S[i, h + 1]) * u * inv_tau
-            if mm < 0.0:
-                acc_min += mm
-                T[i, h] = mm
-            else:
-                T[i, h] = -mm
+            acc_min += min(mm, 0.0)                # no branch on the sign (unpredictable)
+            T[i, h] = -abs(mm)
         neg[i] = acc_min
         if not go[i]:
             continue
@@ -225,8 +248,7 @@ def evaluate_models(models, p_cot: float, *, n_mc: int = 20000, rng=None, exact_
         raise ValueError(f"models: must share one d, got {sorted({m.d for m in models})}")
     p = check_prob("p_cot", p_cot)
     X, exact = inputs_for(models[0].d, n_mc, as_generator(rng), exact_max_d)
-    blocks = _blocks(X)
-    return [_measures(_per_input_blocks(m, blocks, 1.0), p, exact) for m in models]
+    return [_measures(q, p, exact) for q in _per_input_blocks(models, _blocks(X), 1.0)]
 
 
 def _measures(q, p, exact) -> dict:
