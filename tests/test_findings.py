@@ -5,6 +5,9 @@ the full-weight NTP optimum, computed exactly by enumeration (Newton's method on
 is reached by Algorithm 3 on sampled data, and its greedy decoding is right for every x at
 p = 0.1 < 1/3 while the reduced closed form predicts 1/2 (Theorem 1's greedy claim fails at d = 2).
 """
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +15,10 @@ from linparity import closed_form as cf
 from linparity import exact as en
 from linparity.measures import evaluate
 from linparity.simulate import pretrain
+from linparity.sweep import load_results
 from tests.test_pretrain import _sgd_allowance
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("p", [0.1, 0.25])
@@ -30,3 +36,49 @@ def test_d2_ntp_generalises_below_one_third(p):
     assert abs(opt.w2a[1]) > 1.0
     # ... and the closed form on the subspace (valid for d >= 3) would answer 1/2 at d = 3
     assert cf.greedy_probs(cf.ntp_optimum(3, p, lam), 3).p_correct == 0.5
+
+
+def _text(path):
+    """A document with its line breaks and indentation folded into single spaces."""
+    return re.sub(r"\s+", " ", (ROOT / path).read_text())
+
+
+def _rounds_used(res):
+    """Rounds each succeeding replicate used at its one tried budget B: total = B (1 + rounds)."""
+    B = res["tried"][0][0]
+    t = res["totals"]
+    return t[np.isfinite(t)] / B - 1
+
+
+def test_finding_17_d128_numbers_are_the_stored_runs():
+    # reference: the shipped runs in examples/runs (sidecars with SHA-256, checked by load_results);
+    # the README's Finding 17 and docs/findings_samples.md (finding 6) quote them by hand
+    readme, doc = _text("README.md"), _text("docs/findings_samples.md")
+    d128 = load_results(ROOT / "examples/runs/samples-d128")
+    by = {(pt.get("p"), pt.get("kappa")): r[0] for pt, r in zip(d128.points, d128.results)}
+    k1 = load_results(ROOT / "examples/runs/samples-d128-k1").results[0][0]
+    rounds = load_results(ROOT / "examples/runs/samples-d128-rounds").results[0][0]
+    d64 = load_results(ROOT / "examples/runs/samples-d64")
+    d64_p25 = next(r[0] for pt, r in zip(d64.points, d64.results) if pt.get("p") == 0.25)
+    # success fractions at the one level tried (B = 2^20; kappa = 1: 2^21)
+    fr = [by[k]["success_fraction"] for k in ((0.25, None), (None, 0.5), (0.1, None))]
+    assert [by[k]["tried"][0][0] for k in by] == [2 ** 20] * 3 and k1["tried"][0][0] == 2 ** 21
+    assert f"({fr[0]:.1f}, {fr[1]:.1f}, {fr[2]:.1f} at 2^20) and d^-1 ({k1['success_fraction']:.1f} at 2^21)" in readme
+    # rounds the succeeding replicates used, of the limit n_max = n*(p) + 10
+    for r, label in ((by[(0.25, None)], "(p = 0.25)"), (by[(None, 0.5)], "(d^-0.5)"),
+                     (by[(0.1, None)], "(p = 0.1)"), (k1, "(d^-1)")):
+        u = _rounds_used(r)
+        assert re.search(re.escape(f"{u.min():.0f}-{u.max():.0f} of {r['n_max']:.0f}") + "( rounds)? "
+                         + re.escape(label), readme), label
+    # 25 rounds at B = 2^19: totals, rounds, the local exponent against d = 64 (p = 0.25)
+    u = _rounds_used(rounds)
+    assert rounds["success_fraction"] == 1.0 and rounds["tried"][0][0] == 2 ** 19
+    m, se, m64 = rounds["total_samples_mean"], rounds["total_samples_se"], d64_p25["total_samples_mean"]
+    quote = (f"{m / 1e6:.2f}e6 +- {se / 1e6:.2f}e6 samples at d = 128 against {m64 / 1e6:.2f}e6 at d = 64, "
+             f"a local exponent of {np.log2(m / m64):.2f}")
+    assert quote in readme
+    assert f"in {u.min():.0f}-{u.max():.0f} rounds" in readme
+    assert f"{rounds['rounds_mean']:.1f} at d = 128" in readme
+    cut = int((u > by[(0.25, None)]["n_max"]).sum())
+    words = {6: "six", 7: "seven", 8: "eight"}
+    assert f"{words[cut]} of them would have been cut by the {by[(0.25, None)]['n_max']:.0f}-round limit" in doc
