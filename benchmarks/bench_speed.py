@@ -88,6 +88,15 @@ def best_interleaved(fns: dict, repeats: int) -> dict:
     return best
 
 
+def _user_system(fn) -> tuple[float, float]:
+    """(user, system) CPU seconds of one call of fn: system time counts the page faults of fresh
+    large allocations, which depend on what the process allocated and freed before."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    fn()
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime
+
+
 def gemm_gflops(m: int, k: int, n: int, repeats: int = 20) -> float:
     """GFLOP/s of numpy's (m, k) @ (k, n) float64 GEMM on this core (best of ``repeats``)."""
     rng = np.random.default_rng(0)
@@ -390,7 +399,7 @@ def bench_star(quick: bool = False) -> str:
     # the 'continue' variant (what `samples` and F5 run): E = 2 epochs, lr 0.5, batch 32, from W
     from linparity.experiments.star import STAR_OPTIONS
     from linparity.data import REWARDS
-    from linparity.simulate.batched import rewards, sample_responses
+    from linparity.simulate.batched import DECODE_ROWS, rewards, sample_responses
     from linparity.simulate.star import StarConfig, continue_sgd, star_round
     cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **STAR_OPTIONS)
     tc = best_interleaved({
@@ -404,6 +413,9 @@ def bench_star(quick: bool = False) -> str:
     assert np.array_equal(_sample_responses_before(W, X, [np.random.default_rng(3)]),
                           sample_responses(W, X, [np.random.default_rng(3)]))
     round_before = tc["new"] + (tc["samp_old"] - tc["samp"]) + (tc["old"] - tc["upd"])
+    split_old = _user_system(lambda: _sample_responses_before(W, X, [np.random.default_rng(3)]))
+    split_new = _user_system(lambda: sample_responses(W, X, [np.random.default_rng(3)]))
+    round_user = tc["new"] + (split_old[0] - split_new[0]) + (tc["old"] - tc["upd"])
     Wo = _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)])
     Wn = continue_sgd(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)])
     dev_c = float(np.max(np.abs(Wn.models()[0].to_vector() - Wo.models()[0].to_vector())))
@@ -437,8 +449,15 @@ def bench_star(quick: bool = False) -> str:
         f"| sampling the N responses: the sampler before the fourth session (kept in this script) / "
         f"`sample_responses` now (bitwise equal) | {tc['samp_old']:.2f} s / {tc['samp']:.2f} s | "
         f"{tc['samp_old'] / tc['samp']:.2f}x |\n"
+        f"| the same, one more call each: user / system CPU time | {split_old[0]:.2f} / {split_old[1]:.2f} s, "
+        f"{split_new[0]:.2f} / {split_new[1]:.2f} s | |\n"
         f"| round: `star_round` now + (sampling before - now) + (update before - now) / `star_round` now | "
-        f"{round_before:.2f} s / {tc['new']:.2f} s | {round_before / tc['new']:.2f}x |\n\n"
+        f"{round_before:.2f} s / {tc['new']:.2f} s | {round_before / tc['new']:.2f}x |\n"
+        f"| the same with the samplers' user times of the extra call (no page faults: the lower bound) | "
+        f"{round_user:.2f} s / {tc['new']:.2f} s | {round_user / tc['new']:.2f}x |\n\n"
+        f"The previous sampler allocated its chain rows' floats (inputs and x-parts: "
+        f"~{8 * 65536 * (3 * d - 2) / 1e6:.0f} MB at 65536 rows) afresh in every call, so its time depends on how the process allocated memory "
+        f"before (page faults, system time); the sampler now converts {DECODE_ROWS}-row blocks that stay in cache.\n\n"
         f"Continue update, max |weight difference| now vs before: {dev_c:.0e} (summation order). At "
         f"~{fl / 1e3:.0f} kFLOP per visit of a long sample (chain heads, forward and backward; short "
         f"samples touch heads 1 and 2a only, ~{12 * d} FLOP) the update runs at "

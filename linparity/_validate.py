@@ -88,7 +88,7 @@ def _numeric(name: str, a) -> np.ndarray:
         a = np.asarray(a)
     except ValueError:  # ragged
         raise ValueError(f"{name}: must be a numeric array, got a ragged sequence") from None
-    if a.dtype == np.bool_ or not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+    if a.dtype.kind not in "iuf":                 # signed, unsigned integers, floats (not bool)
         raise ValueError(f"{name}: must be a numeric (int8 or float) array, got dtype {a.dtype}")
     return a
 
@@ -96,7 +96,7 @@ def _numeric(name: str, a) -> np.ndarray:
 def check_finite_array(name: str, a) -> np.ndarray:
     """A numeric array with every entry finite, as float64 (a copy)."""
     a = np.array(_numeric(name, a), dtype=np.float64)
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         bad = np.flatnonzero(~np.isfinite(a.ravel()))[0]
         raise ValueError(f"{name}: every entry must be finite, got {a.ravel()[bad]} at flat index {bad}")
     return a

@@ -201,7 +201,7 @@ def sgd_chunk_blocked(X, Y, block, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                       G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, V1, V2, Vx, Vy, Vp):
     """Algorithm 3 (batch size 1) on the rows of one chunk; returns the updated (t, t_long).
 
-    X ``(n, d)``, Y ``(n, d+1)`` float64 (EOS = 0); ``block`` >= 1 long samples per chain
+    X ``(n, d)``, Y ``(n, d+1)`` int8 or float64 (EOS = 0); ``block`` >= 1 long samples per chain
     block. Same state and meaning as the per-sample kernel of linparity.simulate.ntp (G* Pegasos
     sums, S* sums of iterates, V* weights before a head's first step; see the module docstring).
     """

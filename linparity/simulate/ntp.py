@@ -294,7 +294,7 @@ def _sgd_chunk(X, Y, B, t, tl, T1, T2a, Tc, lam1, lam2a, lamc,
                G1, S1, G2, S2, Gx, Gy, Gp, Sx, Sy, Sp, V1, V2, Vx, Vy, Vp, cbuf, longs):
     """Run the steps of one chunk; returns the updated (t, t_long).
 
-    X ``(n, d)`` and Y ``(n, d+1)`` float64 (EOS = 0), n a multiple of B. G* are the Pegasos
+    X ``(n, d)`` and Y ``(n, d+1)`` int8 or float64 (EOS = 0), n a multiple of B. G* are the Pegasos
     sums, S* the sums of iterates: G1, S1 ``(d,)``; G2, S2 ``(2d+2,)`` in the order
     [x, y_1, y_1 x, bias]; chain heads in the LinearAR.packed layout Gx, Gp ``(d-1, d)``
     (weights on x and on y_{l-1} x) and Gy ``(d-1, d-1)`` (row l-2: weights on y_1..y_{l-1}).
@@ -417,7 +417,9 @@ class _FastRun:
         cfg = self.cfg
         G1, G2, Gx, Gy, Gp = self.G
         S1, S2, Sx, Sy, Sp = self.S
-        X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+        # the kernels read int8 (Mixture.sample's dtype, exact in float arithmetic) or float64
+        X, Y = (a if a.dtype == np.int8 else a.astype(np.float64, copy=False)
+                for a in (np.asarray(X), np.asarray(Y)))
         if cfg.batch_size == 1 and cfg.d >= blocked.BLOCKED_MIN_D:
             # batch size 1 at larger d: the chain heads step in blocks of long samples
             # (linparity.blocked; same steps, reassociated arithmetic)
@@ -542,7 +544,7 @@ def pretrain(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_c
 
 # ============================================================================ given samples
 def _check_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """X ``(n, d)`` of +-1 and Y ``(n, d+1)`` of responses the model can emit, as float64.
+    """X ``(n, d)`` of +-1 and Y ``(n, d+1)`` of responses the model can emit, as int8 (exact).
 
     A response is short (y_1 = +-1, then zeros) or long (y_1..y_d = +-1, y_{d+1} = 0 = EOS).
     """
@@ -560,7 +562,7 @@ def _check_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(ok):
         raise ValueError(f"Y: row {int(np.flatnonzero(~ok)[0])} is not a response of the model "
                          "(short: y_1 = +-1 then zeros; long: d bits +-1 then 0)")
-    return X.astype(np.float64), Y.astype(np.float64)
+    return X.astype(np.int8, copy=False), Y.astype(np.int8, copy=False)
 
 
 def _check_init(init, d, init_steps) -> tuple[int, int]:
