@@ -14,7 +14,8 @@ time (they include interpreter start and imports).
 
 Sections: ``eval`` (metrics.evaluate and the ``pretrain --d 50 ... --replicates 64`` command),
 ``closed`` (closed-form Pegasos, 1e7 steps), ``blocked`` (Algorithm 3 at batch size 1: blocked
-vs per-sample kernel), ``star`` (one STaR round at d = 128, N = 100,000).
+vs per-sample kernel), ``star`` (one STaR round at d = 128, N = 100,000), ``cost`` (a STaR round's
+cost per input at d = 64, 128, 256).
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ import linparity.closed_form as cf  # noqa: E402
 from linparity.simulate import blocked  # noqa: E402
 from linparity._io import atomic_write_text  # noqa: E402
 from linparity.data import long_response, short_response  # noqa: E402
-from linparity.measures import evaluate, inputs_for  # noqa: E402
+from linparity.measures import evaluate, evaluate_models, inputs_for  # noqa: E402
 from linparity.model import LinearAR  # noqa: E402
 import linparity.simulate.ntp as P  # noqa: E402
 from linparity.simulate.ntp import fit_samples, pretrain, pretrain_reference  # noqa: E402
@@ -151,8 +152,10 @@ def bench_eval(quick: bool = False) -> str:
     ref, new = evaluate_reference(m, p, 20000, 0), evaluate(m, p, rng=0)
     dev = max(abs(ref[k] - new[k]) / abs(ref[k]) for k in ref if k != "calibration_error_se")
     dev_se = abs(ref["calibration_error_se"] - new["calibration_error_se"]) / new["calibration_error_se"]
+    many = [m] * (R + 1)                                    # the command's R + 1 evaluations
     t = best_interleaved({"ref": lambda: evaluate_reference(m, p, 20000, 0),
-                          "new": lambda: evaluate(m, p, rng=0)}, reps)
+                          "new": lambda: evaluate(m, p, rng=0),
+                          "many": lambda: evaluate_models(many, p, rng=0)}, reps)
     # GEMM share: the one (20000, d) @ (d, 2d-2) product per model
     gf = gemm_gflops(20000, d, 2 * d - 2)
     gemm_ms = 2 * 20000 * d * (2 * d - 2) / gf / 1e6
@@ -176,6 +179,9 @@ def bench_eval(quick: bool = False) -> str:
         "| | time per model | ratio |\n|---|---|---|\n"
         f"| reference (before) | {t['ref'] * 1e3:.1f} ms | 1 |\n"
         f"| `evaluate` (now) | {t['new'] * 1e3:.1f} ms | {t['ref'] / t['new']:.1f}x |\n"
+        f"| `evaluate_models` of {R + 1} models on one input draw, per model (the command's path: row "
+        f"blocks outside, models inside) | {t['many'] / (R + 1) * 1e3:.1f} ms | "
+        f"{t['ref'] * (R + 1) / t['many']:.1f}x |\n"
         f"| numpy GEMM (20000 x {d}) @ ({d} x {2 * d - 2}) alone | {gemm_ms:.1f} ms "
         f"({gf:.0f} GFLOP/s) | |\n\n"
         f"Largest relative difference of the reported means: {dev:.1e}. `calibration_error_se` is now the "
@@ -257,10 +263,9 @@ def bench_blocked(quick: bool = False) -> str:
             return pretrain(d, p, T, lam, rng=0)
         a, b = run(True).models_[0].to_vector(), run(False).models_[0].to_vector()
         dev = float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
-        # kernels alone, on samples drawn beforehand (as float64, the kernels' input)
+        # kernels alone, on samples drawn beforehand (int8, as Mixture.sample draws and the kernels read them)
         cfg = P._make_config(d, p, T, lam, None, None, None, None, None, None, 1)
-        chunks = [(X.astype(np.float64), Y.astype(np.float64))
-                  for X, Y in P._sample_chunks(cfg, P.spawn(0, 1)[0])]
+        chunks = list(P._sample_chunks(cfg, P.spawn(0, 1)[0]))
 
         def kernel(on):
             blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
@@ -466,10 +471,37 @@ def bench_star(quick: bool = False) -> str:
         f"({d} x {3 * (d - 1)}) runs at {gf_step:.1f} GFLOP/s, a 1000^3 GEMM at {gemm_gflops(1000, 1000, 1000, 3):.0f}.\n")
 
 
+def bench_round_cost(quick: bool = False) -> str:
+    """CPU time per input of one STaR `continue` round with mostly long answers, by d (the cost model
+    of the full-weight `samples` route at d = 128-256, docs/findings_samples.md)."""
+    from linparity.experiments.star import STAR_OPTIONS
+    from linparity.simulate.batched import BatchedAR
+    from linparity.simulate.star import StarConfig, sample_kept, star_round
+    N = 5000 if quick else 20000
+    rows = []
+    for d in ((64,) if quick else (64, 128, 256)):
+        lam = (0.01, 0.01, 0.01 / d)
+        th = cf.ntp_optimum(d, 0.9, lam)
+        W = BatchedAR.stack([LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])])
+        cfg = StarConfig(rounds=1, samples=N, lam=lam, **STAR_OPTIONS)
+        q = sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)])[3]["q"][0]
+        t = best_interleaved({"sample": lambda: sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)]),
+                              "round": lambda: star_round(W, cfg, [np.random.default_rng(1)])}, 3)
+        rows.append(f"| {d} | {q:.2f} | {t['round'] / N * 1e6:.1f} | {t['sample'] / N * 1e6:.1f} | "
+                    f"{(t['round'] - t['sample']) / N * 1e6:.1f} |")
+    return (
+        f"One STaR round, variant continue (E = 2, lr 0.5, batch 32, lambda = (0.01, 0.01, 0.01/d)), N = {N}, "
+        "one replicate, from the regularised NTP optimum at p = 0.9 (mostly long answers, as late in a "
+        "`samples` run); best CPU time of 3. Microseconds per input:\n\n"
+        "| d | long share of the kept set | round | sampling + reward (`sample_kept`) | update (difference) |\n"
+        "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
 BENCHES = {"eval": ("Evaluation and the pretrain command (issue 10)", bench_eval),
            "closed": ("Closed-form Pegasos (issue 10)", bench_closed),
            "blocked": ("Blocked Algorithm 3 kernel (issue 10)", bench_blocked),
-           "star": ("STaR round at d = 128 (issue 10)", bench_star)}
+           "star": ("STaR round at d = 128 (issue 10)", bench_star),
+           "cost": ("STaR round cost per input by d (issue 10)", bench_round_cost)}
 
 
 def main(argv=None) -> int:
