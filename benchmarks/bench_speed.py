@@ -337,9 +337,9 @@ def _continue_sgd_before(W, X, Y, kept, cfg, gens):
 
 @njit(cache=True)
 def _chain_decode_before(rows, base, pair, WyT, U, tau, greedy, Y, uc):
-    """simulate.batched._chain_decode before the fourth issue-10 session (one loop per position
-    that computes a logit, draws its bit and writes it to Y and uc at once; blocks of 64 rows).
-    Kept here as the in-process reference of the sampler; same arguments."""
+    """model.chain_decode (then simulate.batched._chain_decode) before the fourth issue-10 session:
+    one loop per position that computes a logit, draws its bit and writes it to Y and uc at once;
+    blocks of 64 rows. Kept here as the in-process reference of the sampler; same arguments."""
     m, dm1 = base.shape
     store = uc.shape[0] > 0
     acc = np.empty((dm1, 64))
@@ -369,12 +369,12 @@ def _sample_responses_before(W, X, gens, tau=1.0):
     above, and chain rows converted and decoded 65536 at a time (module attributes swapped for
     the call, restored after)."""
     from linparity.simulate import batched
-    saved = batched._chain_decode, batched.DECODE_ROWS
-    batched._chain_decode, batched.DECODE_ROWS = _chain_decode_before, 65536
+    saved = batched.chain_decode, batched.DECODE_ROWS
+    batched.chain_decode, batched.DECODE_ROWS = _chain_decode_before, 65536
     try:
         return batched.sample_responses(W, X, gens, tau)
     finally:
-        batched._chain_decode, batched.DECODE_ROWS = saved
+        batched.chain_decode, batched.DECODE_ROWS = saved
 
 
 def bench_star(quick: bool = False) -> str:

@@ -18,7 +18,7 @@ from numba import njit
 
 from ._checks import as_generator, check_int, check_prob, check_temperature
 from .data import MAX_ENUM_D, all_inputs, sample_inputs
-from .model import LinearAR, log_sigmoid
+from .model import LinearAR, chain_decode, log_sigmoid
 from ._validate import check_pm1
 
 __all__ = ["KEYS", "per_input", "evaluate", "evaluate_models", "bootstrap_max_se", "inputs_for", "first_at_least"]
@@ -94,13 +94,13 @@ def _per_input_blocks(models, blocks, tau) -> list[dict[str, np.ndarray]]:
 
 
 def _weights(model: LinearAR):
-    """(the x-parts' weights ``(d, 2d+1)``, W_y^T, W_y) of one model for :func:`_per_input_rows`:
+    """(the x-parts' weights ``(d, 2d+1)``, W_y^T) of one model for :func:`_per_input_rows`:
     every x-part in one GEMM, the chain heads' <W_x[l], x> and <W_p[l], x>, then head 1's
     <w_1, x> and the stop head's two x-parts."""
     d = model.d
     Wx, Wy, Wp = model.packed()                                   # (d-1, d), (d-1, d-1), (d-1, d)
     WW = np.vstack([Wx, Wp, model.w1, model.w2a[:d], model.w2a[d + 1:]]).T.copy()   # (d, 2d+1)
-    return WW, Wy.T.copy(), np.ascontiguousarray(Wy)
+    return WW, Wy.T.copy()
 
 
 #: rows per block of :func:`per_input` (temporaries ~ _ROWS * 2d floats stay in L2)
@@ -111,7 +111,7 @@ def _per_input_rows(model: LinearAR, block, tau, mats) -> dict[str, np.ndarray]:
     """:func:`per_input` on one block of rows (:func:`_blocks`); mats from :func:`_weights`."""
     X, Xf, S, Sf = block                                          # (n, d) int8, float, int8, float
     n, d = X.shape
-    WW, WyT, Wy = mats
+    WW, WyT = mats
     chi = S[:, -1]
     XW = Xf @ WW                                                  # (n, 2d+1)
     base, pair = XW[:, :d - 1], XW[:, d - 1:2 * d - 2]            # <W_x[l], x>, <W_p[l], x>
@@ -134,7 +134,8 @@ def _per_input_rows(model: LinearAR, block, tau, mats) -> dict[str, np.ndarray]:
     # sum_l log sigma(m_l / tau) = sum_l min(m_l/tau, 0) - log prod_l (1 + exp(-|m_l/tau|)): the
     # kernel sums the first terms and leaves -|m/tau| in T for numpy's vectorised exp; the product
     # of d-1 factors in (1, 2] cannot overflow
-    neg_min_sum, T, greedy_last = _chain_pass(base, pair, wys, S, Wy, y1, go, 1.0 / tau)
+    neg_min_sum, T = _chain_pass(base, pair, wys, S, 1.0 / tau)
+    greedy_last = _greedy_last(base, pair, WyT, y1, go)
     np.exp(T, out=T)
     lp_chain = neg_min_sum - _log_prod_1p(T)
     lp_long = log_sigmoid(s1 * u1 / tau) + (log_sigmoid(-stop_logit(s1) / tau) + lp_chain)
@@ -182,24 +183,18 @@ def _float_and_parities(X):
 
 
 @njit(cache=True, nogil=True)
-def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
-    """One pass over the rows for the chain heads (THEORY §2 logits; greedy as LinearAR.greedy).
+def _chain_pass(base, pair, wys, S, inv_tau):
+    """The margins of L(x) for the chain heads (THEORY §2 logits), one pass over the rows.
 
     base, pair, wys ``(n, m)`` (m = d-1 heads): <W_x[l], x>, <W_p[l], x> and
-    sum_{k<l} W_y[l, k] s_k; S ``(n, d)`` int8 prefix parities; Wy ``(m, m)``; y1 ``(n,)`` int8
-    greedy first bits; go ``(n,)`` greedy continues after y_1.
+    sum_{k<l} W_y[l, k] s_k; S ``(n, d)`` int8 prefix parities.
 
-    Returns sum_l min(m_l / tau, 0) ``(n,)``, T = -|m_l / tau| ``(n, m)`` with
-    m_l = s_l (base_l + wys_l + s_{l-1} pair_l) the margins of L(x), and the last greedy bit
-    ``(n,)`` int8 (the chain logit base_l + sum_{k<l} W_y[l, k] y_k + y_{l-1} pair_l is summed
-    in LinearAR.greedy's order, running sums over k for every later head, ties 0 -> +1).
+    Returns sum_l min(m_l / tau, 0) ``(n,)`` and T = -|m_l / tau| ``(n, m)`` with
+    m_l = s_l (base_l + wys_l + s_{l-1} pair_l).
     """
     n, m = base.shape
     neg = np.zeros(n)
     T = np.empty((n, m))
-    last = y1.copy()
-    WyT = np.ascontiguousarray(Wy.T)               # WyT[k, h] = W_y[h, k]
-    acc = np.empty(m)
     for i in range(n):
         acc_min = 0.0
         for h in range(m):                         # head l = h + 2: label s_l, prev s_{l-1}
@@ -209,17 +204,26 @@ def _chain_pass(base, pair, wys, S, Wy, y1, go, inv_tau):
             acc_min += min(mm, 0.0)                # no branch on the sign (unpredictable)
             T[i, h] = -abs(mm)
         neg[i] = acc_min
-        if not go[i]:
-            continue
-        for h in range(m):
-            acc[h] = 0.0
-        prev = float(y1[i])
-        for h in range(m):                         # head l = h + 2, prev = y_{l-1}
-            for g in range(h, m):                  # acc_g += y_{l-1} W_y[g, l-2], in k order
-                acc[g] += prev * WyT[h, g]
-            prev = 1.0 if base[i, h] + acc[h] + prev * pair[i, h] >= 0 else -1.0
-        last[i] = np.int8(prev)
-    return neg, T, last
+    return neg, T
+
+
+def _greedy_last(base, pair, WyT, y1, go):
+    """The last bit of the greedy response ``(n,)`` int8: y_1 where greedy stops (go False), else
+    y_d of the chain decoded greedily from y_1 (:func:`linparity.model.chain_decode`, the order and
+    tie rules of LinearAR.greedy). base, pair ``(n, d-1)``; WyT ``(d-1, d-1)``; y1 int8, go bool ``(n,)``."""
+    last = y1.copy()
+    rows = np.flatnonzero(go)
+    if rows.size:
+        n, dm1 = base.shape
+        Y = np.zeros((rows.size, dm1 + 2), dtype=np.int8)        # the go rows' responses
+        Y[:, 0] = y1[rows]
+        chain_decode(np.arange(rows.size), base[rows], pair[rows], WyT, _NO_U, 1.0, True, Y, _NO_U)
+        last[rows] = Y[:, dm1]
+    return last
+
+
+#: no uniforms / no stored logits for chain_decode's greedy calls
+_NO_U = np.empty((0, 0))
 
 
 def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,

@@ -19,16 +19,18 @@ c_l = w_l[y_{l-1} x_l]. In 0-based indices: a = w1[0], c = w2a[d+1], c_l = chain
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 from scipy.special import expit
 
 from ._checks import as_generator, check_d, check_temperature
 from ._validate import check_finite_array, check_finite_scalar, check_pm1, check_responses
 
 __all__ = ["LinearAR", "Reduced", "chain_target_index", "stop_feature_index", "phi", "features",
-           "log_sigmoid"]
+           "log_sigmoid", "scalar_sigmoid", "chain_decode", "DECODE_BLOCK"]
 
 
 def log_sigmoid(m) -> np.ndarray:
@@ -48,6 +50,66 @@ def log_sigmoid(m) -> np.ndarray:
     out = np.minimum(m, 0.0)
     out -= t
     return out
+
+
+@njit(cache=True, nogil=True)
+def scalar_sigmoid(x):
+    """1 / (1 + exp(-x)) of one float, compiled: bit for bit scipy.special.expit (finite for every x)."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+#: rows decoded side by side by :func:`chain_decode` (independent rows give the CPU parallel work)
+DECODE_BLOCK = 64
+
+
+@njit(cache=True, nogil=True)
+def chain_decode(rows, base, pair, WyT, U, tau, greedy, Y, uc):
+    """Chain bits y_2..y_d of the continuing rows ``rows`` ``(m,)``, in place; fills their logits.
+
+    base, pair ``(m, d-1)``: <Wx_l, x> and <Wp_l, x> of those rows; WyT ``(d-1, d-1)`` the
+    transpose of Wy (row k-1: every head's weight on y_k); U ``(d-1, m)`` uniforms (row l-2 for
+    bit l; unused when ``greedy``); Y ``(n, d+1)`` int8 with y_1 set; uc ``(n, d-1)`` out (or
+    ``(0, 0)``: not stored):
+    u_l = base_l + acc_l + y_{l-1} pair_l with acc_l = sum_{k<l} y_k Wy[l-2, k-1] accumulated
+    over k as in LinearAR._decode. Bit l is +1 iff U < sigma(u_l/tau) (greedy: iff u_l >= 0).
+    Rows go in blocks of DECODE_BLOCK, position by position, so that the blocks' rows run side by
+    side: per position one loop computes the block's logits, one draws its bits (no branch on the
+    bits in the first), and the block's bits and logits go to Y and uc row by row at its end. The
+    decoder of simulate.batched (sampling and greedy) and of linparity.measures (greedy); bit for bit
+    LinearAR.sample / LinearAR.greedy (tested).
+    """
+    m, dm1 = base.shape
+    store = uc.shape[0] > 0
+    acc = np.empty((dm1, DECODE_BLOCK))          # acc[l-2, i]: acc_l of row s+i so far
+    yb = np.empty(DECODE_BLOCK)                  # latest bit y_{l-1} of each row of the block
+    ub = np.empty((dm1, DECODE_BLOCK))           # the block's logits u_l, row l-2
+    for s in range(0, m, DECODE_BLOCK):
+        nb = min(m, s + DECODE_BLOCK) - s
+        acc[:, :] = 0.0
+        for i in range(nb):
+            yb[i] = Y[rows[s + i], 0]
+        for h in range(dm1):                     # head l = h + 2; y_{l-1} = yb
+            for k in range(h, dm1):              # add y_{l-1} Wy[k, l-2] to heads not yet decoded
+                w = WyT[h, k]
+                for i in range(nb):
+                    acc[k, i] += yb[i] * w
+            u = ub[h]
+            for i in range(nb):
+                u[i] = base[s + i, h] + acc[h, i] + yb[i] * pair[s + i, h]
+            if greedy:
+                for i in range(nb):
+                    yb[i] = 1.0 if u[i] >= 0.0 else -1.0
+            else:
+                for i in range(nb):
+                    yb[i] = 1.0 if U[h, s + i] < scalar_sigmoid(u[i] / tau) else -1.0
+            for i in range(nb):
+                acc[h, i] = yb[i]                # acc_l is used up: keep bit l there
+        for i in range(nb):                      # the block's bits and logits, row by row
+            r = rows[s + i]
+            for h in range(dm1):
+                Y[r, h + 1] = np.int8(acc[h, i])
+                if store:
+                    uc[r, h] = ub[h, i]
 
 
 def chain_target_index(d: int, l: int) -> int:

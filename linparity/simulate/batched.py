@@ -14,7 +14,7 @@ lower-triangular) and ``Wp (R, d-1, d)`` (weights on y_{l-1} x).
 Decoding
 --------
 Two compiled kernels per replicate: :func:`_head_decode` (y_1 and the stop decision) and
-:func:`_chain_decode` (y_2..y_d of the continuing rows, with base_l = <Wx_l, x> and
+:func:`linparity.model.chain_decode` (y_2..y_d of the continuing rows, with base_l = <Wx_l, x> and
 pair_l = <Wp_l, x> from two matrix products). Each decision is +1 (EOS) iff U < sigma(u / tau),
 with sigma(x) = 1 / (1 + exp(-x)) bit for bit scipy's ``expit``, and the logits are summed in the
 order of :meth:`LinearAR._decode` except that the dot products with x are plain loops where
@@ -49,7 +49,7 @@ from scipy.special import expit, log_expit
 from .._checks import check_int, check_temperature, spawn
 from .._validate import check_pm1, check_responses
 from ..data import MAX_ENUM_D, all_inputs, check_reward, sample_inputs
-from ..model import LinearAR
+from ..model import LinearAR, chain_decode, scalar_sigmoid
 
 __all__ = ["BatchedAR", "sample_responses", "sample_with_logits", "greedy_responses", "log_prob", "score",
            "accumulate", "policy_update", "policy_step_", "rewards", "Recorder", "run_streams", "eval_inputs",
@@ -152,12 +152,6 @@ def _logits(W: BatchedAR, Xf, Yf):
 
 # ============================================================================ decoding
 @njit(cache=True, nogil=True)
-def _sigmoid(x):
-    """1 / (1 + exp(-x)): bit for bit scipy.special.expit (finite for every x)."""
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-@njit(cache=True, nogil=True)
 def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
     """y_1 and the stop decision of n rows in place; returns the continuing rows' indices.
 
@@ -175,7 +169,7 @@ def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
         for j in range(d):
             a += float(X[i, j]) * w1[j]
         u1[i] = a
-        hit = a >= 0.0 if greedy else U1[i] < _sigmoid(a / tau)
+        hit = a >= 0.0 if greedy else U1[i] < scalar_sigmoid(a / tau)
         y1 = 1.0 if hit else -1.0
         Y[i, 0] = 1 if hit else -1
         a = 0.0
@@ -186,66 +180,16 @@ def _head_decode(X, w1, w2, b2, U1, U2, tau, greedy, Y, u1, u2):
             p += x * w2[d + 1 + j]
         v = a + y1 * w2[d] + y1 * p + b2
         u2[i] = v
-        stop = v > 0.0 if greedy else U2[i] < _sigmoid(v / tau)
+        stop = v > 0.0 if greedy else U2[i] < scalar_sigmoid(v / tau)
         if not stop:
             go[n_go] = i
             n_go += 1
     return go[:n_go]
 
 
-#: rows decoded together by _chain_decode (independent rows give the CPU parallel work)
-_BLOCK = 64
 #: rows converted to float and decoded per call in _decode: their inputs and chain logits
-#: (~8 DECODE_ROWS 3d bytes) stay in cache between the GEMMs and _chain_decode (65536 before: 1.2-1.3x slower)
+#: (~8 DECODE_ROWS 3d bytes) stay in cache between the GEMMs and chain_decode (65536 before: 1.2-1.3x slower)
 DECODE_ROWS = 1024
-
-
-@njit(cache=True, nogil=True)
-def _chain_decode(rows, base, pair, WyT, U, tau, greedy, Y, uc):
-    """Chain bits y_2..y_d of the continuing rows ``rows`` ``(m,)``, in place; fills their logits.
-
-    base, pair ``(m, d-1)``: <Wx_l, x> and <Wp_l, x> of those rows; WyT ``(d-1, d-1)`` the
-    transpose of Wy (row k-1: every head's weight on y_k); U ``(d-1, m)`` uniforms (row l-2 for
-    bit l; unused when ``greedy``); Y ``(n, d+1)`` int8 with y_1 set; uc ``(n, d-1)`` out (or
-    ``(0, 0)``: not stored):
-    u_l = base_l + acc_l + y_{l-1} pair_l with acc_l = sum_{k<l} y_k Wy[l-2, k-1] accumulated
-    over k as in LinearAR._decode. Bit l is +1 iff U < sigma(u_l/tau) (greedy: iff u_l >= 0).
-    Rows go in blocks of _BLOCK, position by position, so that the blocks' rows run side by side:
-    per position one loop computes the block's logits, one draws its bits (no branch on the bits
-    in the first), and the block's bits and logits go to Y and uc row by row at its end.
-    """
-    m, dm1 = base.shape
-    store = uc.shape[0] > 0
-    acc = np.empty((dm1, _BLOCK))                # acc[l-2, i]: acc_l of row s+i so far
-    yb = np.empty(_BLOCK)                        # latest bit y_{l-1} of each row of the block
-    ub = np.empty((dm1, _BLOCK))                 # the block's logits u_l, row l-2
-    for s in range(0, m, _BLOCK):
-        nb = min(m, s + _BLOCK) - s
-        acc[:, :] = 0.0
-        for i in range(nb):
-            yb[i] = Y[rows[s + i], 0]
-        for h in range(dm1):                     # head l = h + 2; y_{l-1} = yb
-            for k in range(h, dm1):              # add y_{l-1} Wy[k, l-2] to heads not yet decoded
-                w = WyT[h, k]
-                for i in range(nb):
-                    acc[k, i] += yb[i] * w
-            u = ub[h]
-            for i in range(nb):
-                u[i] = base[s + i, h] + acc[h, i] + yb[i] * pair[s + i, h]
-            if greedy:
-                for i in range(nb):
-                    yb[i] = 1.0 if u[i] >= 0.0 else -1.0
-            else:
-                for i in range(nb):
-                    yb[i] = 1.0 if U[h, s + i] < _sigmoid(u[i] / tau) else -1.0
-            for i in range(nb):
-                acc[h, i] = yb[i]                # acc_l is used up: keep bit l there
-        for i in range(nb):                      # the block's bits and logits, row by row
-            r = rows[s + i]
-            for h in range(dm1):
-                Y[r, h + 1] = np.int8(acc[h, i])
-                if store:
-                    uc[r, h] = ub[h, i]
 
 
 def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
@@ -276,7 +220,7 @@ def _decode(W: BatchedAR, X, gens, tau, logits: bool = True):
             for a in range(0, go.size, DECODE_ROWS):
                 rows = go[a:a + DECODE_ROWS]
                 Xg = Xr[rows].astype(np.float64)
-                _chain_decode(rows, Xg @ W.Wx[r].T, Xg @ W.Wp[r].T, WyT, U[:, a:a + DECODE_ROWS] if U.size else U,
+                chain_decode(rows, Xg @ W.Wx[r].T, Xg @ W.Wp[r].T, WyT, U[:, a:a + DECODE_ROWS] if U.size else U,
                               tau, greedy, Y[r], uc[r] if logits else no_uc)
     return Y, u1, u2, uc
 
