@@ -149,8 +149,8 @@ def _per_input_rows(model: LinearAR, block, tau, mats) -> dict[str, np.ndarray]:
 @njit(cache=True, nogil=True)
 def _log_prod_1p(E):
     """log prod_l (1 + E[i, l]) of every row, ``(n,)``, for E ``(n, m)`` in [0, 1] (then each
-    factor is in [1, 2]: no overflow for m < 1023). Equal to sum_l log1p(E[i, l]) up to m
-    roundings of the product (relative 1.1e-16 each: absolute <= 1.2e-16 m in the result)."""
+    factor is in [1, 2]: no overflow for m < 1023). Equal to sum_l log1p(E[i, l]) up to two
+    roundings per factor (1 + E, then the product; relative 1.1e-16 each): absolute <= 2.3e-16 m."""
     n, m = E.shape
     out = np.empty(n)
     for i in range(n):
@@ -207,6 +207,10 @@ def _chain_pass(base, pair, wys, S, inv_tau):
     return neg, T
 
 
+#: no uniforms / no stored logits for chain_decode's greedy calls
+_NO_U = np.empty((0, 0))
+
+
 def _greedy_last(base, pair, WyT, y1, go):
     """The last bit of the greedy response ``(n,)`` int8: y_1 where greedy stops (go False), else
     y_d of the chain decoded greedily from y_1 (:func:`linparity.model.chain_decode`, the order and
@@ -214,16 +218,12 @@ def _greedy_last(base, pair, WyT, y1, go):
     last = y1.copy()
     rows = np.flatnonzero(go)
     if rows.size:
-        n, dm1 = base.shape
+        dm1 = base.shape[1]
         Y = np.zeros((rows.size, dm1 + 2), dtype=np.int8)        # the go rows' responses
         Y[:, 0] = y1[rows]
         chain_decode(np.arange(rows.size), base[rows], pair[rows], WyT, _NO_U, 1.0, True, Y, _NO_U)
         last[rows] = Y[:, dm1]
     return last
-
-
-#: no uniforms / no stored logits for chain_decode's greedy calls
-_NO_U = np.empty((0, 0))
 
 
 def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,
