@@ -149,7 +149,7 @@ def test_search_budget_doubles_and_reports_the_level_below():
 
 
 @pytest.mark.parametrize("name", ["samples_d32.toml", "samples_d64.toml", "samples_d128.toml", "samples_d128_k1.toml",
-                                  "samples_d128_rounds.toml",
+                                  "samples_d128_rounds.toml", "samples_d256_probe.toml",
                                   "samples_d128_256_full.toml", "samples_d128_256_stats.toml"])
 def test_example_specs_load_and_name_the_samples_task(name):
     """The shipped issue-10 specs load, name the registered task, and every point is a valid
