@@ -196,6 +196,27 @@ def test_shipped_points_keep_finished_full_route_points(tmp_path):
     assert len(sm.shipped_full_points(["ship"], runs=tmp_path)) == 2     # any replicate count
 
 
+def test_pooled_shipped_totals_pool_the_tasks_of_a_point(tmp_path):
+    """A point split into sweep tasks (spec replicates = 2, as samples_d256_probe.toml) comes back
+    with the totals of all its model replicates pooled (reference: the stored per-task totals,
+    concatenated: mean and the standard error with ddof = 1); a stats point and a point with a
+    task missing are left out."""
+    from linparity.sweep import SweepSpec, load_results, run_sweep
+    base = {"d": 3, "p": 0.6, "b0": 8, "cap": 4096, "replicates": 2}
+    pts = [dict(base, route="full"), dict(base, route="stats"), dict(base, route="full", d=4)]
+    spec = SweepSpec(task="linparity.samples", points=pts, replicates=2, seed=0, out=str(tmp_path / "ship"),
+                     imports=["linparity.experiments"])
+    run_sweep(spec, progress=False)
+    for f in (tmp_path / "ship").glob("000005-*"):                 # point 2, task 1
+        f.unlink()
+    got = sm.pooled_shipped_totals(["ship", "absent"], runs=tmp_path)
+    stored = load_results(tmp_path / "ship", allow_missing=True).results[0]
+    t = np.concatenate([r["totals"] for r in stored])
+    assert np.isfinite(t).all() and t.size == 4                    # each task at the budget it found
+    assert got == [{"d": 3, "p": 0.6, "n_max": float(stored[0]["n_max"]), "n": 4, "mean": pytest.approx(t.mean(), rel=1e-15),
+                    "se": pytest.approx(t.std(ddof=1) / 2, rel=1e-15)}]
+
+
 def test_shipped_runs_use_the_figure_settings():
     """F5 fits the shipped full-weight points together with the ones it computes: every shipped
     point must be the same measurement (full route, 'continue', the figure's replicates, cap and

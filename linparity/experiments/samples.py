@@ -51,7 +51,7 @@ from .star import STAR_OPTIONS
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "full_weight_level", "stats_level", "search_budget",
            "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
-           "EXAMPLE_RUNS", "shipped_full_points"]
+           "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals"]
 
 ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
@@ -391,6 +391,29 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
         out["log_ratio"] = np.array([b["log_ratio"][h] for h in HEADS]) if b else np.full(3, np.nan)
         out["worst_counts"] = np.array([b["worst_head_counts"][h] for h in HEADS], float) if b else np.zeros(3)
         out["final_errors"] = np.array([b["final_errors"][h] for h in HEADS]) if b else np.full(3, np.nan)
+    return out
+
+
+def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
+    """The full-weight points of shipped sweeps ``runs/<name>`` with every sweep task's replicates
+    pooled (a spec may split one point into tasks with spawned seeds, e.g. samples_d256_probe.toml):
+    ``[{"d", "p", "n_max", "n", "mean", "se"}, ...]`` with n the replicates, all of which must have
+    succeeded (a point with a failure or an unfinished task is left out), mean and se the mean total
+    samples and its standard error over them. Absent folders give nothing."""
+    out = []
+    for name in names:
+        folder = Path(runs) / name
+        if not (folder / "spec.json").exists():
+            continue
+        res = load_results(folder, allow_missing=True)
+        for pt, recs in zip(res.points, res.results):
+            if pt.get("route", "full") != "full" or len(recs) != res.spec.replicates:
+                continue
+            t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
+            if t.size < 2 or not np.isfinite(t).all():
+                continue
+            out.append({"d": int(pt["d"]), "p": float(recs[0]["p"]), "n_max": float(recs[0]["n_max"]),
+                        "n": int(t.size), "mean": float(t.mean()), "se": float(t.std(ddof=1) / np.sqrt(t.size))})
     return out
 
 

@@ -111,6 +111,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     sw2 = run_sweep(spec2, jobs=jobs, progress=progress)
     res2 = [(pt, sw2.results[i][0]) for i, pt in enumerate(sw2.points)]
     shipped = sm.shipped_full_points(s.f5_shipped, replicates=s.f5_full_R)
+    more_rounds = sm.pooled_shipped_totals(s.f5_more_rounds)
     fig, (ax, axp, ax2) = _plot.new(ncols=3, width=4.2, height=3.8)
     rows, summ = [], []
     d_fine = np.geomspace(min(ds), max(ds), 60)
@@ -177,6 +178,10 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p],
                            shipped, "p", p)
         _full_route(axp, fr, col, f"p={p:g}", f"fixed p = {p:g}", deg0, fit_s, ds, rows, summ)
+        more = [x for x in more_rounds if x["p"] == p]
+        if more:
+            axp.errorbar([x["d"] for x in more], [x["mean"] for x in more], yerr=[x["se"] for x in more], fmt="*",
+                         color=col, ms=8, capsize=2, label=f"full weights, p={p:g}, more STaR rounds (not fitted)")
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]
     rows.append(Row("F5", "Thm 2: next-token prediction alone never makes greedy decoding correct for p < 1/3",
@@ -189,7 +194,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
             title="sweep 2: fixed p")
     ax.set_ylim(top=ax.get_ylim()[1] * 1e3)              # room for the legend above the curves
     ax.legend(fontsize=4.8, ncol=3, loc="upper left")
-    axp.legend(fontsize=5.5)
+    axp.set_ylim(top=axp.get_ylim()[1] * 1e3)            # room for the legend above the curves
+    axp.legend(fontsize=4.8, ncol=2, loc="upper left")
     ax2.set(xscale="log", xlabel="d (input bits)", ylim=(0.4, 1.05),
             ylabel="greedy acc. (NTP alone) or success fraction",
             title="NTP alone vs the pipeline's success fraction")
@@ -215,6 +221,10 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
             f"examples/runs/{n}" for n in s.f5_shipped) + " (run once to completion with `python -m linparity "
                 "sweep examples/<name>.toml`, same settings; not recomputed by this figure, whose time budget they "
                 "exceed), included in the full-weight fits.")
+    if more_rounds:
+        cap += (" Stars (sweep 2): the full-weight pipeline with a longer round limit, from shipped runs " + ", ".join(
+            f"d = {x['d']}: {x['n_max']:.0f} rounds, {x['n']} replicates" for x in more_rounds) + " (" + ", ".join(
+            f"examples/runs/{n}" for n in s.f5_more_rounds) + "; mean +- se, all replicates reached 0.99), not fitted.")
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
 

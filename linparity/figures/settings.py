@@ -29,6 +29,8 @@ class Settings:
     f5_fixed_ps: tuple        # F5 sweep 2: fixed p_cot values (both routes)
     f5_shipped: tuple         # F5: shipped full-weight sweeps examples/runs/NAME (run once, not recomputed), drawn and
                               # fitted with the computed full-weight points
+    f5_more_rounds: tuple     # F5: shipped full-weight runs with a longer STaR round limit than n*(p) + 10
+                              # (examples/runs/NAME), drawn in sweep 2, not fitted
     f6_d: int                 # F6 input size (max over all 2^d inputs)
     f6_Ts: tuple              # F6 sample counts T
     f6_R: int                 # F6 replicates
@@ -46,7 +48,7 @@ QUICK = Settings(
     name="quick", f1_ds=(5, 20, 50), f1_ps=(0.1, 0.2, 0.27, 0.4, 0.5, 0.65), f1_T=20_000, f1_R=3,
     n_mc=1000, f2_d=8, f3_d=6, f3_ps=(0.01, 0.05, 0.1, 0.2), f3_rounds=8, f3_N=2000, f3_R=3,
     f4_ps=(0.02, 0.1), f5_ds=(8, 16, 32, 64), f5_R=10, f5_full_ds=(3, 4), f5_full_ds_k2=(), f5_full_R=3,
-    f5_full_b0=64, f5_fixed_ps=(0.1, 0.25), f5_shipped=(), f6_d=6, f6_Ts=(300, 3000, 30_000), f6_R=3,
+    f5_full_b0=64, f5_fixed_ps=(0.1, 0.25), f5_shipped=(), f5_more_rounds=(), f6_d=6, f6_Ts=(300, 3000, 30_000), f6_R=3,
     f6_exact_T=3000, f7_d=6, f7_steps=30, f7_R=3, f8_ps=(0.05, 0.2), f8_Ts=(30, 3000), f8_R=2,
     f8_rounds=8)
 
@@ -55,7 +57,8 @@ FULL = Settings(
     f1_T=200_000, f1_R=5, n_mc=4000, f2_d=10, f3_d=10, f3_ps=(0.01, 0.05, 0.1, 0.2), f3_rounds=14,
     f3_N=4000, f3_R=5, f4_ps=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2), f5_ds=(8, 16, 32, 64, 128, 256),
     f5_R=40, f5_full_ds=(6, 8, 12, 16, 24), f5_full_ds_k2=(6, 8, 12), f5_full_R=10, f5_full_b0=256,
-    f5_fixed_ps=(0.1, 0.25), f5_shipped=("samples-d32", "samples-d64", "samples-d128", "samples-d128-k1"), f6_d=8,
+    f5_fixed_ps=(0.1, 0.25), f5_shipped=("samples-d32", "samples-d64", "samples-d128", "samples-d128-k1"),
+    f5_more_rounds=("samples-d128-rounds", "samples-d256-probe"), f6_d=8,
     f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
     f6_exact_T=30_000, f7_d=8, f7_steps=150, f7_R=5, f8_ps=(0.02, 0.05, 0.1, 0.2),
     f8_Ts=(10, 30, 100, 300, 1000, 3000, 10_000), f8_R=3, f8_rounds=14)
