@@ -394,6 +394,19 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
     return out
 
 
+def _shipped_full(names, runs):
+    """(number of sweep tasks per point, params, stored task results) of every full-route point of the
+    shipped sweeps ``runs/<name>``; absent folders give nothing, a corrupt result raises."""
+    for name in names:
+        folder = Path(runs) / name
+        if not (folder / "spec.json").exists():
+            continue
+        res = load_results(folder, allow_missing=True)
+        for pt, recs in zip(res.points, res.results):
+            if pt.get("route", "full") == "full":
+                yield res.spec.replicates, dict(pt), recs
+
+
 def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
     """The full-weight points of shipped sweeps ``runs/<name>`` with every sweep task's replicates
     pooled (a spec may split one point into tasks with spawned seeds, e.g. samples_d256_probe.toml):
@@ -401,17 +414,11 @@ def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
     succeeded (a point with a failure or an unfinished task is left out), mean and se the mean total
     samples and its standard error over them. Absent folders give nothing."""
     out = []
-    for name in names:
-        folder = Path(runs) / name
-        if not (folder / "spec.json").exists():
+    for tasks, pt, recs in _shipped_full(names, runs):
+        if len(recs) != tasks:
             continue
-        res = load_results(folder, allow_missing=True)
-        for pt, recs in zip(res.points, res.results):
-            if pt.get("route", "full") != "full" or len(recs) != res.spec.replicates:
-                continue
-            t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
-            if t.size < 2 or not np.isfinite(t).all():
-                continue
+        t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
+        if t.size >= 2 and np.isfinite(t).all():
             out.append({"d": int(pt["d"]), "p": float(recs[0]["p"]), "n_max": float(recs[0]["n_max"]),
                         "n": int(t.size), "mean": float(t.mean()), "se": float(t.std(ddof=1) / np.sqrt(t.size))})
     return out
@@ -424,14 +431,5 @@ def shipped_full_points(names, runs=EXAMPLE_RUNS, *, replicates=None) -> list:
     given) another replicate count, are left out, and so are unfinished points (a sweep still
     running); a name whose folder is absent gives nothing (an install without the examples); a
     corrupt result raises (sweep.load_results)."""
-    out = []
-    for name in names:
-        folder = Path(runs) / name
-        if not (folder / "spec.json").exists():
-            continue
-        res = load_results(folder, allow_missing=True)
-        for pt, rec in zip(res.points, res.results):
-            same_r = replicates is None or pt.get("replicates") == replicates
-            if rec and pt.get("route", "full") == "full" and same_r:
-                out.append((dict(pt), rec[0]))
-    return out
+    return [(pt, recs[0]) for _, pt, recs in _shipped_full(names, runs)
+            if recs and (replicates is None or pt.get("replicates") == replicates)]
