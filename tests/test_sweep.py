@@ -86,7 +86,7 @@ def test_stored_results_equal_direct_calls(tmp_path):
 
 def test_jobs_and_dask_give_bit_identical_results(tmp_path):
     """jobs=1 (in process), jobs=2 (joblib/loky) and Dask (local cluster) agree bit for bit."""
-    distributed = pytest.importorskip("distributed")
+    distributed = pytest.importorskip("distributed", reason="the Dask comparison needs the extra: pip install -e .[cluster]")
     spec = _spec(tmp_path, "serial")
     serial = run_sweep(spec, jobs=1, progress=False)
     par = run_sweep(_spec(tmp_path, "jobs2"), jobs=2, progress=False)
