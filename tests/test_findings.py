@@ -94,3 +94,92 @@ def test_finding_17_d128_d256_numbers_are_the_stored_runs():
     listed = ", ".join(f"{x:.0f}" for x in u256[:-1]) + f" and {u256[-1]:.0f}"
     assert (f"in {listed} rounds (mean {u256.mean():.1f}): {m256 / 1e7:.2f}e7 +- {se256 / 1e7:.2f}e7 samples, "
             f"{m256 / m:.2f}x the {m / 1e6:.2f}e6") in doc
+
+
+def _sci(m, se=None):
+    """m (and se) in the documents' shape: 1.54e7, or 1.54e7 +- 0.07e7 with se on m's exponent."""
+    k = int(np.floor(np.log10(m)))
+    return f"{m / 10 ** k:.2f}e{k}" + ("" if se is None else f" +- {se / 10 ** k:.2f}e{k}")
+
+
+def _pooled(name):
+    """{(d, B): (totals (n,), [sweep task results])} of a shipped run whose points fix B (b0 = cap),
+    every sweep task's model replicates pooled."""
+    res = load_results(ROOT / "examples/runs" / name)
+    return {(pt["d"], pt["b0"]): (np.concatenate([r["totals"] for r in recs]), recs)
+            for pt, recs in zip(res.points, res.results)}
+
+
+def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
+    # reference: the shipped runs samples-d128-p01-budgets, samples-p01-rounds, samples-p01-search and
+    # samples-d32 / -d64 (F5's search); README Finding 17 and docs/findings_samples.md (finding 8) quote them
+    readme, doc = _text("README.md"), _text("docs/findings_samples.md")
+    lad = {**_pooled("samples-d128-p01-budgets"), **_pooled("samples-p01-rounds")}
+    rows, mins = {}, {}
+    for (d, B), (t, recs) in lad.items():
+        ok = np.isfinite(t)
+        u = t[ok] / B - 1                                              # rounds used by the successes
+        rows[d, B] = (ok, u)
+        if d == 128:                                                   # the table of finding 8
+            n_max = recs[0]["n_max"]
+            cells = [f"2^{np.log2(B):.0f}", f"{n_max:.0f}", f"{ok.sum()}/{ok.size}"]
+            if ok.any():
+                se = t[ok].std(ddof=1) / np.sqrt(ok.sum())
+                part = ok.mean() < 1
+                cells += [f"{u.min():.0f}-{u.max():.0f} ({u.mean():.1f})" + (" of those that succeeded" if part else ""),
+                          _sci(t[ok].mean(), se) + (" of those" if part else "")]
+            else:
+                cells += ["-", "-"]
+            assert "| " + " | ".join(cells) + " |" in doc, cells
+        if ok.mean() >= 0.9:
+            mins[d] = min(mins.get(d, np.inf), t.mean())
+    # the failures below the floor: the chain's start ln-ratio (mean over the failed replicates)
+    for key in ((128, 2 ** 16), (256, 2 ** 18)):
+        assert not rows[key][0].any()
+    lr = np.mean([r["log_ratio"] for r in lad[128, 2 ** 16][1]], axis=0)    # (3,) head 1, stop, chain
+    assert f"start ln-ratio of {lr[2]:.2f} (head 1 {lr[0]:+.2f}, stop head {lr[1]:.2f}" in doc
+    assert f"the chain at a start ln-ratio of {lr[2]:.2f}" in readme
+    u20, u18 = rows[128, 2 ** 20][1], rows[128, 2 ** 18][1]
+    assert f"({u20.mean():.1f} -> {u18.mean():.1f}, 10/10 each)" in readme
+    d128 = load_results(ROOT / "examples/runs/samples-d128")           # F5's limit at the same point
+    n13 = next(r[0]["n_max"] for p, r in zip(d128.points, d128.results) if p.get("p") == 0.1)
+    assert f"{(u20 > n13).sum()} of the 10 replicates needed more than F5's n*(p) + 10 = {n13:.0f} rounds" in doc
+    t20, t18 = lad[128, 2 ** 20][0], lad[128, 2 ** 18][0]
+    assert f"from {_sci(t20.mean())} to {_sci(t18.mean(), t18.std(ddof=1) / np.sqrt(10))}" in readme
+    u17 = rows[128, 2 ** 17][1]
+    assert f"at 2^17 {u17.size} of 10 succeed, in {u17.min():.0f}-{u17.max():.0f} rounds" in readme
+    # F5's search with 60 rounds at d = 32, 64, and F5's own (13 rounds) from samples-d32 / -d64
+    search = load_results(ROOT / "examples/runs/samples-p01-search")
+    for pt, recs in zip(search.points, search.results):
+        r = recs[0]
+        u = r["totals"] / r["budget"] - 1
+        assert r["success_fraction"] == 1.0 and r["n_max"] == 60
+        assert (f"B = 2^{np.log2(r['budget']):.0f} (2^{np.log2(r['budget']) - 1:.0f}"
+                f"{' and below' if pt['d'] == 32 else ''}: 0/10" in doc)
+        assert f"10/10 in {u.min():.0f}-{u.max():.0f} rounds, {_sci(r['total_samples_mean'], r['total_samples_se'])}" in doc
+        assert [row[1] for row in r["tried"][:-1]] == [0.0] * (len(r["tried"]) - 1)
+        mins[pt["d"]] = min(mins.get(pt["d"], np.inf), r["total_samples_mean"])
+    for d in (32, 64):
+        f5 = load_results(ROOT / f"examples/runs/samples-d{d}")
+        r = next(rc[0] for p, rc in zip(f5.points, f5.results) if p.get("p") == 0.1 and p["d"] == d)
+        assert r["success_fraction"] >= 0.9
+        mins[d] = min(mins[d], r["total_samples_mean"])
+    m = [mins[d] for d in (32, 64, 128)]
+    assert f"{_sci(m[0])}, {_sci(m[1])} and {_sci(m[2])} at d = 32, 64, 128" in readme
+    assert (f"local exponents of {np.log2(m[1] / m[0]):.2f} and {np.log2(m[2] / m[1]):.2f} at p = 0.1" in readme
+            and f"local exponents {np.log2(m[1] / m[0]):.2f} and {np.log2(m[2] / m[1]):.2f}, at or below" in doc)
+    # d = 256, B = 2^20: both replicates, rounds and total
+    t256, _ = lad[256, 2 ** 20]
+    u256 = np.sort(t256 / 2 ** 20 - 1)
+    assert f"succeeds in {u256[0]:.0f} and {u256[1]:.0f} rounds ({_sci(t256.mean())})" in readme
+    assert f"{np.log2(t256.mean() / t20.mean()):.2f} from d = 128 at the same B" in doc
+    # d = 256, B = 2^19: the smallest total there, two replicates; the exponent from d = 128's smallest
+    t19, _ = lad[256, 2 ** 19]
+    u19 = np.sort(t19 / 2 ** 19 - 1)
+    se19 = t19.std(ddof=1) / np.sqrt(2)
+    assert mins[256] == t19.mean()
+    e = [np.log2(x / mins[128]) for x in (t19.mean(), t19.mean() - se19, t19.mean() + se19)]
+    assert (f"2^19 succeeds in {u19[0]:.0f} and {u19[1]:.0f} rounds ({_sci(t19.mean(), se19)}: a local exponent of "
+            f"{e[0]:.2f} from d = 128, {e[1]:.2f}-{e[2]:.2f} within one se)") in readme
+    assert f"local exponents {np.log2(m[1] / m[0]):.2f}, {np.log2(m[2] / m[1]):.2f} and {e[0]:.2f} over d = 32-256" in readme
+    assert f"in {u19[0]:.0f} and {u19[1]:.0f} rounds, {_sci(t19.mean(), se19)}, the smallest total measured" in doc

@@ -214,6 +214,7 @@ def test_pooled_shipped_totals_pool_the_tasks_of_a_point(tmp_path):
     t = np.concatenate([r["totals"] for r in stored])
     assert np.isfinite(t).all() and t.size == 4                    # each task at the budget it found
     assert got == [{"d": 3, "p": 0.6, "n_max": float(stored[0]["n_max"]), "n": 4, "mean": pytest.approx(t.mean(), rel=1e-15),
+                    "budgets": sorted({float(r["budget"]) for r in stored}),
                     "se": pytest.approx(t.std(ddof=1) / 2, rel=1e-15)}]
 
 

@@ -410,7 +410,8 @@ def _shipped_full(names, runs):
 def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
     """The full-weight points of shipped sweeps ``runs/<name>`` with every sweep task's replicates
     pooled (a spec may split one point into tasks with spawned seeds, e.g. samples_d256_probe.toml):
-    ``[{"d", "p", "n_max", "n", "mean", "se"}, ...]`` with n the replicates, all of which must have
+    ``[{"d", "p", "budgets", "n_max", "n", "mean", "se"}, ...]`` with budgets the sorted distinct budgets
+    B the tasks found (one when the spec fixes B, b0 = cap), n the replicates, all of which must have
     succeeded (a point with a failure or an unfinished task is left out), mean and se the mean total
     samples and its standard error over them. Absent folders give nothing."""
     out = []
@@ -420,6 +421,7 @@ def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
         t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
         if t.size >= 2 and np.isfinite(t).all():
             out.append({"d": int(pt["d"]), "p": float(recs[0]["p"]), "n_max": float(recs[0]["n_max"]),
+                        "budgets": sorted({float(r["budget"]) for r in recs}),
                         "n": int(t.size), "mean": float(t.mean()), "se": float(t.std(ddof=1) / np.sqrt(t.size))})
     return out
 

@@ -222,8 +222,9 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                 "sweep examples/<name>.toml`, same settings; not recomputed by this figure, whose time budget they "
                 "exceed), included in the full-weight fits.")
     if more_rounds:
-        cap += (" Stars (sweep 2): the full-weight pipeline with a longer round limit, from shipped runs " + ", ".join(
-            f"d = {x['d']}: {x['n_max']:.0f} rounds, {x['n']} replicates" for x in more_rounds) + " (" + ", ".join(
+        cap += (" Stars (sweep 2): the full-weight pipeline with a longer round limit, from shipped runs (" + "; ".join(
+            f"p = {x['p']:g}, d = {x['d']}: B = " + " or ".join(f"2^{np.log2(b):.0f}" for b in x["budgets"])
+            + f", {x['n_max']:.0f} rounds, {x['n']} replicates" for x in more_rounds) + "; " + ", ".join(
             f"examples/runs/{n}" for n in s.f5_more_rounds) + "; mean +- se, all replicates reached 0.99), not fitted.")
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
