@@ -102,37 +102,64 @@ def _sci(m, se=None):
     return f"{m / 10 ** k:.2f}e{k}" + ("" if se is None else f" +- {se / 10 ** k:.2f}e{k}")
 
 
-def _pooled(name):
-    """{(d, B): (totals (n,), [sweep task results])} of a shipped run whose points fix B (b0 = cap),
-    every sweep task's model replicates pooled."""
-    res = load_results(ROOT / "examples/runs" / name)
-    return {(pt["d"], pt["b0"]): (np.concatenate([r["totals"] for r in recs]), recs)
-            for pt, recs in zip(res.points, res.results)}
+def _ladder(names):
+    """{(d, B): (totals (n,), [sweep task results])} of the one-budget points (b0 = cap) of shipped
+    runs, every sweep task's model replicates pooled; and the search points (b0 < cap) as
+    [(params, result)]."""
+    fixed, search = {}, []
+    for name in names:
+        res = load_results(ROOT / "examples/runs" / name)
+        for pt, recs in zip(res.points, res.results):
+            if pt["b0"] == pt["cap"]:
+                fixed[pt["d"], pt["b0"]] = (np.concatenate([r["totals"] for r in recs]), recs)
+            else:
+                search.append((pt, recs[0]))
+    return fixed, search
 
 
-def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
-    # reference: the shipped runs samples-d128-p01-budgets, samples-p01-rounds, samples-p01-search and
-    # samples-d32 / -d64 (F5's search); README Finding 17 and docs/findings_samples.md (finding 8) quote them
-    readme, doc = _text("README.md"), _text("docs/findings_samples.md")
-    lad = {**_pooled("samples-d128-p01-budgets"), **_pooled("samples-p01-rounds")}
+def _check_ladder(fixed, search, doc, f5_p):
+    """Check finding 8's d = 128 table rows and its quotes of the 60-round searches against the stored
+    runs; return the rounds used per budget and the smallest mean total per d over the budgets with
+    >= 90% success (F5's own search at d = 32, 64, samples-d32 / -d64, included)."""
     rows, mins = {}, {}
-    for (d, B), (t, recs) in lad.items():
+    for (d, B), (t, recs) in fixed.items():
         ok = np.isfinite(t)
         u = t[ok] / B - 1                                              # rounds used by the successes
         rows[d, B] = (ok, u)
-        if d == 128:                                                   # the table of finding 8
-            n_max = recs[0]["n_max"]
-            cells = [f"2^{np.log2(B):.0f}", f"{n_max:.0f}", f"{ok.sum()}/{ok.size}"]
+        if d == 128:
+            cells = [f"2^{np.log2(B):.0f}", f"{recs[0]['n_max']:.0f}", f"{ok.sum()}/{ok.size}"]
             if ok.any():
-                se = t[ok].std(ddof=1) / np.sqrt(ok.sum())
                 part = ok.mean() < 1
                 cells += [f"{u.min():.0f}-{u.max():.0f} ({u.mean():.1f})" + (" of those that succeeded" if part else ""),
-                          _sci(t[ok].mean(), se) + (" of those" if part else "")]
+                          _sci(t[ok].mean(), t[ok].std(ddof=1) / np.sqrt(ok.sum())) + (" of those" if part else "")]
             else:
                 cells += ["-", "-"]
             assert "| " + " | ".join(cells) + " |" in doc, cells
         if ok.mean() >= 0.9:
             mins[d] = min(mins.get(d, np.inf), t.mean())
+    for pt, r in search:                                               # F5's search with 60 rounds
+        u = r["totals"] / r["budget"] - 1
+        below = [row[1] for row in r["tried"][:-1]]
+        assert r["success_fraction"] == 1.0 and r["n_max"] == 60 and below == [0.0] * len(below)
+        assert (f"B = 2^{np.log2(r['budget']):.0f} (2^{np.log2(r['budget']) - 1:.0f}"
+                f"{' and below' if len(below) > 1 else ''}: 0/10)" in doc)
+        assert f"10/10 in {u.min():.0f}-{u.max():.0f} rounds, {_sci(r['total_samples_mean'], r['total_samples_se'])}" in doc
+        mins[pt["d"]] = min(mins.get(pt["d"], np.inf), r["total_samples_mean"])
+    for d in (32, 64):
+        f5 = load_results(ROOT / f"examples/runs/samples-d{d}")
+        r = next(rc[0] for p, rc in zip(f5.points, f5.results) if p.get("p") == f5_p and p["d"] == d)
+        assert r["success_fraction"] >= 0.9
+        mins[d] = min(mins[d], r["total_samples_mean"])
+    return rows, mins
+
+
+def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
+    # reference: the shipped runs samples-d128-p01-budgets, -p01-rounds, -p01-search, -p025-budgets,
+    # -d128-rounds and samples-d32 / -d64 (F5's search); README Finding 17 and docs/findings_samples.md
+    # (finding 8) quote them by hand
+    readme, doc = _text("README.md"), _text("docs/findings_samples.md")
+    lad, search = _ladder(["samples-d128-p01-budgets", "samples-p01-rounds", "samples-p01-search"])
+    rows, mins = _check_ladder(lad, search, doc, 0.1)
     # the failures below the floor: the chain's start ln-ratio (mean over the failed replicates)
     for key in ((128, 2 ** 16), (256, 2 ** 18)):
         assert not rows[key][0].any()
@@ -148,22 +175,6 @@ def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
     assert f"from {_sci(t20.mean())} to {_sci(t18.mean(), t18.std(ddof=1) / np.sqrt(10))}" in readme
     u17 = rows[128, 2 ** 17][1]
     assert f"at 2^17 {u17.size} of 10 succeed, in {u17.min():.0f}-{u17.max():.0f} rounds" in readme
-    # F5's search with 60 rounds at d = 32, 64, and F5's own (13 rounds) from samples-d32 / -d64
-    search = load_results(ROOT / "examples/runs/samples-p01-search")
-    for pt, recs in zip(search.points, search.results):
-        r = recs[0]
-        u = r["totals"] / r["budget"] - 1
-        assert r["success_fraction"] == 1.0 and r["n_max"] == 60
-        assert (f"B = 2^{np.log2(r['budget']):.0f} (2^{np.log2(r['budget']) - 1:.0f}"
-                f"{' and below' if pt['d'] == 32 else ''}: 0/10" in doc)
-        assert f"10/10 in {u.min():.0f}-{u.max():.0f} rounds, {_sci(r['total_samples_mean'], r['total_samples_se'])}" in doc
-        assert [row[1] for row in r["tried"][:-1]] == [0.0] * (len(r["tried"]) - 1)
-        mins[pt["d"]] = min(mins.get(pt["d"], np.inf), r["total_samples_mean"])
-    for d in (32, 64):
-        f5 = load_results(ROOT / f"examples/runs/samples-d{d}")
-        r = next(rc[0] for p, rc in zip(f5.points, f5.results) if p.get("p") == 0.1 and p["d"] == d)
-        assert r["success_fraction"] >= 0.9
-        mins[d] = min(mins[d], r["total_samples_mean"])
     m = [mins[d] for d in (32, 64, 128)]
     assert f"{_sci(m[0])}, {_sci(m[1])} and {_sci(m[2])} at d = 32, 64, 128" in readme
     assert (f"local exponents of {np.log2(m[1] / m[0]):.2f} and {np.log2(m[2] / m[1]):.2f} at p = 0.1" in readme
@@ -183,3 +194,33 @@ def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
             f"{e[0]:.2f} from d = 128, {e[1]:.2f}-{e[2]:.2f} within one se)") in readme
     assert f"local exponents {np.log2(m[1] / m[0]):.2f}, {np.log2(m[2] / m[1]):.2f} and {e[0]:.2f} over d = 32-256" in readme
     assert f"in {u19[0]:.0f} and {u19[1]:.0f} rounds, {_sci(t19.mean(), se19)}, the smallest total measured" in doc
+
+
+def test_finding_8_p025_numbers_are_the_stored_runs():
+    # reference: samples-p025-budgets, samples-d128-rounds (2^19) and samples-d32 / -d64 (F5's search)
+    readme, doc = _text("README.md"), _text("docs/findings_samples.md")
+    lad, search = _ladder(["samples-d128-rounds", "samples-p025-budgets"])
+    rows, mins = _check_ladder(lad, search, doc, 0.25)
+    lr = np.mean([r["log_ratio"] for r in lad[128, 2 ** 16][1]], axis=0)    # (3,) head 1, stop, chain
+    assert (f"the {(~rows[128, 2 ** 16][0]).sum()} failures at 2^16 start at a chain ln-ratio of {lr[2]:.2f}; "
+            f"head 1 {lr[0]:+.2f}, stop head {lr[1]:.2f}") in doc
+    m = [mins[d] for d in (32, 64, 128)]
+    assert (f"{_sci(m[0])}, {_sci(m[1])}, {_sci(m[2])} at d = 32, 64, 128, local exponents "
+            f"{np.log2(m[1] / m[0]):.2f} and {np.log2(m[2] / m[1]):.2f}") in doc
+    ladder = ", ".join(_sci(lad[128, 2 ** k][0].mean()) for k in (19, 18, 17))
+    assert (f"({ladder} at B = 2^19, 2^18, 2^17; {rows[128, 2 ** 16][0].sum()} of 10 at 2^16) and searches give "
+            f"smallest totals of {_sci(m[0])}, {_sci(m[1])} and {_sci(m[2])} at d = 32, 64, 128, local exponents "
+            f"{np.log2(m[1] / m[0]):.2f} and {np.log2(m[2] / m[1]):.2f}") in readme
+    # d = 256, B = 2^18 (two replicates) against the d = 256 probe at 2^20 (finding 7) and d = 128's smallest
+    t256, _ = lad[256, 2 ** 18]
+    u = np.sort(t256 / 2 ** 18 - 1)
+    se = t256.std(ddof=1) / np.sqrt(2)
+    probe = np.concatenate([r["totals"] for r in load_results(ROOT / "examples/runs/samples-d256-probe").results[0]])
+    e = [np.log2(x / m[2]) for x in (t256.mean(), t256.mean() - se, t256.mean() + se)]
+    assert (f"B = 2^18 succeeds in {u[0]:.0f} and {u[1]:.0f} rounds, {_sci(t256.mean(), se)}, half the "
+            f"{_sci(probe.mean())} at 2^20 (finding 7): a local exponent of {e[0]:.2f} from d = 128 "
+            f"({e[1]:.2f}-{e[2]:.2f} within one se)") in doc
+    assert 1.8 < probe.mean() / t256.mean() < 2.5                       # "half"
+    assert (f"B = 2^18 succeeds in {u[0]:.0f} and {u[1]:.0f} rounds ({_sci(t256.mean(), se)}, half the total at "
+            f"2^20; 2 replicates): {e[0]:.2f} from d = 128") in readme
+    assert f"{np.log2(m[1] / m[0]):.2f}, {np.log2(m[2] / m[1]):.2f} and {e[0]:.2f} at p = 0.25" in readme

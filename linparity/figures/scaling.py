@@ -200,7 +200,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
             ylabel="greedy acc. (NTP alone) or success fraction",
             title="NTP alone vs the pipeline's success fraction")
     ax2.yaxis.label.set_fontsize(7)
-    ax2.legend(fontsize=4.8)
+    ax2.legend(fontsize=4.8, loc="center left")     # fixed: "best" moved onto the d = 128 points
     for a in (ax, axp, ax2):
         a.title.set_fontsize(7.5)
     cap = (f"F5. Samples to generalise vs d, lam=(0.01, 0.01, 0.01/d). Budget B doubled until >= 90% of replicates "
