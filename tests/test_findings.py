@@ -192,7 +192,6 @@ def test_finding_8_budget_ladder_numbers_are_the_stored_runs():
     e = [np.log2(x / mins[128]) for x in (t19.mean(), t19.mean() - se19, t19.mean() + se19)]
     assert (f"2^19 succeeds in {u19[0]:.0f} and {u19[1]:.0f} rounds ({_sci(t19.mean(), se19)}: a local exponent of "
             f"{e[0]:.2f} from d = 128, {e[1]:.2f}-{e[2]:.2f} within one se)") in readme
-    assert f"local exponents {np.log2(m[1] / m[0]):.2f}, {np.log2(m[2] / m[1]):.2f} and {e[0]:.2f} over d = 32-256" in readme
     assert f"in {u19[0]:.0f} and {u19[1]:.0f} rounds, {_sci(t19.mean(), se19)}, the smallest total measured" in doc
 
 
@@ -223,4 +222,116 @@ def test_finding_8_p025_numbers_are_the_stored_runs():
     assert probe.mean() / t256.mean() == pytest.approx(2, abs=0.5)       # "half": within 25%
     assert (f"B = 2^18 succeeds in {u[0]:.0f} and {u[1]:.0f} rounds ({_sci(t256.mean(), se)}, half the total at "
             f"2^20; 2 replicates): {e[0]:.2f} from d = 128") in readme
-    assert f"{np.log2(m[1] / m[0]):.2f}, {np.log2(m[2] / m[1]):.2f} and {e[0]:.2f} at p = 0.25" in readme
+
+
+def _pooled(name):
+    """[(params, totals (n,) of every sweep task pooled, [task results])] of a shipped run."""
+    res = load_results(ROOT / "examples/runs" / name)
+    return [(pt, np.concatenate([r["totals"] for r in recs]), recs) for pt, recs in zip(res.points, res.results)]
+
+
+def test_finding_9_kappa_numbers_are_the_stored_runs():
+    # reference: the shipped run samples-kappa-budgets (d = 128, one budget per point, 10 replicates in two
+    # tasks); docs/findings_samples.md (finding 9) and README Finding 17 quote it by hand
+    doc, readme = _text("docs/findings_samples.md"), _text("README.md")
+    got = {(pt["kappa"], pt["b0"]): (t, recs) for pt, t, recs in _pooled("samples-kappa-budgets")}
+    for (kappa, B), (t, recs) in got.items():
+        ok = np.isfinite(t)
+        p = 128.0 ** -kappa
+        cells = [f"kappa = {kappa:g}", "1/128" if kappa == 1 else f"{p:.3g}", f"2^{np.log2(B):.0f}", _sci(p * B),
+                 f"{recs[0]['n_max']:.0f}", f"{ok.sum()}/{ok.size}"]
+        u = t[ok] / B - 1
+        cells += ([f"{u.min():.0f}-{u.max():.0f} ({u.mean():.1f})",
+                   _sci(t[ok].mean(), t[ok].std(ddof=1) / np.sqrt(ok.sum()))]
+                  if ok.any() else ["-", "-"])
+        assert "| " + " | ".join(cells) + " |" in doc, cells
+    fail = got[0.5, 2 ** 17][1]
+    lr = np.mean([r["log_ratio"] for r in fail], axis=0)                   # (3,) head 1, stop, chain
+    assert all(np.argmax(r["worst_counts"]) == 2 and r["worst_counts"][2] == 5 for r in fail)    # chain, all 5
+    assert (f"the chain starts at ln-ratio {lr[2]:.2f} (head 1 {lr[0]:+.2f}, stop head {lr[1]:.2f}; means of "
+            "the two tasks' failed replicates), the worst head of all 10 starts") in doc
+    assert (f"greedy accuracy is {fail[0]['accuracy_mean']:.2f} and {fail[1]['accuracy_mean']:.2f} (task means)"
+            in doc)
+    t1 = got[1.0, 2 ** 21][0]
+    u1 = t1 / 2 ** 21 - 1
+    assert np.isfinite(t1).all()
+    assert f"succeed, in {u1.min():.0f}-{u1.max():.0f} rounds: {(u1 > 16).sum()} of them" in doc
+    t05 = got[0.5, 2 ** 18][0]
+    assert (f"kappa = 0.5 succeeds 10/10 at B = 2^18 ({_sci(t05.mean(), t05.std(ddof=1) / np.sqrt(10))}) and "
+            f"{np.isfinite(got[0.5, 2 ** 17][0]).sum()}/10 at 2^17, kappa = 1 10/10 at 2^21 in {u1.min():.0f}-"
+            f"{u1.max():.0f} rounds ({_sci(t1.mean(), t1.std(ddof=1) / np.sqrt(10))}), {(u1 > 16).sum()} of them past "
+            "F5's 16-round limit") in readme
+    # d = 256, kappa = 0.5, B = 2^20 (two tasks of one replicate); the local exponent from d = 128's 2^18
+    t256 = _pooled("samples-d256-k05")[0][1]
+    u = np.sort(t256 / 2 ** 20 - 1)
+    tot = _sci(t256.mean(), t256.std(ddof=1) / np.sqrt(2))
+    e = np.log2(t256.mean() / t05.mean())
+    assert f"both succeed, in {u[0]:.0f} and {u[1]:.0f} rounds, {tot}, a local exponent of {e:.2f} from d = 128" in doc
+    assert f"succeeds in {u[0]:.0f} and {u[1]:.0f} rounds ({tot}: {e:.2f} from d = 128)" in readme
+
+
+def test_smallest_total_fits_are_the_stored_runs():
+    # reference: the smallest mean total per d recomputed here from the stored runs (finding 8's ladder
+    # checker for fixed p; F5's searches samples-d32 / -d64 and the one-budget runs for kappa), compared
+    # with linparity.experiments.samples.smallest_totals, and fitted with scipy.stats.linregress (slope
+    # and its standard error, n - 2 degrees of freedom) in log-log; docs/findings_samples.md ("Smallest
+    # total per d") and figures/REPORT.md (F5) quote the fits
+    from scipy.stats import linregress
+
+    from linparity.experiments.samples import smallest_totals
+    from linparity.figures.report import fmt
+    from linparity.figures.settings import FULL
+    doc, report, readme = _text("docs/findings_samples.md"), _text("figures/REPORT.md"), _text("README.md")
+    mins = {}
+    for p, names in ((0.1, ["samples-d128-p01-budgets", "samples-p01-rounds", "samples-p01-search"]),
+                     (0.25, ["samples-d128-rounds", "samples-p025-budgets", "samples-d256-probe"])):
+        mins["p", p] = _check_ladder(*_ladder(names), doc, p)[1]
+    for kappa, names in ((0.5, ["samples-kappa-budgets", "samples-d256-k05"]), (1.0, ["samples-kappa-budgets"])):
+        m = mins["kappa", kappa] = {}
+        for d in (32, 64):                                                 # F5's search
+            f5 = load_results(ROOT / f"examples/runs/samples-d{d}")
+            r = next(rc[0] for pt, rc in zip(f5.points, f5.results) if pt.get("kappa") == kappa and pt["d"] == d)
+            assert r["success_fraction"] >= 0.9
+            m[d] = r["total_samples_mean"]
+        for name in names:                                                 # one budget per point
+            for pt, t, _ in _pooled(name):
+                if pt.get("kappa") == kappa and np.isfinite(t).mean() >= 0.9:
+                    m[pt["d"]] = min(m.get(pt["d"], np.inf), t[np.isfinite(t)].mean())
+    st = smallest_totals(FULL.f5_shipped + FULL.f5_more_rounds)
+    for key, deg, lab in ((("kappa", 0.5), 3, "p = d^-0.5"), (("kappa", 1.0), 4, "p = d^-1"),
+                          (("p", 0.1), 2, "p = 0.1"), (("p", 0.25), 2, "p = 0.25")):
+        ds = sorted(mins[key])
+        m = np.array([mins[key][d] for d in ds])
+        assert [c["d"] for c in st[key]] == ds and [c["mean"] for c in st[key]] == pytest.approx(m, rel=1e-12)
+        fit = linregress(np.log(ds), np.log(m))
+        n = {c["d"]: c["n"] for c in st[key]}
+        cells = ", ".join((_sci(mins[key][d]) + (f" ({n[d]} replicates)" if n[d] != 10 else "")) if d in mins[key]
+                          else "-" for d in (32, 64, 128, 256))
+        verdict = "PASS" if fit.slope <= deg + 2 * fit.stderr else "DEVIATION"
+        assert (f"| {lab} | {cells} | {fit.slope:.2f} +- {fit.stderr:.2f} ({ds[0]}-{ds[-1]}) | {deg} | {verdict} |"
+                in doc), (lab, cells, fit)
+        assert (f"smallest total per d over the budgets run with round limits that do not bind, d in {ds} | exponent "
+                f"<= {deg} | exponent {fmt(fit.slope)} +- {fmt(fit.stderr, 2)} (") in report, key
+        assert readme.count(f"d^({fit.slope:.2f} +- {fit.stderr:.2f})") == 2, key    # Finding 17, headline
+
+
+def test_projection_of_the_points_not_run():
+    # reference: samples.full_level_bytes (memory of one replicate, 60 rounds) at the projected budgets, and
+    # B times the per-input costs recorded in BENCHMARKS.md ("STaR round cost per input by d"); the budget
+    # at the floor is (long pre-training samples at the floor, measured at p = 0.1: finding 8) / p, rounded
+    # up to a power of 2
+    from linparity.experiments.samples import full_level_bytes
+    doc, bench = _text("docs/findings_samples.md"), _text("BENCHMARKS.md")
+    us = {d: float(re.search(rf"\| {d} \| 0\.93 \| ([0-9.]+) \|", bench).group(1)) for d in (128, 256)}   # per input
+    assert f"({us[128]} us at d = 128, {us[256]} us at d = 256;" in doc
+    floor = {128: (2 ** 16 * 0.1, 2 ** 17 * 0.1), 256: (2 ** 18 * 0.1, 2 ** 19 * 0.1)}   # 0/n and >= 8/10 at p = 0.1
+    for kappa, d in ((1, 256), (2, 128), (2, 256)):
+        p = float(d) ** -kappa
+        lo, hi = (int(np.ceil(np.log2(n / p))) for n in floor[d])
+        gib = [full_level_bytes(d, 2 ** k, 60) / 2 ** 30 for k in (lo, hi)]
+        sec = [2 ** k * us[d] * 1e-6 for k in (lo, hi)]
+        cpu = (f"{sec[0] / 60:.0f}-{sec[1] / 60:.0f} min" if sec[1] < 3600 * 2 else
+               f"{sec[0] / 3600:.0f}-{sec[1] / 3600:.0f} h")
+        row = (f"| kappa = {kappa}, d = {d} | 2^-{int(np.log2(1 / p))} | 2^{lo}-2^{hi} | "
+               f"{gib[0]:,.0f}-{gib[1]:,.0f} GiB | {cpu} |")
+        assert row in doc, row

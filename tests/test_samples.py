@@ -154,8 +154,8 @@ _SAMPLE_SPECS = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "e
 
 
 def test_every_issue_10_spec_is_checked():
-    # the glob below must find the shipped specs (13 files in examples/, 12 of the samples task)
-    assert len(_SAMPLE_SPECS) == 12
+    # the glob below must find the shipped specs (15 files in examples/, 14 of the samples task)
+    assert len(_SAMPLE_SPECS) == 14
 
 
 @pytest.mark.parametrize("name", _SAMPLE_SPECS)
@@ -219,9 +219,63 @@ def test_pooled_shipped_totals_pool_the_tasks_of_a_point(tmp_path):
     stored = load_results(tmp_path / "ship", allow_missing=True).results[0]
     t = np.concatenate([r["totals"] for r in stored])
     assert np.isfinite(t).all() and t.size == 4                    # each task at the budget it found
-    assert got == [{"d": 3, "p": 0.6, "n_max": float(stored[0]["n_max"]), "n": 4, "mean": pytest.approx(t.mean(), rel=1e-15),
+    assert got == [{"d": 3, "p": 0.6, "kappa": None, "n_max": float(stored[0]["n_max"]), "n": 4, "mean": pytest.approx(t.mean(), rel=1e-15),
                     "budgets": sorted({float(r["budget"]) for r in stored}),
                     "se": pytest.approx(t.std(ddof=1) / 2, rel=1e-15)}]
+
+
+def test_smallest_totals_take_the_cheapest_budget_that_reached_90_percent(tmp_path):
+    """Every branch of smallest_totals on stored results with known totals (a task that returns its
+    parameters' totals): a search task counts at the budget it found, each task on its own; a
+    one-budget point (b0 = cap) pools its tasks and counts when >= 90% of the pooled replicates
+    succeeded, with mean and se over those that did; settings by kappa or p; the smallest mean
+    wins per d. Reference: the totals written into the points by hand (means by hand below)."""
+    from linparity.sweep import SweepSpec, register_task, run_sweep
+
+    @register_task("fixed_totals")
+    def fixed_totals(params, rng):                   # None (JSON null) stands for inf: a failed replicate
+        t = params["totals"][int(rng.integers(2))] if params.get("by_task") else params["totals"]
+        return {"budget": np.inf if params["budget"] is None else float(params["budget"]),
+                "totals": np.array([np.inf if x is None else x for x in t], float), "n_max": 60.0}
+
+    inf = None
+    pts = [  # d = 8, p = 0.5: search found 2^10 (mean 3072) -- one-budget 2^9 at 9/10 (mean over 9: 1024 * 3)
+        {"route": "full", "p": 0.5, "d": 8, "b0": 256, "cap": 4096, "budget": 1024, "totals": [2048, 4096]},
+        {"route": "full", "p": 0.5, "d": 8, "b0": 512, "cap": 512, "budget": inf,
+         "totals": [inf, 1024, 1536, 1536, 1536, 1536, 1536, 1536, 1536, 2048]},
+        # d = 16, p = 0.5: one-budget 2^9 at 8/10 (left out: < 90%) -- search found 2^11 (mean 6144)
+        {"route": "full", "p": 0.5, "d": 16, "b0": 512, "cap": 512, "budget": inf,
+         "totals": [inf, inf, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024]},
+        {"route": "full", "p": 0.5, "d": 16, "b0": 256, "cap": 4096, "budget": 2048, "totals": [4096, 8192]},
+        # kappa = 1, d = 8: a search that passed its cap (left out); a stats point (left out)
+        {"route": "full", "kappa": 1.0, "d": 8, "b0": 256, "cap": 4096, "budget": inf, "totals": [inf, 8192]},
+        {"route": "stats", "kappa": 1.0, "d": 8, "b0": 8, "cap": 64, "budget": 16, "totals": [32, 32]},
+        {"route": "full", "kappa": 1.0, "d": 4, "b0": 8, "cap": 64, "budget": 16, "totals": [32, 48]}]
+    spec = SweepSpec(task="fixed_totals", points=pts, replicates=1, seed=0, out=str(tmp_path / "ship"))
+    run_sweep(spec, progress=False)
+    got = sm.smallest_totals(["ship", "absent"], runs=tmp_path)
+    nine = np.array([1024, 1536, 1536, 1536, 1536, 1536, 1536, 1536, 2048.0])   # the 9 successes
+    assert nine.mean() == 1536
+    assert list(got) == [("kappa", 1.0), ("p", 0.5)]
+    assert got[("p", 0.5)] == [
+        {"d": 8, "mean": 1536.0, "se": pytest.approx(nine.std(ddof=1) / 3, rel=1e-15), "budget": 512.0,
+         "n_max": 60.0, "n": 10},
+        {"d": 16, "mean": 6144.0, "se": pytest.approx(2048.0, rel=1e-15), "budget": 2048.0, "n_max": 60.0, "n": 2}]
+    assert got[("kappa", 1.0)] == [{"d": 4, "mean": 40.0, "se": pytest.approx(8.0, rel=1e-15), "budget": 16.0,
+                                    "n_max": 60.0, "n": 2}]
+    # a one-budget point split into two sweep tasks is pooled; with one task missing it is left out
+    two = SweepSpec(task="fixed_totals", points=[{"route": "full", "p": 0.5, "d": 8, "b0": 64, "cap": 64,
+                                                  "budget": 64, "totals": [[64, 128], [192, 256]],
+                                                  "by_task": True}],
+                    replicates=2, seed=0, out=str(tmp_path / "two"))
+    run_sweep(two, progress=False)
+    from linparity.sweep import load_results
+    t = np.concatenate([r["totals"] for r in load_results(tmp_path / "two").results[0]])
+    assert sm.smallest_totals(["two"], runs=tmp_path)[("p", 0.5)][0]["mean"] == pytest.approx(t.mean(), rel=1e-15)
+    assert sm.smallest_totals(["two"], runs=tmp_path)[("p", 0.5)][0]["n"] == 4
+    for f in (tmp_path / "two").glob("000001-*"):                    # task 1: unfinished
+        f.unlink()
+    assert sm.smallest_totals(["two"], runs=tmp_path) == {}
 
 
 def test_shipped_runs_use_the_figure_settings():

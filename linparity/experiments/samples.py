@@ -51,7 +51,7 @@ from .star import STAR_OPTIONS
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "full_weight_level", "stats_level", "search_budget",
            "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
-           "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals"]
+           "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
 
 ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
@@ -410,10 +410,11 @@ def _shipped_full(names, runs):
 def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
     """The full-weight points of shipped sweeps ``runs/<name>`` with every sweep task's replicates
     pooled (a spec may split one point into tasks with spawned seeds, e.g. samples_d256_probe.toml):
-    ``[{"d", "p", "budgets", "n_max", "n", "mean", "se"}, ...]`` with budgets the sorted distinct budgets
-    B the tasks found (one when the spec fixes B, b0 = cap), n the replicates, all of which must have
-    succeeded (a point with a failure or an unfinished task is left out), mean and se the mean total
-    samples and its standard error over them. Absent folders give nothing."""
+    ``[{"d", "p", "kappa", "budgets", "n_max", "n", "mean", "se"}, ...]`` with kappa None for a point at
+    fixed p, budgets the sorted distinct budgets B the tasks found (one when the spec fixes B, b0 = cap),
+    n the replicates, all of which must have succeeded (a point with a failure or an unfinished task is
+    left out), mean and se the mean total samples and its standard error over them. Absent folders give
+    nothing."""
     out = []
     for tasks, pt, recs in _shipped_full(names, runs):
         if len(recs) != tasks:
@@ -421,8 +422,46 @@ def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
         t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
         if t.size >= 2 and np.isfinite(t).all():
             out.append({"d": int(pt["d"]), "p": float(recs[0]["p"]), "n_max": float(recs[0]["n_max"]),
+                        "kappa": float(pt["kappa"]) if "kappa" in pt else None,
                         "budgets": sorted({float(r["budget"]) for r in recs}),
                         "n": int(t.size), "mean": float(t.mean()), "se": float(t.std(ddof=1) / np.sqrt(t.size))})
+    return out
+
+
+def smallest_totals(names, runs=EXAMPLE_RUNS, *, frac=0.9) -> dict:
+    """The smallest mean total samples per setting and d over the full-weight points of the shipped
+    sweeps ``runs/<name>``: F5's doubling searches (round limit n*(p) + 10) and the one-budget runs
+    (b0 = cap) with longer round limits (docs/findings_samples.md, finding 8).
+
+    A point counts at a budget B where at least ``frac`` of its replicates reached the level: a search
+    task at the budget B it found (each task on its own), a one-budget point at B with every sweep
+    task's replicates pooled (all tasks finished). Its total is the mean of B (1 + rounds used) over
+    the replicates that succeeded, with its standard error (ddof = 1), as
+    :func:`samples_search`'s ``total_samples_mean``. B lies on the grid the runs tried (powers of 2),
+    so the smallest total is an upper bound on the minimum over all B.
+
+    Returns ``{("kappa", kappa) or ("p", p): [{"d", "mean", "se", "budget", "n_max", "n"}, ...]}``,
+    each list sorted by d (one entry per d). Absent folders give nothing."""
+    best = {}
+    for tasks, pt, recs in _shipped_full(names, runs):
+        key = ("kappa", float(pt["kappa"])) if "kappa" in pt else ("p", float(pt["p"]))
+        if pt.get("b0") == pt.get("cap"):                                # one budget: pool the tasks
+            cands = [(float(pt["b0"]), recs)] if len(recs) == tasks else []
+        else:                                                            # a search: the budget found
+            cands = [(float(r["budget"]), [r]) for r in recs if np.isfinite(float(r["budget"]))]
+        for B, rs in cands:
+            t = np.concatenate([np.asarray(r["totals"], float) for r in rs])     # (n,) inf = failed
+            ok = t[np.isfinite(t)]
+            if ok.size < 2 or ok.size < frac * t.size:
+                continue
+            cand = {"d": int(pt["d"]), "mean": float(ok.mean()), "se": float(ok.std(ddof=1) / np.sqrt(ok.size)),
+                    "budget": B, "n_max": float(rs[0]["n_max"]), "n": int(t.size)}
+            old = best.get((key, cand["d"]))
+            if old is None or cand["mean"] < old["mean"]:
+                best[key, cand["d"]] = cand
+    out = {}
+    for (key, _), cand in sorted(best.items(), key=lambda kv: kv[0]):             # by setting, then d
+        out.setdefault(key, []).append(cand)
     return out
 
 

@@ -30,7 +30,8 @@ class Settings:
     f5_shipped: tuple         # F5: shipped full-weight sweeps examples/runs/NAME (run once, not recomputed), drawn and
                               # fitted with the computed full-weight points
     f5_more_rounds: tuple     # F5: shipped full-weight runs with a longer STaR round limit than n*(p) + 10
-                              # (examples/runs/NAME), drawn in sweep 2, not fitted
+                              # (examples/runs/NAME), drawn as stars; with f5_shipped they give the smallest
+                              # total per d, fitted in its own REPORT row
     f6_d: int                 # F6 input size (max over all 2^d inputs)
     f6_Ts: tuple              # F6 sample counts T
     f6_R: int                 # F6 replicates
@@ -59,7 +60,8 @@ FULL = Settings(
     f5_R=40, f5_full_ds=(6, 8, 12, 16, 24), f5_full_ds_k2=(6, 8, 12), f5_full_R=10, f5_full_b0=256,
     f5_fixed_ps=(0.1, 0.25), f5_shipped=("samples-d32", "samples-d64", "samples-d128", "samples-d128-k1"),
     f5_more_rounds=("samples-d128-rounds", "samples-d256-probe", "samples-p01-rounds",
-                    "samples-d128-p01-budgets", "samples-p01-search", "samples-p025-budgets"), f6_d=8,
+                    "samples-d128-p01-budgets", "samples-p01-search", "samples-p025-budgets",
+                    "samples-kappa-budgets", "samples-d256-k05"), f6_d=8,
     f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
     f6_exact_T=30_000, f7_d=8, f7_steps=150, f7_R=5, f8_ps=(0.02, 0.05, 0.1, 0.2),
     f8_Ts=(10, 30, 100, 300, 1000, 3000, 10_000), f8_R=3, f8_rounds=14)
