@@ -261,6 +261,14 @@ def test_finding_9_kappa_numbers_are_the_stored_runs():
             f"{np.isfinite(got[0.5, 2 ** 17][0]).sum()}/10 at 2^17, kappa = 1 10/10 at 2^21 in {u1.min():.0f}-"
             f"{u1.max():.0f} rounds ({_sci(t1.mean(), t1.std(ddof=1) / np.sqrt(10))}), {(u1 > 16).sum()} of them past "
             "F5's 16-round limit") in readme
+    # the floor in long pre-training samples p B at d = 128, against finding 8's p = 0.1 (2^17) and p = 0.25 (2^16)
+    n01 = next(np.isfinite(t).sum() for pt, t, _ in _pooled("samples-d128-p01-budgets") if pt["b0"] == 2 ** 17)
+    n025 = next(np.isfinite(t).sum() for pt, t, _ in _pooled("samples-p025-budgets")
+                if pt["d"] == 128 and pt["b0"] == 2 ** 16)
+    floor = (f"lies between {_sci(128 ** -0.5 * 2 ** 17)} (p = 0.088: 0/10) and {_sci(0.1 * 2 ** 17)} (p = 0.1: "
+             f"{n01}/10), and {_sci(2 ** 21 / 128)} suffice at p = 1/128 (10/10), though not quite at p = 0.25 "
+             f"({n025}/10)")
+    assert floor in readme and f"at p = 0.25, {_sci(0.25 * 2 ** 16)} (B = 2^16) gave {n025}/10" in doc
     # d = 256, kappa = 0.5, B = 2^20 (two tasks of one replicate); the local exponent from d = 128's 2^18
     t256 = _pooled("samples-d256-k05")[0][1]
     u = np.sort(t256 / 2 ** 20 - 1)
