@@ -276,6 +276,17 @@ def test_finding_9_kappa_numbers_are_the_stored_runs():
     e = np.log2(t256.mean() / t05.mean())
     assert f"both succeed, in {u[0]:.0f} and {u[1]:.0f} rounds, {tot}, a local exponent of {e:.2f} from d = 128" in doc
     assert f"succeeds in {u[0]:.0f} and {u[1]:.0f} rounds ({tot}: {e:.2f} from d = 128)" in readme
+    # the point added after it: B = 2^19, 100 rounds, one task per replicate
+    pt, t19, recs = _pooled("samples-d256-k05")[1]
+    ok = np.isfinite(t19)
+    bad = recs[int(np.flatnonzero(~ok)[0])]                                # the task that failed
+    assert (pt["b0"], pt["n_max"], ok.sum()) == (2 ** 19, 100, 1)
+    assert (f"B = 2^19 (p B = {_sci(0.0625 * 2 ** 19)}, 100 rounds, 2 replicates): 1 of 2 succeeds, in "
+            f"{t19[ok][0] / 2 ** 19 - 1:.0f} rounds ({_sci(t19[ok][0])} samples, more than at 2^20); the other ends at "
+            f"greedy accuracy {bad['accuracy_mean']:.2f} after 100 rounds (start chain ln-ratio {bad['log_ratio'][2]:.2f}; "
+            f"in its final model the stop head stops after y_1 = x_1 on {100 * bad['final_errors'][1]:.1f}% of the "
+            "inputs)") in doc
+    assert t19[ok][0] > t256.mean()                                       # "more than at 2^20"
 
 
 def test_smallest_total_fits_are_the_stored_runs():
