@@ -180,22 +180,6 @@ def test_figures_out_checked_before_computing(tmp_path, capsys, make):
     assert len(err) == 1 and err[0].startswith("error: --out")
 
 
-def test_skipped_transformer_rows_summary_line_and_no_stale_images(tmp_path):
-    """When T1/T2 do not run (quick mode here), REPORT.md keeps their rows as SKIPPED with the reason,
-    old T1/T2 images are removed, and the run ends with one summary line naming the report."""
-    from linparity.figures.cli import run_figures
-    for name in ("T1.png", "T1.pdf", "T2.png"):
-        (tmp_path / name).write_bytes(b"stale")
-    lines = []
-    run_figures(["T1", "T2"], quick=True, out=tmp_path, progress=False, log=lines.append)
-    report = (tmp_path / "REPORT.md").read_text()
-    rows = [ln for ln in report.splitlines() if ln.startswith("| T")]
-    assert len(rows) == 2 and all("**SKIPPED**" in r for r in rows)
-    assert not list(tmp_path.glob("T[12].*"))
-    assert "2 SKIPPED" in report
-    assert lines[-1].startswith("2 claims: 0 PASS, 0 DEVIATION, 2 SKIPPED") and str(tmp_path / "REPORT.md") in lines[-1]
-
-
 @pytest.mark.parametrize("call", [lambda: __import__("linparity.data", fromlist=["x"]).sample_inputs(10 ** 12, 50),
                                   lambda: __import__("linparity.data", fromlist=["x"]).Mixture(50, 0.2).sample(10 ** 12)])
 def test_api_refuses_an_allocation_that_does_not_fit(call):

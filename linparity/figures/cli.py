@@ -1,13 +1,17 @@
 """Command line of ``python -m linparity.figures``.
 
-Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers),
-``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for ``--quick``, so a quick
-run never overwrites the committed full-mode gallery), ``--seed S``, ``--no-progress``, ``--scale
-{main,large}`` (transformer figures; ``large`` exists for T3). Bad flags and an output folder that
-cannot be written print one line on stderr and exit with status 2, before anything is computed.
-A requested figure that does not run (T1-T6 without torch or in quick mode) keeps a SKIPPED row
-with the reason in REPORT.md, and its stale images are removed. The run ends with one summary
-line: claims, PASS, DEVIATION, SKIPPED and the report's path.
+Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers; default
+the machine's cores), ``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for
+``--quick``, so a quick run never touches the committed full-mode gallery), ``--seed S``,
+``--no-progress``, ``--scale {main,large}`` (transformer figures; ``large`` exists for T3). Bad flags
+and an output folder that cannot take the report print one line on stderr and exit with status 2,
+before anything is computed; Ctrl-C prints one line and exits with 130.
+
+The report merges (``report.py``): a run replaces the rows of the figures it recomputes and carries
+over, marked, the recorded rows of every other figure; no run deletes an image or drops a row it
+did not recompute. A requested figure that cannot run (T1-T6 without torch or in quick mode) keeps
+its recorded rows, or gets SKIPPED rows with the reason when it has none. The run ends with one
+summary line: claims, PASS, DEVIATION, SKIPPED, rows carried over and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
 (``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
@@ -17,6 +21,8 @@ T3..T6: 103..106), so ``--only`` and ``--jobs`` never change a figure's numbers.
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
 import sys
 import tempfile
 import time
@@ -25,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import extensions, policy, pretraining, scaling, star
-from .report import skipped, verdict_counts, write_report
+from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
 __all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parser"]
@@ -40,6 +46,8 @@ FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star
 SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12}
 #: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
 TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6")
+#: default --jobs: the cores of this machine (the figures' numbers never depend on it)
+CORES = os.cpu_count() or 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,11 +56,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11 and REPORT.md")
-    ap.add_argument("--quick", action="store_true", help="small sizes for CI (default --out figures/quick)")
-    ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (default: all)")
-    ap.add_argument("--jobs", type=int, default=1, help="sweep workers (joblib; -1 = all cores)")
-    ap.add_argument("--out", default=None, help="output folder (default: figures, or figures/quick with --quick)")
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T6 and REPORT.md",
+                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes for CI (--out defaults to figures/quick)")
+    ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (None: all); the report "
+                    "keeps every other figure's recorded rows, marked as carried over")
+    ap.add_argument("--jobs", type=int, default=CORES,
+                    help="worker processes for the sweeps (default: the cores of this machine; -1 = all cores); "
+                         "the numbers never depend on it")
+    ap.add_argument("--out", default=None, help="output folder (None: figures, or figures/quick with --quick)")
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--scale", default="main", choices=["main", "large"],
@@ -61,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse_only(only):
-    if only is None:
-        return list(FIGURES) + list(TRANSFORMER_FIGURES)
     known = list(FIGURES) + list(TRANSFORMER_FIGURES)
+    if only is None:
+        return known
     names = [x.strip().upper() for x in only.split(",") if x.strip()]
     bad = [x for x in names if x not in known]
     if bad or not names:
@@ -71,39 +83,39 @@ def _parse_only(only):
     return [n for n in known if n in names]
 
 
-def _skip(names, out, reason, log) -> list:
-    """SKIPPED rows for the transformer figures ``names``, and no stale image of them beside the report."""
-    stale = [p for n in names for p in Path(out).glob(f"{n}.*") if p.suffix in (".png", ".pdf")]
-    for p in stale:
-        p.unlink()
-    note = f"; removed the stale {', '.join(p.name for p in stale)}" if stale else ""
-    log(f"{','.join(names)} skipped: {reason}{note}")
+def _skip(names, reason, log) -> list:
+    """SKIPPED rows for the transformer figures ``names`` (their images and recorded rows stay)."""
+    log(f"{','.join(names)} not run: {reason}")
     return [skipped(n, [f"transformer figure {n} (docs/findings_transformer.md)"], reason) for n in names]
 
 
-def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main") -> list:
+def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None):
     """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
-    installed, in full mode only.
+    installed, in full mode only; ``done(result)`` is called after each figure.
 
-    Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16 (issue 6's
-    ``mode="main"``), T3-T6 at d = 12 (depth 2, width 64, 600 NTP steps x 128); all six take about
-    10 minutes on 2 cores (docs/findings_transformer.md). ``scale="large"`` runs T3 at d = 25.
-    Runs are cached under ``out/sweeps/T<k>-<mode>`` (the sweep engine), so a rerun reuses them.
-    ``--quick`` skips them. Seeds: ``SEED_KEYS`` children of ``SeedSequence(S)``. A figure that
-    raises is logged and skipped, so the linear-model report is still written.
+    Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16, T3-T6 at d = 12
+    (depth 2, width 64, 600 NTP steps x 128). ``scale="large"`` runs T3 at d = 25. Runs are cached
+    under ``out/sweeps/T<k>-<mode>`` (the sweep engine), so a rerun reuses them. ``--quick`` skips
+    them. Seeds: ``SEED_KEYS`` children of ``SeedSequence(S)``. A figure that raises is logged and
+    skipped, so the linear-model report is still written.
     """
     import importlib.util
     if not names:
-        return []
+        return
     if importlib.util.find_spec("torch") is None:
-        return _skip(names, out, "torch is not installed (pip install 'linparity[transformer]')", log)
+        reason = "torch is not installed (pip install -e '.[transformer]')"
+    elif settings.name == "quick":
+        reason = "--quick mode (transformer training takes minutes); they run in full mode"
+    else:
+        reason = None
     try:
         from . import transformer as tf
     except ImportError as exc:
-        return _skip(names, out, f"linparity.figures.transformer does not import ({exc})", log)
-    if settings.name == "quick":
-        return _skip(names, out, "--quick mode (transformer training takes minutes); they run in full mode", log)
-    res = []
+        reason = reason or f"linparity.figures.transformer does not import ({exc})"
+    if reason:
+        for r in _skip(names, reason, log):
+            done(r)
+        return
     for name in names:
         mode = "large" if (scale == "large" and name == "T3") else tf.FULL_MODE[name]
         t0 = time.time()
@@ -111,15 +123,12 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
             r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
                                   jobs=max(jobs, 2), progress=progress)
         except Exception as exc:  # report, never hide; the linear-model report is still written
-            res += _skip([name], out, f"failed: {exc.__class__.__name__}: {exc}", log)
+            done(_skip([name], f"failed: {exc.__class__.__name__}: {exc}", log)[0])
             continue
         dt = time.time() - t0
         r.caption = f"{r.caption} Result: {r.summary} ({dt:.0f} s)"
         r.summary = f"{r.summary} ({dt:.0f} s)"
-        ndev = sum(not row.passed for row in r.rows)
-        log(f"{name} ({dt:.1f} s, {len(r.rows) - ndev} PASS / {ndev} DEVIATION): {r.summary}")
-        res.append(r)
-    return res
+        done(r, dt)
 
 
 def default_out(quick: bool) -> Path:
@@ -127,65 +136,123 @@ def default_out(quick: bool) -> Path:
     return Path("figures") / "quick" if quick else Path("figures")
 
 
-def check_out(out) -> Path:
-    """Create ``out`` if needed and check that files can be written in it; ValueError naming --out.
+def check_out(out, mode: str = "full", names=None) -> Path:
+    """Create ``out`` if needed and check that the run can write its report there; ValueError naming --out.
 
-    Done before any figure is computed, so a read-only folder or an existing file fails at once.
+    Done before any figure is computed: a read-only folder, an existing file, a ``sweeps`` entry
+    that is not a folder, an unreadable ``report.json``, a record of the other mode (its rows would
+    be mixed with this run's), or a ``REPORT.md`` without its record when the run does not redo every
+    figure (the rows it does not redo would be lost) all fail at once.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out: {out} exists and is not a folder")
+    if (out / "sweeps").exists() and not (out / "sweeps").is_dir():
+        raise ValueError(f"--out: {out / 'sweeps'} (where the figures cache their runs) exists and is not a folder")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
             pass
+        modes = {f.run.get("mode") for f in load_recorded(out).values()}
     except OSError as e:
         raise ValueError(f"--out: cannot write in {out} ({e.strerror or e})") from None
+    except ValueError as e:
+        raise ValueError(f"--{e}") from None
+    if modes - {mode}:
+        raise ValueError(f"--out: {out} records {'/'.join(sorted(map(str, modes)))}-mode results; a {mode}-mode run "
+                         f"would mix them (use another --out; --quick writes to {default_out(True)} by default)")
+    every = names is None or set(names) >= set(FIGURES) | set(TRANSFORMER_FIGURES)
+    if (out / REPORT_MD).exists() and not (out / REPORT_JSON).exists() and not every:
+        raise ValueError(f"--out: {out / REPORT_MD} has no record {REPORT_JSON} beside it, so the rows of the "
+                         "figures this run does not redo could not be kept; run every figure, or use another --out")
     return out
 
 
-def run_figures(names, quick=False, out=None, seed=0, jobs=1, progress=True, log=print,
-                scale="main") -> list:
-    """Run the named figures (F1..F8, then T1..T6) and write REPORT.md; returns the FigureResults.
+def _header(quick, seed, results) -> str:
+    """The report's header: the command, what this run recomputed and what it carried over."""
+    fresh = [r for r in results if not r.carried and r.run]
+    carried: dict = {}
+    for r in results:
+        if r.carried:
+            carried.setdefault(run_text(r.run), []).append(r.name)
+    secs = sum(r.run.get("seconds") or 0 for r in fresh)
+    parts = [f"Recomputed in this run: {', '.join(r.name for r in fresh)} ({secs:.0f} s of figure time)."
+             if fresh else "Nothing recomputed in this run."]
+    if carried:
+        parts.append("Carried over, not recomputed (each such row says so): " + "; ".join(
+            f"{', '.join(names)} ({run})" for run, names in carried.items()) + ".")
+    return (f"# linparity verdict report\n\nGenerated by `python -m linparity.figures{' --quick' if quick else ''} "
+            f"--seed {seed}`. {' '.join(parts)} Each row: the claim (THEORY section), the prediction, the measured "
+            "value with its uncertainty, and PASS or DEVIATION under the stated criterion, or SKIPPED (not run, "
+            "and no recorded run) with the reason.")
 
-    ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). Ends with one summary line
-    (claims, PASS, DEVIATION, SKIPPED, the report's path) through ``log``.
+
+def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
+                scale="main") -> list:
+    """Run the named figures (F1..F11, then T1..T6) and write REPORT.md; returns the report's FigureResults.
+
+    ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
+    run's figures replace their rows, every other recorded figure is carried over (marked), so a
+    partial run never drops a result (``report.py``). The report is rewritten after each figure,
+    so an interrupted run keeps what it finished. Ends with one summary line (claims, PASS,
+    DEVIATION, SKIPPED, carried over, the report's path) through ``log``.
     """
     settings = QUICK if quick else FULL
-    out = check_out(default_out(quick) if out is None else out)
+    out = check_out(default_out(quick) if out is None else out, settings.name, names)
+    recorded, fresh, order = load_recorded(out), [], list(FIGURES) + list(TRANSFORMER_FIGURES)
     root = np.random.SeedSequence(seed)
-    results, t_all = [], time.time()
+    t_all = time.time()
+
+    def done(res, seconds=None):
+        if seconds is not None:
+            res.run = {"date": datetime.date.today().isoformat(), "mode": settings.name, "seed": seed,
+                       "seconds": round(seconds, 1)}
+        fresh.append(res)
+        merged = merge(recorded, fresh, order)
+        write_report(out, merged, _header(quick, seed, merged))   # saved before it is announced
+        if seconds is not None:
+            ndev = sum(not r.passed for r in res.rows)
+            log(f"{res.name} ({seconds:.1f} s, {len(res.rows) - ndev} PASS / {ndev} DEVIATION): {res.summary}")
+
     for name in [n for n in names if n in FIGURES]:
-        k = SEED_KEYS[name]
         t0 = time.time()
-        res = FIGURES[name](settings, np.random.SeedSequence(root.entropy, spawn_key=(k,)), out, jobs, progress)
-        ndev = sum(not r.passed for r in res.rows)
-        log(f"{name} ({time.time() - t0:.1f} s, {len(res.rows) - ndev} PASS / {ndev} DEVIATION): {res.summary}")
-        results.append(res)
-    results += _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log,
-                            jobs, progress, scale)
-    header = (f"# linparity verdict report\n\nGenerated by `python -m linparity.figures{' --quick' if quick else ''}"
-              f" --seed {seed}` ({settings.name} mode, figures {', '.join(names)}, {time.time() - t_all:.0f} s). "
-              "Each row: the claim (THEORY section), the prediction, the measured value with its uncertainty, and "
-              "PASS or DEVIATION under the stated criterion, or SKIPPED (not run this time) with the reason.")
-    path = write_report(out / "REPORT.md", results, header)
+        res = FIGURES[name](settings, np.random.SeedSequence(root.entropy, spawn_key=(SEED_KEYS[name],)), out, jobs,
+                            progress)
+        done(res, time.time() - t0)
+    _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log, jobs, progress, scale, done)
+    results = merge(recorded, fresh, order)
+    path = write_report(out, results, _header(quick, seed, results))
     c = verdict_counts(results)
-    log(f"{c['claims']} claims: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION, {c['SKIPPED']} SKIPPED "
-        f"({time.time() - t_all:.0f} s); report: {path}")
+    n_carried = sum(len(r.rows) for r in results if r.carried)
+    log(f"{c['claims']} claims: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION, {c['SKIPPED']} SKIPPED; "
+        f"{n_carried} carried over from recorded runs ({time.time() - t_all:.0f} s); report: {path}")
     return results
 
 
 def main(argv=None) -> int:
+    """Run the CLI; 0 done, 2 bad input (one line, before any work), 130 interrupted, 1 internal error."""
     try:
         args = build_parser().parse_args(argv)
         names = _parse_only(args.only)
         if args.seed < 0:
             raise ValueError(f"--seed: must be >= 0, got {args.seed}")
-        if args.jobs == 0:
-            raise ValueError("--jobs: must be >= 1, or negative for all cores")
-        out = check_out(default_out(args.quick) if args.out is None else args.out)
+        if args.jobs == 0 or args.jobs < -1:
+            raise ValueError(f"--jobs: must be >= 1, or -1 for all cores, got {args.jobs}")
+        out = check_out(default_out(args.quick) if args.out is None else args.out,
+                        "quick" if args.quick else "full", names)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
+    try:
+        run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
+    except KeyboardInterrupt:
+        print(f"error: interrupted; the figures finished before it are in {out / REPORT_MD}", file=sys.stderr)
+        return 130
+    except Exception as e:  # an internal error: one line, and the way to see more
+        if os.environ.get("LINPARITY_TRACEBACK"):
+            raise
+        msg = str(e).splitlines()[0] if str(e).strip() else ""
+        print(f"error: internal error {type(e).__name__}: {msg} (the figures finished before it are in "
+              f"{out / REPORT_MD}; set LINPARITY_TRACEBACK=1 for the traceback)", file=sys.stderr)
+        return 1
     return 0

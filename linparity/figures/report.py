@@ -1,29 +1,41 @@
-"""REPORT.md: one row per theorem claim with prediction, measurement, and PASS or DEVIATION."""
+"""REPORT.md: one row per theorem claim with prediction, measurement, and PASS or DEVIATION.
+
+The report is stored twice in the output folder: ``report.json`` (the rows, captions and the
+provenance of each figure's run: date, mode, seed, seconds) is the record, and ``REPORT.md`` is
+rendered from it. A run that recomputes only some figures (``--only``, or T1-T6 without torch)
+merges: the figures it recomputed replace their rows, and every other figure's rows are carried
+over from the recorded run, each row saying so. No run deletes or drops a result it did not
+recompute; a figure that did not run and has no recorded run gets SKIPPED rows with the reason.
+"""
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._io import atomic_write_text
 
-__all__ = ["Row", "FigureResult", "within", "fmt", "write_report", "skipped", "verdict_counts", "VERDICTS"]
+__all__ = ["Row", "FigureResult", "within", "fmt", "skipped", "verdict_counts", "VERDICTS",
+           "REPORT_MD", "REPORT_JSON", "load_recorded", "merge", "write_report", "run_text"]
 
 #: the verdicts a row can carry: a measurement PASSes or DEVIATEs under its stated criterion; a claim
-#: whose figure did not run this time is SKIPPED, with the reason
+#: whose figure did not run and has no recorded run is SKIPPED, with the reason
 VERDICTS = ("PASS", "DEVIATION", "SKIPPED")
+#: file names of the rendered report and of its record, in the output folder
+REPORT_MD, REPORT_JSON = "REPORT.md", "report.json"
 
 
 @dataclass
 class Row:
     """One checked claim."""
-    figure: str        # "F1".."F8"
+    figure: str        # "F1".."F11", "T1".."T6"
     claim: str         # the statement checked, with its source (THEORY section)
     prediction: str    # the predicted value (closed form, formula or bound)
     measured: str      # the measured value with its uncertainty
     passed: bool       # the stated criterion holds
     detail: str        # the criterion and, for a deviation, by how much
-    skipped: bool = False  # not measured this run (detail says why); counts as neither PASS nor DEVIATION
+    skipped: bool = False  # not measured (detail says why); counts as neither PASS nor DEVIATION
 
     @property
     def verdict(self) -> str:
@@ -32,12 +44,14 @@ class Row:
 
 @dataclass
 class FigureResult:
-    """What a figure function returns."""
-    name: str                                  # "F1".."F8", "T1", "T2"
+    """What a figure function returns, and what the report records of one figure's run."""
+    name: str                                  # "F1".."F11", "T1".."T6"
     caption: str                               # the caption line drawn under the figure
     summary: str                               # one line printed after the figure
     rows: list = field(default_factory=list)   # Row objects for REPORT.md
     files: list = field(default_factory=list)  # written paths
+    run: dict = field(default_factory=dict)    # provenance: date, mode, seed, seconds (set by the driver)
+    carried: bool = False                      # read from the recorded run, not recomputed now
 
 
 def fmt(x, digits=3) -> str:
@@ -68,21 +82,73 @@ def verdict_counts(results: list) -> dict:
     return {"claims": len(rows), **{v: sum(r.verdict == v for r in rows) for v in VERDICTS}}
 
 
-def write_report(path: Path, results: list, header: str) -> Path:
-    """Write REPORT.md (atomically) from the FigureResults' rows."""
-    lines = [header, "",
-             "| fig | claim | prediction | measured | verdict |", "|---|---|---|---|---|"]
-    for res in results:
-        for r in res.rows:
-            verdict = r.verdict
-            cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-            lines.append(f"| {r.figure} | {cell(r.claim)} | {cell(r.prediction)} | {cell(r.measured)} "
-                         f"| **{verdict}**: {cell(r.detail)} |")
+def run_text(run: dict) -> str:
+    """``run of 2026-12-01, full mode, seed 0`` from a figure's provenance."""
+    return f"run of {run.get('date', '?')}, {run.get('mode', '?')} mode, seed {run.get('seed', '?')}"
+
+
+def load_recorded(out, as_carried: bool = True) -> dict:
+    """The recorded figures of ``out/report.json``: name -> FigureResult; {} if none.
+
+    ``as_carried`` marks every figure as carried over (what it is for the next run); False keeps
+    the flags as written, so that the record renders to the same REPORT.md.
+
+    Raises ValueError naming ``out`` when the record exists but cannot be read (it is never
+    overwritten then: the rows it holds would be lost).
+    """
+    path = Path(out) / REPORT_JSON
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        figs = {f["name"]: FigureResult(f["name"], f["caption"], f["summary"],
+                                        [Row(**r) for r in f["rows"]], [], dict(f["run"]),
+                                        carried=as_carried or bool(f.get("carried")))
+                for f in data["figures"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"out: {path} is not a readable report record ({type(e).__name__}: {e}); "
+                         "move it away to start a new report") from None
+    return figs
+
+
+def merge(recorded: dict, fresh: list, order: list) -> list:
+    """The report's figures in ``order``: this run's results, else the recorded run's (carried).
+
+    A figure of this run that was SKIPPED (it could not run) keeps its recorded rows when it has
+    some; a figure neither run nor recorded is left out.
+    """
+    now = {r.name: r for r in fresh}
+    out = []
+    for name in order:
+        res = now.get(name)
+        if res is None or (all(r.skipped for r in res.rows) and name in recorded):
+            res = recorded.get(name)
+        if res is not None:
+            out.append(res)
+    return out
+
+
+def _verdict_cell(res: FigureResult, r: Row) -> str:
+    carried = f" (carried over from the {run_text(res.run)}; not recomputed)" if res.carried else ""
+    return f"**{r.verdict}**{carried}: {r.detail}"
+
+
+def write_report(out, results: list, header: str) -> Path:
+    """Write ``out/report.json`` and the ``out/REPORT.md`` rendered from it (each atomically)."""
+    out = Path(out)
+    record = {"figures": [{"name": res.name, "caption": res.caption, "summary": res.summary,
+                           "run": res.run, "carried": res.carried, "rows": [{**asdict(r), "passed": bool(r.passed), "skipped": bool(r.skipped)}
+                                                     for r in res.rows]} for res in results]}
+    atomic_write_text(out / REPORT_JSON, json.dumps(record, indent=1) + "\n")
+    cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = [header, "", "| fig | claim | prediction | measured | verdict |", "|---|---|---|---|---|"]
+    lines += [f"| {r.figure} | {cell(r.claim)} | {cell(r.prediction)} | {cell(r.measured)} "
+              f"| {cell(_verdict_cell(res, r))} |" for res in results for r in res.rows]
     c = verdict_counts(results)
-    skip = f", {c['SKIPPED']} SKIPPED (not measured in this run; reason in the row)" if c["SKIPPED"] else ""
+    skip = f", {c['SKIPPED']} SKIPPED (not measured; reason in the row)" if c["SKIPPED"] else ""
     lines += ["", f"{c['claims']} claims checked: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION{skip}. Deviations are "
               "reported, never tuned away.", "", "## Captions", ""]
     lines += [f"- **{res.name}**: {res.caption}" for res in results]
-    path = Path(path)
+    path = out / REPORT_MD
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path

@@ -1,0 +1,114 @@
+"""The figures' report merges: a run never deletes or drops a result it did not recompute.
+
+References: the rows are fabricated here (their content is arbitrary text), so every assertion is
+about which rows and files survive a run, not about any number; the committed record
+``figures/report.json`` must render to the committed ``figures/REPORT.md`` byte for byte.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from linparity.figures import cli
+from linparity.figures.report import REPORT_JSON, REPORT_MD, FigureResult, Row, load_recorded, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _record(out: Path, names, mode="quick", date="2000-01-01"):
+    """A fabricated recorded run of ``names``: one PASS row each, and a stand-in image."""
+    res = [FigureResult(n, f"caption {n}", "", [Row(n, f"claim {n}", "pred", "meas", True, "crit")],
+                        run={"date": date, "mode": mode, "seed": 0, "seconds": 1.0}) for n in names]
+    write_report(out, res, "# header")
+    for n in names:
+        (out / f"{n}.png").write_bytes(b"recorded image " + n.encode())
+
+
+def _rows(out: Path) -> dict:
+    rows = [ln for ln in (out / REPORT_MD).read_text().splitlines() if ln.startswith(("| F", "| T"))]
+    return {r.split("|")[1].strip(): r for r in rows}
+
+
+def test_partial_run_carries_every_other_recorded_figure(tmp_path):
+    _record(tmp_path, ["F1", "F2", "T1"])
+    lines = []
+    cli.run_figures(["F2"], quick=True, out=tmp_path, progress=False, log=lines.append)
+    rows = _rows(tmp_path)
+    assert sorted(rows) == ["F1", "F2", "T1"]
+    assert "carried over from the run of 2000-01-01, quick mode, seed 0" in rows["F1"]
+    assert "carried over" in rows["T1"] and "carried over" not in rows["F2"]
+    assert "claim F2" not in rows["F2"]                          # F2 was recomputed: the real rows
+    for n in ("F1", "T1"):                                       # images of what was not recomputed stay
+        assert (tmp_path / f"{n}.png").read_bytes() == b"recorded image " + n.encode()
+    assert "2 carried over" in lines[-1]
+    rec = load_recorded(tmp_path, as_carried=False)
+    assert [rec[n].carried for n in ("F1", "F2", "T1")] == [True, False, True]
+    assert rec["F2"].run["mode"] == "quick" and rec["F2"].run["seconds"] > 0
+
+
+def test_a_figure_that_cannot_run_keeps_its_recorded_rows(tmp_path):
+    """T1 in quick mode cannot run: its recorded rows stay (carried), not SKIPPED; without a record
+    it gets a SKIPPED row with the reason."""
+    _record(tmp_path, ["T1"])
+    cli.run_figures(["T1", "T2"], quick=True, out=tmp_path, progress=False, log=lambda m: None)
+    rows = _rows(tmp_path)
+    assert "**PASS** (carried over" in rows["T1"]
+    assert "**SKIPPED**" in rows["T2"] and "--quick mode" in rows["T2"]
+    assert (tmp_path / "T1.png").exists()
+
+
+def test_skipped_rows_and_summary_line_without_a_record(tmp_path):
+    lines = []
+    (tmp_path / "T1.png").write_bytes(b"an image no record names")
+    cli.run_figures(["T1", "T2"], quick=True, out=tmp_path, progress=False, log=lines.append)
+    rows = _rows(tmp_path)
+    assert len(rows) == 2 and all("**SKIPPED**" in r for r in rows.values())
+    assert (tmp_path / "T1.png").exists()                        # never deleted
+    assert lines[-1].startswith("2 claims: 0 PASS, 0 DEVIATION, 2 SKIPPED") and str(tmp_path / REPORT_MD) in lines[-1]
+
+
+@pytest.mark.parametrize("setup, needle", [
+    (lambda p: _record(p, ["F1"], mode="full"), "full-mode results"),
+    (lambda p: (p / REPORT_MD).write_text("an old report\n"), "has no record"),
+    (lambda p: (p / REPORT_JSON).write_text("{not json"), "not a readable report record"),
+    (lambda p: (p / REPORT_JSON).write_text('{"figures": [{"name": "F1"}]}'), "not a readable report record"),
+    (lambda p: (p / "sweeps").write_text("a file"), "sweeps"),
+])
+def test_out_that_would_lose_or_mix_results_is_refused_first(tmp_path, capsys, setup, needle):
+    setup(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert cli.main(["--quick", "--only", "F2", "--out", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --out") and needle in err[0]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before   # nothing touched
+
+
+def test_committed_record_renders_to_the_committed_report(tmp_path):
+    """figures/report.json is the record of figures/REPORT.md: rendering it gives the same file."""
+    rec = list(load_recorded(ROOT / "figures", as_carried=False).values())
+    header = (ROOT / "figures" / REPORT_MD).read_text().split("\n\n| fig |")[0]
+    write_report(tmp_path, rec, header)
+    assert (tmp_path / REPORT_MD).read_text() == (ROOT / "figures" / REPORT_MD).read_text()
+    assert json.loads((tmp_path / REPORT_JSON).read_text()) == json.loads((ROOT / "figures" / REPORT_JSON).read_text())
+
+
+def test_interrupt_prints_one_line_exits_130_and_keeps_finished_figures(tmp_path):
+    """SIGINT while F5 runs (after F2 finished): status 130, one stderr line, F2's rows saved."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "linparity.figures", "--quick", "--only", "F2,F5", "--out",
+                             str(tmp_path), "--no-progress", "--jobs", "1"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()                              # "F2 (... s, ...)": F2 is saved
+    assert first.startswith("F2 ")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [f"error: interrupted; the figures finished before it are in "
+                                        f"{tmp_path / REPORT_MD}"]
+    assert sorted(_rows(tmp_path)) == ["F2"]
