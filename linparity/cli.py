@@ -304,17 +304,19 @@ def _run(a) -> dict:
     if a.command == "sweep":
         import dataclasses
 
-        from .sweep import SweepLockedError, load_results, load_spec, run_sweep, summary_rows, summary_table
+        from .sweep import SweepLockedError, load_results, load_spec, run_sweep, summary_by_task, summary_rows
         if (a.spec is None) == (a.show is None):
             raise ValueError("sweep: give a spec file to run, or --show DIR to read results (not both)")
         if a.show is not None:
-            sw = load_results(a.show, allow_missing=True)
+            try:
+                sw = load_results(a.show, allow_missing=True)
+            except ValueError as e:  # the library names its argument (out_dir:, out:); here it is --show
+                raise ValueError(f"show: {str(e).partition(': ')[2]}") from None
             n_done = sw.spec.n_tasks - len(sw.missing)
             head = {"out": a.show, "task": sw.spec.task, "tasks": sw.spec.n_tasks, "finished": n_done}
             if a.json:
                 return {**head, "missing": sw.missing, "results": summary_rows(sw)}
-            lines = summary_table(sw)  # the first cell of each line becomes the key column
-            return {**head, **{ln.split(" ", 1)[0]: ln.split(" ", 1)[1].lstrip() for ln in lines if " " in ln}}
+            return {**head, **summary_by_task(sw)}
         spec = load_spec(a.spec)
         spec = dataclasses.replace(spec, out=a.out) if a.out else spec
         try:

@@ -7,6 +7,7 @@ wall-clock assertions.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import linparity
+import linparity.experiments  # noqa: F401 -- registers the tasks in the real TASKS (tests below patch a copy)
 from linparity import sweep
 from linparity.sweep import (TASKS, SweepSpec, load_results, load_spec, register_task,
                              run_sweep)
@@ -177,11 +179,28 @@ def test_resume_skips_finished_and_redoes_broken(tmp_path):
     _assert_bit_identical(res, run_sweep(_spec(tmp_path, "fresh"), progress=False))
 
 
-def test_changed_spec_never_reuses_results(tmp_path):
-    run_sweep(_spec(tmp_path, seed=1), progress=False)
-    res = run_sweep(_spec(tmp_path, seed=2), progress=False)  # same folder, other seed
-    assert len(res.computed) == res.spec.n_tasks
-    assert load_results(tmp_path / "out").spec.seed == 2
+@pytest.mark.parametrize("change", [{"seed": 2}, {"replicates": 2}, {"grid": {"n": [2, 5], "mu": [0.0]}},
+                                    {"grid": {"n": [2, 5], "mu": [0.0, -1.5, 3.0, 4.0]}}, {"task": "slow_neighbour"}])
+def test_another_spec_into_a_folder_with_results_is_refused(tmp_path, change, monkeypatch):
+    """A spec whose tasks do not cover the stored results would make them unreachable: refused naming
+    the folder, before anything is written; the first sweep's results and spec stay readable."""
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    register_task("slow_neighbour")(lambda params, rng: {"v": 1.0})
+    first = run_sweep(_spec(tmp_path, seed=1), progress=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file() and p.name != ".lock"}
+    with pytest.raises(ValueError, match=r"out: the folder .*out'.* another sweep spec"):
+        run_sweep(_spec(tmp_path, **{"seed": 1, **change}), progress=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file() and p.name != ".lock"} == before
+    _assert_bit_identical(first, load_results(tmp_path / "out"))
+
+
+def test_same_spec_or_appended_points_resume(tmp_path):
+    first = run_sweep(_spec(tmp_path, seed=1), progress=False)
+    assert run_sweep(_spec(tmp_path, seed=1), progress=False).computed == []
+    more = run_sweep(_spec(tmp_path, seed=1, points=[{"n": 3, "mu": 9.0}]), progress=False)
+    assert len(more.computed) == 3                            # only the appended point's replicates
+    assert load_results(tmp_path / "out").spec.points == [{"n": 3, "mu": 9.0}]
+    _assert_bit_identical(first, dataclasses.replace(more, points=more.points[:-1], results=more.results[:-1]))
 
 
 SLOW_MODULE = '''
