@@ -201,7 +201,8 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 2
     Memory is checked here (a hard limit, as :func:`full_weight_level` refuses it too): the largest
     budget's level (:func:`full_level_bytes`) plus the generators and held-out inputs of all R
     replicates must fit in :func:`linparity._validate.max_bytes`; otherwise ValueError naming the
-    argument that makes it large (d, cap or replicates), as ``option`` spells it.
+    argument that makes it large (of cap, replicates, the round limit and d, the one whose smallest
+    value alone shrinks the memory most), as ``option`` spells it.
 
     Returns
     -------
@@ -224,17 +225,13 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 2
                          f"search), got {option('cap')} {cap} < {option('b0')} {b0}")
     levels = (cap // b0).bit_length()                      # B = b0 2^k <= cap for k < levels
     sum_b = float(b0) * (2.0 ** levels - 1)
-    n_ev = 2.0 ** d if d <= MAX_ENUM_D else float(n_eval)
     full = route == "full"
-    held_out = n_ev * d if full and d > MAX_ENUM_D else 0.0  # int8 held-out inputs of each replicate
-    per_rep = R * (_PER_REPLICATE_BYTES + held_out)
-    level_b0 = full_level_bytes(d, b0, n_max) if full else 0.0
-    level_cap = full_level_bytes(d, cap, n_max) if full else 0.0
-    if level_cap + per_rep > max_bytes():
-        big = max({"d": level_b0, "cap": level_cap - level_b0, "replicates": per_rep}.items(), key=lambda kv: kv[1])[0]
-        raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(level_cap + per_rep)} of memory at "
-                         f"d = {d}, {option('cap')} {cap}, {option('replicates')} {R}, more than the "
-                         f"{fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); lower it")
+
+    def need(d, B, n_max, R):   # bytes: the level at budget B, and what every replicate holds
+        held_out = n_eval * d if full and d > MAX_ENUM_D else 0.0   # int8 held-out inputs
+        return (full_level_bytes(d, B, n_max) if full else 0.0) + R * (_PER_REPLICATE_BYTES + held_out)
+
+    n_ev = 2.0 ** d if d <= MAX_ENUM_D else float(n_eval)
     if full:
         a, b = _ROUND_PER_INPUT
         sec = R * (sum_b * (_PRETRAIN_PER_INPUT * (d + p * d * d) + n_max * (a * d + b * d * d))
@@ -247,6 +244,17 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 2
         per_d = (a + b * d) / (a + b * 16)
     drivers = {"d": per_d, "cap": sum_b / (8.0 * (2 ** 18 - 1)), "replicates": R / 10,
                rounds_by: (n_max + 1) / (n_max_rounds(0.25) + 1)}
+    if need(d, cap, n_max, R) > max_bytes():
+        # name the argument that alone, at its smallest, would fit (the largest against the README's
+        # example if several would); if none would, the one that shrinks the need most
+        lower = {"cap": need(d, b0, n_max, R), "replicates": need(d, cap, n_max, 1),
+                 rounds_by: need(d, cap, 0, R), "d": need(3, cap, n_max, R)}
+        fit = [k for k in lower if lower[k] <= max_bytes()]
+        big = max(fit, key=drivers.get) if fit else min(lower, key=lower.get)
+        raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(need(d, cap, n_max, R))} of memory "
+                         f"at d = {d}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
+                         f"than the {fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); "
+                         "lower it")
     return sec, drivers
 
 
