@@ -242,8 +242,6 @@ def _option(name: str) -> str:
 def _samples_work(a) -> float:
     """Seconds estimated for ``samples`` (sizes and memory checked by the library, the time here)."""
     from .experiments.samples import samples_work
-    if a.variant is not None and a.route != "full":
-        raise ValueError("--variant: applies to --route full only (the stats route refits every head to its optimum)")
     sec, drivers = samples_work(a.d, a.p_cot, a.route, a.replicates, a.n_max, a.b0, a.cap, option=_option)
     if sec > max_seconds() and not a.force:
         big = max(drivers, key=drivers.get)

@@ -53,6 +53,7 @@ import itertools
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -70,8 +71,7 @@ from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
            "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "summary_by_task",
-           "BACKENDS",
-           "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
+           "BACKENDS", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
@@ -86,6 +86,8 @@ _LOCK_FILE = ".lock"
 CORRUPT_DIR = "corrupt"
 #: most tasks (points x replicates) one sweep may hold: each is two files in one folder
 MAX_TASKS = 1_000_000
+# a task's file stem, "<index:06d>-<12 hex digits>" (SweepSpec._key)
+_KEY = re.compile(r"\d{6,}-[0-9a-f]{12}")
 # False while load_results rebuilds a stored spec: reading results needs no task function
 _RESOLVE_TASK = contextvars.ContextVar("linparity_sweep_resolve_task", default=True)
 
@@ -280,11 +282,11 @@ class SweepSpec:
         set_(self, "seed", check_int("seed", self.seed, 0))
         n_points = self.n_points   # arithmetic: the grid is not materialised before it is known to fit
         if n_points > MAX_TASKS:
-            raise ValueError(f"grid: the sweep has {n_points:.3g} points (the product of the grid's value "
+            raise ValueError(f"grid: the sweep has {_count(n_points)} points (the product of the grid's value "
                              f"counts{' plus the points' if points else ''}), more than {MAX_TASKS:,} tasks")
         if n_points * self.replicates > MAX_TASKS:
             raise ValueError(f"replicates: {n_points} point(s) x {self.replicates} replicates = "
-                             f"{n_points * self.replicates:.3g} tasks, more than {MAX_TASKS:,}")
+                             f"{_count(n_points * self.replicates)} tasks, more than {MAX_TASKS:,}")
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out):
             raise ValueError(f"out: must be a folder path, got {self.out!r}")
         set_(self, "out", Path(self.out))
@@ -414,6 +416,11 @@ def load_spec(path: str | Path) -> SweepSpec:
         return SweepSpec.from_dict(data, base_dir=path.parent)
     except ValueError as exc:  # say which file the bad field is in
         raise ValueError(f"{_one_line(exc)} (in the sweep spec {str(path)!r})") from None
+
+
+def _count(n: int) -> str:
+    """A count for a message: exact up to 10^9, then 3 digits (an integer too large for a float too)."""
+    return f"{n:,}" if n < 10 ** 9 else f"{float(n):.3g}" if n < 10 ** 300 else f"about 10^{len(str(n)) - 1}"
 
 
 def _one_line(exc) -> str:
@@ -668,11 +675,11 @@ def _check_same_sweep(out: Path, tasks: list) -> None:
     A task's files are named by its key, which hashes the task, its parameters and its seed, so the
     results stored in ``out`` belong to this sweep exactly when their keys are among its tasks'. The
     same spec resumes; a spec that only appends explicit points keeps every stored key and resumes
-    too; any other spec would overwrite ``spec.json`` and leave
-    the earlier results unreadable, and is refused naming the folder."""
+    too; any other spec would overwrite ``spec.json`` and leave the earlier results unreadable, and
+    is refused naming the folder. Files not named like results (notes, plots) do not count."""
     keys = {t.key for t in tasks}
     foreign = sorted({p.stem for pattern in ("*.npz", "*.json") for p in out.glob(pattern)
-                      if p.name != _SPEC_FILE and p.stem not in keys})
+                      if _KEY.fullmatch(p.stem) and p.stem not in keys})
     if foreign:
         raise ValueError(f"out: the folder {str(out)!r} holds {len(foreign)} result(s) of another sweep "
                          f"spec (first: {foreign[0]}), which this spec would make unreachable; choose "

@@ -195,6 +195,8 @@ def test_another_spec_into_a_folder_with_results_is_refused(tmp_path, change, mo
 
 
 def test_same_spec_or_appended_points_resume(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.json").write_text("{}")          # not a result: does not block the folder
     first = run_sweep(_spec(tmp_path, seed=1), progress=False)
     assert run_sweep(_spec(tmp_path, seed=1), progress=False).computed == []
     more = run_sweep(_spec(tmp_path, seed=1, points=[{"n": 3, "mu": 9.0}]), progress=False)
@@ -763,6 +765,8 @@ def _garbled_spec_json(tmp_path):
 
 SWEEP_CLI_CASES = {
     "1e20-point grid": (_huge_grid, ["grid:", "1e+20 points"]),
+    "1e400-point grid": (lambda t: ["sweep", _write_spec(t, {"task": "counting", "out": "o", "grid": {
+        f"k{i}": list(range(10)) for i in range(400)}})], ["grid:", "10^400 points"]),
     "1e11 replicates": (_many_replicates, ["replicates:", "1e+11 tasks"]),
     "another spec into a used folder": (_other_spec_into_a_used_folder, ["another sweep spec", "/o'"]),
     "--show missing folder": (lambda t: ["sweep", "--show", t / "absent"], ["--show:", "absent"]),
