@@ -52,6 +52,8 @@ RANGES = {
     "p_cot": ("float", 0.0, 1.0), "lam": ("float", LAM_MIN, LAM_MAX), "delta": ("float", 1e-100, 1.0),
     "temperature": ("float", 1e-3, 1e3), "lr": ("float", 1e-12, 1e6), "noise": ("float", 0.0, 1.0),
     "length_penalty": ("float", 0.0, 1e6),
+    "n_max": ("int", 0, INT_MAX), "b0": ("int", 1, INT_MAX), "cap": ("int", 1, INT_MAX),
+    "jobs": ("int", 1, os.cpu_count() or 1),
 }
 
 

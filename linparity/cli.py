@@ -29,8 +29,10 @@ import warnings
 import numpy as np
 
 from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
+from .experiments.samples import ROUTES, VARIANTS
+from .sweep import BACKENDS
 from .heads import default_lam
-from ._validate import INT_MAX, RANGES, check_work, fmt_seconds
+from ._validate import INT_MAX, RANGES, check_work, fmt_seconds, max_seconds
 
 __all__ = ["main", "build_parser"]
 
@@ -184,22 +186,29 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     _noise_args(p)
 
     p = sub.add_parser("samples", help="sample complexity: smallest budget at which >= 90%% of replicates generalise")
-    p.add_argument("--d", type=int, required=True, help="number of input bits d >= 3")
-    p.add_argument("--p-cot", type=float, required=True, help="probability of a long response, in (0, 1]")
-    p.add_argument("--route", default="full", help="full (full weights, simulated) | stats (sufficient statistics)")
-    p.add_argument("--variant", help="STaR variant of --route full: continue (default) | refit")
-    p.add_argument("--replicates", type=int, default=10, help="replicates R >= 1 per budget (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="root seed (SeedSequence entropy)")
-    p.add_argument("--n-max", type=int, help="STaR round limit (default n*(p) + 10)")
-    p.add_argument("--b0", type=int, default=8, help="first budget of the doubling search (default 8)")
-    p.add_argument("--cap", type=int, default=2 ** 20, help="largest budget (default 2^20)")
+    p.add_argument("--d", type=_ranged("d"), required=True, help="number of input bits d >= 3")
+    p.add_argument("--p-cot", type=_ranged("p_cot"), required=True, help="probability of a long response, in (0, 1]")
+    p.add_argument("--route", default="full", choices=ROUTES,
+                   help="full (full weights, simulated) | stats (sufficient statistics)")
+    p.add_argument("--variant", choices=VARIANTS, help="STaR variant of --route full (default: continue)")
+    p.add_argument("--replicates", type=_ranged("replicates"), default=10, help="replicates R >= 1 per budget")
+    p.add_argument("--seed", type=_ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
+    p.add_argument("--n-max", type=_ranged("n_max"), help="STaR round limit >= 0 (default n*(p) + 10)")
+    p.add_argument("--b0", type=_ranged("b0"), default=8, help="first budget of the doubling search, >= 1")
+    p.add_argument("--cap", type=_ranged("cap"), default=2 ** 20,
+                   help="largest budget, >= --b0; a point that no budget up to it generalises reports budget null")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the estimated time (every budget up to --cap, every round) exceeds "
+                        "LINPARITY_MAX_SECONDS (default 1 h)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("sweep", help="run a sweep specification (JSON or TOML), or --show its results")
     p.add_argument("spec", nargs="?", help="path of the sweep specification (.toml or .json)")
-    p.add_argument("--show", metavar="DIR", help="print the finished tasks of the sweep in DIR instead of running")
-    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
-    p.add_argument("--backend", default="joblib", help="joblib | dask")
+    p.add_argument("--show", metavar="DIR", help="print the finished tasks of the sweep in DIR instead of running "
+                                                 "(a result that is NaN or infinite prints as null)")
+    p.add_argument("--jobs", type=_ranged("jobs"), default=1,
+                   help=f"local worker processes, in {_rng_text('jobs')} (the cores); never more than the tasks to run")
+    p.add_argument("--backend", default="joblib", choices=BACKENDS, help="joblib (local cores) | dask (a cluster)")
     p.add_argument("--scheduler", help="Dask scheduler address (with --backend dask)")
     p.add_argument("--out", help="output folder (default: the spec's 'out')")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -225,8 +234,28 @@ def _lam_tuple(a):
                  for o, dflt in zip((a.lam1, a.lam2a, a.lam_chain), defaults))
 
 
+def _option(name: str) -> str:
+    """How the CLI spells a library argument name (``p_cot`` -> ``--p-cot``)."""
+    return f"--{name.replace('_', '-')}"
+
+
+def _samples_work(a) -> float:
+    """Seconds estimated for ``samples`` (sizes and memory checked by the library, the time here)."""
+    from .experiments.samples import samples_work
+    sec, drivers = samples_work(a.d, a.p_cot, a.route, a.replicates, a.n_max, a.b0, a.cap, option=_option)
+    if sec > max_seconds() and not a.force:
+        big = max(drivers, key=drivers.get)
+        others = ", ".join(_option(k) for k in sorted(drivers, key=lambda k: -drivers[k]) if k != big)
+        raise ValueError(f"{_option(big)}: the search would take up to about {fmt_seconds(sec)} (every budget "
+                         f"up to --cap, every round; with {others}), more than the limit of "
+                         f"{fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); lower it, or pass --force")
+    return sec
+
+
 def _work(a) -> float:
     """Estimated seconds of the command's work; ValueError naming the option when it does not fit."""
+    if a.command == "samples":
+        return _samples_work(a)
     if a.command not in ("pretrain", "star", "pg"):
         return 0.0
     # constraints between options, before the estimate (which would otherwise blame the size)
@@ -273,17 +302,19 @@ def _run(a) -> dict:
     if a.command == "sweep":
         import dataclasses
 
-        from .sweep import SweepLockedError, load_results, load_spec, run_sweep, summary_rows, summary_table
+        from .sweep import SweepLockedError, load_results, load_spec, run_sweep, summary_by_task, summary_rows
         if (a.spec is None) == (a.show is None):
             raise ValueError("sweep: give a spec file to run, or --show DIR to read results (not both)")
         if a.show is not None:
-            sw = load_results(a.show, allow_missing=True)
+            try:
+                sw = load_results(a.show, allow_missing=True)
+            except ValueError as e:  # the library names its argument (out_dir:, out:); here it is --show
+                raise ValueError(f"show: {str(e).partition(': ')[2]}") from None
             n_done = sw.spec.n_tasks - len(sw.missing)
             head = {"out": a.show, "task": sw.spec.task, "tasks": sw.spec.n_tasks, "finished": n_done}
             if a.json:
                 return {**head, "missing": sw.missing, "results": summary_rows(sw)}
-            lines = summary_table(sw)  # the first cell of each line becomes the key column
-            return {**head, **{ln.split(" ", 1)[0]: ln.split(" ", 1)[1].lstrip() for ln in lines if " " in ln}}
+            return {**head, **summary_by_task(sw)}
         spec = load_spec(a.spec)
         spec = dataclasses.replace(spec, out=a.out) if a.out else spec
         try:
@@ -450,7 +481,7 @@ class _Heartbeat:
 
 
 def _has_own_progress(a) -> bool:
-    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command == "star"
+    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command in ("star", "samples")
 
 
 def main(argv=None) -> int:

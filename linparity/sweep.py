@@ -29,7 +29,11 @@ UTC time stamp), reported in one line on stderr, and recomputed: an npz without 
 interrupted write, or a deleted sidecar), a garbled sidecar, an npz that is missing,
 truncated, overwritten or has flipped bytes. Leftover temporary files are deleted. Because the
 digest covers the parameters and seed, a changed spec never reuses a stale result, and a
-recomputed task reproduces the lost numbers exactly. :func:`load_results` runs the same
+recomputed task reproduces the lost numbers exactly. A folder holds one sweep: a spec whose
+tasks do not include every result stored there (another task, grid, seed or replicate count)
+is refused naming the folder, since it would leave those results unreadable; a spec that
+appends points to the one stored resumes it. A sweep holds at most :data:`MAX_TASKS` tasks,
+counted before the grid is expanded. :func:`load_results` runs the same
 checks and raises :class:`CorruptResultError` (a ValueError naming the file) rather than
 return damaged numbers. Sidecars written before checksums existed are checked by reading the
 whole npz (the zip CRC-32 of every member).
@@ -47,7 +51,9 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -64,8 +70,8 @@ from ._io import TMP_PREFIX as _TMP_PREFIX
 from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
-           "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "BACKENDS",
-           "CorruptResultError", "SweepLockedError", "CORRUPT_DIR"]
+           "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "summary_by_task",
+           "BACKENDS", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
@@ -78,6 +84,10 @@ _SPEC_FILE = "spec.json"
 _LOCK_FILE = ".lock"
 #: sub-folder of ``out`` that receives corrupt or incomplete results moved aside on resume
 CORRUPT_DIR = "corrupt"
+#: most tasks (points x replicates) one sweep may hold: each is two files in one folder
+MAX_TASKS = 1_000_000
+# a task's file stem, "<index:06d>-<12 hex digits>" (SweepSpec._key)
+_KEY = re.compile(r"\d{6,}-[0-9a-f]{12}")
 # False while load_results rebuilds a stored spec: reading results needs no task function
 _RESOLVE_TASK = contextvars.ContextVar("linparity_sweep_resolve_task", default=True)
 
@@ -270,6 +280,13 @@ class SweepSpec:
 
         set_(self, "replicates", check_int("replicates", self.replicates, 1))
         set_(self, "seed", check_int("seed", self.seed, 0))
+        n_points = self.n_points   # arithmetic: the grid is not materialised before it is known to fit
+        if n_points > MAX_TASKS:
+            raise ValueError(f"grid: the sweep has {_count(n_points)} points (the product of the grid's value "
+                             f"counts{' plus the points' if points else ''}), more than {MAX_TASKS:,} tasks")
+        if n_points * self.replicates > MAX_TASKS:
+            raise ValueError(f"replicates: {n_points} point(s) x {self.replicates} replicates = "
+                             f"{_count(n_points * self.replicates)} tasks, more than {MAX_TASKS:,}")
         if not isinstance(self.out, (str, os.PathLike)) or not str(self.out):
             raise ValueError(f"out: must be a folder path, got {self.out!r}")
         set_(self, "out", Path(self.out))
@@ -292,8 +309,8 @@ class SweepSpec:
 
     @property
     def n_points(self) -> int:
-        """Number of parameter points P."""
-        n = int(np.prod([len(v) for v in self.grid.values()])) if self.grid else 0
+        """Number of parameter points P (exact integer arithmetic: a huge grid does not overflow)."""
+        n = math.prod(len(v) for v in self.grid.values()) if self.grid else 0
         return n + len(self.points)
 
     @property
@@ -399,6 +416,11 @@ def load_spec(path: str | Path) -> SweepSpec:
         return SweepSpec.from_dict(data, base_dir=path.parent)
     except ValueError as exc:  # say which file the bad field is in
         raise ValueError(f"{_one_line(exc)} (in the sweep spec {str(path)!r})") from None
+
+
+def _count(n: int) -> str:
+    """A count for a message: exact up to 10^9, then 3 digits (an integer too large for a float too)."""
+    return f"{n:,}" if n < 10 ** 9 else f"{float(n):.3g}" if n < 10 ** 300 else f"about 10^{len(str(n)) - 1}"
 
 
 def _one_line(exc) -> str:
@@ -647,6 +669,23 @@ def _locked(out: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _check_same_sweep(out: Path, tasks: list) -> None:
+    """Refuse to run into ``out`` when it holds results that ``tasks`` would make unreachable.
+
+    A task's files are named by its key, which hashes the task, its parameters and its seed, so the
+    results stored in ``out`` belong to this sweep exactly when their keys are among its tasks'. The
+    same spec resumes; a spec that only appends explicit points keeps every stored key and resumes
+    too; any other spec would overwrite ``spec.json`` and leave the earlier results unreadable, and
+    is refused naming the folder. Files not named like results (notes, plots) do not count."""
+    keys = {t.key for t in tasks}
+    foreign = sorted({p.stem for pattern in ("*.npz", "*.json") for p in out.glob(pattern)
+                      if _KEY.fullmatch(p.stem) and p.stem not in keys})
+    if foreign:
+        raise ValueError(f"out: the folder {str(out)!r} holds {len(foreign)} result(s) of another sweep "
+                         f"spec (first: {foreign[0]}), which this spec would make unreachable; choose "
+                         "another output folder ('out' in the spec, or --out), or move them away")
+
+
 def _prepare_out(out: Path) -> None:
     """Create ``out`` and make sure files can be written there, before anything is computed.
 
@@ -752,8 +791,9 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     spec : SweepSpec or path
         The sweep, or a .json/.toml file for :func:`load_spec`.
     jobs : int
-        Local worker processes for ``backend="joblib"`` (joblib convention: -1 = all cores);
-        1 runs in this process. Ignored by ``backend="dask"``.
+        Local worker processes for ``backend="joblib"``, in [1, os.cpu_count()] (joblib convention:
+        -1 = all cores, -2 all but one, ...); 1 runs in this process; never more processes than
+        tasks to run. Ignored by ``backend="dask"``.
     backend : {"joblib", "dask"}
         Where tasks run: local cores, or a Dask distributed cluster (extra ``cluster``).
     scheduler : str, distributed.Client or cluster, optional
@@ -772,8 +812,10 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     ------
     ValueError
         Bad arguments or spec; ``out`` an existing file, or not creatable / writable (checked
-        before anything is computed); dask.distributed missing for ``backend="dask"``; a task
-        reading a parameter its point lacks (KeyError) or failing with a TypeError.
+        before anything is computed); ``out`` holding results of another spec (see the module
+        docstring); ``jobs`` outside [-cores, cores] or 0; dask.distributed missing for
+        ``backend="dask"``; a task reading a parameter its point lacks (KeyError) or failing with
+        a TypeError.
     SweepLockedError
         Another sweep holds ``<out>/.lock``; the message names the holder (pid, host, start).
 
@@ -790,9 +832,12 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
             raise ValueError(f"spec: expected a SweepSpec or a spec file path, got {spec!r}")
     if backend not in BACKENDS:
         raise ValueError(f"backend: must be one of {BACKENDS}, got {backend!r}")
-    jobs = check_int("jobs", jobs)
+    cores = os.cpu_count() or 1
+    jobs = check_int("jobs", jobs, -cores, cores)
     if jobs == 0:
-        raise ValueError("jobs: must be >= 1, or negative for all cores (-1) minus some; got 0")
+        raise ValueError(f"jobs: must be in [1, {cores}] (the cores), or in [-{cores}, -1] for all cores "
+                         "(-1) minus some; got 0")
+    jobs = jobs if jobs > 0 else cores + 1 + jobs
     if backend == "dask":
         try:
             import distributed  # noqa: F401
@@ -813,8 +858,9 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
         for leftover in out.glob(_TMP_PREFIX + "*"):  # from an interrupted write; we hold the lock
             with contextlib.suppress(OSError):
                 leftover.unlink()
-        atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         tasks = spec.tasks()
+        _check_same_sweep(out, tasks)
+        atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         todo = []
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         for task in tasks:
@@ -833,8 +879,8 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
             stream = _iter_dask(func, todo, scheduler)
         elif jobs == 1 or len(todo) == 1:
             stream = _iter_serial(func, todo)
-        else:
-            stream = _iter_joblib(func, todo, jobs)
+        else:  # never more worker processes than tasks to run
+            stream = _iter_joblib(func, todo, min(jobs, len(todo)))
         try:
             for task, (result, elapsed) in stream:
                 _store(spec, out, task, _check_result(task, result), elapsed)
@@ -977,18 +1023,24 @@ def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResul
 # --------------------------------------------------------------------------- summaries
 
 def _scalar(arr: np.ndarray):
-    """A one-element numeric, boolean or string array as a Python value, else None."""
+    """A one-element numeric, boolean or string array as a Python value (None for NaN or +-inf),
+    else :data:`_NOT_SCALAR`."""
     if arr.size != 1 or arr.dtype.kind not in "biufUS":
-        return None
-    return arr.reshape(()).item()
+        return _NOT_SCALAR
+    value = arr.reshape(()).item()
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+_NOT_SCALAR = object()
 
 
 def summary_rows(result: SweepResult) -> list[dict]:
     """One dict per finished task of ``result``, in task order (for ``sweep --show --json``).
 
     Each row has ``index``, ``key``, ``point``, ``replicate``, ``params`` (the point's
-    parameters), ``scalars`` (every one-element result, as a Python value), ``arrays``
-    (the shapes of the other results) and ``seconds`` (the task's run time, from its sidecar).
+    parameters), ``scalars`` (every one-element result, as a Python value; None where it is NaN
+    or infinite, which JSON cannot hold: e.g. a budget past the search's cap), ``arrays`` (the
+    shapes of the other results) and ``seconds`` (the task's run time, from its sidecar).
     """
     rows = []
     for p, (reps, metas) in enumerate(zip(result.results, result.meta)):
@@ -996,7 +1048,7 @@ def summary_rows(result: SweepResult) -> list[dict]:
             scalars, shapes = {}, {}
             for name, arr in arrays.items():
                 value = _scalar(arr)
-                if value is None:
+                if value is _NOT_SCALAR:
                     shapes[name] = list(arr.shape)
                 else:
                     scalars[name] = value
@@ -1008,6 +1060,8 @@ def summary_rows(result: SweepResult) -> list[dict]:
 
 
 def _cell(value) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
@@ -1015,13 +1069,8 @@ def _cell(value) -> str:
     return str(value)
 
 
-def summary_table(result: SweepResult, max_scalars: int = 4) -> list[str]:
-    """The finished tasks as an aligned text table: a header line, then one line per task.
-
-    Columns: task index; the parameters that vary across points (all of them for a single
-    point); the replicate (when there are several); the first ``max_scalars`` one-element
-    results, in the order the task returned them; the task's run time in seconds.
-    """
+def _summary_cells(result: SweepResult, max_scalars: int) -> list[list[str]]:
+    """The cells of :func:`summary_table`: the header row, then one row per finished task."""
     rows = summary_rows(result)
     names = list(dict.fromkeys(k for p in result.points for k in p))
     varying = [k for k in names if len({json.dumps(p.get(k), sort_keys=True)
@@ -1037,5 +1086,27 @@ def summary_table(result: SweepResult, max_scalars: int = 4) -> list[str]:
         line += [_cell(r["scalars"].get(k, "")) for k in scalars]
         line.append("" if r["seconds"] is None else f"{r['seconds']:.3g}")
         table.append(line)
-    widths = [max(len(row[j]) for row in table) for j in range(len(header))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in table]
+    return table
+
+
+def _aligned(table: list[list[str]]) -> list[list[str]]:
+    widths = [max(len(row[j]) for row in table) for j in range(len(table[0]))]
+    return [[c.ljust(w) for c, w in zip(row, widths)] for row in table]
+
+
+def summary_table(result: SweepResult, max_scalars: int = 4) -> list[str]:
+    """The finished tasks as an aligned text table: a header line, then one line per task.
+
+    Columns: task index; the parameters that vary across points (all of them for a single
+    point); the replicate (when there are several); the first ``max_scalars`` one-element
+    results, in the order the task returned them (``null`` where a result is NaN or infinite, as
+    in :func:`summary_rows`); the task's run time in seconds.
+    """
+    return ["  ".join(row).rstrip() for row in _aligned(_summary_cells(result, max_scalars))]
+
+
+def summary_by_task(result: SweepResult, max_scalars: int = 4) -> dict[str, str]:
+    """:func:`summary_table` keyed by its first column: ``{"#": the other column names, "<task
+    index>": that task's other cells}``, the values aligned as in the table (for ``sweep --show``)."""
+    return {row[0].rstrip(): "  ".join(row[1:]).rstrip()
+            for row in _aligned(_summary_cells(result, max_scalars))}

@@ -19,7 +19,15 @@ CLAIM_MODULES = ("lemma1_head1", "head2a_optimum", "greedy_threshold", "calibrat
                  "trajectory_types", "amplification", "sample_complexity", "regularisation_bias",
                  "prop1_probability")
 
-__all__ = ["CLAIM_MODULES", "Result", "Status", "row_id", "select", "run_module", "run_all", "table"]
+#: the row ids each claim module produces (tests/test_proofs.py checks them against its rows), so
+#: that ``--only`` refuses an unknown row before running anything
+CLAIM_ROWS = {"lemma1_head1": ("1a", "1b"), "head2a_optimum": ("2a", "2b", "2c"),
+              "greedy_threshold": ("3a", "3b"), "calibration": ("4a", "4b"),
+              "star_recursion": ("5a", "5b", "5c", "5d", "5e", "5f"), "trajectory_types": ("6a", "6b"),
+              "amplification": ("7a", "7b"), "sample_complexity": ("8",),
+              "regularisation_bias": ("9a", "9b", "9c", "9d", "9e"), "prop1_probability": ("10a", "10b")}
+
+__all__ = ["CLAIM_MODULES", "CLAIM_ROWS", "Result", "Status", "row_id", "select", "run_module", "run_all", "table"]
 
 
 def row_id(result: Result) -> str:
@@ -28,18 +36,24 @@ def row_id(result: Result) -> str:
 
 
 def select(selector: str) -> tuple[str, str | None]:
-    """(module, row id or None) for a ``--only`` selector: a module name, a claim number ("9") or a row id ("9b").
+    """(module, row id or None) for a ``--only`` selector: a module name, a claim number ("9") or a row id
+    ("9b"), spelled as the table prints it (no leading zero, lower-case letter).
 
-    Raises ValueError naming the selector and the allowed forms when it matches no claim.
+    Raises ValueError naming ``--only``, the selector and the allowed forms when it matches no row of
+    :data:`CLAIM_ROWS` (nothing is run to find out).
     """
     if selector in CLAIM_MODULES:
         return selector, None
+    for n, mod in enumerate(CLAIM_MODULES, 1):
+        if selector == str(n):
+            return mod, None
+        if selector in CLAIM_ROWS[mod]:
+            return mod, selector
     digits = selector[:len(selector) - len(selector.lstrip("0123456789"))]
-    rest = selector[len(digits):]
-    if digits and 1 <= int(digits) <= len(CLAIM_MODULES) and (rest == "" or (len(rest) == 1 and rest.isalpha())):
-        return CLAIM_MODULES[int(digits) - 1], (selector if rest else None)
-    raise ValueError(f"--only: unknown row {selector!r}; use a claim number 1-{len(CLAIM_MODULES)}, "
-                     f"a row id such as 9b, or a module name ({', '.join(CLAIM_MODULES)})")
+    known = CLAIM_ROWS.get(CLAIM_MODULES[int(digits) - 1]) if digits and 1 <= int(digits) <= len(CLAIM_MODULES) else None
+    hint = f"claim {int(digits)} has rows {', '.join(known)}" if known else \
+        f"use a claim number 1-{len(CLAIM_MODULES)}, a row id such as 9b, or a module name ({', '.join(CLAIM_MODULES)})"
+    raise ValueError(f"--only: unknown row {selector!r}; {hint}")
 
 
 def run_module(name: str) -> list[Result]:
@@ -54,7 +68,8 @@ def run_all(only=None) -> list[Result]:
     """Every row of every claim module in CLAIM_MODULES order, or only those ``only`` selects.
 
     ``only``: None, or an iterable of selectors (see :func:`select`); each module runs at most once.
-    A row id that its module does not produce gives a FAILED row (the claim went missing).
+    A row id of :data:`CLAIM_ROWS` that its module no longer produces gives a FAILED row (the claim
+    went missing); an unknown one is a ValueError (:func:`select`).
     """
     if only is None:
         return [r for name in CLAIM_MODULES for r in run_module(name)]

@@ -15,7 +15,7 @@ from linparity import closed_form as cf
 
 import proofs.__main__ as proofs_main
 import proofs
-from proofs import CLAIM_MODULES, Result, Status, row_id, run_module
+from proofs import CLAIM_MODULES, CLAIM_ROWS, Result, Status, row_id, run_module
 from proofs._report import agree, all_true, grid_zero, refute, settle, zero
 
 @pytest.mark.parametrize("name", CLAIM_MODULES)
@@ -24,6 +24,7 @@ def test_claim_module(name):
     prints its counterexample. Which rows are REFUTED is carried by the verdicts themselves."""
     results = run_module(name)
     assert results and all(isinstance(r, Result) for r in results)
+    assert sorted({row_id(r) for r in results}) == sorted(CLAIM_ROWS[name])   # what --only accepts
     failed = {row_id(r): r.detail for r in results if r.status is Status.FAILED}
     assert not failed, failed
     for r in results:
@@ -95,13 +96,26 @@ def test_only_selects_rows_and_reports_missing_ones(monkeypatch):
     calls = []
     monkeypatch.setattr(proofs, "run_module", lambda name: calls.append(name) or
                         [Result("9a x", Status.PROVED, ""), Result("9b y", Status.REFUTED, "counterexample: c")])
-    got = proofs.run_all(["9b", "regularisation_bias", "9z"])
+    got = proofs.run_all(["9b", "regularisation_bias", "9c"])
     assert calls == ["regularisation_bias"]                 # each module runs once
     assert [row_id(r) for r in got] == ["9a", "9b"]         # the whole module was asked for
-    got = proofs.run_all(["9b", "9z"])
-    assert [(row_id(r), r.status) for r in got] == [("9b", Status.REFUTED), ("9z", Status.FAILED)]
+    got = proofs.run_all(["9b", "9c"])                      # 9c is a row of claim 9 its module lost
+    assert [(row_id(r), r.status) for r in got] == [("9b", Status.REFUTED), ("9c", Status.FAILED)]
     with pytest.raises(ValueError, match="--only"):
         proofs.select("11")
+
+
+@pytest.mark.parametrize("only", ["9z", "9B", "09b", "09", "8a", "0", "1a,9z", "10c", "lemma1", " 9b"])
+def test_unknown_only_row_is_a_usage_error_before_running(only, monkeypatch, capsys):
+    """An --only selector that names no row of the table: one line naming --only and the selector,
+    exit 2, no table, and no claim module run."""
+    def boom(*a, **k):
+        raise AssertionError("a usage error must not run any proof")
+    monkeypatch.setattr(proofs, "run_module", boom)
+    assert proofs_main.main(["--only", only]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert "--only" in err and "unknown row" in err
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])

@@ -71,6 +71,60 @@ def test_samples_cli_bad_input_is_one_line_exit_2(argv, needle, capsys):
     assert status == 2 and out == "" and len(err) == 1 and needle in err[0], err
 
 
+@pytest.mark.parametrize("argv, needles", [
+    (["--d", 3, "--p-cot", 0.6, "--b0", 128, "--cap", 64], ["--cap", "--b0"]),
+    (["--d", 3, "--p-cot", 0.6, "--replicates", 10 ** 12], ["--replicates:", "memory"]),
+    (["--d", 3, "--p-cot", 0.6, "--replicates", "1e12"], ["--replicates", "integer"]),
+    (["--d", 10 ** 6, "--p-cot", 0.5, "--route", "stats"], ["--d:", "would take"]),
+    (["--d", 10 ** 6, "--p-cot", 0.5, "--route", "full"], ["--d:", "memory"]),
+    (["--d", 32, "--p-cot", 0.001, "--cap", 2 ** 40], ["--cap:", "memory"]),
+    (["--d", 32, "--p-cot", 0.001, "--cap", 2 ** 22, "--route", "stats", "--n-max", 10 ** 9], ["--n-max:"]),
+    (["--d", 16, "--p-cot", 1e-300], ["--p-cot:"]),
+    (["--d", 16, "--p-cot", 0.25, "--route", "stats", "--replicates", 10 ** 5], ["--replicates:", "would take"]),
+    (["--d", 16, "--p-cot", 0.25, "--cap", 2 ** 53], ["--cap:"]),
+    (["--d", 16, "--p-cot", 0.25, "--cap", 2 ** 53 + 1], ["--cap", "9007199254740992"]),
+    (["--d", 16, "--p-cot", 0.25, "--b0", 0], ["--b0:"]),
+    (["--d", 16, "--p-cot", 0.25, "--n-max", -1], ["--n-max:"]),
+    (["--d", 16, "--p-cot", 0.25, "--seed", -1], ["--seed:"]),
+    (["--d", 16, "--p-cot", "nan"], ["--p-cot:"]),
+    (["--d", 16, "--p-cot", 0.25, "--variant", "optimum"], ["--variant"]),
+])
+def test_samples_sizes_refused_by_name_before_any_work(argv, needles, capsys, monkeypatch):
+    """Sizes, constraints between options, memory (limit fixed at 2 GiB here) and time (1 h): one line
+    naming the option as spelled, exit 2, before any budget is tried (no progress line on stderr)."""
+    monkeypatch.setenv("LINPARITY_MAX_BYTES", str(2 * 2 ** 30))
+    monkeypatch.delenv("LINPARITY_MAX_SECONDS", raising=False)
+    monkeypatch.setattr(sm, "search_budget", lambda *a, **k: pytest.fail("work started"))
+    status, out, err = _cli(["samples", *argv], capsys)
+    assert status == 2 and out == "" and len(err) == 1 and err[0].startswith("error: "), err
+    assert all(n in err[0] for n in needles), err
+    assert "budget:" not in err[0] and "memory:" not in err[0] and "n:" not in err[0]
+
+
+def test_samples_time_limit_is_forced_by_force(capsys, monkeypatch):
+    """Above LINPARITY_MAX_SECONDS the search is refused naming the option; --force runs it."""
+    monkeypatch.setenv("LINPARITY_MAX_SECONDS", "1e-9")
+    argv = ["samples", "--d", 3, "--p-cot", 0.6, "--replicates", 2, "--cap", 64, "--json"]
+    status, out, err = _cli(argv, capsys)
+    assert status == 2 and "--force" in err[0]
+    status, out, err = _cli(argv + ["--force"], capsys)
+    assert status == 0 and json.loads(out)["tried"][0][0] == 8
+
+
+@pytest.mark.parametrize("route", ["full", "stats"])
+def test_no_budget_up_to_the_cap_reports_null_and_keeps_the_levels(route, capsys):
+    """p = 0.01 at d = 8 cannot generalise at B = 8: the point reports budget null (and every number it
+    cannot define as null), with the level it tried, exit 0; the sweep task stores inf as before."""
+    argv = ["samples", "--d", 8, "--p-cot", 0.01, "--route", route, "--replicates", 2, "--cap", 8, "--json"]
+    status, out, err = _cli(argv, capsys)
+    assert status == 0, err
+    res = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c}"))
+    assert res["budget"] is None and res["tried"] == [[8, 0.0]] and res["totals"] == [None, None]
+    assert res["total_samples_mean"] is None and res["rounds_mean"] is None and res["success_fraction"] == 0.0
+    rec = sm.samples_task({"d": 8, "p": 0.01, "route": route, "replicates": 2, "cap": 8}, np.random.default_rng(0))
+    assert rec["budget"] == np.inf and np.isinf(rec["totals"]).all() and np.isnan(rec["total_samples_mean"])
+
+
 def test_star_inputs_are_redrawn_exactly():
     """The distinct-input count redraws STaR's inputs from a copy of the replicate's stream: they must
     be the inputs sample_kept draws (if the simulation changes its draw order, this fails)."""

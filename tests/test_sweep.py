@@ -7,6 +7,7 @@ wall-clock assertions.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import linparity
+import linparity.experiments  # noqa: F401 -- registers the tasks in the real TASKS (tests below patch a copy)
 from linparity import sweep
 from linparity.sweep import (TASKS, SweepSpec, load_results, load_spec, register_task,
                              run_sweep)
@@ -177,11 +179,30 @@ def test_resume_skips_finished_and_redoes_broken(tmp_path):
     _assert_bit_identical(res, run_sweep(_spec(tmp_path, "fresh"), progress=False))
 
 
-def test_changed_spec_never_reuses_results(tmp_path):
-    run_sweep(_spec(tmp_path, seed=1), progress=False)
-    res = run_sweep(_spec(tmp_path, seed=2), progress=False)  # same folder, other seed
-    assert len(res.computed) == res.spec.n_tasks
-    assert load_results(tmp_path / "out").spec.seed == 2
+@pytest.mark.parametrize("change", [{"seed": 2}, {"replicates": 2}, {"grid": {"n": [2, 5], "mu": [0.0]}},
+                                    {"grid": {"n": [2, 5], "mu": [0.0, -1.5, 3.0, 4.0]}}, {"task": "slow_neighbour"}])
+def test_another_spec_into_a_folder_with_results_is_refused(tmp_path, change, monkeypatch):
+    """A spec whose tasks do not cover the stored results would make them unreachable: refused naming
+    the folder, before anything is written; the first sweep's results and spec stay readable."""
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    register_task("slow_neighbour")(lambda params, rng: {"v": 1.0})
+    first = run_sweep(_spec(tmp_path, seed=1), progress=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file() and p.name != ".lock"}
+    with pytest.raises(ValueError, match=r"out: the folder .*out'.* another sweep spec"):
+        run_sweep(_spec(tmp_path, **{"seed": 1, **change}), progress=False)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file() and p.name != ".lock"} == before
+    _assert_bit_identical(first, load_results(tmp_path / "out"))
+
+
+def test_same_spec_or_appended_points_resume(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.json").write_text("{}")          # not a result: does not block the folder
+    first = run_sweep(_spec(tmp_path, seed=1), progress=False)
+    assert run_sweep(_spec(tmp_path, seed=1), progress=False).computed == []
+    more = run_sweep(_spec(tmp_path, seed=1, points=[{"n": 3, "mu": 9.0}]), progress=False)
+    assert len(more.computed) == 3                            # only the appended point's replicates
+    assert load_results(tmp_path / "out").spec.points == [{"n": 3, "mu": 9.0}]
+    _assert_bit_identical(first, dataclasses.replace(more, points=more.points[:-1], results=more.results[:-1]))
 
 
 SLOW_MODULE = '''
@@ -706,3 +727,109 @@ def test_example_f5_spec_loads_and_a_tiny_variant_runs(tmp_path, capsys):
     assert header.split()[-3:] == ["budget", "p", "seconds"]
     res = load_results(tmp_path / "runs" / "f5")
     assert float(res.results[0][0]["p"]) == 1 / 8  # p = d^-kappa
+
+
+# ----------------------------------------------------------------- sizes, folders and --show, by class
+
+def _huge_grid(tmp_path):   # 20 keys x 10 values: 1e20 points, refused before the product is formed
+    return ["sweep", _write_spec(tmp_path, {"task": "counting", "out": "o",
+                                            "grid": {f"k{i}": list(range(10)) for i in range(20)}})]
+
+
+def _many_replicates(tmp_path):
+    return ["sweep", _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1]}, "replicates": 10 ** 11,
+                                            "out": "o"})]
+
+
+def _other_spec_into_a_used_folder(tmp_path):
+    first = _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "seed": 1, "out": "o"}, "a.json")
+    assert main([str(first), "--no-progress"], "sweep") == 0
+    return ["sweep", _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "seed": 2, "out": "o"},
+                                 "b.json"), "--no-progress"]
+
+
+def _spec_file(tmp_path):
+    return _write_spec(tmp_path, {"task": "counting", "grid": {"i": [1, 2]}, "out": "o"})
+
+
+def _not_a_sweep(tmp_path):
+    (tmp_path / "plain").mkdir()
+    return ["sweep", "--show", tmp_path / "plain"]
+
+
+def _garbled_spec_json(tmp_path):
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "spec.json").write_text("{not json")
+    return ["sweep", "--show", tmp_path / "g"]
+
+
+SWEEP_CLI_CASES = {
+    "1e20-point grid": (_huge_grid, ["grid:", "1e+20 points"]),
+    "1e400-point grid": (lambda t: ["sweep", _write_spec(t, {"task": "counting", "out": "o", "grid": {
+        f"k{i}": list(range(10)) for i in range(400)}})], ["grid:", "10^400 points"]),
+    "1e11 replicates": (_many_replicates, ["replicates:", "1e+11 tasks"]),
+    "another spec into a used folder": (_other_spec_into_a_used_folder, ["another sweep spec", "/o'"]),
+    "--show missing folder": (lambda t: ["sweep", "--show", t / "absent"], ["--show:", "absent"]),
+    "--show folder without a sweep": (_not_a_sweep, ["--show:", "spec.json"]),
+    "--show garbled spec.json": (_garbled_spec_json, ["--show:", "spec.json"]),
+    "--show a file": (lambda t: ["sweep", "--show", _spec_file(t)], ["--show:"]),
+    "--jobs 0": (lambda t: ["sweep", _spec_file(t), "--jobs", "0"], ["--jobs"]),
+    "--jobs -1": (lambda t: ["sweep", _spec_file(t), "--jobs", "-1"], ["--jobs"]),
+    "--jobs above the cores": (lambda t: ["sweep", _spec_file(t), "--jobs", str((os.cpu_count() or 1) + 1)],
+                               ["--jobs", f"[1, {os.cpu_count() or 1}]"]),
+    "--jobs huge": (lambda t: ["sweep", _spec_file(t), "--jobs", "1e12"], ["--jobs"]),
+    "--backend unknown": (lambda t: ["sweep", _spec_file(t), "--backend", "mpi"], ["--backend", "joblib"]),
+}
+
+
+def main(argv, command):
+    from linparity.cli import main as cli_main
+    return cli_main([command, *map(str, argv)])
+
+
+@pytest.mark.parametrize("case", SWEEP_CLI_CASES)
+def test_sweep_cli_bad_input_by_class(case, tmp_path, capsys, counting_task):
+    """Sizes counted before the grid is expanded, a folder holding another spec's results, --show on
+    what is not a sweep, and the ranges and choices of the options: one line naming the option or
+    the spec field, exit 2; nothing runs (the first sweep of the 'used folder' case aside)."""
+    build, needles = SWEEP_CLI_CASES[case]
+    argv = build(tmp_path)
+    before = len(counting_task)
+    capsys.readouterr()
+    _one_line_error(argv, capsys, *needles)
+    assert len(counting_task) == before
+
+
+def test_show_prints_null_for_nan_and_inf(tmp_path, capsys, monkeypatch):
+    """Results holding NaN or +-inf (e.g. a budget past the search's cap): --show --json gives null,
+    the table the documented marker null; exit 0 both ways."""
+    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    register_task("nonfinite")(lambda params, rng: {"budget": np.inf, "mean": np.nan, "low": -np.inf,
+                                                    "ok": 1.5, "v": np.array([np.nan, 1.0])})
+    run_sweep(SweepSpec(task="nonfinite", grid={"i": [1, 2]}, out=tmp_path / "o"), progress=False)
+    status, out, err = _cli(["sweep", "--show", tmp_path / "o", "--json"], capsys)
+    assert status == 0, err
+    rows = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c}"))["results"]
+    assert [r["scalars"] for r in rows] == [{"budget": None, "mean": None, "low": None, "ok": 1.5}] * 2
+    assert rows[0]["arrays"] == {"v": [2]}
+    status, out, err = _cli(["sweep", "--show", tmp_path / "o"], capsys)
+    assert status == 0, err
+    header = next(ln for ln in out.splitlines() if ln.startswith("#")).split()
+    body = [ln.split() for ln in out.splitlines() if ln[:1].isdigit()]
+    assert header[:6] == ["#", "i", "budget", "mean", "low", "ok"] and len(body) == 2
+    assert all(row[2:5] == ["null"] * 3 and row[5] == "1.5" for row in body)
+    assert not any(c in ("nan", "inf", "-inf") for row in body for c in row)
+
+
+@pytest.mark.parametrize("jobs, tasks", [(2, 1), (2, 3), (-1, 3), (1, 3)])
+def test_jobs_never_start_more_processes_than_tasks(jobs, tasks, tmp_path, monkeypatch):
+    """The joblib backend gets min(jobs, tasks to run) workers (-1: all cores); one task runs here."""
+    cores = os.cpu_count() or 1
+    seen = []
+    monkeypatch.setattr(sweep, "_iter_joblib", lambda func, todo, n: seen.append(n) or sweep._iter_serial(func, todo))
+    run_sweep(SweepSpec(task="demo", grid={"n": list(range(2, 2 + tasks))}, out=tmp_path / "o"), jobs=jobs,
+              progress=False)
+    expected = min(cores if jobs < 0 else jobs, tasks)
+    assert seen == ([] if expected == 1 else [expected])
+    with pytest.raises(ValueError, match=rf"jobs: must be an integer in \[-{cores}, {cores}\]"):
+        run_sweep(SweepSpec(task="demo", grid={"n": [2]}, out=tmp_path / "p"), jobs=cores + 1, progress=False)

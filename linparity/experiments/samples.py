@@ -42,14 +42,15 @@ import numpy as np
 from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
-from .._validate import check_alloc
+from .._validate import check_alloc, fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
 from ..heads import lam_triple
 from ..sweep import load_results, register_task
 from . import scaling as sc
 from .star import STAR_OPTIONS
 
-__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "full_weight_level", "stats_level", "search_budget",
+__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "full_weight_level",
+           "stats_level", "search_budget",
            "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
            "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
 
@@ -175,6 +176,88 @@ def full_level_bytes(d, budget, n_max) -> float:
             + 8 * -(-d // 64) * B * (n_max + 1))
 
 
+# seconds of the work, measured on the development machine (2-core Xeon, single thread):
+#: one STaR round on full weights, per input: a d + b d^2, fitted to BENCHMARKS.md 'cost' (4.6, 13.9 and
+#: 50.6 us per input at d = 64, 128, 256; the fit gives 4.6, 14.6, 50.6)
+_ROUND_PER_INPUT = (3.0e-8, 6.6e-10)
+_PRETRAIN_PER_INPUT = 4e-8    # Algorithm 3, per sample and per (d + p d^2) weight touched
+_EVAL_PER_INPUT = 2e-8        # a greedy evaluation, per held-out input and per d^2
+_STATS_ROUND = (1e-3, 2.5e-4)  # one round of the stats route, a + b d (measured 3 ms at d = 16, 1.5 s at 8192)
+_PER_ROUND = 5e-3             # Python overhead per round and replicate
+_PER_REPLICATE_BYTES = 5e3    # a replicate's generators and scalars, held for all R at once
+
+
+def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 20, n_eval=4096,
+                 option=lambda name: name) -> tuple[float, dict]:
+    """Check the sizes of :func:`samples_search` and estimate its time, before any work.
+
+    The estimate is an upper bound: every budget B = b0, 2 b0, ... <= cap runs, and every replicate
+    runs all ``n_max`` rounds (what the replicates that fail do; the search stops at the first
+    budget where >= 90% succeed). Full route, per replicate and budget: Algorithm 3 on B samples,
+    ``n_max`` STaR rounds of B inputs (per-input cost fitted to BENCHMARKS.md 'cost') and
+    ``n_max + 1`` evaluations on the held-out inputs; stats route: ``n_max + 1`` rounds of cost
+    a + b d, whatever B.
+
+    Memory is checked here (a hard limit, as :func:`full_weight_level` refuses it too): the largest
+    budget's level (:func:`full_level_bytes`) plus the generators and held-out inputs of all R
+    replicates must fit in :func:`linparity._validate.max_bytes`; otherwise ValueError naming the
+    argument that makes it large (of cap, replicates, the round limit and d, the one whose smallest
+    value alone shrinks the memory most), as ``option`` spells it.
+
+    Returns
+    -------
+    (seconds, drivers) : the estimated seconds, and for each argument that multiplies them
+        (``d``, ``cap``, ``replicates``, and ``n_max`` or ``p_cot`` that sets the round limit) its
+        factor relative to the README's example (d = 16, p = 0.25, cap 2^20, R = 10), so the caller
+        can name the largest.
+    """
+    d, p = check_d(d, 3), check_prob("p_cot", p)
+    if p == 0:
+        raise ValueError("p_cot: must be in (0, 1] (with p = 0 no long answer is ever kept)")
+    if route not in ROUTES:
+        raise ValueError(f"route: must be one of {', '.join(ROUTES)}, got {route!r}")
+    R = check_int("replicates", replicates, 1)
+    rounds_by = "p_cot" if n_max is None else "n_max"
+    n_max = n_max_rounds(p) if n_max is None else check_int("n_max", n_max, 0)
+    b0, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
+    if cap < b0:
+        raise ValueError(f"{option('cap')}: must be >= {option('b0')} (the first budget of the doubling "
+                         f"search), got {option('cap')} {cap} < {option('b0')} {b0}")
+    levels = (cap // b0).bit_length()                      # B = b0 2^k <= cap for k < levels
+    sum_b = float(b0) * (2.0 ** levels - 1)
+    full = route == "full"
+
+    def need(d, B, n_max, R):   # bytes: the level at budget B, and what every replicate holds
+        held_out = n_eval * d if full and d > MAX_ENUM_D else 0.0   # int8 held-out inputs
+        return (full_level_bytes(d, B, n_max) if full else 0.0) + R * (_PER_REPLICATE_BYTES + held_out)
+
+    n_ev = 2.0 ** d if d <= MAX_ENUM_D else float(n_eval)
+    if full:
+        a, b = _ROUND_PER_INPUT
+        sec = R * (sum_b * (_PRETRAIN_PER_INPUT * (d + p * d * d) + n_max * (a * d + b * d * d))
+                   + levels * ((n_max + 1) * (_EVAL_PER_INPUT * n_ev * d * d + _PER_ROUND)))
+        ref = 16 * (a + b * 16)
+        per_d = (a + b * d) * d / ref
+    else:
+        a, b = _STATS_ROUND
+        sec = R * levels * (n_max + 1) * (a + b * d)
+        per_d = (a + b * d) / (a + b * 16)
+    drivers = {"d": per_d, "cap": sum_b / (8.0 * (2 ** 18 - 1)), "replicates": R / 10,
+               rounds_by: (n_max + 1) / (n_max_rounds(0.25) + 1)}
+    if need(d, cap, n_max, R) > max_bytes():
+        # name the argument that alone, at its smallest, would fit (the largest against the README's
+        # example if several would); if none would, the one that shrinks the need most
+        lower = {"cap": need(d, b0, n_max, R), "replicates": need(d, cap, n_max, 1),
+                 rounds_by: need(d, cap, 0, R), "d": need(3, cap, n_max, R)}
+        fit = [k for k in lower if lower[k] <= max_bytes()]
+        big = max(fit, key=drivers.get) if fit else min(lower, key=lower.get)
+        raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(need(d, cap, n_max, R))} of memory "
+                         f"at d = {d}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
+                         f"than the {fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); "
+                         "lower it")
+    return sec, drivers
+
+
 def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=0.99, n_eval=4096,
                       diagnose=False) -> dict:
     """R replicates of the full-weight pipeline at one budget B (one Generator per replicate).
@@ -267,6 +350,8 @@ def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progr
     """
     R = check_int("replicates", replicates, 1)
     B, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
+    if cap < B:
+        raise ValueError(f"cap: must be >= b0 (the first budget of the doubling search), got cap {cap} < b0 {B}")
     tried, prev, cur = [], None, None
     while B <= cap:
         prev, cur = cur, run_level(B, spawn(rng, R))
@@ -295,8 +380,9 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
 
     Returns
     -------
-    dict (JSON-able) with ``d``, ``p_cot``, ``route``, ``variant``, ``lam``, ``replicates``, ``n_max``,
-    ``budget`` (B; None if the cap was passed), ``total_samples_mean`` / ``total_samples_se`` (mean and
+    dict (JSON-able; every number finite, None where it is undefined) with ``d``, ``p_cot``, ``route``,
+    ``variant``, ``lam``, ``replicates``, ``n_max``, ``budget`` (B; None if no budget up to the cap
+    succeeded: the levels tried are still reported), ``total_samples_mean`` / ``total_samples_se`` (mean and
     its standard error over the replicates that succeeded at B), ``rounds_mean``, ``success_fraction``,
     ``distinct_inputs_mean``, ``tried`` ([B, success fraction] per level), ``totals`` (per replicate
     at B, None where it failed), ``seconds``; full route
@@ -304,13 +390,21 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     budget just below B, the mean log ratio per head (:data:`HEADS`) of the pre-trained model to the
     closed-form optimum and ``worst_head`` (largest mean |log ratio|) with ``worst_head_counts``, and
     ``final_errors``: each head's greedy error rate on L(x) in the last model of the failed replicates.
+
+    Raises ValueError naming the argument before any work: bad sizes, ``cap < b0``, or memory that
+    does not fit (:func:`samples_work`).
     """
+    return _finite_or_none(_search(d, p, route, variant, lam, replicates, rng, n_max=n_max, b0=b0, cap=cap,
+                                   frac=frac, level=level, n_eval=n_eval, progress=progress))
+
+
+def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
+            b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=None) -> dict:
+    """:func:`samples_search` with NaN where a number is undefined and inf for a failed replicate's
+    total and a budget past the cap (the form :func:`samples_task` stores)."""
     t0 = time.perf_counter()
+    samples_work(d, p, route, replicates, n_max, b0, cap, n_eval)     # sizes and memory, before any work
     d, p = check_d(d, 3), check_prob("p_cot", p)
-    if p == 0:
-        raise ValueError("p_cot: must be in (0, 1] (with p = 0 no long answer is ever kept)")
-    if route not in ROUTES:
-        raise ValueError(f"route: must be one of {', '.join(ROUTES)}, got {route!r}")
     if route == "stats" and variant is not None:
         raise ValueError("variant: applies to --route full only (the stats route refits every head to its optimum)")
     variant = ("continue" if variant is None else variant) if route == "full" else "optimum"
@@ -334,18 +428,30 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     ok = lv["success"]
     out = {"d": d, "p_cot": p, "route": route, "variant": variant, "lam": list(lams), "replicates": R,
            "n_max": n_max, "budget": s["budget"],
-           "total_samples_mean": float(tot.mean()) if tot.size else np.nan,
-           "total_samples_se": float(tot.std(ddof=1) / np.sqrt(tot.size)) if tot.size > 1 else np.nan,
-           "rounds_mean": float(lv["rounds"][ok].mean()) if ok.any() else np.nan,
-           "success_fraction": float(ok.mean()), "distinct_inputs_mean": float(lv["distinct"].mean()),
-           "tried": s["tried"], "totals": [float(t) if np.isfinite(t) else None for t in lv["total"]]}
+           "total_samples_mean": tot.mean() if tot.size else np.nan,
+           "total_samples_se": tot.std(ddof=1) / np.sqrt(tot.size) if tot.size > 1 else np.nan,
+           "rounds_mean": lv["rounds"][ok].mean() if ok.any() else np.nan,
+           "success_fraction": ok.mean(), "distinct_inputs_mean": lv["distinct"].mean(),
+           "tried": s["tried"], "totals": list(lv["total"])}
     if route == "full":
-        out["accuracy_mean"] = float(lv["accuracy"].mean())
-        out["accuracy_se"] = float(lv["accuracy_se"].mean())
+        out["accuracy_mean"] = lv["accuracy"].mean()
+        out["accuracy_se"] = lv["accuracy_se"].mean()
         if s["below"] is not None:
             out["below"] = _diagnosis(s["below"])
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+def _finite_or_none(o):
+    """``o`` with every number as a Python float or int, None where it is NaN or infinite (undefined:
+    no replicate succeeded, the cap was passed, a head factor of 0), through dicts and lists."""
+    if isinstance(o, dict):
+        return {k: _finite_or_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite_or_none(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    return o
 
 
 def _diagnosis(lv) -> dict:
@@ -376,14 +482,13 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
     d = check_d(params["d"], 3)
     p = float(d) ** -float(params["kappa"]) if "kappa" in params else float(params["p"])
     route = params.get("route", "full")
-    res = samples_search(d, p, route, params.get("variant") if route == "full" else None, params.get("lam"),
+    res = _search(d, p, route, params.get("variant") if route == "full" else None, params.get("lam"),
                          params.get("replicates", 10), rng, n_max=params.get("n_max"), b0=params.get("b0", 8),
                          cap=params.get("cap", 2 ** 20), frac=params.get("frac", 0.9),
                          level=params.get("level", 0.99), n_eval=params.get("n_eval", 4096))
-    out = {k: float(np.nan if res[k] is None else res[k]) for k in
-           ("budget", "total_samples_mean", "total_samples_se", "rounds_mean", "success_fraction",
-            "distinct_inputs_mean", "seconds")}
-    out.update(p=p, n_max=float(res["n_max"]), totals=np.array([np.inf if t is None else t for t in res["totals"]]),
+    out = {k: float(res[k]) for k in ("budget", "total_samples_mean", "total_samples_se", "rounds_mean",
+                                      "success_fraction", "distinct_inputs_mean", "seconds")}
+    out.update(p=p, n_max=float(res["n_max"]), totals=np.array(res["totals"], dtype=float),
                tried=np.array(res["tried"], dtype=float).reshape(-1, 2))
     if route == "full":
         out["accuracy_mean"] = res["accuracy_mean"]
