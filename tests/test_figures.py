@@ -67,7 +67,7 @@ def test_same_seed_same_report(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["--bogus"], ["--only", "F99"], ["--seed", "-1"], ["--jobs", "0"],
-                                  ["--jobs", "x"]])
+                                  ["--jobs", "x"], ["--jobs", "99999"], ["--jobs", "-2"], ["--seed", "1e3"]])
 def test_bad_flags_exit_2_with_one_line(argv, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()

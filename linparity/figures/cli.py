@@ -121,7 +121,7 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
         t0 = time.time()
         try:
             r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
-                                  jobs=max(jobs, 2), progress=progress)
+                                  jobs=jobs, progress=progress)
         except Exception as exc:  # report, never hide; the linear-model report is still written
             done(_skip([name], f"failed: {exc.__class__.__name__}: {exc}", log)[0])
             continue
@@ -236,8 +236,8 @@ def main(argv=None) -> int:
         names = _parse_only(args.only)
         if args.seed < 0:
             raise ValueError(f"--seed: must be >= 0, got {args.seed}")
-        if args.jobs == 0 or args.jobs < -1:
-            raise ValueError(f"--jobs: must be >= 1, or -1 for all cores, got {args.jobs}")
+        if not (1 <= args.jobs <= CORES or args.jobs == -1):
+            raise ValueError(f"--jobs: must be in [1, {CORES}] (the cores of this machine), or -1, got {args.jobs}")
         out = check_out(default_out(args.quick) if args.out is None else args.out,
                         "quick" if args.quick else "full", names)
     except ValueError as exc:
