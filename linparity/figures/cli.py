@@ -244,7 +244,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        run_figures(names, args.quick, out, args.seed, args.jobs, not args.no_progress, scale=args.scale)
+        jobs = CORES if args.jobs == -1 else args.jobs
+        run_figures(names, args.quick, out, args.seed, jobs, not args.no_progress, scale=args.scale)
     except KeyboardInterrupt:
         print(f"error: interrupted; the figures finished before it are in {out / REPORT_MD}", file=sys.stderr)
         return 130
