@@ -212,7 +212,9 @@ _EXACT_RL_BYTES = (32, 52)       # their response tables: per 4^d (d = 12: 430 M
 _RESPONSE = (3e-8, 3e-10)        # sampling and scoring one long response: a d + b d^2
 _PG_RESPONSE = (6e-8, 3e-10)     # one policy-gradient response (sampling, score, update): a d + b d^2
 _RL_EVAL = (2.4e-7, 8e-10)       # batched evaluation (star per round, pg per step): per input a d + b d^2
-_RL_BYTES = (45, 80)             # star: per sample and d; pg: per response (and evaluation input) and d
+_STAR_BYTES = (200, 3)           # star: one round's samples, per sample a + b d
+_PG_BYTES = (35, 60)             # pg: per response and d; star, pg: per evaluation input and d
+_SEEN_BYTES = 100                # one distinct input in the sets that count them (+ d/8 packed bytes)
 _CONTINUE = (5e-7, 1e-9)         # STaR continue: per SGD step a, per visit of a long pair b d^2
 _RL_N_EVAL = 2048                # StarConfig / PGConfig n_eval: evaluation inputs when d > MAX_ENUM_D
 
@@ -233,6 +235,11 @@ def _exact_step_sec(d):
 
 def _rl_eval_sec(d, n_eval, R):
     return R * n_eval * (_RL_EVAL[0] * d + _RL_EVAL[1] * d * d)
+
+
+def _seen(d, draws, R):
+    """The R sets of distinct inputs a STaR or policy-gradient run counts (data.add_distinct)."""
+    return R * min(draws, 2.0 ** min(d, 64.0)) * (_SEEN_BYTES + d / 8)
 
 
 def estimate_work(command: str, **a) -> tuple[float, float, dict]:
@@ -297,10 +304,10 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
             else:
                 per_sample += E * (_CONTINUE[0] / Bs + _CONTINUE[1] * d * d)
                 drivers["epochs"] = E / 2
-            mem = _RL_BYTES[0] * R * N * d + _RL_BYTES[1] * R * n_ev * d
+            mem = R * N * (_STAR_BYTES[0] + _STAR_BYTES[1] * d) + _PG_BYTES[1] * R * n_ev * d + _seen(d, n * N, R)
             sec += n * R * N * per_sample + (n + 1) * _rl_eval_sec(d, n_ev, R)
         elif method == "sgd":
-            mem = _RL_BYTES[1] * R * (B * G + n_ev) * d
+            mem = R * d * (_PG_BYTES[0] * B * G + _PG_BYTES[1] * n_ev) + _seen(d, n * B, R)
             sec += n * R * B * G * (_PG_RESPONSE[0] * d + _PG_RESPONSE[1] * d * d) + (n + 1) * _rl_eval_sec(d, n_ev, R)
     if method != "sgd":   # the population routes hold no samples, batches or replicates
         drivers = {k: v for k, v in drivers.items() if k in ("d", "steps", "rounds", "pretrain_steps")}

@@ -41,12 +41,19 @@ def _run_all(argvs: list[list[str]]) -> list[dict]:
 
 
 def _options(argv: list[str]) -> tuple[str, dict]:
-    """The command and its options as the CLI's ``_work`` passes them to the estimate."""
-    from linparity.cli import build_parser
-    a = build_parser(with_transformer=False).parse_args(argv)
-    keys = ("d", "p_cot", "replicates", "steps", "method", "rounds", "samples", "pretrain_steps", "batch_size",
-            "group_size", "algo", "epochs", "variant")
-    return a.command, {k: getattr(a, k, None) for k in keys}
+    """The command and the options the CLI's ``_work`` passes to the estimate (``check_work``)."""
+    from linparity import cli
+    seen = {}
+
+    def capture(command, force=False, **a):
+        seen.update(command=command, a=a)
+        return 0.0, 0.0
+    real, cli.check_work = cli.check_work, capture
+    try:
+        cli._work(cli.build_parser(with_transformer=False).parse_args(argv))
+    finally:
+        cli.check_work = real
+    return seen["command"], seen["a"]
 
 
 def _within(est: float, meas: float, floor: float = 0.0) -> bool:
@@ -64,18 +71,18 @@ def _case(cmd, **kw):
 # route -> (small, large): the memory sizes (quick)
 MEM_CASES = {
     "pretrain sgd": (_case("pretrain", d=16, p_cot=0.5, steps=20000),
-                     _case("pretrain", d=64, p_cot=0.5, steps=20000, replicates=8)),
+                     _case("pretrain", d=64, p_cot=0.5, steps=20000, replicates=4)),
     "pretrain closed-form": (_case("pretrain", d=8, p_cot=0.5, steps=10 ** 5, method="closed-form"),
-                             _case("pretrain", d=64, p_cot=0.5, steps=10 ** 7, method="closed-form")),
+                             _case("pretrain", d=64, p_cot=0.5, steps=3 * 10 ** 6, method="closed-form")),
     "pretrain exact": (_case("pretrain", d=8, p_cot=0.5, steps=20, method="exact"),
                        _case("pretrain", d=12, p_cot=0.5, steps=4, method="exact")),
     "star continue": (_case("star", d=16, p_cot=0.5, rounds=1, samples=2000, pretrain_steps=2000),
-                      _case("star", d=32, p_cot=0.5, rounds=2, samples=2 ** 17, pretrain_steps=2000, replicates=2)),
+                      _case("star", d=32, p_cot=0.5, rounds=2, samples=2 ** 16, pretrain_steps=10 ** 5, replicates=2)),
     "star refit": (_case("star", d=16, p_cot=0.5, rounds=1, samples=2000, pretrain_steps=2000, variant="refit"),
-                   _case("star", d=32, p_cot=0.5, rounds=2, samples=2 ** 17, pretrain_steps=2000, replicates=2,
+                   _case("star", d=32, p_cot=0.5, rounds=2, samples=2 ** 16, pretrain_steps=10 ** 5, replicates=2,
                          variant="refit")),
     "star closed-form": (_case("star", d=8, p_cot=0.5, rounds=3, samples=1, pretrain_steps=1000, method="closed-form"),
-                         _case("star", d=64, p_cot=0.5, rounds=30, samples=10 ** 9, pretrain_steps=10 ** 7,
+                         _case("star", d=64, p_cot=0.5, rounds=30, samples=10 ** 9, pretrain_steps=3 * 10 ** 6,
                                method="closed-form")),
     "star exact": (_case("star", d=6, p_cot=0.5, rounds=2, samples=1, pretrain_steps=10, method="exact"),
                    _case("star", d=11, p_cot=0.5, rounds=1, samples=1, pretrain_steps=2, method="exact")),
@@ -85,10 +92,10 @@ MEM_CASES = {
                 _case("pg", d=32, p_cot=0.5, steps=2, batch_size=4096, pretrain_steps=2000, algo="grpo",
                       group_size=16)),
     "pg closed-form": (_case("pg", d=8, p_cot=0.5, steps=5, pretrain_steps=1000, method="closed-form"),
-                       _case("pg", d=64, p_cot=0.5, steps=20, pretrain_steps=10 ** 7, method="closed-form",
+                       _case("pg", d=64, p_cot=0.5, steps=20, pretrain_steps=3 * 10 ** 6, method="closed-form",
                              batch_size=10 ** 9)),
     "pg exact": (_case("pg", d=6, p_cot=0.5, steps=3, pretrain_steps=10, method="exact"),
-                 _case("pg", d=11, p_cot=0.5, steps=1, pretrain_steps=2, method="exact")),
+                 _case("pg", d=10, p_cot=0.5, steps=1, pretrain_steps=2, method="exact")),
 }
 
 # route -> (small, large): the time sizes (slow), each a few seconds of work or more
@@ -129,7 +136,8 @@ def _compare(cases: dict, what: str) -> list[str]:
     measured = _run_all(argvs)
     bad = []
     for argv, m in zip(argvs, measured):
-        mem, sec, _ = estimate_work(*_options(argv))
+        command, options = _options(argv)
+        mem, sec, _ = estimate_work(command, **options)
         est_mem, est_sec = mem - _BASE_BYTES, sec - _BASE_SEC
         ok = (_within(est_mem, m["bytes"], MEM_FLOOR) if what == "memory" else _within(est_sec, m["seconds"]))
         if not ok:
