@@ -10,18 +10,17 @@ Three things live here, shared by the CLI (``linparity.cli``) and the public API
   by name instead of returning NaN.
 * **Arrays.** :func:`check_pm1` (inputs X: every entry +1 or -1), :func:`check_responses`
   (responses Y: short or long rows of +-1 bits then 0), :func:`check_finite_array` (weights).
-* **Work.** :func:`estimate_work` gives an order-of-magnitude estimate of the peak memory (bytes)
-  and the run time (seconds, on the 2-core Xeon the README's times come from) of a CLI command,
-  from the sizes alone; :func:`check_work` refuses work that does not fit in the memory available
-  (80% of ``MemAvailable``) or would run longer than :data:`MAX_SECONDS`, with one line naming the
-  option that makes it large. The CLI's ``--force`` skips the check. The limits can be changed with
-  the environment variables ``LINPARITY_MAX_SECONDS`` and ``LINPARITY_MAX_BYTES``.
+* **Work.** :func:`estimate_work` estimates the peak memory (bytes) and the CPU time (seconds) of
+  a CLI command from the sizes alone, route by route, from what each route allocates and loops
+  over (the closed-form routes hold O(d) numbers, never samples or batches); :func:`check_work`
+  refuses work that does not fit in the memory available (80% of ``MemAvailable``) or would run
+  longer than :data:`MAX_SECONDS`, with one line naming the option that makes it large. The CLI's
+  ``--force`` skips the check. The limits can be changed with the environment variables
+  ``LINPARITY_MAX_SECONDS`` and ``LINPARITY_MAX_BYTES``.
 
-The cost coefficients below were measured on this repository's development machine (2-core Xeon,
-2026-12): e.g. ``pretrain --d 50 --steps 200000`` (Algorithm 3) took 2.4 s of compute, the
-closed-form dynamics 28 us per population step at d = 10 and 200 bytes per step, one exact
-population step at d = 12 about 20 ms. They are deliberately rounded up: the estimate only has to
-tell "seconds" from "hours" and "megabytes" from "terabytes".
+The per-unit costs of the estimate were measured on a 2-core AMD EPYC (2026-12; BENCHMARKS.md,
+"Work estimate"); tests/test_work_estimate.py holds every route within a factor of 3 of measured
+runs at two sizes.
 """
 from __future__ import annotations
 
@@ -196,7 +195,8 @@ def fmt_seconds(s: float) -> str:
 # "Work estimate" lists the runs they come from. The test holds every route within a factor of 3
 # of the measurement at two sizes. STaR and policy gradient are estimated as if every response
 # were long and (STaR) every one kept, the costly end they reach once the chain is learned (a
-# well pre-trained start); from a start with few pre-training steps they cost less (up to ~4x).
+# well pre-trained start); from a start with few pre-training steps they cost less (d = 128 after
+# 1000 steps: 9x less, BENCHMARKS.md).
 _BASE_SEC = 1.1                  # interpreter, imports, numba cache loads (the trivial command: 1.05 s)
 _BASE_BYTES = 178 * 2 ** 20      # its peak RSS (178 MiB)
 _A3 = (4e-7, 5e-9, 8e-10)        # Algorithm 3, per sample: a + b d + c p d^2 (d = 32: 0.94 us, 128: 8 us)

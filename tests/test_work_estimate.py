@@ -168,6 +168,45 @@ def test_fixed_term_is_the_trivial_commands_cost():
     assert _within(_BASE_SEC, cpu)
 
 
+# the runs that were refused although they fit (the closed-form routes counted samples and batches
+# they never hold): argv -> none refused at a 2 GiB / 1 h limit
+FITTING = [
+    _case("pretrain", d=64, p_cot=0.5, steps=10 ** 8, method="closed-form"),
+    _case("star", d=64, p_cot=0.5, rounds=30, samples=10 ** 9, pretrain_steps=10 ** 8, method="closed-form"),
+    _case("pg", d=64, p_cot=0.5, steps=200, pretrain_steps=10 ** 8, method="closed-form", batch_size=10 ** 9),
+    _case("star", d=64, p_cot=0.25, rounds=30, samples=65536, pretrain_steps=2 ** 20, replicates=2),
+]
+# work that does not fit, and the option its refusal must name
+TOO_BIG = [
+    (_case("pg", d=64, p_cot=0.5, steps=10 ** 12, method="closed-form", batch_size=10 ** 9), "--steps"),
+    (_case("pretrain", d=64, p_cot=0.5, steps=10 ** 12, method="closed-form"), "--steps"),
+    (_case("star", d=64, p_cot=0.5, rounds=10, samples=10 ** 9), "--samples"),
+    (_case("pg", d=12, p_cot=0.5, steps=10 ** 6, pretrain_steps=10, method="exact"), "--steps"),
+    (_case("pretrain", d=10 ** 5, p_cot=0.5, steps=10), "--d"),
+]
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    monkeypatch.setenv("LINPARITY_MAX_BYTES", str(2 * 2 ** 30))
+    monkeypatch.setenv("LINPARITY_MAX_SECONDS", "3600")
+
+
+@pytest.mark.parametrize("argv", FITTING, ids=" ".join)
+def test_work_that_fits_is_not_refused(argv, limits):
+    from linparity._validate import check_work
+    command, options = _options(argv)
+    check_work(command, **options)
+
+
+@pytest.mark.parametrize("argv,option", TOO_BIG, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_work_that_does_not_fit_is_refused_naming_its_option(argv, option, limits):
+    from linparity._validate import check_work
+    command, options = _options(argv)
+    with pytest.raises(ValueError, match=f"^{option}: the requested work"):
+        check_work(command, **options)
+
+
 # ----------------------------------------------------------------------------- the harness (a script)
 def _harness(warm: list[list[str]], run: list[list[str]]) -> list[dict]:
     import contextlib
