@@ -34,8 +34,9 @@ def _run_all(argvs: list[list[str]]) -> list[dict]:
     """Peak RSS above the trivial command's and CPU seconds of each argv, from the harness below
     (warmed up by the small memory cases, which take every code path the others take)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, __file__], input=json.dumps({"warm": [pair[0] for pair in MEM_CASES.values()], "run": argvs}), capture_output=True, text=True,
-                         env=env, timeout=1800)
+    warm = [pair[0] for pair in MEM_CASES.values()]
+    out = subprocess.run([sys.executable, __file__], input=json.dumps({"warm": warm, "run": argvs}),
+                         capture_output=True, text=True, env=env, timeout=1800)
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout)
 
@@ -104,14 +105,14 @@ TIME_CASES = {
                      _case("pretrain", d=128, p_cot=0.25, steps=3 * 10 ** 5, replicates=2)),
     "pretrain closed-form": (_case("pretrain", d=8, p_cot=0.5, steps=5 * 10 ** 7, method="closed-form"),
                              _case("pretrain", d=64, p_cot=0.5, steps=10 ** 8, method="closed-form")),
-    "pretrain exact": (_case("pretrain", d=10, p_cot=0.5, steps=300, method="exact"),
-                       _case("pretrain", d=12, p_cot=0.5, steps=100, method="exact")),
+    "pretrain exact": (_case("pretrain", d=10, p_cot=0.5, steps=2000, method="exact"),
+                       _case("pretrain", d=12, p_cot=0.5, steps=500, method="exact")),
     "star continue": (_case("star", d=32, p_cot=0.5, rounds=10, samples=2 ** 16, pretrain_steps=10 ** 5),
-                      _case("star", d=64, p_cot=0.25, rounds=30, samples=65536, pretrain_steps=2 ** 20,
+                      _case("star", d=64, p_cot=0.25, rounds=10, samples=65536, pretrain_steps=2 ** 20,
                             replicates=2)),
     "star refit": (_case("star", d=32, p_cot=0.5, rounds=10, samples=2 ** 16, pretrain_steps=10 ** 5,
                          variant="refit"),
-                   _case("star", d=64, p_cot=0.25, rounds=20, samples=65536, pretrain_steps=2 ** 20, replicates=2,
+                   _case("star", d=64, p_cot=0.25, rounds=10, samples=65536, pretrain_steps=2 ** 20, replicates=2,
                          variant="refit")),
     "star closed-form": (_case("star", d=8, p_cot=0.5, rounds=30, samples=1, pretrain_steps=5 * 10 ** 7,
                                method="closed-form"),
