@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 
-__all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
+__all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "MAX_ENUM_D", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
            "check_finite_array", "check_finite_scalar", "check_lam", "available_memory", "max_seconds",
            "max_bytes", "estimate_work", "check_work", "fmt_bytes", "fmt_seconds"]
 
@@ -38,6 +38,8 @@ __all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "RANGES", "MAX_SECONDS", "check_pm1"
 INT_MAX = 2 ** 53
 #: documented range of every regularisation strength lambda (> 0 where the route needs it)
 LAM_MIN, LAM_MAX = 1e-12, 1e12
+#: largest d for which exact enumeration over all 2^d inputs is offered (re-exported by linparity.data)
+MAX_ENUM_D = 12
 #: work longer than this (estimated) is refused unless forced; env LINPARITY_MAX_SECONDS overrides
 MAX_SECONDS = 3600.0
 
@@ -256,7 +258,6 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
     ``dest`` names (``d``, ``steps``, ``replicates``, ...); counts may be as large as INT_MAX
     (the arithmetic is in float, it never overflows).
     """
-    from .data import MAX_ENUM_D     # data imports this module: read at call time
     f = lambda k, default=0: float(a.get(k) if a.get(k) is not None else default)  # noqa: E731
     d, p, R = f("d", 2), f("p_cot", 0.5), f("replicates", 1)
     method = a.get("method") or "sgd"
