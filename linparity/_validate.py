@@ -10,18 +10,17 @@ Three things live here, shared by the CLI (``linparity.cli``) and the public API
   by name instead of returning NaN.
 * **Arrays.** :func:`check_pm1` (inputs X: every entry +1 or -1), :func:`check_responses`
   (responses Y: short or long rows of +-1 bits then 0), :func:`check_finite_array` (weights).
-* **Work.** :func:`estimate_work` gives an order-of-magnitude estimate of the peak memory (bytes)
-  and the run time (seconds, on the 2-core Xeon the README's times come from) of a CLI command,
-  from the sizes alone; :func:`check_work` refuses work that does not fit in the memory available
-  (80% of ``MemAvailable``) or would run longer than :data:`MAX_SECONDS`, with one line naming the
-  option that makes it large. The CLI's ``--force`` skips the check. The limits can be changed with
-  the environment variables ``LINPARITY_MAX_SECONDS`` and ``LINPARITY_MAX_BYTES``.
+* **Work.** :func:`estimate_work` estimates the peak memory (bytes) and the CPU time (seconds) of
+  a CLI command from the sizes alone, route by route, from what each route allocates and loops
+  over (the closed-form routes hold O(d) numbers, never samples or batches); :func:`check_work`
+  refuses work that does not fit in the memory available (80% of ``MemAvailable``) or would run
+  longer than :data:`MAX_SECONDS`, with one line naming the option that makes it large. The CLI's
+  ``--force`` skips the check. The limits can be changed with the environment variables
+  ``LINPARITY_MAX_SECONDS`` and ``LINPARITY_MAX_BYTES``.
 
-The cost coefficients below were measured on this repository's development machine (2-core Xeon,
-2026-12): e.g. ``pretrain --d 50 --steps 200000`` (Algorithm 3) took 2.4 s of compute, the
-closed-form dynamics 28 us per population step at d = 10 and 200 bytes per step, one exact
-population step at d = 12 about 20 ms. They are deliberately rounded up: the estimate only has to
-tell "seconds" from "hours" and "megabytes" from "terabytes".
+The per-unit costs of the estimate were measured on a 2-core AMD EPYC (2026-12; BENCHMARKS.md,
+"Work estimate"); tests/test_work_estimate.py holds every route within a factor of 3 of measured
+runs at two sizes.
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ import os
 
 import numpy as np
 
-__all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
+__all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "MAX_ENUM_D", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
            "check_finite_array", "check_finite_scalar", "check_lam", "available_memory", "max_seconds",
            "max_bytes", "estimate_work", "check_work", "fmt_bytes", "fmt_seconds"]
 
@@ -39,6 +38,8 @@ __all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "RANGES", "MAX_SECONDS", "check_pm1"
 INT_MAX = 2 ** 53
 #: documented range of every regularisation strength lambda (> 0 where the route needs it)
 LAM_MIN, LAM_MAX = 1e-12, 1e12
+#: largest d for which exact enumeration over all 2^d inputs is offered (re-exported by linparity.data)
+MAX_ENUM_D = 12
 #: work longer than this (estimated) is refused unless forced; env LINPARITY_MAX_SECONDS overrides
 MAX_SECONDS = 3600.0
 
@@ -192,30 +193,67 @@ def fmt_seconds(s: float) -> str:
     return f"{s:.2g} s"
 
 
-# seconds per unit of work (see the module docstring for the measurements they come from)
-_C_SGD = 4e-8        # Algorithm 3: per sample and per (d + p d^2) weight touched
-_C_CF = 5e-6         # closed-form population Pegasos: per step and per reduced coordinate
-_C_EXACT = 1e-7      # exact population step: per input (2^d) and per d^2
-_C_BATCH = 1e-7      # batched decoding / policy update: per response and per d^2
-_C_EVAL = 2e-8       # evaluation: per input and per d^2
-_ENUM_D = 12
-_PER_RUN = 5e-3      # Python overhead per replicate, per STaR round, per policy-gradient step
-_C_STEP = 1.5e-4     # one SGD step of STaR's 'continue' variant (measured 1.1e-4 s at d = 8, R = 1)
+# Per-unit costs of each route: CPU seconds with one BLAS thread (about the wall time on an idle
+# machine) and bytes above the interpreter, measured on a 2-core AMD EPYC (2026-12) by the harness
+# of tests/test_work_estimate.py (each command in a forked child, its own rusage); BENCHMARKS.md
+# "Work estimate" lists the runs they come from. The test holds every route within a factor of 3
+# of the measurement at two sizes. STaR and policy gradient are estimated as if every response
+# were long and (STaR) every one kept, the costly end they reach once the chain is learned (a
+# well pre-trained start); from a start with few pre-training steps they cost less (d = 128 after
+# 1000 steps: 9x less, BENCHMARKS.md).
+_BASE_SEC = 1.1                  # interpreter, imports, numba cache loads (the trivial command: 1.05 s)
+_BASE_BYTES = 178 * 2 ** 20      # its peak RSS (178 MiB)
+_A3 = (4e-7, 5e-9, 8e-10)        # Algorithm 3, per sample: a + b d + c p d^2 (d = 32: 0.94 us, 128: 8 us)
+_CF_STEP = (3.5e-8, 1.5e-10)     # closed-form population Pegasos step: a + b d (d = 64: 45 ns)
+_CF_ROUND = 1e-3                 # one round of the closed-form STaR map
+_CF_PG = (1.1e-4, 5e-6)          # one closed-form policy-gradient step (+ per GRPO group member)
+_EVAL_NTP = 4e-10                # pretrain's evaluation (measures.evaluate): per input, model and d^2
+_NTP_BYTES = (10 * 2 ** 20, 40)  # pretrain sgd: fixed + per evaluation input and d
+_EXACT_STEP = (5e-4, 5e-9)       # full-weight population step: a + b 2^d d^2 (d = 12: 3.6 ms)
+_EXACT_NTP_BYTES = 28            # its design matrices: per 2^d d^2
+_EXACT_RL = (5.5e-9, 1.3e-8)     # exact STaR round / policy-gradient step: per 4^d d (d = 12: 1.1 s, 3.3 s)
+_EXACT_RL_BYTES = (32, 52)       # their response tables: per 4^d (d = 12: 430 MiB, 813 MiB)
+_RESPONSE = (3e-8, 3e-10)        # sampling and scoring one long response: a d + b d^2
+_PG_RESPONSE = (6e-8, 3e-10)     # one policy-gradient response (sampling, score, update): a d + b d^2
+_RL_EVAL = (2.4e-7, 8e-10)       # batched evaluation (star per round, pg per step): per input a d + b d^2
+_STAR_BYTES = (200, 3)           # star: one round's samples, per sample a + b d
+_PG_BYTES = (35, 60)             # pg: per response and d; star, pg: per evaluation input and d
+_SEEN_BYTES = 100                # one distinct input in the sets that count them (+ d/8 packed bytes)
+_CONTINUE = (5e-7, 1e-9)         # STaR continue: per SGD step a, per visit of a long pair b d^2
+_RL_N_EVAL = 2048                # StarConfig / PGConfig n_eval: evaluation inputs when d > MAX_ENUM_D
 
 
-def _eval_inputs(d: int, n_mc: int) -> int:
-    return 2 ** d if d <= _ENUM_D else n_mc
+def _a3_sec(d, p, T, R):
+    """Algorithm 3: R replicates of T samples."""
+    return R * T * (_A3[0] + _A3[1] * d + _A3[2] * p * d * d)
 
 
-def _pretrain_sgd(d, p, T, R):
-    """Time and memory of Algorithm 3, R replicates of T samples (chunks of 4096 samples)."""
-    sec = _C_SGD * R * T * (d + p * d * d) + _PER_RUN * R
-    mem = R * 4 * 8 * 2.5 * d * d + 4096 * (d + 1) * 16
-    return sec, mem
+def _cf_sec(d, p, T):
+    """pretrain_checkpoint: T population steps of heads 1 and 2a, p T of the chain heads."""
+    return (1 + p) * T * (_CF_STEP[0] + _CF_STEP[1] * d)
+
+
+def _exact_step_sec(d):
+    return _EXACT_STEP[0] + _EXACT_STEP[1] * 2.0 ** d * d * d
+
+
+def _rl_eval_sec(d, n_eval, R):
+    return R * n_eval * (_RL_EVAL[0] * d + _RL_EVAL[1] * d * d)
+
+
+def _seen(d, draws, R):
+    """The R sets of distinct inputs a STaR or policy-gradient run counts (data.add_distinct)."""
+    return R * min(draws, 2.0 ** min(d, 64.0)) * (_SEEN_BYTES + d / 8)
 
 
 def estimate_work(command: str, **a) -> tuple[float, float, dict]:
-    """Order-of-magnitude (peak bytes, seconds, drivers) of one CLI command with options ``a``.
+    """Estimated (peak bytes, CPU seconds, drivers) of one CLI command with options ``a``.
+
+    Each route is modelled by what it allocates and loops over (the coefficients above): the
+    closed-form routes hold O(d) numbers per step and never the samples or batches (their memory
+    is the interpreter's); the exact routes hold 2^d-row designs (pre-training) or 4^d response
+    tables (STaR, policy gradient); the simulations hold R replicates' samples of one round or
+    step. Both include the interpreter's fixed cost (:data:`_BASE_BYTES`, :data:`_BASE_SEC`).
 
     ``drivers`` maps each option name that multiplies the work to its size relative to the
     command's default (so the largest names the option responsible). Options are the CLI's
@@ -224,59 +262,59 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
     """
     f = lambda k, default=0: float(a.get(k) if a.get(k) is not None else default)  # noqa: E731
     d, p, R = f("d", 2), f("p_cot", 0.5), f("replicates", 1)
-    model = 8 * 2.5 * d * d                      # bytes of one LinearAR: ~1.5 d^2 float64 (+ copies)
-    n_ev = _eval_inputs(int(min(d, 64)), 20000)  # evaluation inputs (all 2^d up to d = 12)
-    ev_sec, ev_mem = _C_EVAL * n_ev * d * d, n_ev * d * 8 * 8 + n_ev * model / max(d, 1)
+    method = a.get("method") or "sgd"
+    dd = min(d, 64.0)                                    # 2^d, 4^d: only d <= MAX_ENUM_D reaches them
+    mem, sec, drivers = 0.0, 0.0, {"d": d / 20, "replicates": R}
     if command == "pretrain":
-        method, T = a.get("method", "sgd"), f("steps", 100_000)
-        drivers = {"d": d / 20, "steps": T / 1e5, "replicates": R}
+        T = f("steps", 100_000)
+        drivers["steps"] = T / 1e5
         if method == "closed-form":
-            return 8 * 3 * (d + 2) * (T + 1) + model, _C_CF * (d + 2) * T + ev_sec, drivers
+            sec = _cf_sec(d, p, T)
+        elif method == "exact":
+            mem, sec = _EXACT_NTP_BYTES * 2 ** dd * d * d, T * _exact_step_sec(dd)
+        else:
+            n_ev = 2 ** dd if d <= MAX_ENUM_D else 20_000   # measures.evaluate: all inputs or n_mc
+            mem = _NTP_BYTES[0] + _NTP_BYTES[1] * n_ev * d + R * 8 * 4 * 1.5 * d * d   # + R models
+            sec = _a3_sec(d, p, T, R) + (R + 2) * _EVAL_NTP * n_ev * d * d          # + the bounds' model
+    elif command in ("star", "pg"):
+        T0 = f("pretrain_steps", 100_000)
+        drivers["pretrain_steps"] = T0 / 1e5
+        n_ev = 2 ** dd if d <= MAX_ENUM_D else _RL_N_EVAL
+        if command == "star":
+            n, N = f("rounds", 10), f("samples", 20_000)
+            drivers.update(rounds=n / 10, samples=N / 2e4)
+        else:
+            n, B = f("steps", 200), f("batch_size", 256)
+            G = f("group_size", 8) if a.get("algo") == "grpo" else 1.0
+            drivers.update(steps=n / 200, batch_size=B / 256)
+            if G > 1:
+                drivers["group_size"] = G / 8
+        # the start (Algorithm 3, population steps, or none) and the closed form beside every method
+        if method == "sgd":
+            sec = _a3_sec(d, p, T0, R)
+        elif method == "exact":
+            sec = T0 * _exact_step_sec(dd)
+        sec += _cf_sec(d, p, T0) + n * (_CF_ROUND if command == "star" else _CF_PG[0] + _CF_PG[1] * G)
         if method == "exact":
-            n = 2 ** min(d, 64)
-            return n * (d + 1) * 8 * 6 + model * 4, _C_EXACT * n * d * d * T + ev_sec, drivers
-        sec, mem = _pretrain_sgd(d, p, T, R)
-        return mem + ev_mem, sec + R * ev_sec * 2, drivers
-    T0 = f("pretrain_steps", 100_000)
-    start_sec, start_mem = _pretrain_sgd(d, p, T0, R)
-    if a.get("method") == "exact":   # the start: T0 population Pegasos steps on full weights (~1e-4 s each)
-        start_sec = T0 * (1e-4 + _C_EXACT * 2 ** min(d, 64) * d * d)
-    if command == "star":
-        rounds, N = f("rounds", 10), f("samples", 20000)
-        drivers = {"d": d / 20, "rounds": rounds / 10, "samples": N / 2e4, "replicates": R,
-                   "pretrain_steps": T0 / 1e5}
-        # the exact map beside it: pretrain_checkpoint (population steps) then one refit per round
-        cf = (8 * (d + 2) * (rounds + 1) * 4, 1e-3 * (d + 2) * (rounds + 1) + _C_CF * (d + 2) * T0)
-        if a.get("method", "sgd") == "closed-form":
-            return cf[0] + 8 * 3 * (d + 2) * (T0 + 1), cf[1], drivers
-        if a.get("method") == "exact":   # the map on full weights: all 2^d inputs x 2^d long responses
-            n2 = 4.0 ** min(d, 64)
-            return n2 * 8 * 6 + cf[0], start_sec + cf[1] + rounds * _C_EXACT * n2 * d, drivers
-        batch = R * N * (d + 1) * 8 * 12 + R * model * 4
-        sec = start_sec + rounds * (_C_BATCH * R * N * d * d + R * ev_sec + 4 * _PER_RUN) + cf[1]
-        if a.get("variant", "continue") == "continue":
-            # E epochs of one SGD step per batch of kept pairs (at most N kept): ~1e-4 s per step
-            E, B = f("epochs", 2), f("batch_size", 1)
-            sec += rounds * E * math.ceil(N / B) * (_C_STEP + _C_BATCH * R * B * d * d)
-            drivers["epochs"] = E / 2
-        return max(batch, start_mem, 8 * 3 * (d + 2) * (T0 + 1)), sec, drivers
-    if command == "pg":
-        steps, B = f("steps", 200), f("batch_size", 256)
-        G = f("group_size", 8) if a.get("algo", "reinforce") == "grpo" else 1.0
-        drivers = {"d": d / 20, "steps": steps / 200, "batch_size": B / 256, "replicates": R,
-                   "pretrain_steps": T0 / 1e5}
-        if G > 1:
-            drivers["group_size"] = G / 8
-        if a.get("method") == "exact":   # expected ascent on full weights: 2^d inputs x 2^d long responses
-            n2 = 4.0 ** min(d, 64)
-            return (n2 * 8 * 6 + 8 * (d + 2) * (steps + 1) * 4,
-                    start_sec + (steps + 1) * (_C_EXACT * n2 * d + _PER_RUN), drivers)
-        batch = R * B * G * (d + 1) * 8 * 12 + R * model * 4
-        traj = 8 * (d + 2) * (steps + 1) * 4 + 8 * 3 * (d + 2) * (T0 + 1)
-        sec = (start_sec + _C_CF * (d + 2) * T0
-               + steps * (_C_BATCH * R * B * G * d * d + R * ev_sec + _C_CF * (d + 2) * max(G, 2) + _PER_RUN))
-        return max(batch, start_mem, traj), sec, drivers
-    return 0.0, 0.0, {}
+            k = 0 if command == "star" else 1
+            mem = max(_EXACT_RL_BYTES[k] * 4.0 ** dd, _EXACT_NTP_BYTES * 2 ** dd * d * d)
+            sec += (n + 1) * _EXACT_RL[k] * 4.0 ** dd * d
+        elif method == "sgd" and command == "star":
+            E, Bs = f("epochs", 2), f("batch_size", 1)
+            per_sample = _RESPONSE[0] * d + _RESPONSE[1] * d * d
+            if a.get("variant", "continue") == "refit":
+                per_sample += _A3[0] + _A3[1] * d + _A3[2] * d * d          # Algorithm 3 on the kept set
+            else:
+                per_sample += E * (_CONTINUE[0] / Bs + _CONTINUE[1] * d * d)
+                drivers["epochs"] = E / 2
+            mem = R * N * (_STAR_BYTES[0] + _STAR_BYTES[1] * d) + _PG_BYTES[1] * R * n_ev * d + _seen(d, n * N, R)
+            sec += n * R * N * per_sample + (n + 1) * _rl_eval_sec(d, n_ev, R)
+        elif method == "sgd":
+            mem = R * d * (_PG_BYTES[0] * B * G + _PG_BYTES[1] * n_ev) + _seen(d, n * B, R)
+            sec += n * R * B * G * (_PG_RESPONSE[0] * d + _PG_RESPONSE[1] * d * d) + (n + 1) * _rl_eval_sec(d, n_ev, R)
+    if method != "sgd":   # the population routes hold no samples, batches or replicates
+        drivers = {k: v for k, v in drivers.items() if k in ("d", "steps", "rounds", "pretrain_steps")}
+    return _BASE_BYTES + mem, _BASE_SEC + sec, drivers
 
 
 def check_work(command: str, force: bool = False, option=lambda name: f"--{name.replace('_', '-')}",

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from ._checks import as_generator, check_d, check_int, check_prob
-from ._validate import check_alloc, check_pm1, check_responses
+from ._validate import MAX_ENUM_D, check_alloc, check_pm1, check_responses
 
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
@@ -23,9 +23,6 @@ __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_resp
 
 #: kinds of long demonstration: "full" folds in one new bit per step (L(x)), "leap2" two
 CHAINS = ("full", "leap2")
-
-#: largest d for which exact enumeration over all 2^d inputs is offered
-MAX_ENUM_D = 12
 
 
 def all_inputs(d: int) -> np.ndarray:

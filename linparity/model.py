@@ -229,9 +229,19 @@ class LinearAR:
 
     @classmethod
     def from_packed(cls, w1, w2a, b2a, Wx, Wy, Wp) -> "LinearAR":
-        """Inverse of :meth:`packed`: chain head l gets [Wx[l-2], Wy[l-2, :l-1], Wp[l-2]]."""
-        w1 = np.asarray(w1, dtype=np.float64)
-        d = w1.shape[0]
+        """Inverse of :meth:`packed`: chain head l gets [Wx[l-2], Wy[l-2, :l-1], Wp[l-2]].
+
+        Shapes are checked before indexing (ValueError naming the argument): w1 ``(d,)``, Wx and Wp
+        ``(d-1, d)``, Wy ``(d-1, d-1)``; w2a, b2a and the values are checked by the constructor.
+        """
+        w1 = check_finite_array("w1", w1)
+        if w1.ndim != 1:
+            raise ValueError(f"w1: must be a 1-d array of length d >= 2, got shape {w1.shape}")
+        d = check_d(w1.shape[0])
+        Wx, Wy, Wp = (check_finite_array(name, a) for name, a in (("Wx", Wx), ("Wy", Wy), ("Wp", Wp)))
+        for name, a, shape in (("Wx", Wx, (d - 1, d)), ("Wy", Wy, (d - 1, d - 1)), ("Wp", Wp, (d - 1, d))):
+            if a.shape != shape:
+                raise ValueError(f"{name}: must have shape {shape} for d = {d} (the length of w1), got {a.shape}")
         chain = [np.concatenate([Wx[l - 2], Wy[l - 2, :l - 1], Wp[l - 2]]) for l in range(2, d + 1)]
         return cls(w1, w2a, b2a, chain)
 

@@ -83,6 +83,12 @@ class BatchedAR:
         models = list(models)
         if not models:
             raise ValueError("models: need at least one model")
+        for i, m in enumerate(models):
+            if not isinstance(m, LinearAR):
+                raise ValueError(f"models: must be LinearAR models, got {type(m).__name__} at index {i}")
+            if m.d != models[0].d:
+                raise ValueError(f"models: must all have the same d, got d = {models[0].d} at index 0 "
+                                 f"and d = {m.d} at index {i}")
         packed = [m.packed() for m in models]
         return cls(np.array([m.w1 for m in models]), np.array([m.w2a for m in models]),
                    np.array([m.b2a for m in models], dtype=np.float64),
@@ -125,15 +131,22 @@ class BatchedAR:
 
 
 # ============================================================================ logits
-def _as_batch(W: BatchedAR, X, convert: bool = True) -> np.ndarray:
+def _as_batch(W: BatchedAR, X, convert: bool = True, name: str = "X") -> np.ndarray:
     """Inputs as float ``(R or 1, n, d)`` (as given with ``convert=False``); a 2-d X is shared by
     all replicates."""
     X = np.asarray(X)
     if X.ndim == 2:
         X = X[None]
     if X.ndim != 3 or X.shape[2] != W.d or X.shape[0] not in (1, W.R):
-        raise ValueError(f"X: must have shape (n, {W.d}) or ({W.R}, n, {W.d}), got {X.shape}")
+        raise ValueError(f"{name}: must have shape (n, {W.d}) or ({W.R}, n, {W.d}), got {X.shape}")
     return X.astype(np.float64, copy=False) if convert else X
+
+
+def _pm1_batch(W: BatchedAR, X, name: str = "X") -> np.ndarray:
+    """Inputs of a public entry point, as given: a shape :func:`_as_batch` accepts, every entry +1 or -1."""
+    Xb = _as_batch(W, X, convert=False, name=name)
+    check_pm1(name, Xb.reshape(-1, W.d))
+    return np.asarray(X)
 
 
 def _logits(W: BatchedAR, Xf, Yf):
@@ -248,8 +261,11 @@ def sample_with_logits(W: BatchedAR, X, gens, temperature, logits: bool = True):
 
 
 def greedy_responses(W: BatchedAR, X) -> np.ndarray:
-    """Greedy responses ``(R, n, d+1)`` with the tie rules of LinearAR.greedy (bit +1, stop goes on)."""
-    return _decode(W, X, None, 1.0, logits=False)[0]
+    """Greedy responses ``(R, n, d+1)`` with the tie rules of LinearAR.greedy (bit +1, stop goes on).
+
+    X ``(n, d)`` or ``(R, n, d)``, every entry +1 or -1 (ValueError naming ``X`` otherwise).
+    """
+    return _decode(W, _pm1_batch(W, X), None, 1.0, logits=False)[0]
 
 
 # ============================================================================ score function
@@ -433,7 +449,7 @@ def run_streams(rng, R, d, n_eval, X_eval=None):
     g_eval, g_run = spawn(rng, 2)
     gens = spawn(g_run, R)
     eval_gens = spawn(g_eval, R + 1)
-    X_eval = eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else X_eval
+    X_eval = eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else check_pm1("X_eval", X_eval, d)
     return gens, eval_gens[:R], X_eval
 
 
@@ -455,7 +471,7 @@ def evaluate_batch(W: BatchedAR, X, reward="cot", temperature: float = 1.0, gens
     """
     check_reward(reward)
     tau = check_temperature(temperature)
-    X = np.asarray(X, dtype=np.int8)
+    X = check_pm1("X", X, W.d).astype(np.int8)   # a cast before the check would turn 0.5 into 0
     n, d = X.shape
     chi = np.prod(X, axis=1, dtype=np.int8)
     L = np.zeros((n, d + 1), dtype=np.int8)
