@@ -262,3 +262,41 @@ def test_long_commands_show_progress_on_a_terminal(argv, shows, monkeypatch, cap
     monkeypatch.setattr("sys.stderr", err)
     assert main(argv) == 0
     assert shows in "".join(err.text)
+
+
+STAR = ["star", "--d", "4", "--p-cot", "0.3", "--rounds", "1", "--pretrain-steps", "0"]
+
+
+@pytest.mark.parametrize("extra,code,err", [
+    ([], 2, "error: --samples: required with method 'sgd'"),
+    (["--method", "sgd"], 2, "error: --samples: required with method 'sgd'"),
+    (["--method", "closed-form"], 0, ""),
+    (["--method", "exact"], 0, ""),
+    (["--method", "closed-form", "--samples", "10"], 0, "note: --samples is ignored by --method closed-form"),
+    (["--method", "exact", "--samples", "10"], 0, "note: --samples is ignored by --method exact"),
+    (["--method", "sgd", "--samples", "10"], 0, ""),
+])
+def test_star_samples_is_for_sgd_only(extra, code, err, capsys):
+    """``--samples`` is required with sgd (one line naming it, exit 2) and ignored, with a note, by
+    the population methods, which report ``samples`` null."""
+    from linparity.cli import main
+    assert main(STAR + extra + ["--json"]) == code
+    out, got = capsys.readouterr()
+    lines = got.strip().splitlines()
+    assert len(lines) == (1 if err else 0) and (not err or lines[0].startswith(err)), got
+    if code == 0:
+        assert (json.loads(out)["samples"] is None) == ("sgd" not in extra)
+
+
+@pytest.mark.parametrize("n", [0, 1, 12, 13, 50])
+def test_the_table_shows_null_true_and_how_many_values_it_leaves_out(n):
+    from linparity.cli import _table
+    series = [float(i) for i in range(n)]
+    text = _table({"a": None, "b": True, "s": series, "o": {"x": None, "y": [1.0, 2.0]}})
+    got = dict(ln.split(None, 1) for ln in text.splitlines())
+    assert got["a"] == "null" and got["b"] == "true" and got["o"] == "x=null, y=[1, 2]"
+    if n <= 12:
+        assert got["s"] == "[" + ", ".join(f"{i}" for i in range(n)) + "]"
+    else:
+        assert f"... ({n - 12} more; --json for all) ..." in got["s"]
+        assert got["s"].startswith("[0, 1,") and got["s"].endswith(f", {n - 1}]")
