@@ -275,12 +275,11 @@ def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, 
         extra["distinct_inputs"] = None
         variant = "refit (population)"
     extra["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
-                                         if pretrain_steps is not None and method == "sgd" else None)
+                                                  if pretrain_steps is not None and method == "sgd" else None)
     ns = cf.n_star(p)
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
             "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples if method == "sgd" else None,
-            "lam": list(lams),
-            "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
             **_noise_keys(noisy),
             **_start_convergence(p, lams, pretrain_steps, method),
             "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
@@ -404,7 +403,7 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
         # pg_ascent records E[r_beta] of the reward it ascends: the plain E[r] only when beta = 0
         out["expected_reward" if beta == 0 else "expected_penalised_reward"] = _list(ex["expected_reward"])
     out["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
-                                       if pretrain_steps is not None and method == "sgd" else None)
+                                                if pretrain_steps is not None and method == "sgd" else None)
     out["closed_form_expected_reward"] = _list(cf_r)
     return out
 
