@@ -126,9 +126,15 @@ def _rl_start_args(p):
                    help="Algorithm 3 samples before RL (0: start from the exact regularised NTP optimum)")
 
 
+_DESCRIPTION = ("Learning the parity of d bits by next-token prediction, then RL (STaR, REINFORCE, GRPO), "
+                "computed by closed form, exact enumeration or simulation (--method).")
+_EPILOG = ("Each sub-command has its own --help with every default and range. Without --json a command "
+           "prints a table; bad input prints one line on stderr and exits with status 2.")
+
+
 def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     """The argument parser; ``with_transformer=False`` skips importing torch (slow) for other commands."""
-    ap = _Parser(prog="linparity", description=__doc__.splitlines()[0])
+    ap = _Parser(prog="linparity", description=_DESCRIPTION, epilog=_EPILOG)
     sub = ap.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("pretrain", help="next-token pre-training and Theorem 1 measurements")
@@ -148,7 +154,9 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser("star", help="STaR post-training (Algorithm 1) and Theorem 2")
     _common(p, 3)
     p.add_argument("--rounds", type=_ranged("rounds"), required=True, help="number of STaR rounds >= 0")
-    p.add_argument("--samples", type=_ranged("samples"), required=True, help="fresh inputs N per round >= 1")
+    p.add_argument("--samples", type=_ranged("samples"),
+                   help="fresh inputs N per round >= 1: required with --method sgd; the population methods "
+                        "(closed-form, exact) draw none and ignore it, with a note on stderr")
     p.add_argument("--reward", default="cot", choices=tuple(REWARDS), help="reward (THEORY §6)")
     p.add_argument("--temperature", type=_ranged("temperature"), default=1.0,
                    help=f"sampling temperature tau, in {_rng_text('temperature')}")
@@ -280,6 +288,10 @@ def _run(a) -> dict:
     if a.command == "star":
         from .commands import star_command
 
+        if a.samples is not None and a.method != "sgd":
+            print(f"note: --samples is ignored by --method {a.method} (a population method draws no inputs)",
+                  file=sys.stderr)
+
         def progress(n, total):
             if sys.stderr.isatty():  # like every progress display: on a terminal only
                 print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
@@ -370,7 +382,8 @@ def _jsonable(o, path="result"):
 
 
 def _table(res: dict) -> str:
-    """A short readable table: scalars first, then arrays (rounded), nested objects flattened one level."""
+    """A short readable table, values spelled as in JSON (null, true): scalars as they are, series
+    shortened to their first and last values (saying how many are left out), objects flattened one level."""
     rows = []
     for k, v in res.items():
         if k in ("bounds",):
@@ -383,9 +396,7 @@ def _table(res: dict) -> str:
             if inf:
                 v += f"; {len(inf)} bounds are infinite ({', '.join(inf)}: {b[inf[0]]['bound']})"
         elif isinstance(v, dict):
-            v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items() if not isinstance(vv, (dict, list)))
-        elif isinstance(v, list):
-            v = "[" + ", ".join(_fmt(x) for x in v[:12]) + (", ..." if len(v) > 12 else "") + "]"
+            v = ", ".join(f"{kk}={_fmt(vv)}" for kk, vv in v.items())
         else:
             v = _fmt(v)
         rows.append((k, v))
@@ -393,11 +404,26 @@ def _table(res: dict) -> str:
     return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
 
+#: a series longer than HEAD + TAIL values is shown as its first HEAD and last TAIL values
+_HEAD, _TAIL = 8, 4
+
+
 def _fmt(v):
+    """One value as the table shows it: JSON's spellings (null, true, false), floats to 6 digits."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return str(v).lower()
     if isinstance(v, float):
         return f"{v:.6g}"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        if len(v) <= _HEAD + _TAIL:
+            return "[" + ", ".join(map(_fmt, v)) + "]"
+        cut = len(v) - _HEAD - _TAIL
+        return ("[" + ", ".join(map(_fmt, v[:_HEAD])) + f", ... ({cut} more; --json for all) ..., "
+                + ", ".join(map(_fmt, v[-_TAIL:])) + "]")
     return str(v)
 
 

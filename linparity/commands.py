@@ -19,7 +19,10 @@ policy-gradient steps), ``exact`` does the same on the full weights by enumerati
 
 Every command reports ``converged`` (with ``unconverged_heads``): Pegasos with step 1/(lambda t)
 needs T >~ 10/lambda steps per head to forget its start, so a head with fewer steps is flagged
-(:func:`convergence`). Sample counts come with ``distinct_inputs`` (THEORY §8).
+(:func:`convergence`). Sample counts come with distinct-input counts (THEORY §8): ``distinct_inputs``
+where the inputs are drawn and counted (``star``/``pg`` with ``sgd``: the mean over replicates),
+``distinct_inputs_expected`` / ``distinct_inputs_pretrain_expected`` where only the expectation
+2^d (1 - (1-2^-d)^T) is known (Algorithm 3 pre-training, which does not hand its samples out).
 """
 from __future__ import annotations
 
@@ -112,9 +115,9 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
     ``reduced`` {a, b, c, chain_mean}, ``off_subspace_norm``, ``optimum`` (exact regularised optimum,
     d >= 3) and, for ``sgd``, ``bounds``/``exceedances`` of Props 1-3 for replicate 0 and
     ``replicate_std`` (std over replicates of each scalar metric); ``converged``/``unconverged_heads``
-    (:func:`convergence`) and ``distinct_inputs`` (``sgd``: expected number of distinct x among the T
-    samples, 2^d (1 - (1-2^-d)^T), as Algorithm 3 does not hand its samples out; counted with noise;
-    None for the population methods, which average over every x).
+    (:func:`convergence`) and ``distinct_inputs_expected`` (``sgd``: the EXPECTED number of distinct x
+    among the T samples, 2^d (1 - (1-2^-d)^T), as Algorithm 3 does not hand its samples out, so it is
+    not an integer; None for the population methods, which average over every x).
     """
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
@@ -131,7 +134,7 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
     if noisy is not None:
         return _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, (T1, T2a, T_chain))
     out.update(convergence(p, lams, steps, T1, T2a, T_chain, chain_steps=steps if method == "exact" else None))
-    out["distinct_inputs"] = expected_distinct(d, steps) if method == "sgd" else None
+    out["distinct_inputs_expected"] = expected_distinct(d, steps) if method == "sgd" else None
     if method == "sgd":
         from .simulate import pretrain
         res = pretrain(d, p, steps, lams, T1=T1, T2a=T2a, T_chain=T_chain,
@@ -185,13 +188,13 @@ def _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_m
                                     np.random.SeedSequence(check_int("seed", seed, 0)))
         models = W.models()
         out.update(convergence(p, lams, steps))
-        out["distinct_inputs"] = expected_distinct(d, steps)
+        out["distinct_inputs_expected"] = expected_distinct(d, steps)
     else:
         th = cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind)
         models = [exact_noisy_optimum(d, p, lams, noisy.noise, noisy.noise_kind) if method == "exact"
                   else LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])]
         out["noisy_optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3:].tolist()}
-        out.update(converged=True, unconverged_heads=[], distinct_inputs=None,
+        out.update(converged=True, unconverged_heads=[], distinct_inputs_expected=None,
                    note="noise > 0: the exact regularised optimum is reported (steps unused)")
     evals = evaluate_models(models, p, n_mc=n_mc, rng=seed)
     keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
@@ -207,7 +210,7 @@ STAR_VARIANT_HELP = ("continue (default; the source's Algorithm 1: E epochs of o
                      "the kept set: the variant the population map assumes)")
 
 
-def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, variant="continue",
+def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, variant="continue",
                  pretrain_steps=100_000, lam=None, replicates=1, seed=0, method="sgd", noise=0.0,
                  noise_kind="final", progress=None, **options) -> dict:
     """``python -m linparity star``: STaR per round, with the ideal recursion and the exact map beside it.
@@ -228,14 +231,21 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
     greedy accuracy >= 0.99, None if never) and ``n_star``. ``method='closed-form'`` takes the
     measured arrays from the exact map (start: ``pretrain_checkpoint`` after pretrain_steps, or the
     optimum when pretrain_steps is None). ``options`` go to :class:`StarConfig` (epochs, lr, batch_size, n_eval).
+
+    ``samples`` (N, fresh inputs per round) is required by ``method='sgd'`` and ignored by the
+    population methods, which average over every input (reported as ``samples`` None).
     """
     d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
     p = check_prob("p_cot", p_cot)
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "sgd" and samples is None:
+        raise ValueError("samples: required with method 'sgd' (fresh inputs N >= 1 per round); "
+                         "the population methods closed-form and exact draw none")
     lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
-    cfg = StarConfig(rounds=rounds, samples=samples, reward=reward, temperature=temperature,
-                     variant=variant, lam=lams, **options)
+    # a given N is validated even where ignored; the population methods never read StarConfig's N
+    cfg = StarConfig(rounds=rounds, samples=1 if samples is None else samples, reward=reward,
+                     temperature=temperature, variant=variant, lam=lams, **options)
     if method == "exact" and cfg.reward != "cot":
         raise ValueError(f"reward: --method exact supports reward 'cot' only, got {cfg.reward!r}")
     R, seed, pretrain_steps, noisy, W0, theta0, g_run = _rl_setup(d, p, pretrain_steps, lams, replicates, seed,
@@ -264,12 +274,12 @@ def star_command(d, p_cot, rounds, samples, reward="cot", temperature=1.0, varia
             extra["off_subspace_norm"] = _list(em["off_norm"])
         extra["distinct_inputs"] = None
         variant = "refit (population)"
-    extra["distinct_inputs_pretrain"] = (expected_distinct(d, pretrain_steps)
-                                         if pretrain_steps is not None and method == "sgd" else None)
+    extra["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
+                                                  if pretrain_steps is not None and method == "sgd" else None)
     ns = cf.n_star(p)
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
-            "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples, "lam": list(lams),
-            "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples if method == "sgd" else None,
+            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
             **_noise_keys(noisy),
             **_start_convergence(p, lams, pretrain_steps, method),
             "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
@@ -392,8 +402,8 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
                    distinct_inputs=None)
         # pg_ascent records E[r_beta] of the reward it ascends: the plain E[r] only when beta = 0
         out["expected_reward" if beta == 0 else "expected_penalised_reward"] = _list(ex["expected_reward"])
-    out["distinct_inputs_pretrain"] = (expected_distinct(d, pretrain_steps)
-                                       if pretrain_steps is not None and method == "sgd" else None)
+    out["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
+                                                if pretrain_steps is not None and method == "sgd" else None)
     out["closed_form_expected_reward"] = _list(cf_r)
     return out
 

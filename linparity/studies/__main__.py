@@ -1,11 +1,44 @@
-"""``python -m linparity.studies``: the invariance table and the d = 2 study (README Findings 1-2)."""
+"""``python -m linparity.studies [--only invariance|d2]``: the invariance table and the d = 2 study
+(README Findings 1-2).
+
+Exit status 0 when printed, 2 on a usage error (one line on stderr).
+"""
+import argparse
 import sys
 
 from .d2 import print_d2_study
 from .invariance import print_invariance_table
 
-try:
-    print_invariance_table()
-    print_d2_study()
-except BrokenPipeError:      # e.g. piped into head: the reader left, nothing more to say
-    sys.stderr.close()
+STUDIES = {"invariance": print_invariance_table, "d2": print_d2_study}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line on stderr and exit status 2 (argparse would print the usage too)."""
+
+    def error(self, message):
+        print(f"error: {self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m linparity.studies",
+                description="Print the invariance table (off-subspace norm of the exact NTP and policy-gradient "
+                            "gradients at random reduced points, d = 2..8) and the d = 2 study (exact full-weight "
+                            "NTP against the reduced model).")
+    p.add_argument("--only", choices=tuple(STUDIES), help="print one of the two studies (default: both)")
+    return p
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        for name, show in STUDIES.items():
+            if a.only in (None, name):
+                show()
+    except BrokenPipeError:      # e.g. piped into head: the reader left, nothing more to say
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
