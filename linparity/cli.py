@@ -60,10 +60,11 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(f"{self.prog}: {message}")
 
 
-def _ranged(name: str):
-    """An argparse ``type`` for option ``name``: its documented range (``_validate.RANGES``), checked
-    while parsing, so a huge integer or a non-finite float is refused before anything is allocated."""
-    kind, lo, hi = RANGES[name]
+def _ranged(name: str, table=RANGES):
+    """An argparse ``type`` for option ``name``: its documented range in ``table`` (``_validate.RANGES``;
+    the transformer's: ``transformer.limits.RANGES``), checked while parsing, so a huge integer or a
+    non-finite float is refused before anything is allocated."""
+    kind, lo, hi = table[name]
 
     def parse(text: str):
         if kind == "int":
@@ -227,6 +228,9 @@ def _lam_tuple(a):
 
 def _work(a) -> float:
     """Estimated seconds of the command's work; ValueError naming the option when it does not fit."""
+    if a.command == "transformer":
+        from .transformer.cli import check_work as transformer_work
+        return transformer_work(a)
     if a.command not in ("pretrain", "star", "pg"):
         return 0.0
     # constraints between options, before the estimate (which would otherwise blame the size)
@@ -450,7 +454,7 @@ class _Heartbeat:
 
 
 def _has_own_progress(a) -> bool:
-    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command == "star"
+    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command in ("star", "transformer")
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,186 @@
+"""Documented ranges of the transformer options and the work estimate of a transformer command.
+
+Importable without torch: the CLI checks every option against :data:`RANGES` while parsing and
+refuses work that does not fit (:func:`check_work`) before torch allocates anything.
+
+The estimate counts the floating-point work of the network (GPT-2 blocks: 12 w^2 weights per block
+and token, attention 2 L w per block and token over a context of L = 2d+1 tokens; a training step is
+about 3 forward passes) plus a fixed cost per block and decoded token (Python and kernel launches),
+and the memory of the weights, AdamW's state, the activations kept for the backward pass (the
+attention matrices are materialised: rows x heads x L^2) and the key/value caches of decoding.
+The two coefficients come from timings on the 2-core Xeon the README's times come from (torch 2.13
+CPU, 2026-12):
+
+* the flop rate :data:`_FLOPS`: the README's ``transformer pretrain --d 16 --p-cot 0.2`` (800 steps,
+  width 64, depth 2, batch 256, 21 evaluations of 1024 inputs) takes 1 min 58 s; the model below
+  gives 2 min 43 s for it with 4e10 flop/s;
+* the fixed cost :data:`_C_CALL` per block and pass (Python, kernel launches), which dominates tiny
+  models: ``pretrain(d=8, width=16, depth=1, batch_size=8)`` took 48 ms per step on that machine
+  while it was shared with other jobs (load average 5); 5 ms per block and pass (15 ms per step at
+  depth 1) is the idle machine's share.
+
+The estimate errs on the long side; it only has to tell seconds from hours and megabytes from
+terabytes.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+from .._checks import check_int
+from .._validate import INT_MAX, RANGES as _LINEAR, fmt_bytes, fmt_seconds, max_bytes, max_seconds
+
+__all__ = ["RANGES", "DEFAULTS", "range_text", "check_option", "estimate_work", "check_work"]
+
+#: documented range of every numeric transformer option: name (the CLI's dest) -> (kind, lo, hi)
+RANGES = {
+    "d": ("int", 2, INT_MAX),             # the work estimate bounds it (memory grows like d^2)
+    "depth": ("int", 1, 16), "width": ("int", 8, 1024), "heads": ("int", 1, 64),
+    "p_cot": _LINEAR["p_cot"], "temperature": _LINEAR["temperature"], "seed": _LINEAR["seed"],
+    # AdamW moves each weight by about lr per step: beyond 1 every run diverges
+    "lr": ("float", 1e-9, 1.0), "pretrain_lr": ("float", 1e-9, 1.0),
+    "weight_decay": ("float", 0.0, 1.0),   # decoupled: w <- w (1 - lr wd), so lr wd stays <= 1
+    "threads": ("int", 1, os.cpu_count() or 1),
+    "steps": ("int", 0, INT_MAX), "pretrain_steps": ("int", 0, INT_MAX), "rounds": ("int", 0, INT_MAX),
+    "samples": ("int", 1, INT_MAX), "group": ("int", 2, INT_MAX), "batch_size": ("int", 1, INT_MAX),
+    "n_eval": ("int", 1, INT_MAX), "eval_every": ("int", 1, INT_MAX),
+    "checkpoint_every": ("int", 1, INT_MAX), "warmup": ("int", 0, INT_MAX), "epochs": ("int", 1, INT_MAX),
+}
+
+#: the defaults: the architecture of a fresh model and p_cot (with --checkpoint: the checkpoint's),
+#: and the per-command defaults of steps, lr and batch_size
+DEFAULTS = {
+    "arch": {"d": 16, "depth": 2, "width": 64, "heads": 4, "p_cot": 0.2},
+    "pretrain": {"steps": 800, "lr": 1e-3, "batch_size": 256},
+    "star": {"steps": None, "lr": 5e-4, "batch_size": 256},
+    "reinforce": {"steps": 200, "lr": 1e-4, "batch_size": 256},
+    "grpo": {"steps": 200, "lr": 1e-4, "batch_size": 32},
+}
+
+
+def range_text(name: str) -> str:
+    """``[lo, hi]`` of option ``name`` as --help shows it (2^53 for the integer limit)."""
+    kind, lo, hi = RANGES[name]
+    return f"[{lo:g}, {'2^53' if hi == INT_MAX else f'{hi:g}'}]"
+
+
+def check_option(name: str, value, option=lambda n: n):
+    """``value`` of option ``name`` inside its documented range (ValueError naming ``option(name)``)."""
+    kind, lo, hi = RANGES[name]
+    if kind == "int":
+        return check_int(option(name), value, lo, hi)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{option(name)}: must be a finite number in [{lo:g}, {hi:g}], "
+                         f"got {repr(value)[:40]}") from None
+    if isinstance(value, (bool, str)) or not lo <= x <= hi:   # also refuses nan and +-inf
+        raise ValueError(f"{option(name)}: must be a finite number in [{lo:g}, {hi:g}], got {repr(value)[:40]}")
+    return x
+
+
+# cost coefficients (module docstring): floating-point operations per second, seconds per block call
+_FLOPS = 4e10
+_C_CALL = 5e-3
+_F32 = 4
+
+
+def _per_token(d, w, depth):
+    """(flops of one forward pass per token, context length L)."""
+    L = 2 * d + 1
+    return 2 * depth * (12 * w * w + 2 * L * w), L
+
+
+def _forward(rows, d, w, depth):
+    """Seconds of one teacher-forced forward pass over ``rows`` full sequences."""
+    f, L = _per_token(d, w, depth)
+    return rows * L * f / _FLOPS + depth * _C_CALL
+
+
+def _decode(rows, d, w, depth):
+    """Seconds of decoding one response per row (prefill, then up to d+1 cached steps)."""
+    f, L = _per_token(d, w, depth)
+    return rows * L * f / _FLOPS + (d + 2) * depth * _C_CALL
+
+
+def _train_step(rows, d, w, depth):
+    return 3 * _forward(rows, d, w, depth)
+
+
+def _evaluate(n, d, w, depth):
+    """Held-out evaluation: greedy and sampled decoding, teacher forcing, 3 prefix passes."""
+    return 2 * _decode(n, d, w, depth) + 4 * _forward(n, d, w, depth)
+
+
+def _n_evals(steps, every):
+    return 1 + (min(steps, 20) if every is None else steps / every + 1)
+
+
+def _memory(rows_train, rows_decode, d, w, depth, heads):
+    """Peak bytes: weights with gradients and AdamW's two moments, activations, decoding caches."""
+    L = 2 * d + 1
+    params = depth * 12 * w * w + (L + 7) * w
+    act = rows_train * L * depth * (24 * w + 3 * heads * L) * _F32
+    dec = rows_decode * (depth * 2 * L * w + heads * L * L + 16 * w) * _F32
+    return 4 * params * _F32 + max(act, dec) + 64 * 2 ** 20   # + the interpreter and torch
+
+
+def estimate_work(command: str, **o) -> tuple[float, float, dict]:
+    """(peak bytes, seconds, drivers) of transformer ``command`` with resolved options ``o``.
+
+    ``o`` holds the architecture (d, depth, width, heads) and the counts of the command (steps,
+    batch_size, n_eval, eval_every, and for RL pretrain_steps when there is no checkpoint, rounds,
+    samples, epochs, group). ``drivers`` maps each option that multiplies the work to its size
+    relative to its default, so that the largest names the option responsible. The arithmetic is
+    in float: counts as large as 2^53 do not overflow.
+    """
+    f = lambda k, dflt=0.0: float(o[k]) if o.get(k) is not None else float(dflt)  # noqa: E731
+    d, depth, w, H = f("d", 16), f("depth", 2), f("width", 64), f("heads", 4)
+    n_eval, every = f("n_eval", 1024), o.get("eval_every")
+    arch = {"d": d / 16, "width": (w / 64) ** 2, "depth": depth / 2, "n_eval": n_eval / 1024}
+    B = f("batch_size", 256)
+    sec = 0.0
+    rows_train, rows_dec = 0.0, n_eval
+    pre = f("pretrain_steps") if command != "pretrain" and o.get("checkpoint") is None else 0.0
+    if command == "pretrain" or pre:
+        T, Bp = (f("steps"), B) if command == "pretrain" else (pre, 256.0)
+        sec += T * _train_step(Bp, d, w, depth) + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
+        rows_train = Bp
+        arch["pretrain_steps" if command != "pretrain" else "steps"] = T / 800
+        if command == "pretrain":
+            arch["batch_size"] = B / 256
+    if command == "star":
+        R, N, E = f("rounds"), f("samples"), f("epochs", 2)
+        sec += R * (_decode(N, d, w, depth) + E * (N / B + 1) * _train_step(min(B, N), d, w, depth)
+                    + _evaluate(n_eval, d, w, depth))
+        rows_train, rows_dec = max(rows_train, min(B, N)), max(rows_dec, N)
+        arch.update(rounds=R / 12, samples=N / 2048, epochs=E / 2, batch_size=min(B, N) / 256)
+    elif command in ("reinforce", "grpo"):
+        T, G = f("steps"), (f("group", 8) if command == "grpo" else 1.0)
+        sec += T * (_decode(B * G, d, w, depth) + _train_step(B * G, d, w, depth)) \
+            + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
+        rows_train, rows_dec = max(rows_train, B * G), max(rows_dec, B * G)
+        arch.update(steps=T / 200, batch_size=B / 256)
+        if command == "grpo":
+            arch["group"] = G / 8
+    return _memory(rows_train, rows_dec, d, w, depth, H), sec, arch
+
+
+def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tuple[float, float]:
+    """Refuse (ValueError, one line naming ``option`` of the largest driver) work estimated beyond
+    80% of the available memory or the time limit (``LINPARITY_MAX_SECONDS``, default 1 h);
+    ``force`` skips the refusal. Returns the estimate (bytes, seconds)."""
+    mem, sec, drivers = estimate_work(command, **o)
+    if force:
+        return mem, sec
+    order = sorted(drivers, key=lambda k: -drivers[k])
+    others = ", ".join(option(k) for k in order[1:] if drivers[k] > 1)
+    with_ = f" (with {others})" if others else ""
+    if mem > max_bytes():
+        raise ValueError(f"{option(order[0])}: the requested work needs about {fmt_bytes(mem)} of memory{with_}, "
+                         f"more than the {fmt_bytes(max_bytes())} available; lower it, or pass --force")
+    if not math.isfinite(sec) or sec > max_seconds():
+        raise ValueError(f"{option(order[0])}: the requested work would take about {fmt_seconds(sec)}{with_}, "
+                         f"more than the limit of {fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); "
+                         "lower it, or pass --force")
+    return mem, sec
