@@ -227,7 +227,7 @@ def test_cli_pretrain_then_rl_from_checkpoint(tmp_path):
     for k in ("greedy_accuracy", "pi_long", "mean_length", "loss", "d", "p_cot", "final"):
         assert k in res
     assert len(res["loss"]) == 4 and res["d"] == 4 and res["p_cot"] == 0.2
-    assert sorted(os.listdir(tmp_path)) == ["final.pt", "step_0000002.pt", "step_0000004.pt"]
+    assert sorted(os.listdir(tmp_path)) == ["final.pt", "pretrain.run.json", "step_0000002.pt", "step_0000004.pt"]
     for cmd, extra in (("star", ["--rounds", "1", "--samples", "16"]), ("grpo", ["--steps", "2", "--group", "2"]),
                        ("reinforce", ["--steps", "2"])):
         r = cli.run(p.parse_args(["transformer", cmd, *small, "--batch-size", "8",

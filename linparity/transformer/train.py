@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -151,6 +152,14 @@ def save_checkpoint(path, model: CausalTransformer, **meta) -> str:
     return path
 
 
+def _first_sentence(e: BaseException) -> str:
+    """``Type: first sentence`` of an exception from torch (whose messages run over many lines)."""
+    text = " ".join(str(e).split())
+    cut = text.find(". ")
+    text = text[:cut if 0 <= cut < 240 else 240].rstrip(".")
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
     """Model and meta dict from a file written by :func:`save_checkpoint`.
 
@@ -166,10 +175,11 @@ def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
     def bad(why):
         return ValueError(f"checkpoint: {path!r} is not a linparity transformer checkpoint ({why})")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore")
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds here (UnpicklingError, EOFError, RuntimeError, OSError)
-        first = (str(e).strip().splitlines() or [""])[0][:120]
-        raise bad(f"{type(e).__name__}: {first}" if first else type(e).__name__) from None
+        raise bad(_first_sentence(e)) from None
     if not isinstance(blob, dict) or not isinstance(blob.get("config"), dict) \
             or not isinstance(blob.get("state_dict"), dict) or not isinstance(blob.get("meta", {}), dict):
         raise bad("it must hold the dicts 'config', 'state_dict' and 'meta'")
@@ -194,8 +204,7 @@ def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise bad(f"its weights do not match its config {blob['config']}: "
-                  f"{' '.join(str(e).split())[:160]}") from None
+        raise bad(f"its weights do not match its config {blob['config']}: {_first_sentence(e)}") from None
     return model.to(resolve_device(device)), meta
 
 
