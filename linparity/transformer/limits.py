@@ -8,23 +8,25 @@ and token, attention 2 L w per block and token over a context of L = 2d+1 tokens
 about 3 forward passes) plus a fixed cost per block and decoded token (Python and kernel launches),
 and the memory of the weights, AdamW's state, the activations kept for the backward pass (the
 attention matrices are materialised: rows x heads x L^2) and the key/value caches of decoding.
-The two coefficients come from timings on the 2-core Xeon the README's times come from (torch 2.13
-CPU, 2026-12):
+The coefficients come from timings on the 2-core Xeon the README's times come from (torch 2.13 CPU,
+2026-12):
 
 * the flop rate :data:`_FLOPS`: the README's ``transformer pretrain --d 16 --p-cot 0.2`` (800 steps,
   width 64, depth 2, batch 256, 21 evaluations of 1024 inputs) takes 1 min 58 s; the model below
-  gives 2 min 43 s for it with 4e10 flop/s;
-* the fixed cost :data:`_C_CALL` per block and pass (Python, kernel launches), which dominates tiny
-  models: ``pretrain(d=8, width=16, depth=1, batch_size=8)`` took 48 ms per step on that machine
-  while it was shared with other jobs (load average 5); 5 ms per block and pass (15 ms per step at
-  depth 1) is the idle machine's share.
+  gives 2 min 29 s for it with 4e10 flop/s;
+* the fixed costs (Python, kernel launches, the optimizer), which dominate tiny models:
+  :data:`_C_STEP` per optimizer step and :data:`_C_CALL` per block and pass. Measured while the
+  machine was shared with other jobs (load average 5-6, repeats varied 4x): a training step of
+  batch 8 at depth 1 (d = 4 and 16, width 8 and 16) took 37-150 ms, one decoding of 8 responses
+  at d = 4 7.5 ms (6 passes). The coefficients take the lower end (10 ms, 1.5 ms): they matter
+  only for tiny models, where the error is seconds.
 
-The estimate errs on the long side; it only has to tell seconds from hours and megabytes from
-terabytes.
+The estimate errs on the long side for the sizes that matter; it only has to tell seconds from
+hours and megabytes from terabytes. The option named when work is refused is the one whose lowering
+to its minimum shrinks the estimate most.
 """
 from __future__ import annotations
 
-import math
 import os
 
 from .._checks import check_int
@@ -79,9 +81,10 @@ def check_option(name: str, value, option=lambda n: n):
     return x
 
 
-# cost coefficients (module docstring): floating-point operations per second, seconds per block call
+# cost coefficients (module docstring): flop/s, seconds per block and pass, seconds per optimizer step
 _FLOPS = 4e10
-_C_CALL = 5e-3
+_C_CALL = 1.5e-3
+_C_STEP = 1e-2
 _F32 = 4
 
 
@@ -104,7 +107,7 @@ def _decode(rows, d, w, depth):
 
 
 def _train_step(rows, d, w, depth):
-    return 3 * _forward(rows, d, w, depth)
+    return 3 * _forward(rows, d, w, depth) + _C_STEP
 
 
 def _evaluate(n, d, w, depth):
@@ -125,19 +128,18 @@ def _memory(rows_train, rows_decode, d, w, depth, heads):
     return 4 * params * _F32 + max(act, dec) + 64 * 2 ** 20   # + the interpreter and torch
 
 
-def estimate_work(command: str, **o) -> tuple[float, float, dict]:
+def estimate_work(command: str, **o) -> tuple[float, float, list]:
     """(peak bytes, seconds, drivers) of transformer ``command`` with resolved options ``o``.
 
     ``o`` holds the architecture (d, depth, width, heads) and the counts of the command (steps,
     batch_size, n_eval, eval_every, and for RL pretrain_steps when there is no checkpoint, rounds,
-    samples, epochs, group). ``drivers`` maps each option that multiplies the work to its size
-    relative to its default, so that the largest names the option responsible. The arithmetic is
-    in float: counts as large as 2^53 do not overflow.
+    samples, epochs, group). ``drivers`` lists the options the estimate depends on. The arithmetic
+    is in float: counts as large as 2^53 do not overflow.
     """
     f = lambda k, dflt=0.0: float(o[k]) if o.get(k) is not None else float(dflt)  # noqa: E731
     d, depth, w, H = f("d", 16), f("depth", 2), f("width", 64), f("heads", 4)
     n_eval, every = f("n_eval", 1024), o.get("eval_every")
-    arch = {"d": d / 16, "width": (w / 64) ** 2, "depth": depth / 2, "n_eval": n_eval / 1024}
+    drivers = ["d", "width", "depth", "heads", "n_eval"]
     B = f("batch_size", 256)
     sec = 0.0
     rows_train, rows_dec = 0.0, n_eval
@@ -146,24 +148,20 @@ def estimate_work(command: str, **o) -> tuple[float, float, dict]:
         T, Bp = (f("steps"), B) if command == "pretrain" else (pre, 256.0)
         sec += T * _train_step(Bp, d, w, depth) + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
         rows_train = Bp
-        arch["pretrain_steps" if command != "pretrain" else "steps"] = T / 800
-        if command == "pretrain":
-            arch["batch_size"] = B / 256
+        drivers += ["steps", "batch_size"] if command == "pretrain" else ["pretrain_steps"]
     if command == "star":
         R, N, E = f("rounds"), f("samples"), f("epochs", 2)
         sec += R * (_decode(N, d, w, depth) + E * (N / B + 1) * _train_step(min(B, N), d, w, depth)
                     + _evaluate(n_eval, d, w, depth))
         rows_train, rows_dec = max(rows_train, min(B, N)), max(rows_dec, N)
-        arch.update(rounds=R / 12, samples=N / 2048, epochs=E / 2, batch_size=min(B, N) / 256)
+        drivers += ["rounds", "samples", "epochs", "batch_size"]
     elif command in ("reinforce", "grpo"):
         T, G = f("steps"), (f("group", 8) if command == "grpo" else 1.0)
         sec += T * (_decode(B * G, d, w, depth) + _train_step(B * G, d, w, depth)) \
             + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
         rows_train, rows_dec = max(rows_train, B * G), max(rows_dec, B * G)
-        arch.update(steps=T / 200, batch_size=B / 256)
-        if command == "grpo":
-            arch["group"] = G / 8
-    return _memory(rows_train, rows_dec, d, w, depth, H), sec, arch
+        drivers += ["steps", "batch_size"] + (["group"] if command == "grpo" else [])
+    return _memory(rows_train, rows_dec, d, w, depth, H), sec, drivers
 
 
 def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tuple[float, float]:
@@ -173,14 +171,18 @@ def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tu
     mem, sec, drivers = estimate_work(command, **o)
     if force:
         return mem, sec
-    order = sorted(drivers, key=lambda k: -drivers[k])
-    others = ", ".join(option(k) for k in order[1:] if drivers[k] > 1)
-    with_ = f" (with {others})" if others else ""
-    if mem > max_bytes():
-        raise ValueError(f"{option(order[0])}: the requested work needs about {fmt_bytes(mem)} of memory{with_}, "
-                         f"more than the {fmt_bytes(max_bytes())} available; lower it, or pass --force")
-    if not math.isfinite(sec) or sec > max_seconds():
+    for i, (what, limit) in enumerate(((mem, max_bytes()), (sec, max_seconds()))):
+        if what <= limit:
+            continue
+        # the culprit: the option whose lowering to its minimum shrinks the estimate most
+        gain = {k: what / max(estimate_work(command, **{**o, k: RANGES[k][1]})[i], 1e-300) for k in drivers}
+        order = sorted(gain, key=lambda k: -gain[k])
+        others = ", ".join(option(k) for k in order[1:] if gain[k] > 2)
+        with_ = f" (with {others})" if others else ""
+        if i == 0:
+            raise ValueError(f"{option(order[0])}: the requested work needs about {fmt_bytes(mem)} of memory"
+                             f"{with_}, more than the {fmt_bytes(limit)} available; lower it, or pass --force")
         raise ValueError(f"{option(order[0])}: the requested work would take about {fmt_seconds(sec)}{with_}, "
-                         f"more than the limit of {fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); "
+                         f"more than the limit of {fmt_seconds(limit)} (LINPARITY_MAX_SECONDS); "
                          "lower it, or pass --force")
     return mem, sec
