@@ -214,7 +214,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
         t = sub.add_parser("transformer", help="transformer replication (needs the extra 'transformer')")
         t.add_argument("rest", nargs=argparse.REMAINDER)
     else:
-        add_subparser(sub)
+        add_subparser(sub, _ranged)
     return ap
 
 

@@ -87,7 +87,7 @@ def test_every_numeric_option_is_fuzzed():
     assert {"rounds", "samples", "epochs"} <= set(OPTIONS["star"].values())
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=cases())
 def test_transformer_cli_fuzz(case, capsys, bounded):
     cmd, opt, val = case

@@ -266,7 +266,7 @@ def test_M_checkpoint_folder_holds_one_run_per_command(tmp_path, capsys):
     stale.write_bytes(b"half")
     assert main(first, capsys)[0] == 0 and not stale.exists()       # identical: rewrites the same files
     assert (tmp_path / "run" / "final.pt").read_bytes() == weights
-    for change in (["--steps", "4"], ["--seed", "1"], ["--checkpoint-every", "1"], ["--d", "5"]):
+    for change in (["--steps", "4"], ["--seed", "1"]):
         refused(first + change, capsys, "--checkpoint-dir", change[0])
     # another command shares the folder (its own files and manifest); RL from the folder's checkpoint
     code, _, err = main(["transformer", "star", "--checkpoint", f"{folder}/final.pt", "--rounds", "1",

@@ -6,8 +6,9 @@ raises ImportError with ``pip install -e .[transformer]`` when torch is missing.
 Wiring (in linparity/cli.py)::
 
     from .transformer import cli as transformer_cli
-    transformer_cli.add_subparser(subparsers)          # registers "transformer"
+    transformer_cli.add_subparser(subparsers, _ranged)  # registers "transformer"
     ...
+    seconds = transformer_cli.check_work(args)         # every check, the work estimate
     if args.command == "transformer":
         result = transformer_cli.run(args)             # JSON-able dict
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import _ranged
 from . import HAVE_TORCH
 from .experiment import COMMANDS, OPTIONS, prepare, run_experiment
 from .limits import DEFAULTS, RANGES, range_text
@@ -30,11 +30,12 @@ __all__ = ["add_subparser", "check_work", "run", "COMMANDS"]
 
 
 def _num(p, flag: str, help: str, default=None, shown=None) -> None:
-    """Add numeric option ``flag`` checked against its range in :data:`.limits.RANGES` while parsing;
-    --help shows the range and the default (``shown`` when it is not a plain value)."""
+    """Add numeric option ``flag`` checked against its range in :data:`.limits.RANGES` while parsing
+    (by the argparse type factory ``p.ranged``, set by :func:`add_subparser`); --help shows the range
+    and the default (``shown`` when it is not a plain value)."""
     name = flag[2:].replace("-", "_")
     dflt = shown if shown is not None else default
-    p.add_argument(flag, type=_ranged(name, RANGES), default=default,
+    p.add_argument(flag, type=p.ranged(name, RANGES), default=default,
                    help=f"{help}, in {range_text(name)}" + ("" if dflt is None else f" (default {dflt})"))
 
 
@@ -42,7 +43,7 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     dflt = DEFAULTS[command]
     arch = " for a fresh model; with --checkpoint the checkpoint's, and a different value is refused"
     _num(p, "--d", "number of input bits (the context holds 2d+1 tokens)", shown=f"16{arch}")
-    p.add_argument("--p-cot", type=_ranged("p_cot", RANGES), default=None,
+    p.add_argument("--p-cot", type=p.ranged("p_cot", RANGES), default=None,
                    help=f"probability of a long chain in D(p), in {range_text('p_cot')} (default 0.2{arch})")
     _num(p, "--depth", "transformer blocks (paper: 2-8)", shown=f"2{arch}")
     _num(p, "--width", "residual width, a multiple of --heads (paper: 64-256)", shown=f"64{arch}")
@@ -82,17 +83,22 @@ def _rl(p: argparse.ArgumentParser) -> None:
     _num(p, "--temperature", "sampling temperature (0.75, 1, 1.5)", default=1.0)
 
 
-def add_subparser(subparsers) -> argparse.ArgumentParser:
+def add_subparser(subparsers, ranged) -> argparse.ArgumentParser:
     """Register ``transformer`` with sub-commands pretrain|star|grpo|reinforce on ``subparsers``
-    (the object returned by ``ArgumentParser.add_subparsers``). Returns the new parser."""
+    (the object returned by ``ArgumentParser.add_subparsers``). ``ranged(name, table)`` makes the
+    argparse type that checks option ``name`` against its range in ``table`` (the main CLI's
+    ``linparity.cli._ranged``: this package sits below the CLI and does not import it). Returns
+    the new parser."""
     tp = subparsers.add_parser("transformer", help="GPT-2-style transformer: NTP then RL (needs torch)")
     sub = tp.add_subparsers(dest="transformer_command", metavar="{pretrain,star,grpo,reinforce}")
     sub.required = True
     p = sub.add_parser("pretrain", help="online next-token prediction on D(p_cot)")
+    p.ranged = ranged
     _common(p, "pretrain")
     _num(p, "--warmup", "linear learning-rate warm-up steps", default=100)
     _num(p, "--weight-decay", "AdamW decoupled weight decay", default=0.0)
     p = sub.add_parser("star", help="STaR: sample, keep reward-1 pairs, NTP on them")
+    p.ranged = ranged
     _common(p, "star")
     _rl(p)
     _num(p, "--rounds", "STaR rounds", default=12)
@@ -101,6 +107,7 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
     for name, hlp in (("reinforce", "REINFORCE with a leave-one-out baseline"),
                       ("grpo", "GRPO: group-standardised advantages")):
         p = sub.add_parser(name, help=hlp)
+        p.ranged = ranged
         _common(p, name)
         _rl(p)
         if name == "grpo":
@@ -132,14 +139,3 @@ def run(args) -> dict:
     returns its JSON-able dict."""
     return run_experiment(getattr(args, "transformer_command", None), force=getattr(args, "force", False),
                           **_given(args))
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry (``python -m linparity.transformer.cli transformer pretrain ...``): the
-    main CLI (:func:`linparity.cli.main`), with its checks and one-line errors."""
-    from ..cli import main as cli_main
-    return cli_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
