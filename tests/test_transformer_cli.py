@@ -8,6 +8,7 @@ estimate refuses runaway sizes before anything is allocated. F: an unusable --ch
 refused before training. M: two runs never mix in one --checkpoint-dir; stale temporary files go.
 """
 import json
+import os
 import pickle
 
 import pytest
@@ -116,13 +117,14 @@ def test_B_help_shows_every_range_and_default(cmd):
 
 
 # ------------------------------------------------------------------------------------------- C
-def _write_bad(kind, blob, path):
+def _write_bad(kind, ckpt, path):
+    good, blob = ckpt
     if kind == "random bytes":
         path.write_bytes(bytes(range(256)) * 3)
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "truncated":
-        path.write_bytes(pickle.dumps(blob)[:0] or b"PK\x03\x04" + b"\0" * 40)
+        path.write_bytes(good.read_bytes()[:300])
     elif kind == "pickled object":
         path.write_bytes(pickle.dumps(ValueError("not weights")))
     else:
@@ -136,6 +138,12 @@ def _write_bad(kind, blob, path):
             b["config"]["width"] = 7
         elif kind == "NaN in the metadata":
             b["meta"]["p_cot"] = float("nan")
+        elif kind == "a tensor in the metadata":
+            b["meta"]["step"] = torch.zeros(2)
+        elif kind == "an unknown config key":
+            b["config"]["dropout"] = 0.1
+        elif kind == "a float d in the config":
+            b["config"]["d"] = 4.5
         elif kind == "NaN weights":
             k = next(iter(b["state_dict"]))
             b["state_dict"][k] = torch.full_like(b["state_dict"][k], float("nan"))
@@ -144,12 +152,13 @@ def _write_bad(kind, blob, path):
 
 @pytest.mark.parametrize("kind", ["random bytes", "empty", "truncated", "pickled object", "no config",
                                   "config not matching the weights", "invalid config", "NaN in the metadata",
-                                  "NaN weights"])
+                                  "NaN weights", "a tensor in the metadata", "an unknown config key",
+                                  "a float d in the config"])
 @pytest.mark.parametrize("cmd", ["star", "grpo"])
 def test_C_a_file_that_is_not_our_checkpoint_is_refused_naming_checkpoint(kind, cmd, ckpt, tmp_path, capsys,
                                                                          no_work):
     path = tmp_path / "bad.pt"
-    _write_bad(kind, ckpt[1], path)
+    _write_bad(kind, ckpt, path)
     argv = ["transformer", cmd, "--checkpoint", str(path), "--quiet"]
     line = refused(argv, capsys, "--checkpoint")
     assert line.startswith("error: --checkpoint:") and "--width" not in line
@@ -246,12 +255,22 @@ def test_E_estimate_grows_with_every_size(cmd, name):
 
 
 # ------------------------------------------------------------------------------------------- F
-@pytest.mark.parametrize("kind", ["a file", "under a file", "under /proc"])
+@pytest.mark.parametrize("kind", ["a file", "under a file", "under /proc", "empty"])
 def test_F_unusable_checkpoint_dir_is_refused_before_training(kind, tmp_path, capsys, no_work):
     (tmp_path / "f").write_text("x")
-    path = {"a file": tmp_path / "f", "under a file": tmp_path / "f" / "sub", "under /proc": "/proc/x"}[kind]
+    path = {"a file": tmp_path / "f", "under a file": tmp_path / "f" / "sub", "under /proc": "/proc/x",
+            "empty": ""}[kind]
     for cmd in ("pretrain", "star"):
         refused(BASE[cmd] + ["--checkpoint-dir", str(path)], capsys, "--checkpoint-dir")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_F_read_only_checkpoint_dir_is_refused_before_training(tmp_path, capsys, no_work):
+    tmp_path.chmod(0o500)
+    try:
+        refused(BASE["pretrain"] + ["--checkpoint-dir", str(tmp_path / "sub")], capsys, "--checkpoint-dir")
+    finally:
+        tmp_path.chmod(0o700)
 
 
 # ------------------------------------------------------------------------------------------- M

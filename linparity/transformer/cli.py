@@ -53,7 +53,9 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
     _num(p, "--batch-size", "inputs per step" if command != "star" else "kept pairs per NTP minibatch",
          shown=dflt["batch_size"])
     _num(p, "--lr", "AdamW learning rate", shown=f"{dflt['lr']:g}")
-    _num(p, "--eval-every", "steps between held-out evaluations", shown="about 20 evaluations per run")
+    _num(p, "--eval-every", "steps between held-out evaluations" + (
+        " of the pre-training (every round is evaluated)" if command == "star" else ""),
+        shown="about 20 evaluations per run")
     _num(p, "--n-eval", "held-out fresh inputs", default=1024)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:k or auto")
     _num(p, "--threads", "torch CPU threads", shown="torch's")
@@ -63,7 +65,6 @@ def _common(p: argparse.ArgumentParser, command: str) -> None:
                         "any work). Each command writes its own files and a manifest <command>.run.json; "
                         "a second run of the same command into the folder must have identical options "
                         "(it rewrites the same files), any other is refused, so runs never mix")
-    _num(p, "--checkpoint-every", "steps between checkpoints", shown="only the final one")
     p.add_argument("--force", action="store_true",
                    help="run even when the estimated memory or time exceeds the machine "
                         "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
@@ -95,6 +96,7 @@ def add_subparser(subparsers, ranged) -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain", help="online next-token prediction on D(p_cot)")
     p.ranged = ranged
     _common(p, "pretrain")
+    _num(p, "--checkpoint-every", "steps between checkpoints step_<step>.pt", shown="only final.pt")
     _num(p, "--warmup", "linear learning-rate warm-up steps", default=100)
     _num(p, "--weight-decay", "AdamW decoupled weight decay", default=0.0)
     p = sub.add_parser("star", help="STaR: sample, keep reward-1 pairs, NTP on them")

@@ -51,6 +51,8 @@ def _files_of(command: str) -> re.Pattern:
 def _check_dir(folder, command, manifest, option) -> Path:
     """The checkpoint folder, created and writable, holding no files of another run of ``command``."""
     name = option("checkpoint_dir")
+    if not str(folder).strip():
+        raise ValueError(f"{name}: must be a folder path, got {str(folder)!r}")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{name}: {str(folder)!r} exists and is not a folder")

@@ -183,27 +183,27 @@ def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
     if not isinstance(blob, dict) or not isinstance(blob.get("config"), dict) \
             or not isinstance(blob.get("state_dict"), dict) or not isinstance(blob.get("meta", {}), dict):
         raise bad("it must hold the dicts 'config', 'state_dict' and 'meta'")
-    try:
-        config = TransformerConfig(**blob["config"])
-    except (TypeError, ValueError) as e:
-        raise bad(f"its config is invalid: {str(e).splitlines()[0]}") from None
     state = blob["state_dict"]
     for k, v in state.items():
         if not isinstance(v, torch.Tensor) or (v.is_floating_point() and not bool(torch.isfinite(v).all())):
             raise bad(f"weight {k!r} is not a finite tensor")
     meta = dict(blob.get("meta", {}))
-    for k, v in meta.items():
-        if isinstance(v, float) and not np.isfinite(v):
-            raise bad(f"meta {k!r} is {v}")
+    for k, v in meta.items():   # meta goes into the JSON result: plain finite values only
+        if not (v is None or isinstance(v, (str, bool, int)) or isinstance(v, float) and np.isfinite(v)):
+            raise bad(f"meta {k!r} is {repr(v)[:40]}, not a finite number, a string or null")
     if "p_cot" in meta:
         try:
             check_prob("p_cot", meta["p_cot"])
         except ValueError as e:
             raise bad(f"meta {e}") from None
-    model = CausalTransformer(config)
     try:
+        config = TransformerConfig(**blob["config"])
+    except (TypeError, ValueError) as e:
+        raise bad(f"its config is invalid: {str(e).splitlines()[0]}") from None
+    try:
+        model = CausalTransformer(config)
         model.load_state_dict(state)
-    except RuntimeError as e:
+    except (TypeError, ValueError, RuntimeError) as e:
         raise bad(f"its weights do not match its config {blob['config']}: {_first_sentence(e)}") from None
     return model.to(resolve_device(device)), meta
 
