@@ -131,9 +131,8 @@ def check_work(args) -> float:
     estimated seconds (0 without torch: :func:`run` then says how to install it)."""
     if not HAVE_TORCH:
         return 0.0
-    from .limits import estimate_work
     o = prepare(args.transformer_command, force=getattr(args, "force", False), option=_option, **_given(args))
-    return estimate_work(args.transformer_command, **o)[1]
+    return o["estimate"][1]
 
 
 def run(args) -> dict:

@@ -108,7 +108,8 @@ def prepare(command, *, force: bool = False, option=lambda n: n, **given) -> dic
     Returns
     -------
     dict with every option of :data:`OPTIONS` resolved, plus ``model`` (the loaded checkpoint's
-    model, or None), ``meta`` (its meta dict) and ``manifest`` (what the checkpoint folder records).
+    model, or None), ``meta`` (its meta dict), ``manifest`` (what the checkpoint folder records)
+    and ``estimate`` (bytes, seconds: :func:`linparity.transformer.limits.estimate_work`).
     """
     from .train import load_checkpoint, resolve_device
 
@@ -156,12 +157,13 @@ def prepare(command, *, force: bool = False, option=lambda n: n, **given) -> dic
     if o["width"] % o["heads"]:
         raise ValueError(f"{option('width')}: must be a multiple of {option('heads')} = {o['heads']}, "
                          f"got {o['width']}")
-    check_work(command, force=force, option=option, **{k: v for k, v in o.items() if k in RANGES or k == "checkpoint"})
+    estimate = check_work(command, force=force, option=option,
+                          **{k: v for k, v in o.items() if k in RANGES or k == "checkpoint"})
     o["manifest"] = {"command": command, "options": {k: v for k, v in o.items()
                                                      if k in OPTIONS and k not in _COSMETIC}}
     if o["checkpoint_dir"] is not None:
         _check_dir(o["checkpoint_dir"], command, o["manifest"], option)
-    o["model"], o["meta"] = model, meta
+    o["model"], o["meta"], o["estimate"] = model, meta, estimate
     return o
 
 

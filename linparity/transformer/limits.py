@@ -165,9 +165,10 @@ def estimate_work(command: str, **o) -> tuple[float, float, list]:
 
 
 def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tuple[float, float]:
-    """Refuse (ValueError, one line naming ``option`` of the largest driver) work estimated beyond
-    80% of the available memory or the time limit (``LINPARITY_MAX_SECONDS``, default 1 h);
-    ``force`` skips the refusal. Returns the estimate (bytes, seconds)."""
+    """Refuse work estimated beyond 80% of the available memory or the time limit
+    (``LINPARITY_MAX_SECONDS``, default 1 h) with a one-line ValueError naming ``option(k)`` of the
+    option k whose lowering to its minimum shrinks the estimate most (and, after it, the others that
+    would at least halve it); ``force`` skips the refusal. Returns the estimate (bytes, seconds)."""
     mem, sec, drivers = estimate_work(command, **o)
     if force:
         return mem, sec
