@@ -62,10 +62,11 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(f"{self.prog}: {message}")
 
 
-def _ranged(name: str):
-    """An argparse ``type`` for option ``name``: its documented range (``_validate.RANGES``), checked
-    while parsing, so a huge integer or a non-finite float is refused before anything is allocated."""
-    kind, lo, hi = RANGES[name]
+def _ranged(name: str, table=RANGES):
+    """An argparse ``type`` for option ``name``: its documented range in ``table`` (``_validate.RANGES``;
+    the transformer's: ``transformer.limits.RANGES``), checked while parsing, so a huge integer or a
+    non-finite float is refused before anything is allocated."""
+    kind, lo, hi = table[name]
 
     def parse(text: str):
         if kind == "int":
@@ -230,7 +231,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
         t = sub.add_parser("transformer", help="transformer replication (needs the extra 'transformer')")
         t.add_argument("rest", nargs=argparse.REMAINDER)
     else:
-        add_subparser(sub)
+        add_subparser(sub, _ranged)
     return ap
 
 
@@ -264,6 +265,9 @@ def _work(a) -> float:
     """Estimated seconds of the command's work; ValueError naming the option when it does not fit."""
     if a.command == "samples":
         return _samples_work(a)
+    if a.command == "transformer":
+        from .transformer.cli import check_work as transformer_work
+        return transformer_work(a)
     if a.command not in ("pretrain", "star", "pg"):
         return 0.0
     # constraints between options, before the estimate (which would otherwise blame the size)
@@ -507,7 +511,8 @@ class _Heartbeat:
 
 
 def _has_own_progress(a) -> bool:
-    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command in ("star", "samples")
+    return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command in ("star", "samples",
+                                                                                        "transformer")
 
 
 def main(argv=None) -> int:

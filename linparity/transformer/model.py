@@ -24,8 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import as_generator, check_d, check_int, check_temperature
+from .._checks import as_generator, check_int, check_temperature
 from ..data import response_length
+from .limits import check_option
 
 __all__ = ["PLUS", "MINUS", "EOS", "SEP", "N_OUT", "TransformerConfig", "CausalTransformer",
            "encode_inputs", "encode_responses", "decode_tokens", "response_mask",
@@ -45,16 +46,14 @@ class TransformerConfig:
     accepted for tests.
     """
     d: int             # number of input bits; the context holds 2d+1 tokens
-    depth: int = 2     # number of transformer blocks, in [1, 16]
+    depth: int = 2     # number of transformer blocks, in [1, 16] (limits.RANGES)
     width: int = 128   # residual stream width, in [8, 1024], a multiple of heads
     heads: int = 4     # attention heads per block, in [1, 64]
     mlp_ratio: int = 4  # hidden width of each MLP = mlp_ratio * width, in [1, 16]
 
     def __post_init__(self):
-        check_d(self.d)
-        check_int("depth", self.depth, 1, 16)
-        check_int("width", self.width, 8, 1024)
-        check_int("heads", self.heads, 1, 64)
+        for name in ("d", "depth", "width", "heads"):
+            check_option(name, getattr(self, name))
         check_int("mlp_ratio", self.mlp_ratio, 1, 16)
         if self.width % self.heads:
             raise ValueError(f"width: must be a multiple of heads={self.heads}, got {self.width}")

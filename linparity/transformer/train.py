@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import torch
 
-from .._checks import as_generator, check_int, check_positive, check_prob, check_temperature, spawn
+from .._checks import as_generator, check_int, check_nonneg, check_positive, check_prob, check_temperature, spawn
 from .._io import atomic_write
 from ..data import Mixture, chain_response, is_long, response_length, reward_e2e, reward_function
 from .progress import Progress
@@ -111,8 +112,14 @@ class _Log:
                   file=sys.stderr, flush=True)
 
     def add(self, **kw):
+        """Append one value per key; None (nothing to measure, e.g. an empty kept set) stays None.
+
+        A non-finite value means the training diverged: ValueError, never a NaN in the log."""
         for k, v in kw.items():
-            self.d.setdefault(k, []).append(float(v))
+            if v is not None and not np.isfinite(v):
+                raise ValueError(f"lr: training diverged ({k} = {float(v)} at entry "
+                                 f"{len(self.d.get(k, [])) + 1}); lower the learning rate")
+            self.d.setdefault(k, []).append(None if v is None else float(v))
 
 
 def _every(eval_every, steps):
@@ -129,7 +136,7 @@ def _setup(model, rng, n_eval):
 
 def _adam(model, lr, weight_decay=0.0):
     return torch.optim.AdamW(model.parameters(), lr=check_positive("lr", lr),
-                             weight_decay=weight_decay, betas=(0.9, 0.98))
+                             weight_decay=check_nonneg("weight_decay", weight_decay), betas=(0.9, 0.98))
 
 
 # ---------------------------------------------------------------------------- checkpoints
@@ -145,14 +152,60 @@ def save_checkpoint(path, model: CausalTransformer, **meta) -> str:
     return path
 
 
+def _first_sentence(e: BaseException) -> str:
+    """``Type: first sentence`` of an exception from torch (whose messages run over many lines)."""
+    text = " ".join(str(e).split())
+    cut = text.find(". ")
+    text = text[:cut if 0 <= cut < 240 else 240].rstrip(".")
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
-    """Model and meta dict from a file written by :func:`save_checkpoint`."""
+    """Model and meta dict from a file written by :func:`save_checkpoint`.
+
+    The file is read with ``torch.load(weights_only=True)`` (no arbitrary objects are unpickled).
+    Anything else than a checkpoint of this package (random bytes, an empty or truncated file, a
+    missing or invalid ``config``, weights that do not match it or are not finite, a meta entry
+    that is not finite) raises a one-line ValueError naming ``checkpoint``.
+    """
+    path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"checkpoint: no such file {path!r}")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    model = CausalTransformer(TransformerConfig(**blob["config"]))
-    model.load_state_dict(blob["state_dict"])
-    return model.to(resolve_device(device)), dict(blob.get("meta", {}))
+
+    def bad(why):
+        return ValueError(f"checkpoint: {path!r} is not a linparity transformer checkpoint ({why})")
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing
+            warnings.simplefilter("ignore")
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds here (UnpicklingError, EOFError, RuntimeError, OSError)
+        raise bad(_first_sentence(e)) from None
+    if not isinstance(blob, dict) or not isinstance(blob.get("config"), dict) \
+            or not isinstance(blob.get("state_dict"), dict) or not isinstance(blob.get("meta", {}), dict):
+        raise bad("it must hold the dicts 'config', 'state_dict' and 'meta'")
+    state = blob["state_dict"]
+    for k, v in state.items():
+        if not isinstance(v, torch.Tensor) or (v.is_floating_point() and not bool(torch.isfinite(v).all())):
+            raise bad(f"weight {k!r} is not a finite tensor")
+    meta = dict(blob.get("meta", {}))
+    for k, v in meta.items():   # meta goes into the JSON result: plain finite values only
+        if not (v is None or isinstance(v, (str, bool, int)) or isinstance(v, float) and np.isfinite(v)):
+            raise bad(f"meta {k!r} is {repr(v)[:40]}, not a finite number, a string or null")
+    if "p_cot" in meta:
+        try:
+            check_prob("p_cot", meta["p_cot"])
+        except ValueError as e:
+            raise bad(f"meta {e}") from None
+    try:
+        config = TransformerConfig(**blob["config"])
+    except (TypeError, ValueError) as e:
+        raise bad(f"its config is invalid: {str(e).splitlines()[0]}") from None
+    try:
+        model = CausalTransformer(config)
+        model.load_state_dict(state)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise bad(f"its weights do not match its config {blob['config']}: {_first_sentence(e)}") from None
+    return model.to(resolve_device(device)), meta
 
 
 # ---------------------------------------------------------------------------- pre-training
@@ -230,8 +283,10 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
     Each round draws ``samples`` fresh inputs, samples one response each at temperature tau,
     keeps the pairs whose reward is 1, and takes AdamW steps of the NTP loss on the kept set
     for ``epochs`` epochs in shuffled minibatches of ``batch_size``. The optimizer state
-    persists across rounds. ``loss`` and ``kept_fraction`` have one entry per round;
-    held-out metrics are logged before round 1 and after every round (``eval_steps`` = round).
+    persists across rounds. ``loss``, ``kept_fraction`` and ``kept_long_fraction`` have one
+    entry per round; a round that keeps nothing (too early a start) takes no step and records
+    ``loss`` and ``kept_long_fraction`` as None (JSON null), and the run goes on. Held-out metrics
+    are logged before round 1 and after every round (``eval_steps`` = round).
     """
     rfn = reward_function(reward)
     rounds = check_int("rounds", rounds, 0)
@@ -260,9 +315,9 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
                 loss.backward()
                 opt.step()
                 losses.append(loss.item())
-        log.add(loss=np.mean(losses) if losses else np.nan, kept_fraction=keep.mean(),
+        log.add(loss=np.mean(losses) if losses else None, kept_fraction=keep.mean(),
                 train_mean_length=response_length(Y).mean(), kept_long_fraction=(
-                    is_long(Yk).mean() if keep.any() else np.nan))
+                    is_long(Yk).mean() if keep.any() else None))
         log.evaluate(n)
         bar.update(1, kept=float(keep.mean()), greedy_acc=log.d["greedy_accuracy"][-1],
                    length=log.d["mean_length"][-1])
