@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "MAX_ENUM_D", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
            "check_finite_array", "check_finite_scalar", "check_lam", "available_memory", "max_seconds",
-           "max_bytes", "estimate_work", "check_work", "fmt_bytes", "fmt_seconds"]
+           "max_bytes", "estimate_work", "check_work", "refuse_work", "fmt_bytes", "fmt_seconds"]
 
 #: largest integer any count (d, steps, samples, replicates, ...) may take: exact in float64 and far
 #: from int64 overflow, so no later product of two counts overflows before the work check refuses it
@@ -317,16 +317,38 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
     return _BASE_BYTES + mem, _BASE_SEC + sec, drivers
 
 
+def refuse_work(mem: float, sec: float, culprits, option=lambda name: name,
+                what: str = "the requested work") -> None:
+    """Raise the one-line ValueError for work estimated beyond 80% of the available memory
+    (:func:`max_bytes`) or the time limit (:func:`max_seconds`); return when it fits.
+
+    ``culprits`` lists the option names that make the work large, the one to lower first first;
+    ``option`` spells a name as the caller does (the CLI: ``--steps``). Shared by every estimate
+    (the linear commands, ``samples``, the transformer commands), so all refusals read alike.
+    """
+    others = ", ".join(option(k) for k in culprits[1:])
+    with_ = f" (with {others})" if others else ""
+    big = option(culprits[0]) if culprits else "size"
+    if mem > max_bytes():
+        raise ValueError(f"{big}: {what} needs about {fmt_bytes(mem)} of memory{with_}, more than the "
+                         f"{fmt_bytes(max_bytes())} available; lower it, or pass --force")
+    if sec > max_seconds():
+        raise ValueError(f"{big}: {what} would take about {fmt_seconds(sec)}{with_}, more than the limit of "
+                         f"{fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); lower it, or pass --force")
+
+
 def check_work(command: str, force: bool = False, option=lambda name: f"--{name.replace('_', '-')}",
                **a) -> tuple[float, float]:
     """Refuse (ValueError, one line naming the option) work estimated beyond the machine.
 
     Returns the estimate (bytes, seconds). ``option`` maps an argument name to how the caller spells
-    it (the CLI: ``--steps``; the API passes ``lambda n: n``).
+    it (the CLI: ``--steps``; the API passes ``lambda n: n``). The option named is the driver with
+    the largest size relative to the command's default (:func:`estimate_work`).
     """
     mem, sec, drivers = estimate_work(command, **a)
-    if force:
-        return mem, sec
+    if not force:
+        refuse_work(mem, sec, sorted(drivers, key=lambda k: -drivers[k]), option)
+    return mem, sec
     big = max(drivers, key=lambda k: drivers[k]) if drivers else "size"
     others = ", ".join(option(k) for k in sorted(drivers, key=lambda k: -drivers[k]) if k != big)
     with_ = f" (with {others})" if others else ""

@@ -32,7 +32,7 @@ from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
 from .experiments.samples import ROUTES, VARIANTS
 from .sweep import BACKENDS
 from .heads import default_lam
-from ._validate import INT_MAX, RANGES, check_work, fmt_seconds, max_seconds
+from ._validate import INT_MAX, RANGES, check_work, fmt_seconds, refuse_work
 
 __all__ = ["main", "build_parser"]
 
@@ -252,12 +252,9 @@ def _samples_work(a) -> float:
     """Seconds estimated for ``samples`` (sizes and memory checked by the library, the time here)."""
     from .experiments.samples import samples_work
     sec, drivers = samples_work(a.d, a.p_cot, a.route, a.replicates, a.n_max, a.b0, a.cap, option=_option)
-    if sec > max_seconds() and not a.force:
-        big = max(drivers, key=drivers.get)
-        others = ", ".join(_option(k) for k in sorted(drivers, key=lambda k: -drivers[k]) if k != big)
-        raise ValueError(f"{_option(big)}: the search would take up to about {fmt_seconds(sec)} (every budget "
-                         f"up to --cap, every round; with {others}), more than the limit of "
-                         f"{fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); lower it, or pass --force")
+    if not a.force:
+        refuse_work(0.0, sec, sorted(drivers, key=lambda k: -drivers[k]), _option,
+                    what="the search (every budget up to --cap, every round)")
     return sec
 
 

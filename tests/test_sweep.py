@@ -703,8 +703,8 @@ F5_EXAMPLE = {"task": "linparity.f5", "imports": ["linparity.experiments"], "rep
 
 
 def test_example_f5_spec_loads_and_a_tiny_variant_runs(tmp_path, capsys):
-    """examples/f5.toml is the README's F5 spec; it is only loaded (a full run takes long).
-    A tiny variant of it (d = 8, cap 256) runs through the CLI and --show reads it."""
+    """examples/f5.toml is the README's F5 spec; it is only loaded here (the slow README examples in
+    tests/test_readme_examples.py run it). A tiny variant of it (d = 8, cap 256) runs through the CLI and --show reads it."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10

@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 
 from .._checks import check_int
-from .._validate import INT_MAX, RANGES as _LINEAR, fmt_bytes, fmt_seconds, max_bytes, max_seconds
+from .._validate import INT_MAX, RANGES as _LINEAR, max_bytes, max_seconds, refuse_work
 
 __all__ = ["RANGES", "DEFAULTS", "range_text", "check_option", "estimate_work", "check_work"]
 
@@ -173,17 +173,10 @@ def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tu
     if force:
         return mem, sec
     for i, (what, limit) in enumerate(((mem, max_bytes()), (sec, max_seconds()))):
-        if what <= limit:
-            continue
-        # the culprit: the option whose lowering to its minimum shrinks the estimate most
-        gain = {k: what / max(estimate_work(command, **{**o, k: RANGES[k][1]})[i], 1e-300) for k in drivers}
-        order = sorted(gain, key=lambda k: -gain[k])
-        others = ", ".join(option(k) for k in order[1:] if gain[k] > 2)
-        with_ = f" (with {others})" if others else ""
-        if i == 0:
-            raise ValueError(f"{option(order[0])}: the requested work needs about {fmt_bytes(mem)} of memory"
-                             f"{with_}, more than the {fmt_bytes(limit)} available; lower it, or pass --force")
-        raise ValueError(f"{option(order[0])}: the requested work would take about {fmt_seconds(sec)}{with_}, "
-                         f"more than the limit of {fmt_seconds(limit)} (LINPARITY_MAX_SECONDS); "
-                         "lower it, or pass --force")
+        if what > limit:
+            # the culprit: the option whose lowering to its minimum shrinks the estimate most, then
+            # the others that would at least halve it
+            gain = {k: what / max(estimate_work(command, **{**o, k: RANGES[k][1]})[i], 1e-300) for k in drivers}
+            order = sorted(gain, key=lambda k: -gain[k])
+            refuse_work(mem, sec, order[:1] + [k for k in order[1:] if gain[k] > 2], option)
     return mem, sec
