@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from linparity import cli
 from linparity._validate import RANGES
 
+from _fuzz import HOSTILE, null_keys, value_in
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: small, fast base commands (each well under a second of work)
@@ -53,20 +55,10 @@ OPTIONS = {
            "--group-size": "group_size", "--temperature": "temperature", "--pretrain-steps": "pretrain_steps",
            "--length-penalty": "length_penalty", "--noise": "noise"},
 }
-HOSTILE = ["nan", "inf", "-inf", "-1", "0", "-0.0", "1e-320", "1e308", "99999999999999999999999",
-           "-99999999999999999999999", "abc", "", "1.5", "0x10", "1e400", "2.5e-324", str(2 ** 63),
-           str(10 ** 15), "1_000", " 7"]
 #: keys whose value may be JSON null by documentation
 NULLABLE = {"group_size", "rounds_to_generalize", "n_star", "pretrain_steps", "kept_fraction", "samples",
             "distinct_inputs", "distinct_inputs_expected", "distinct_inputs_pretrain_expected", "noise_kind",
             "length_penalty_threshold"}
-
-
-def _value(kind_lo_hi):
-    kind, lo, hi = kind_lo_hi
-    if kind == "int":
-        return st.one_of(st.integers(lo, min(hi, lo + 50)), st.integers(lo, hi)).map(str)
-    return st.one_of(st.floats(lo, hi), st.sampled_from([lo, hi])).map(repr)
 
 
 @st.composite
@@ -74,19 +66,8 @@ def cases(draw):
     base = draw(st.sampled_from(sorted(BASES)))
     cmd = BASES[base][0]
     opt = draw(st.sampled_from(sorted(OPTIONS[cmd])))
-    val = draw(st.one_of(_value(RANGES[OPTIONS[cmd][opt]]), st.sampled_from(HOSTILE)))
+    val = draw(st.one_of(value_in(RANGES[OPTIONS[cmd][opt]]), st.sampled_from(HOSTILE)))
     return base, opt, val
-
-
-def _nulls(o, path=""):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            yield from _nulls(v, k)
-    elif isinstance(o, list):
-        for v in o:
-            yield from _nulls(v, path)
-    elif o is None:
-        yield path
 
 
 def _run(argv, capsys):
@@ -100,7 +81,7 @@ def check_case(argv, opt, capsys):
     assert "Traceback" not in err, err
     if code == 0:
         res = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c} in {argv}"))
-        bad = [k for k in _nulls(res) if k not in NULLABLE]
+        bad = [k for k in null_keys(res) if k not in NULLABLE]
         assert not bad, (argv, bad)
         # stderr: nothing, the documented one-line convergence warning, or the note that a
         # population method ignores --samples
@@ -181,7 +162,7 @@ def test_edges_give_finite_json(argv, capsys, bounded):
     code, out, err = _run(argv + ["--json"], capsys)
     assert code == 0 and all(ln.startswith("warning: not converged") for ln in err.splitlines()), err
     res = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c}"))
-    assert not [k for k in _nulls(res) if k not in NULLABLE]
+    assert not [k for k in null_keys(res) if k not in NULLABLE]
     for name, row in res.get("bounds", {}).items():
         assert isinstance(row["bound"], (float, str)), (name, row)
 

@@ -8,7 +8,6 @@ field); never a traceback. Work is bounded by the estimates: ``LINPARITY_MAX_SEC
 The base commands are tiny (well under a second each).
 """
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from linparity import cli
 from linparity._validate import RANGES
 from linparity.sweep import MAX_TASKS
 
-HOSTILE = ["nan", "inf", "-inf", "-1", "0", "-0.0", "1e-320", "1e308", "99999999999999999999999",
-           "abc", "", "1.5", "0x10", "1e400", str(2 ** 63), str(10 ** 15), "1_000", " 7", "2^40"]
+from _fuzz import HOSTILE, null_keys, value_in
+
 
 #: samples: a search that succeeds or stops within a few milliseconds per budget
 SAMPLES_BASE = ["samples", "--d", "3", "--p-cot", "0.6", "--replicates", "2", "--cap", "16"]
@@ -38,24 +37,6 @@ def bounded(monkeypatch):
     monkeypatch.setenv("LINPARITY_MAX_BYTES", str(2 * 2 ** 30))
 
 
-def _value(name):
-    kind, lo, hi = RANGES[name]
-    if kind == "int":
-        return st.one_of(st.integers(lo, min(hi, lo + 40)), st.integers(lo, hi)).map(str)
-    return st.one_of(st.floats(lo, hi), st.sampled_from([lo, hi])).map(repr)
-
-
-def _nulls(o, key=""):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            yield from _nulls(v, k)
-    elif isinstance(o, list):
-        for v in o:
-            yield from _nulls(v, key)
-    elif o is None:
-        yield key
-
-
 def check(argv, names, capsys, nullable=frozenset()):
     """One CLI run: exit 0 with finite JSON (null only under ``nullable`` keys), or exit 2 with one
     line naming one of ``names``."""
@@ -64,7 +45,7 @@ def check(argv, names, capsys, nullable=frozenset()):
     assert "Traceback" not in err, err
     if code == 0:
         res = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c} in {argv}"))
-        assert not [k for k in _nulls(res) if k not in nullable], (argv, res)
+        assert not [k for k in null_keys(res) if k not in nullable], (argv, res)
     else:
         lines = err.strip("\n").split("\n")
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (argv, code, err)
@@ -75,7 +56,7 @@ def check(argv, names, capsys, nullable=frozenset()):
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(opt=st.sampled_from(sorted(SAMPLES_OPTIONS)), data=st.data())
 def test_samples_fuzz(opt, data, capsys, bounded):
-    val = data.draw(st.one_of(_value(SAMPLES_OPTIONS[opt]), st.sampled_from(HOSTILE)))
+    val = data.draw(st.one_of(value_in(RANGES[SAMPLES_OPTIONS[opt]]), st.sampled_from(HOSTILE)))
     argv = SAMPLES_BASE + [opt, val, "--json"]          # a later option overrides the base's value
     # the option itself; b0 > cap names both (--b0 given too large, or --cap below the base's b0)
     check(argv, [opt], capsys, SAMPLES_NULLABLE | {"below"})
@@ -102,7 +83,7 @@ FIELD_VALUES = {
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(field=st.sampled_from(sorted(FIELD_VALUES)), data=st.data(),
-       jobs=st.one_of(st.none(), _value("jobs"), st.sampled_from(HOSTILE)),
+       jobs=st.one_of(st.none(), value_in(RANGES["jobs"]), st.sampled_from(HOSTILE)),
        backend=st.one_of(st.none(), st.sampled_from(["joblib", "dask", "mpi", ""])))
 def test_sweep_fuzz(field, data, jobs, backend, capsys, bounded):
     """A spec with one fuzzed field (tiny demo tasks otherwise), with or without --jobs/--backend: the

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from linparity import cli  # noqa: E402
 from linparity.transformer.limits import RANGES  # noqa: E402
 
-from test_cli_fuzz import HOSTILE, _nulls, _value  # noqa: E402
+from _fuzz import HOSTILE, null_keys, value_in  # noqa: E402
 
 TINY = ["--d", "4", "--width", "8", "--heads", "2", "--depth", "1", "--n-eval", "8", "--batch-size", "8",
         "--quiet", "--json"]
@@ -48,7 +48,7 @@ OPTIONS = {cmd: _options(cmd) for cmd in BASES}
 def cases(draw):
     cmd = draw(st.sampled_from(sorted(BASES)))
     opt = draw(st.sampled_from(sorted(OPTIONS[cmd])))
-    val = draw(st.one_of(_value(RANGES[OPTIONS[cmd][opt]]), st.sampled_from(HOSTILE)))
+    val = draw(st.one_of(value_in(RANGES[OPTIONS[cmd][opt]]), st.sampled_from(HOSTILE)))
     return cmd, opt, val
 
 
@@ -68,7 +68,7 @@ def check_case(argv, opt, capsys):
     assert "Traceback" not in err, err
     if code == 0:
         res = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-finite {c} in {argv}"))
-        bad = [k for k in _nulls(res) if k not in NULLABLE]
+        bad = [k for k in null_keys(res) if k not in NULLABLE]
         assert not bad, (argv, bad)
         assert err == "", (argv, err)
     else:
