@@ -31,7 +31,7 @@ import numpy as np
 
 __all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "MAX_ENUM_D", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
            "check_finite_array", "check_finite_scalar", "check_lam", "available_memory", "max_seconds",
-           "max_bytes", "estimate_work", "check_work", "refuse_work", "fmt_bytes", "fmt_seconds"]
+           "max_bytes", "star_round_bytes", "pg_step_bytes", "estimate_work", "check_work", "refuse_work", "fmt_bytes", "fmt_seconds"]
 
 #: largest integer any count (d, steps, samples, replicates, ...) may take: exact in float64 and far
 #: from int64 overflow, so no later product of two counts overflows before the work check refuses it
@@ -223,6 +223,16 @@ _CONTINUE = (5e-7, 1e-9)         # STaR continue: per SGD step a, per visit of a
 _RL_N_EVAL = 2048                # StarConfig / PGConfig n_eval: evaluation inputs when d > MAX_ENUM_D
 
 
+def star_round_bytes(R: float, N: float, d: float) -> float:
+    """Bytes of one STaR round's samples: R replicates of N inputs with their responses."""
+    return R * N * (_STAR_BYTES[0] + _STAR_BYTES[1] * d)
+
+
+def pg_step_bytes(R: float, responses: float, d: float) -> float:
+    """Bytes of one policy-gradient step's samples: R replicates of ``responses`` (B, or B G for GRPO)."""
+    return R * responses * _PG_BYTES[0] * d
+
+
 def _a3_sec(d, p, T, R):
     """Algorithm 3: R replicates of T samples."""
     return R * T * (_A3[0] + _A3[1] * d + _A3[2] * p * d * d)
@@ -307,10 +317,10 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
             else:
                 per_sample += E * (_CONTINUE[0] / Bs + _CONTINUE[1] * d * d)
                 drivers["epochs"] = E / 2
-            mem = R * N * (_STAR_BYTES[0] + _STAR_BYTES[1] * d) + _PG_BYTES[1] * R * n_ev * d + _seen(d, n * N, R)
+            mem = star_round_bytes(R, N, d) + _PG_BYTES[1] * R * n_ev * d + _seen(d, n * N, R)
             sec += n * R * N * per_sample + (n + 1) * _rl_eval_sec(d, n_ev, R)
         elif method == "sgd":
-            mem = R * d * (_PG_BYTES[0] * B * G + _PG_BYTES[1] * n_ev) + _seen(d, n * B, R)
+            mem = pg_step_bytes(R, B * G, d) + _PG_BYTES[1] * R * n_ev * d + _seen(d, n * B, R)
             sec += n * R * B * G * (_PG_RESPONSE[0] * d + _PG_RESPONSE[1] * d * d) + (n + 1) * _rl_eval_sec(d, n_ev, R)
     if method != "sgd":   # the population routes hold no samples, batches or replicates
         drivers = {k: v for k, v in drivers.items() if k in ("d", "steps", "rounds", "pretrain_steps")}

@@ -54,6 +54,10 @@ BAD_CALLS = {
     "greedy_responses X of another d": (lambda: greedy_responses(W, np.ones((3, D + 2))), "X"),
     "greedy_responses X strings": (lambda: greedy_responses(W, np.full((3, D), "a")), "X"),
     "evaluate_batch X not +-1": (lambda: evaluate_batch(W, _half((3, D))), "X"),
+    # sizes that cannot fit: refused by the argument that makes them large, before any work
+    "run_star samples beyond memory": (lambda: run_star(W, StarConfig(rounds=1, samples=2 ** 53), 0), "samples"),
+    "run_pg batch beyond memory": (lambda: run_pg(W, PGConfig(algo="grpo", steps=1, batch_size=2 ** 50,
+                                                              group_size=8), 0), "batch_size"),
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import check_int, check_positive, check_prob, check_temperature
+from .._validate import check_alloc, pg_step_bytes
 from ..data import add_distinct, check_reward, response_length, sample_inputs
 from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
 
@@ -114,6 +115,9 @@ class PGResult:
 def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     """REINFORCE or GRPO for ``cfg.steps`` steps from the R models W0 (streams as in :func:`run_star`)."""
     R, d = W0.R, W0.d
+    G = cfg.group_size if cfg.algo == "grpo" else 1
+    # a step's inputs, responses and their float work arrays: refused by name before any work
+    check_alloc("batch_size", pg_step_bytes(R, cfg.batch_size * G, d))
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
+from .._validate import check_alloc, star_round_bytes
 from ..data import add_distinct, check_reward, sample_inputs
 from ..heads import lam_triple
 from ..model import LinearAR
@@ -263,6 +264,8 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     optional callable(round, rounds), called after each round (e.g. a line on stderr).
     """
     R, d = W0.R, W0.d
+    # a round's inputs, responses and their float work arrays: refused by name before any work
+    check_alloc("samples", star_round_bytes(R, cfg.samples, d))
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
