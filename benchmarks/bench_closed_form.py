@@ -22,7 +22,7 @@ from bench_pretrain import BENCH_MD, best_time, update_markdown  # noqa: E402
 from linparity import LinearAR  # noqa: E402
 from linparity._io import atomic_write_text  # noqa: E402
 from linparity import closed_form as cf  # noqa: E402
-from linparity import exact as en  # noqa: E402
+from linparity import exact  # noqa: E402
 
 
 def bench(d: int = 12, p: float = 0.25, lam: float = 0.01, repeats: int = 3) -> str:
@@ -31,18 +31,18 @@ def bench(d: int = 12, p: float = 0.25, lam: float = 0.01, repeats: int = 3) -> 
     rows = []
     cases = [
         ("NTP population gradient", lambda: cf.population_grad(theta, d, p, lam),
-         lambda: en.population_ntp_grad(model, p, lam)),
+         lambda: exact.population_ntp_grad(model, p, lam)),
         ("trajectory-type probabilities", lambda: cf.trajectory_probs(theta, d),
-         lambda: en.exact_metrics(model, p)),
+         lambda: exact.exact_metrics(model, p)),
         ("regularised optimum", lambda: cf.ntp_optimum(d, p, lam),
-         lambda: en.exact_ntp_optimum(d, p, lam)),
+         lambda: exact.exact_ntp_optimum(d, p, lam)),
     ]
     for name, fast, slow in cases:
         t_cf, t_en = best_time(fast, repeats), best_time(slow, 1 if "optimum" in name else repeats)
         rows.append(f"| {name} | {t_cf * 1e6:,.1f} us | {t_en:,.3f} s | {t_en / t_cf:,.0f}x |")
     # agreement check in the same run
     g_cf = cf.population_grad(theta, d, p, lam)
-    r = en.population_ntp_grad(model, p, lam).reduced()
+    r = exact.population_ntp_grad(model, p, lam).reduced()
     diff = np.abs(np.array([r.a, r.b, r.c, *r.chain]) - g_cf).max()
     return "\n".join([
         f"d = {d}, p = {p}, lambda = {lam}; best of {repeats} runs (the enumeration optimum: one run). "

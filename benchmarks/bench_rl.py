@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 
 from linparity import closed_form as cf  # noqa: E402
 from linparity import references  # noqa: E402
-from linparity import simulate as rl  # noqa: E402
+from linparity import simulate as sim  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pretrain import best_time as _best  # noqa: E402
@@ -41,21 +41,21 @@ def main(argv=None):
     load0 = os.getloadavg()[0]
     d, p, lam = 50, 0.25, 1e-4
     theta = cf.ntp_optimum(d, p, lam)                      # calibrated start: ~60% of responses kept
-    W = rl.BatchedAR.from_reduced(theta, d, 1)
+    W = sim.BatchedAR.from_reduced(theta, d, 1)
     m = W.models()[0]
-    cfg = rl.StarConfig(rounds=1, samples=100_000, variant="refit", lam=lam)
-    rl.star_round(W, rl.StarConfig(rounds=1, samples=1000, variant="refit", lam=lam), [np.random.default_rng(0)])  # compile
-    t_vec = _best(lambda: rl.star_round(W, cfg, [np.random.default_rng(1)]), 2)
+    cfg = sim.StarConfig(rounds=1, samples=100_000, variant="refit", lam=lam)
+    sim.star_round(W, sim.StarConfig(rounds=1, samples=1000, variant="refit", lam=lam), [np.random.default_rng(0)])  # compile
+    t_vec = _best(lambda: sim.star_round(W, cfg, [np.random.default_rng(1)]), 2)
     t_ref = _best(lambda: references.star_round_reference(m, a.ref_samples, lam=lam, rng=2), 2)
     star = (cfg.samples / t_vec, a.ref_samples / t_ref)
 
-    pc = rl.PGConfig(algo="grpo", steps=1000, lr=0.5, batch_size=16, group_size=8, eval_every=0)
+    pc = sim.PGConfig(algo="grpo", steps=1000, lr=0.5, batch_size=16, group_size=8, eval_every=0)
 
     def run_vec():
         Wg = W.copy()
         gens = [np.random.default_rng(3)]
         for _ in range(pc.steps):
-            rl.pg_step(Wg, pc, gens)
+            sim.pg_step(Wg, pc, gens)
     run_vec()                                              # compile / warm up
     t_pg = _best(run_vec, 2)
     t_pg_ref = _best(lambda: references.pg_steps_reference(m, a.ref_steps, 0.5, 16, 8, rng=4), 2)

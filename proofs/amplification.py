@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import sympy as sp
 
-from linparity import closed_form as rl
+from linparity import closed_form as cf
 
 from ._report import agree, all_true, positive, settle, sigma, value, zero
 from .trajectory_types import formulas
@@ -39,19 +39,19 @@ def check():
         pt = {al: sigma(a / t), u: b + c, tau: t, **{k: sigma(sp.sympify(cl) / t) for k in ka}}
         w_ex = value(rewards[rew][1], pt)
         where = f"theta=({a},{b},{c},{cl}), tau={t}, {rew}"
-        bad_star.append(agree("amplification_margin", rl.amplification_margin(th, D, rew, float(t)), w_ex - 0.5, where))
-        ks = rl.kept_stats(th, D, rew, float(t))
+        bad_star.append(agree("amplification_margin", cf.amplification_margin(th, D, rew, float(t)), w_ex - 0.5, where))
+        ks = cf.kept_stats(th, D, rew, float(t))
         A_ex, B_ex = value(A.subs({s: sp.exp((b + c) / t), W: w_ex}), pt), value(B.subs(s, sp.exp((b + c) / t)), pt)
         bad_star.append(agree("kept_stats go-on share", ks.stop[0] / (ks.stop[0] + ks.stop[2]), A_ex / (A_ex + B_ex), where))
-        th2 = rl.refit(ks, D, (1e-9, 1e-9, 1e-9))            # the library's refit moves u the same way
+        th2 = cf.refit(ks, D, (1e-9, 1e-9, 1e-9))            # the library's refit moves u the same way
         up = float(value(sigma(-(th2[1] + th2[2])) - (1 - sigma((b + c) / t)), {}))
         if abs(w_ex - 0.5) > 1e-6 and np.sign(up) != np.sign(float(w_ex - 0.5)):
             bad_star.append(f"refit moves P(go on) by {up:.3g} but W - 1/2 = {float(w_ex - 0.5):.3g} at {where}")
-        g = rl.reward_gradient(th, D, rew, float(t))
+        g = cf.reward_gradient(th, D, rew, float(t))
         dEdu = value(sp.diff(rewards[rew][0], u), pt)
         bad_pg.append(agree("reward_gradient dE/du = (g_b+g_c)/2", (g[1] + g[2]) / 2, dEdu, where))
-        if abs(w_ex - 0.5) > 1e-9 and rl.stop_gradient_sign(th, D, rew, float(t)) != np.sign(float(0.5 - w_ex)):
-            bad_pg.append(f"stop_gradient_sign = {rl.stop_gradient_sign(th, D, rew, float(t))} at {where}")
+        if abs(w_ex - 0.5) > 1e-9 and cf.stop_gradient_sign(th, D, rew, float(t)) != np.sign(float(0.5 - w_ex)):
+            bad_pg.append(f"stop_gradient_sign = {cf.stop_gradient_sign(th, D, rew, float(t))} at {where}")
     grid = "theta grid a in {-1,1/2}, b in {-1,1}, c = 1/3, c_l in {0,1/2,1,2,3,5}, tau in {1,2}, d=4, both rewards"
     return [settle("7a STaR raises P(go on | y_1 = x_1) iff W > 1/2 (chain beats a short answer)", star, bad_star,
                    "A/(A+B) - (1-beta) = alpha beta (1-beta)(W-1/2)/(A+B); library amplification_margin, kept_stats, "

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from linparity import closed_form as rl
+from linparity import closed_form as cf
 from linparity.closed_form import ntp_optimum
 
 from ._report import P_GRID, agree, all_true, positive, settle, zero
@@ -30,10 +30,10 @@ def check():
     bad = []
     for pv in P_GRID:
         th = ntp_optimum(D, float(pv), LAM)
-        ks = rl.kept_stats(th, D)
+        ks = cf.kept_stats(th, D)
         bad += [agree("kept_stats.q", ks.q, 2 * pv / (1 + pv), f"p={pv}", rtol=1e-8, atol=1e-8),
                 agree("kept_stats.r", ks.r, sp.Rational(1, 2), f"p={pv}", rtol=1e-8, atol=1e-8)]
-        sm = rl.star_map(th, D, LAM, 4)
+        sm = cf.star_map(th, D, LAM, 4)
         bad += [agree(f"star_map.pi_long[{k}]", sm.pi_long[k], P(k).subs(o, pv / (1 - pv)), f"p={pv}",
                       rtol=1e-8, atol=1e-8) for k in range(5)]
     r1 = settle("5a STaR: kept set of a calibrated model is D(2p/(1+p))", all_true(kept), bad,
@@ -48,7 +48,7 @@ def check():
         exact = [Fraction(pv.p, pv.q)]
         for _ in range(30):
             exact.append(2 * exact[-1] / (1 + exact[-1]))
-        it, cf_ = rl.ideal_recursion(float(pv), 30), rl.ideal_p(float(pv), range(31))
+        it, cf_ = cf.ideal_recursion(float(pv), 30), cf.ideal_p(float(pv), range(31))
         bad += [agree("ideal_recursion", it[k], sp.Rational(exact[k]), f"p0={pv}, n={k}") for k in range(31)]
         bad += [agree("ideal_p", cf_[k], P(k).subs(o, pv / (1 - pv)), f"p0={pv}, n={k}") for k in range(31)]
     r2 = settle("5b STaR: p_n = 2^n p0/(2^n p0 + 1 - p0) solves p_{n+1} = 2p_n/(1+p_n)", all_true(rec, start), bad,
@@ -66,8 +66,8 @@ def check():
         brute = next(k for k in range(200) if 2 ** (k + 1) * g > 1 - g)   # exact definition of n*
         if n_star_formula(g) != brute:
             bad.append(f"formula n*={n_star_formula(g)} != {brute} at p0={g}")
-        if g == Fraction(float(g)) and rl.n_star(float(g)) != brute:
-            bad.append(f"library n_star={rl.n_star(float(g))} != {brute} at p0={g}")
+        if g == Fraction(float(g)) and cf.n_star(float(g)) != brute:
+            bad.append(f"library n_star={cf.n_star(float(g))} != {brute} at p0={g}")
     r4 = settle("5d n*: p_n > 1/3 iff 2^(n+1) p0 > 1 - p0", iff, [],
                 "p_n - 1/3 = (2^(n+1)p0 - (1-p0))/(3(2^n p0 + 1 - p0)), denominator > 0")
     r5 = settle("5e n* = max(0, floor(log2((1-p0)/p0)))", None, bad,

@@ -13,7 +13,6 @@ from scipy.special import expit
 from scipy.stats import chi2, norm
 
 from linparity import closed_form as cf
-from linparity import closed_form as rcf
 from linparity.data import MAX_ENUM_D, REWARDS, all_inputs, long_response, short_response
 from linparity.exact import (all_responses, bit_index, exact_metrics, exact_ntp_optimum, expected_reward,
                              log_prob_grad, policy_gradient, population_ntp_grad, population_ntp_loss,
@@ -191,8 +190,8 @@ def test_policy_gradient_equals_closed_form(pt, tau, reward):
     """closed_form.rl's E[r] and its gradient in reduced coordinates (THEORY §6) against enumeration."""
     d, theta = pt
     g, val = policy_gradient(LinearAR.from_reduced(d, *theta[:3], theta[3:]), reward, tau, return_value=True)
-    assert val == pytest.approx(rcf.expected_reward(theta, d, reward, tau), abs=1e-12)
-    np.testing.assert_allclose(reduced_vec(g), rcf.reward_gradient(theta, d, reward, tau), rtol=0, atol=1e-12)
+    assert val == pytest.approx(cf.expected_reward(theta, d, reward, tau), abs=1e-12)
+    np.testing.assert_allclose(reduced_vec(g), cf.reward_gradient(theta, d, reward, tau), rtol=0, atol=1e-12)
 
 
 def _d2_off_components(theta, p, tau):

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, strategies as st
 
 from linparity import closed_form as cf
-from linparity import closed_form as rc
 from linparity import theory
 from linparity.data import all_inputs, long_response, response_length, short_response
 from linparity.experiments import ntp, scaling, star
@@ -54,7 +53,7 @@ def test_report_quotes_library_numbers(quick_run):
     assert len(rows) == len(QUICK.f4_ps)
     for r, p in zip(rows, QUICK.f4_ps):
         assert f"p={p}," in r
-        assert f"n* = {rc.n_star(p)} " in r + " "
+        assert f"n* = {cf.n_star(p)} " in r + " "
 
 
 def test_same_seed_same_report(tmp_path):
@@ -119,9 +118,9 @@ def test_ideal_curves_match_closed_forms(p0, d):
     mixture of the response lengths that data.response_length gives L(x) and S(x)."""
     n = 8
     ic = star.ideal_curves(p0, d, n)
-    np.testing.assert_allclose(ic["pi_long"], rc.ideal_p(p0, np.arange(n + 1)), rtol=1e-12)
+    np.testing.assert_allclose(ic["pi_long"], cf.ideal_p(p0, np.arange(n + 1)), rtol=1e-12)
     if np.all(np.abs(ic["pi_long"] - 1 / 3) > 1e-12):
-        ns = rc.n_star(p0)
+        ns = cf.n_star(p0)
         assert np.array_equal(ic["greedy_accuracy"], np.where(np.arange(n + 1) >= ns, 1.0, 0.5))
     X = all_inputs(d)[:4]
     len_long, len_short = response_length(long_response(X))[0], response_length(short_response(X))[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import closed_form as cf
-from .. import exact as en
+from .. import exact
 from .. import simulate as sim
 from .._checks import check_d, check_int, spawn
 from ..data import Mixture, long_response, response_length, reward_function, short_response, all_inputs
@@ -48,7 +48,7 @@ def exact_noisy_optimum(d, p, lam, noise, noise_kind="final") -> LinearAR:
     are assumed, so ``.reduced().off_subspace_norm`` of the result says whether the subspace holds.
     """
     X, Y, w = Mixture(d, p, noise, noise_kind).enumerate()
-    return en.fit_weighted(X, Y, w, lam_triple(lam, positive=True))
+    return exact.fit_weighted(X, Y, w, lam_triple(lam, positive=True))
 
 
 def noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lam, replicates=1, rng=None):
@@ -92,7 +92,7 @@ def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_m
         out["cf_u"].append(th[1] + th[2])
         if d <= 12:
             ex = exact_noisy_optimum(d, p, lams, eps, noise_kind)
-            em = en.exact_metrics(ex, p)
+            em = exact.exact_metrics(ex, p)
             r = ex.reduced()
             out["ex_pi_long"].append(em["pi_long"])
             out["ex_greedy"].append(em["greedy_accuracy"])
@@ -158,7 +158,7 @@ def length_penalty_thresholds(d, p, lam, group_size=8) -> dict:
 
 
 def length_penalty_run(d, p, lam, beta, algo, steps, lr, replicates, rng, batch_size=256, group_size=8,
-                       exact=False) -> dict:
+                       with_exact=False) -> dict:
     """Policy gradient on r_beta from the calibrated optimum: closed form (``cf_u``: stop logit
     after y_1 = x_1, ``cf_pi_long``, ``cf_p_long``, ``(steps+1,)``), optional exact REINFORCE ascent on
     full weights (``ex_pi_long``), and simulation (``sim_u``, ``sim_pi_long`` ``(R, steps+1)``)."""
@@ -169,9 +169,9 @@ def length_penalty_run(d, p, lam, beta, algo, steps, lr, replicates, rng, batch_
     out = {"cf_u": traj[:, 1] + traj[:, 2],
            "cf_pi_long": np.array([reduced_metrics(t, d)["pi_long"] for t in traj]),
            "cf_p_long": np.array([reduced_metrics(t, d)["p_long"] for t in traj])}
-    if exact and algo == "reinforce":
-        ex = en.pg_ascent(LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:]), lr, steps,
-                          penalised_reward("cot", beta))
+    if with_exact and algo == "reinforce":
+        ex = exact.pg_ascent(LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:]), lr, steps,
+                             penalised_reward("cot", beta))
         out["ex_pi_long"] = ex["pi_long"]
     if replicates:
         cfg = sim.PGConfig(algo=algo, steps=steps, lr=lr, batch_size=batch_size, group_size=group_size,
@@ -208,8 +208,8 @@ def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
                               "calibration_error_short": max(abs(tp.pi_short_eq - (1 - p) / 2),
                                                              abs(tp.pi_short_neq - (1 - p) / 2))}}
         if d <= 12:
-            ex = en.exact_ntp_optimum(d, p, lams)
-            em = en.exact_metrics(ex, p)
+            ex = exact.exact_ntp_optimum(d, p, lams)
+            em = exact.exact_metrics(ex, p)
             r = ex.reduced()
             row["ex"] = {"u": r.b + r.c, "pi_long": em["pi_long"], "greedy_accuracy": em["greedy_accuracy"],
                          "calibration_error": em["calibration_error"],
@@ -249,11 +249,11 @@ def theorem2_steps(d, p, lam, rounds, N, replicates, rng, **star_options) -> dic
         m = LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])
         q, pi = [], []
         for _ in range(rounds):
-            e = en.exact_metrics(m, p)
+            e = exact.exact_metrics(m, p)
             wl, ws = e["pi_long_x"], e["pi_short_x"]
             q.append(wl.sum() / (wl.sum() + ws.sum()))
-            m = en.fit_weighted(XX, YY, np.concatenate([wl, ws]), lams, 1e-12)
-            pi.append(en.exact_metrics(m, p)["pi_long"])
+            m = exact.fit_weighted(XX, YY, np.concatenate([wl, ws]), lams, 1e-12)
+            pi.append(exact.exact_metrics(m, p)["pi_long"])
         out["ex_q"], out["ex_pi"] = np.array(q), np.array(pi)
     if replicates:
         opts = {**STAR_OPTIONS, **star_options}

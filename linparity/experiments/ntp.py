@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 
 from .. import closed_form as cf
-from .. import exact as en
+from .. import exact
 from .. import theory
 from .._checks import check_d, check_int, check_prob
 from ..data import all_inputs
@@ -49,7 +49,7 @@ def optimum_curves(d, ps, lam) -> dict:
 def exact_optimum_curves(d, ps, lam) -> dict:
     """Exact enumeration at the full-weight regularised optimum (exact.exact_ntp_optimum),
     measured by exact.exact_metrics over all 2^d inputs; arrays ``(len(ps),)``."""
-    ms = [en.exact_metrics(en.exact_ntp_optimum(d, p, lam), p) for p in ps]
+    ms = [exact.exact_metrics(exact.exact_ntp_optimum(d, p, lam), p) for p in ps]
     return {"greedy_accuracy": np.array([m["greedy_accuracy"] for m in ms]),
             "pi_long": np.array([m["pi_long"] for m in ms]),
             "pi_short_correct": np.array([m["pi_short_correct"] for m in ms])}
@@ -97,7 +97,7 @@ def exact_checkpoints(d, p, lam, Ts) -> tuple[np.ndarray, np.ndarray]:
     of the two rows used).
     """
     Ts = [check_int("T", T, 0) for T in Ts]
-    _, tr = en.train_exact(LinearAR.zeros(d), p, lam, max(Ts), return_trajectory=True)
+    _, tr = exact.train_exact(LinearAR.zeros(d), p, lam, max(Ts), return_trajectory=True)
     off = np.array([max(tr.off_norm[T], tr.off_norm[int(round(p * T))]) for T in Ts])
     # heads 1, 2a from row T, chain heads from row round(p T): they step on long samples only
     theta = np.array([np.concatenate([tr.theta[T, :3], tr.theta[int(round(p * T)), 3:]]) for T in Ts])

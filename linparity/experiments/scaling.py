@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import closed_form as cf
-from .. import closed_form as rc
-from .. import exact as en
+from .. import exact
 from .. import theory
 from .._checks import check_d, check_int, check_prob, spawn
 from ..sweep import register_task
@@ -51,17 +50,17 @@ def sampled_star_round(theta, d, lam, N, rng) -> np.ndarray:
 
     Nothing kept: the model is unchanged (the refit has no data).
     """
-    s = rc.kept_stats(theta, d, "cot")
+    s = cf.kept_stats(theta, d, "cot")
     K, q, r = s.kept_fraction, s.q, s.r
     probs = np.clip([K * q, K * (1 - q) * r, K * (1 - q) * (1 - r)], 0.0, 1.0)
     nL, nSe, nSn, _ = np.random.default_rng(rng).multinomial(N, [*probs, max(0.0, 1 - probs.sum())])
     k = nL + nSe + nSn
     if k == 0:
         return np.asarray(theta, dtype=np.float64).copy()
-    stats = rc.KeptStats(kept_fraction=k / N, q=nL / k, r=nSe / (nSe + nSn) if nSe + nSn else 0.5,
+    stats = cf.KeptStats(kept_fraction=k / N, q=nL / k, r=nSe / (nSe + nSn) if nSe + nSn else 0.5,
                          pi1=(nL + nSe) / k, stop=np.array([nL, 0, nSe, nSn]) / k,
                          pi_chain=np.ones(d - 1))       # 'cot' keeps correct chains only
-    return rc.refit(stats, d, lam)
+    return cf.refit(stats, d, lam)
 
 
 def samples_to_generalise(d, p, lam, budget, n_max, rng, level=0.99) -> float:
@@ -136,10 +135,10 @@ def ntp_alone_accuracy(d, p, lam) -> float:
 def exact_ntp_alone_accuracy(d, p, lam) -> float:
     """The same by exact enumeration: greedy accuracy over all 2^d inputs of the full-weight
     regularised optimum (exact.exact_ntp_optimum, exact_metrics; d <= 12)."""
-    return en.exact_metrics(en.exact_ntp_optimum(d, p, lam), p)["greedy_accuracy"]
+    return exact.exact_metrics(exact.exact_ntp_optimum(d, p, lam), p)["greedy_accuracy"]
 
 
 def guide_samples(p) -> float:
     """Closed-form guide (1 + n*(p)) / p: one expected long sample in pre-training and in each of
     the n*(p) STaR rounds of the ideal recursion (closed_form.n_star)."""
-    return (1 + rc.n_star(p)) / p
+    return (1 + cf.n_star(p)) / p

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import closed_form as rc
-from .. import exact as en
-from .. import simulate as rl
+from .. import closed_form as cf
+from .. import exact
+from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
 from ..sweep import register_task
 from ..studies.start import initial_models
 
 # the maths the STaR figures (F3, F4, F8) plot, named for them (figures import experiments only)
-n_star = rc.n_star
-closed_form_map = rc.star_map
-exact_map = en.star_map
+n_star = cf.n_star
+closed_form_map = cf.star_map
+exact_map = exact.star_map
 
 __all__ = ["STAR_OPTIONS", "n_star", "closed_form_map", "exact_map", "first_reach", "ideal_curves", "simulate_star",
            "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
@@ -46,14 +46,14 @@ def ideal_curves(p0, d, n_rounds) -> dict:
     ``mean_length`` = 2 (1 - p_n) + (d + 1) p_n tokens (a short response is a bit and EOS, a long
     one d+1 tokens).
     """
-    p = rc.ideal_recursion(p0, n_rounds)                                        # (n_rounds+1,)
+    p = cf.ideal_recursion(p0, n_rounds)                                        # (n_rounds+1,)
     return {"pi_long": p, "greedy_accuracy": np.where(p > 1 / 3, 1.0, 0.5),
             "mean_length": 2 * (1 - p) + (d + 1) * p}
 
 
 def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=None,
-                  n_eval=1024, **options) -> tuple[rl.StarResult, np.ndarray]:
-    """STaR by simulation (rl.run_star) from R starting models (studies.start.initial_models).
+                  n_eval=1024, **options) -> tuple[sim.StarResult, np.ndarray]:
+    """STaR by simulation (sim.run_star) from R starting models (studies.start.initial_models).
 
     ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
     with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).
@@ -66,14 +66,14 @@ def _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, 
     """:func:`simulate_star` that also returns the R starting models (list of LinearAR)."""
     g_start, g_run = spawn(rng, 2)
     W0, theta0 = initial_models(d, p, pretrain_steps, lam, replicates, g_start)
-    cfg = rl.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
+    cfg = sim.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
                         **{**STAR_OPTIONS, **options})
-    return rl.run_star(W0, cfg, g_run), theta0, W0.models()
+    return sim.run_star(W0, cfg, g_run), theta0, W0.models()
 
 
 def map_rounds(theta0, d, lam, n_max, level=0.99) -> float:
     """First round at which the exact map's greedy accuracy is >= level (inf if not by n_max)."""
-    return float(first_reach(rc.star_map(theta0, d, lam, n_max).greedy_accuracy, level))
+    return float(first_reach(cf.star_map(theta0, d, lam, n_max).greedy_accuracy, level))
 
 
 def map_generalises(theta0, d, lam, n_max, level=0.99) -> bool:
@@ -99,11 +99,11 @@ def f8_task(params: dict, rng: np.random.Generator) -> dict:
     res, theta0, (m0,) = _simulate_star(d, p, lam, rounds, params["samples"], 1, rng,
                                         check_int("T", params["T"], 1), 1024)
     try:
-        exact = en.star_map(m0, p, lam, rounds)["greedy_accuracy"]
+        ex_acc = exact.star_map(m0, p, lam, rounds)["greedy_accuracy"]
     except (ValueError, RuntimeError):   # nothing kept, or the refit did not converge
-        exact = np.full(rounds + 1, np.nan)
+        ex_acc = np.full(rounds + 1, np.nan)
     return {"greedy_accuracy": res.greedy_accuracy_[0], "pi_long": res.pi_long_[0],
-            "mean_length": res.mean_length_[0], "theta0": theta0, "exact_greedy_accuracy": exact}
+            "mean_length": res.mean_length_[0], "theta0": theta0, "exact_greedy_accuracy": ex_acc}
 
 
 def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
@@ -112,6 +112,6 @@ def f8_boundary(d, ps, Ts, lam, n_max, level=0.99) -> np.ndarray:
     :func:`map_generalises`)."""
     out = np.zeros((len(ps), len(Ts)), dtype=bool)
     for i, p in enumerate(ps):
-        for j, th in enumerate(rc.pretrain_checkpoint(d, p, lam, Ts)):
+        for j, th in enumerate(cf.pretrain_checkpoint(d, p, lam, Ts)):
             out[i, j] = map_generalises(th, d, lam, n_max, level)
     return out

@@ -42,7 +42,6 @@ import numpy as np
 import torch
 
 from .. import closed_form as cf
-from .. import closed_form as rcf
 from .._checks import check_int, spawn
 from ..sweep import SweepSpec, register_task, run_sweep
 from ..transformer.model import TransformerConfig, build_model
@@ -345,11 +344,11 @@ def t2_data(out_dir, mode, ss, progress=False) -> dict:
     s = _settings(T2_SETTINGS, mode)
     seed = [int(ss.entropy), *ss.spawn_key]
     log = _sweep("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
-    lin = rcf.star_map(cf.ntp_optimum(s["d"], s["p_cot"], LAM), s["d"], LAM, s["rounds"])
+    lin = cf.star_map(cf.ntp_optimum(s["d"], s["p_cot"], LAM), s["d"], LAM, s["rounds"])
     p0 = float(log["pi_long"][0])
     return {"s": s, "log": log, "ideal": ideal_curves(p0, s["d"], s["rounds"]),
             "lin": {"p_long": np.asarray(lin.p_long), "greedy_accuracy": np.asarray(lin.greedy_accuracy),
-                    "mean_length": np.asarray(lin.mean_length)}, "n_star": float(rcf.n_star(p0))}
+                    "mean_length": np.asarray(lin.mean_length)}, "n_star": float(cf.n_star(p0))}
 
 
 def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain):

@@ -155,7 +155,7 @@ def f10(s, ss, out, jobs=1, progress=False) -> FigureResult:
         for j, beta in enumerate(z["f10_betas"]):
             col = f"C{j}"
             r = ex.length_penalty_run(d, p, lam, beta, algo, steps, 1.0, z["f10_R"], k_run[i],
-                                      batch_size=z["f10_batch"], exact=(algo == "reinforce" and j == 0))
+                                      batch_size=z["f10_batch"], with_exact=(algo == "reinforce" and j == 0))
             i += 1
             t = np.arange(steps + 1)
             _plot.line(ax, t, r["cf_u"], color=col, label=f"beta={beta}")

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import closed_form as rc
-from .. import simulate as rl
+from .. import closed_form as cf
+from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
 from .start import initial_models
 from ..heads import lam_triple
@@ -69,22 +69,22 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     d = check_d(d, 3)
     p = check_prob("p_cot", p)
     lams = lam_triple(lam, positive=True)
-    ns = rc.n_star(p)
+    ns = cf.n_star(p)
     rounds = (int(ns) + 4 if np.isfinite(ns) else 8) if rounds is None else check_int("rounds", rounds, 1)
     g_main, g_early, g_rw = spawn(np.random.SeedSequence(check_int("seed", seed, 0)), 3)
-    cfg = rl.StarConfig(rounds=rounds, samples=N, reward=reward, temperature=tau, variant=variant, lam=lams)
+    cfg = sim.StarConfig(rounds=rounds, samples=N, reward=reward, temperature=tau, variant=variant, lam=lams)
 
     # ------------------------------------------------------------------ main run
     gs, gr = spawn(g_main, 2)
     W0, theta0 = initial_models(d, p, pretrain_steps, lams, replicates, gs)
-    res = rl.run_star(W0, cfg, gr)
+    res = sim.run_star(W0, cfg, gr)
     q = res.pi_long_.mean(0)                                         # (rounds+1,)
-    p_n = rc.ideal_recursion(p, rounds)
-    mp = rc.star_map(theta0, d, lams, rounds, reward, tau)
+    p_n = cf.ideal_recursion(p, rounds)
+    mp = cf.star_map(theta0, d, lams, rounds, reward, tau)
     eps_n = np.abs(q[1:] - 2 * q[:-1] / (1 + q[:-1]))                # (rounds,)
     # one-step error against the exact map from each measured (replicate-mean) reduced state
     th = res.theta_.mean(0)
-    eps_exact = np.array([abs(rc.star_map(th[n], d, lams, 1, reward, tau).pi_long[1] - q[n + 1])
+    eps_exact = np.array([abs(cf.star_map(th[n], d, lams, 1, reward, tau).pi_long[1] - q[n + 1])
                           for n in range(rounds)])
     eps = float(eps_n.max())
     bound = (2.0 ** np.arange(rounds + 1)) * eps
@@ -105,7 +105,7 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
             "rounds_to_generalize": first_at_least(res.greedy_accuracy_.mean(0)),
             "rounds_to_generalize_map": first_at_least(mp.greedy_accuracy),
             "n_star": None if not np.isfinite(ns) else int(ns),
-            "amplification_margin_start": float(rc.amplification_margin(theta0, d, reward, tau))}
+            "amplification_margin_start": float(cf.amplification_margin(theta0, d, reward, tau))}
 
     # ------------------------------------------------------------------ early checkpoints
     early = []
@@ -115,17 +115,17 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
         pre = pretrain(d, p, check_int("early_steps", T, 1), lams, T_chain=Tc, replicates=replicates, rng=gp)
         t0 = pre.theta_.mean(0)
         for rw in ("cot", "e2e"):
-            c = rl.StarConfig(rounds=rounds, samples=N, reward=rw, temperature=tau, variant=variant, lam=lams)
-            sim = rl.run_star(rl.BatchedAR.stack(pre.models_), c, gq)
-            m = rc.star_map(t0, d, lams, rounds, rw, tau)
-            so, mo = _outcome(sim.pi_long_.mean(0), sim.greedy_accuracy_.mean(0)), \
+            c = sim.StarConfig(rounds=rounds, samples=N, reward=rw, temperature=tau, variant=variant, lam=lams)
+            run = sim.run_star(sim.BatchedAR.stack(pre.models_), c, gq)
+            m = cf.star_map(t0, d, lams, rounds, rw, tau)
+            so, mo = _outcome(run.pi_long_.mean(0), run.greedy_accuracy_.mean(0)), \
                 _outcome(m.pi_long, m.greedy_accuracy)
             early.append({"pretrain_steps": int(T), "T_chain": Tc, "reward": rw,
-                          "amplification_margin": float(rc.amplification_margin(t0, d, rw, tau)),
-                          "start_pi_long": float(sim.pi_long_.mean(0)[0]),
+                          "amplification_margin": float(cf.amplification_margin(t0, d, rw, tau)),
+                          "start_pi_long": float(run.pi_long_.mean(0)[0]),
                           "simulated": so, "map": mo, "map_predicted_correctly": so["generalises"] == mo["generalises"],
-                          "pi_long": _list(sim.pi_long_.mean(0)), "pi_long_map": _list(m.pi_long),
-                          "mean_length": _list(sim.mean_length_.mean(0))})
+                          "pi_long": _list(run.pi_long_.mean(0)), "pi_long_map": _list(m.pi_long),
+                          "mean_length": _list(run.mean_length_.mean(0))})
 
     # ------------------------------------------------------------------ cot vs e2e
     rows = []
@@ -133,25 +133,25 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
         grid = [(rw, t) for t in temperatures for rw in ("cot", "e2e")]
         for (rw, t), g in zip(grid, spawn(g_rw, len(grid))):
             ga, gb = spawn(g, 2)
-            c = rl.StarConfig(rounds=rounds, samples=N, reward=rw, temperature=t, variant=variant, lam=lams)
-            sim = rl.run_star(W0, c, ga)
-            m = rc.star_map(theta0, d, lams, rounds, rw, t)
-            pc = rl.PGConfig(algo="reinforce", steps=pg_steps, lr=pg_lr, batch_size=pg_batch, reward=rw,
+            c = sim.StarConfig(rounds=rounds, samples=N, reward=rw, temperature=t, variant=variant, lam=lams)
+            run = sim.run_star(W0, c, ga)
+            m = cf.star_map(theta0, d, lams, rounds, rw, t)
+            pc = sim.PGConfig(algo="reinforce", steps=pg_steps, lr=pg_lr, batch_size=pg_batch, reward=rw,
                              temperature=t, eval_every=max(1, pg_steps // 10))
-            pg = rl.run_pg(W0, pc, gb)
-            traj = rc.pg_discrete(theta0, d, pg_lr, pg_steps, rw, t)
-            pgm = [rc.greedy_probs(x, d).p_correct for x in traj]
-            pgl = [rc.trajectory_probs(x, d).pi_long for x in traj]
+            pg = sim.run_pg(W0, pc, gb)
+            traj = cf.pg_discrete(theta0, d, pg_lr, pg_steps, rw, t)
+            pgm = [cf.greedy_probs(x, d).p_correct for x in traj]
+            pgl = [cf.trajectory_probs(x, d).pi_long for x in traj]
             rows.append({"reward": rw, "temperature": t,
-                         "star": _outcome(sim.pi_long_.mean(0), sim.greedy_accuracy_.mean(0)),
+                         "star": _outcome(run.pi_long_.mean(0), run.greedy_accuracy_.mean(0)),
                          "star_map": _outcome(m.pi_long, m.greedy_accuracy),
-                         "star_margin_start": float(rc.amplification_margin(theta0, d, rw, t)),
-                         "star_margin_end_map": float(rc.amplification_margin(m.theta[-1], d, rw, t)),
-                         "star_pi_long": _list(sim.pi_long_.mean(0)), "star_pi_long_map": _list(m.pi_long),
+                         "star_margin_start": float(cf.amplification_margin(theta0, d, rw, t)),
+                         "star_margin_end_map": float(cf.amplification_margin(m.theta[-1], d, rw, t)),
+                         "star_pi_long": _list(run.pi_long_.mean(0)), "star_pi_long_map": _list(m.pi_long),
                          "pg": _outcome(pg.pi_long_.mean(0), pg.greedy_accuracy_.mean(0)),
                          "pg_closed_form": _outcome(pgl, pgm),
                          "pg_expected_reward_final": float(pg.expected_reward_.mean(0)[-1]),
-                         "pg_expected_reward_final_closed_form": float(rc.expected_reward(traj[-1], d, rw, t))})
+                         "pg_expected_reward_final_closed_form": float(cf.expected_reward(traj[-1], d, rw, t))})
     return {"settings": {"d": d, "p": p, "lam": list(lams), "N": N, "tau": tau, "rounds": rounds,
                          "reward": reward, "variant": variant, "replicates": replicates, "seed": seed,
                          "pretrain_steps": pretrain_steps, "pg_steps": pg_steps, "pg_lr": pg_lr,
