@@ -5,7 +5,7 @@ Reference values:
 * Optima: stationarity of the analytic gradient (root finding must return a zero of it), and the
   gradient against central finite differences of the loss.
 * Trajectory types: brute-force sums over every response of the full LinearAR built by
-  from_reduced (tests/test_data_model.all_responses), independent of the closed-form formulas.
+  from_reduced (tests/_helpers.all_responses), independent of the closed-form formulas.
 * Dynamics: gradient flow at t = 0 (the start), finite t (against explicit Euler with a small
   step, error O(step)) and t -> infinity (the optimum); a tolerance table by route below.
 """
@@ -18,7 +18,7 @@ from scipy.special import expit
 from linparity import LinearAR
 from linparity import closed_form as cf
 from linparity.data import all_inputs, long_response, short_response
-from tests.test_data_model import all_responses
+from _helpers import all_responses
 
 probs = st.floats(0.001, 0.999)
 lams = st.floats(1e-6, 1.0)

@@ -4,7 +4,6 @@ Reference values: exact probabilities come from brute-force enumeration of every
 here from THEORY §2 (independently of linparity.exact); statistical checks use fixed seeds
 and 5-sigma binomial tolerances or a chi-square goodness-of-fit threshold at 1e-6.
 """
-import itertools
 
 import numpy as np
 import pytest
@@ -17,16 +16,7 @@ from linparity import LinearAR, Mixture
 from linparity.data import (all_inputs, long_response, response_length, reward_cot, reward_e2e,
                             short_response)
 
-
-def all_responses(d):
-    """Every response the model can produce: 2 short, 2^d long, as int8 (2 + 2^d, d+1)."""
-    rows = [[y1] + [0] * d for y1 in (1, -1)]
-    rows += [list(bits) + [0] for bits in itertools.product((1, -1), repeat=d)]
-    return np.array(rows, dtype=np.int8)
-
-
-def random_model(d, rng, scale=1.0):
-    return LinearAR.from_vector(d, scale * rng.normal(size=LinearAR.n_params(d)))
+from _helpers import all_responses, random_model
 
 
 # ----------------------------------------------------------------------------- data
@@ -109,7 +99,7 @@ def test_log_prob_matches_hand_formula():
     """THEORY §2 written out for one sample at d = 3 (feature order of phi_l)."""
     rng = np.random.default_rng(5)
     d = 3
-    m = random_model(d, rng)
+    m = random_model(d, rng, 1.0)
     x = np.array([1, -1, -1])
     y = np.array([1, -1, 1, 0])
     z2 = np.array([*x, y[0]])
@@ -124,7 +114,7 @@ def test_log_prob_matches_hand_formula():
 
 def test_temperature_is_weight_scaling():
     rng = np.random.default_rng(2)
-    m = random_model(4, rng)
+    m = random_model(4, rng, 1.0)
     X = all_inputs(4)
     Y = long_response(X)
     scaled = LinearAR.from_vector(4, m.to_vector() / 0.7)
@@ -132,7 +122,7 @@ def test_temperature_is_weight_scaling():
 
 
 def test_impossible_responses_have_zero_probability():
-    m = random_model(4, np.random.default_rng(0))
+    m = random_model(4, np.random.default_rng(0), 1.0)
     X = all_inputs(4)[:3]
     Y = np.zeros((3, 5), dtype=np.int8)
     Y[0, :3] = 1          # length 4: neither short nor long

@@ -21,16 +21,14 @@ from linparity.model import LinearAR, features
 from linparity.studies.d2 import d2_greedy_threshold
 from linparity.studies.invariance import invariance_table
 
+from _helpers import random_model
+
 coord = st.floats(-4, 4, allow_nan=False)
 prob = st.floats(0, 1, allow_nan=False)
 temp = st.floats(0.2, 3.0)
 # lambda's documented range: 0 (closed form's unregularised limit) or [LAM_MIN, LAM_MAX] (linparity._validate)
 lam_one = st.one_of(st.just(0.0), st.floats(1e-12, 1))
 lam_st = st.one_of(lam_one, st.tuples(lam_one, lam_one, lam_one))
-
-
-def random_model(d, seed, scale=1.5):
-    return LinearAR.from_vector(d, scale * np.random.default_rng(seed).normal(size=LinearAR.n_params(d)))
 
 
 @st.composite
@@ -58,7 +56,7 @@ def test_response_distribution_sums_to_one(d, seed, tau, scale):
 @given(d=st.integers(2, 5), seed=st.integers(0, 2 ** 32 - 1), tau=temp)
 def test_distribution_entries_equal_model_log_prob(d, seed, tau):
     """Every entry (all x, all 2^d + 2 responses) equals LinearAR.log_prob (the model's definition)."""
-    m = random_model(d, seed)
+    m = random_model(d, seed, 1.5)
     dist = response_distribution(m, tau)
     X = all_inputs(d)
     Ya = all_responses(d)
@@ -142,7 +140,7 @@ def _central_fd(f, v, h):
 def test_ntp_gradient_finite_differences(d):
     """Central differences with h = 1e-5: truncation ~h^2 |f'''| <~ 1e-10, rounding ~eps/h ~ 1e-11;
     tolerance 1e-8."""
-    m = random_model(d, 11 + d)
+    m = random_model(d, 11 + d, 1.5)
     p, lam = 0.3, (0.1, 0.2, 0.05)
     g = population_ntp_grad(m, p, lam).to_vector()
     v = m.to_vector()
@@ -157,7 +155,7 @@ def test_ntp_gradient_finite_differences(d):
 @pytest.mark.parametrize("d,reward,tau", [(2, "cot", 1.0), (3, "e2e", 0.75), (4, "cot", 1.5)])
 def test_policy_gradient_finite_differences(d, reward, tau):
     """Same differences and tolerance (1e-8) as the NTP check, on E[r] of expected_reward."""
-    m = random_model(d, 5 + d)
+    m = random_model(d, 5 + d, 1.5)
     g, val = policy_gradient(m, reward, tau, return_value=True)
     assert val == pytest.approx(expected_reward(m, reward, tau), abs=1e-14)
     fd = _central_fd(lambda w: expected_reward(LinearAR.from_vector(d, w), reward, tau),
@@ -169,7 +167,7 @@ def test_policy_gradient_finite_differences(d, reward, tau):
 @pytest.mark.parametrize("reward", sorted(REWARDS))
 def test_policy_gradient_equals_score_function_sum(d, reward):
     """grad E[r] = E[r grad log pi] summed over every (x, y) with log_prob_grad (no backward pass)."""
-    m, tau = random_model(d, 3 * d), 0.9
+    m, tau = random_model(d, 3 * d, 1.5), 0.9
     X, Ya = all_inputs(d), all_responses(d)
     Xr, Yr = np.repeat(X, len(Ya), axis=0), np.tile(Ya, (len(X), 1))
     w = np.exp(m.log_prob(Xr, Yr, tau)) * REWARDS[reward](Xr, Yr) / len(X)
@@ -277,7 +275,7 @@ def test_train_exact_reaches_full_optimum_at_d2_off_the_subspace():
 
 def test_p_zero_chain_heads():
     """p = 0: the chain loss is the conditional (p-independent) one; training leaves chain heads at 0."""
-    m = random_model(3, 2)
+    m = random_model(3, 2, 1.5)
     np.testing.assert_allclose(population_ntp_loss(m, 0.0, 0.1)[2:], population_ntp_loss(m, 0.7, 0.1)[2:],
                                rtol=0, atol=1e-15)
     t = train_exact(LinearAR.zeros(3), 0.0, 0.1, 50, 0.5)
@@ -338,7 +336,7 @@ def test_d2_unregularised_limit_and_threshold():
 # ----------------------------------------------------------------------------- misc
 def test_features_match_model_logits():
     d = 4
-    m = random_model(d, 9)
+    m = random_model(d, 9, 1.5)
     X, Y = all_inputs(d), long_response(all_inputs(d))
     u1, u2a, uc = m.logits(X, Y)
     np.testing.assert_allclose(features(X, Y, 2) @ m.w2a + m.b2a, u2a, atol=1e-13)

@@ -16,7 +16,7 @@ from linparity import exact as en
 from linparity.measures import evaluate
 from linparity.simulate import pretrain
 from linparity.sweep import load_results
-from tests.test_pretrain import _sgd_allowance
+from _helpers import sgd_allowance
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def test_d2_ntp_generalises_below_one_third(p):
     W = np.array([m.to_vector() for m in res.models_])  # (R, n_params)
     se = W.std(axis=0, ddof=1) / np.sqrt(R)
     # 5 standard errors over replicates plus the derived SGD optimisation-bias allowance
-    assert np.all(np.abs(W.mean(0) - opt.to_vector()) <= 5 * se + _sgd_allowance(res))
+    assert np.all(np.abs(W.mean(0) - opt.to_vector()) <= 5 * se + sgd_allowance(res))
     # the leak: the stop head's weight on x_2 is far from 0 (reduced model: exactly 0)
     assert abs(opt.w2a[1]) > 1.0
     # ... and the closed form on the subspace (valid for d >= 3) would answer 1/2 at d = 3

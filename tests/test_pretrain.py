@@ -32,6 +32,8 @@ from linparity.data import Mixture
 from linparity.simulate.ntp import (PretrainResult, _make_config, _run_replicate, fit_samples,
                                 fit_samples_reference, pretrain, pretrain_reference)
 
+from _helpers import random_model, sgd_allowance
+
 RTOL = 1e-12   # fast path vs oracle: max |difference| <= RTOL * max(1, max |oracle weight|)
 
 
@@ -196,37 +198,13 @@ def test_rng_none_runs_and_randomstate_rejected():
 
 
 # ============================================================================ SGD optimum vs closed form
-def _sgd_allowance(res: PretrainResult) -> np.ndarray:
-    """Optimisation-bias allowance per coordinate of the full weight vector (THEORY §5).
-
-    THEORY §5: L(w_bar) - min L <= 2 rho^2 (1 + ln T) / (delta lambda T) with probability
-    1 - delta; it is Markov's inequality applied to the Pegasos expectation bound
-    E L(w_bar) - min L <= 2 rho^2 (1 + ln T) / (lambda T), rho = max |phi| (the stochastic
-    gradient sigma(-m) u phi + lambda w has norm <= 2 rho since |lambda w_t| <= rho).
-    lambda-strong convexity gives (lambda/2) |w_bar - w*|^2 <= L(w_bar) - L(w*), so
-    |E w_bar - w*| <= sqrt(E |w_bar - w*|^2) <= (2 rho / lambda) sqrt((1 + ln T) / T)
-    for every coordinate of the head. rho^2 = d (head 1), 2d+2 (head 2a, bias feature 1),
-    2d+l-1 (chain head l); T = n_steps for heads 1 and 2a, the smallest t_long over
-    replicates for chain heads (the bound decreases in T).
-    """
-    d, T = res.d, res.n_steps
-    Tc = int(res.n_chain_steps_.min())
-
-    def bound(rho2, lam, t):
-        return 2 * np.sqrt(rho2) / lam * np.sqrt((1 + np.log(t)) / t)
-    parts = [np.full(d, bound(d, res.lam1, T)), np.full(2 * d + 2, bound(2 * d + 2, res.lam2a, T))]
-    parts += [np.full(2 * d + l - 1, bound(2 * d + l - 1, res.lam_chain[l - 2], Tc))
-              for l in range(2, d + 1)]
-    return np.concatenate(parts)
-
-
 @pytest.mark.parametrize("d, p, lam", [(4, 0.5, 1.0), (3, 0.25, (0.5, 1.0, 2.0))])
 def test_sgd_optimum_matches_closed_form(d, p, lam):
     """Mean over R replicates of every weight vs the closed-form optimum (THEORY §4).
 
     The full optimum is from_reduced(ntp_optimum): zero off the reduced subspace (invariant for
     d >= 3, THEORY §4). Tolerance per coordinate: 5 standard errors of the replicate mean
-    (SE = sample sd / sqrt(R)) plus the optimisation-bias allowance of _sgd_allowance. With
+    (SE = sample sd / sqrt(R)) plus the optimisation-bias allowance of _helpers.sgd_allowance. With
     T = 2e5 the allowance is 0.03-0.07 per coordinate; the optimum's reduced coordinates are
     0.02-0.68 (measured: the chain-target coordinates sit ~5-7 SE from the optimum, a real
     O(log T / T) SGD bias of ~1e-4, inside the allowance).
@@ -237,7 +215,7 @@ def test_sgd_optimum_matches_closed_form(d, p, lam):
     target = LinearAR.from_reduced(d, theta[0], theta[1], theta[2], theta[3:]).to_vector()
     V = np.array([m.to_vector() for m in res.models_])          # (R, n_params)
     se = V.std(axis=0, ddof=1) / np.sqrt(R)
-    tol = 5 * se + _sgd_allowance(res)
+    tol = 5 * se + sgd_allowance(res)
     err = np.abs(V.mean(axis=0) - target)
     assert np.all(err <= tol), f"worst coordinate {np.argmax(err / tol)}: {err.max()} > tol"
     # the test has power: the optimum is far from 0 compared with the tolerance on a, c, c_l
@@ -253,7 +231,7 @@ def test_sgd_optimum_matches_closed_form_larger_d(d, p, lam):
     theta = ntp_optimum(d, p, lam)
     target = LinearAR.from_reduced(d, theta[0], theta[1], theta[2], theta[3:]).to_vector()
     V = np.array([m.to_vector() for m in res.models_])
-    tol = 5 * V.std(axis=0, ddof=1) / np.sqrt(R) + _sgd_allowance(res)
+    tol = 5 * V.std(axis=0, ddof=1) / np.sqrt(R) + sgd_allowance(res)
     assert np.all(np.abs(V.mean(axis=0) - target) <= tol)
 
 
@@ -298,11 +276,6 @@ def test_progress_bar_runs(capsys):
 
 
 # ============================================================================ fit_samples (given samples)
-def _random_model(d, seed, scale=0.5):
-    rng = np.random.default_rng(seed)
-    return LinearAR.from_vector(d, scale * rng.normal(size=LinearAR.n_params(d)))
-
-
 @pytest.mark.parametrize("d, p, lam, n, start", [
     (3, 0.3, 0.03, 300, None),
     (5, 0.5, (0.05, 0.1, 0.2), 200, None),
@@ -313,7 +286,7 @@ def _random_model(d, seed, scale=0.5):
 ])
 def test_fit_samples_equals_reference(d, p, lam, n, start):
     X, Y = Mixture(d, p).sample(n, np.random.default_rng(d + n))
-    kw = {} if start is None else {"init": _random_model(d, 1)}
+    kw = {} if start is None else {"init": random_model(d, 1, 0.5)}
     if isinstance(start, tuple):
         kw["init_steps"] = start
     a, a_last = fit_samples(X, Y, lam, return_last=True, **kw)
@@ -329,7 +302,7 @@ def test_fit_samples_equals_reference(d, p, lam, n, start):
        seed=st.integers(0, 2**32 - 1))
 def test_fit_samples_equals_reference_property(d, p, log_lam, n, k0, kl0, init, seed):
     X, Y = Mixture(d, p).sample(n, np.random.default_rng(seed))
-    kw = {"init": _random_model(d, seed), "init_steps": (k0, kl0)} if init else {}
+    kw = {"init": random_model(d, seed, 0.5), "init_steps": (k0, kl0)} if init else {}
     lam = float(np.exp(log_lam))
     assert rel_diff(fit_samples(X, Y, lam, **kw), fit_samples_reference(X, Y, lam, **kw)) <= RTOL
 
@@ -364,7 +337,7 @@ def test_fit_samples_first_step_from_init():
     from scipy.special import expit
     d, lam = 3, 0.4
     X, Y = Mixture(d, 1.0).sample(1, np.random.default_rng(5))
-    w0 = _random_model(d, 2)
+    w0 = random_model(d, 2, 0.5)
     m = fit_samples(X, Y, lam, init=w0)
     x, y = X[0].astype(float), Y[0].astype(float)
     np.testing.assert_allclose(m.w1, expit(-y[0] * (w0.w1 @ x)) * y[0] * x / lam, rtol=1e-14)
@@ -382,7 +355,7 @@ def test_fit_samples_empty_keeps_init():
     d = 4
     X, Y = np.zeros((0, d), dtype=np.int8), np.zeros((0, d + 1), dtype=np.int8)
     assert same(fit_samples(X, Y), LinearAR.zeros(d))
-    w0 = _random_model(d, 3)
+    w0 = random_model(d, 3, 0.5)
     assert same(fit_samples(X, Y, init=w0, init_steps=5), w0)
     assert same(fit_samples_reference(X, Y, init=w0), w0)
 

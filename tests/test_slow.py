@@ -13,7 +13,7 @@ from linparity import closed_form as rc
 from linparity import commands as rl
 from linparity.measures import evaluate
 from linparity.simulate import pretrain
-from tests.test_pretrain import _sgd_allowance
+from _helpers import sgd_allowance
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def test_sgd_optimum_matches_closed_form_d50():
     th = cf.ntp_optimum(d, p, lam)
     target = LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:]).to_vector()
     V = np.array([m.to_vector() for m in res.models_])  # (R, n_params)
-    tol = 5 * V.std(axis=0, ddof=1) / np.sqrt(R) + _sgd_allowance(res)
+    tol = 5 * V.std(axis=0, ddof=1) / np.sqrt(R) + sgd_allowance(res)
     assert np.all(np.abs(V.mean(0) - target) <= tol)
 
 
