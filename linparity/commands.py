@@ -30,18 +30,23 @@ import numpy as np
 
 from . import closed_form as cf
 from ._checks import check_d, check_int, check_prob, spawn
-from .data import MAX_ENUM_D, Mixture, expected_distinct
-from .studies.start import initial_models
+from .closed_form import api as closed_form_api
+from .data import Mixture
+from .exact import api as exact_api
 from .heads import default_lam, lam_triple
-from .measures import evaluate, evaluate_models, first_at_least
+from .measures import Measures, check_supported, first_at_least
 from .model import LinearAR
-from .simulate import PGConfig, StarConfig, run_pg, run_star
+from .simulate import PGConfig, StarConfig
+from .simulate import api as simulate_api
 from .theory import theorem1_report
 
 __all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command",
            "samples_command"]
 
-METHODS = ("sgd", "closed-form", "exact")
+#: each method's route: a module with the shared verbs (measure, start, pretrain, star, pg) and its
+#: limits (MIN_D, MAX_D, SAMPLED, SUPPORTS)
+ROUTES = {"sgd": simulate_api, "closed-form": closed_form_api, "exact": exact_api}
+METHODS = tuple(ROUTES)
 
 #: a Pegasos head counts as converged after at least this many / lambda steps
 CONVERGENCE_FACTOR = 10.0
@@ -72,11 +77,11 @@ def convergence(p, lams, steps, T1=None, T2a=None, T_chain=None, chain_steps=Non
     return {"converged": not bad, "unconverged_heads": bad, "head_steps": steps_h, "steps_needed": need}
 
 
-def _start_convergence(p, lams, pretrain_steps, method) -> dict:
+def _start_convergence(p, lams, pretrain_steps, start) -> dict:
     """Convergence of the pre-training that gives the RL start (None: the exact optimum, converged)."""
     if pretrain_steps is None:
         return {"converged": True, "unconverged_heads": []}
-    return convergence(p, lams, pretrain_steps, chain_steps=pretrain_steps if method == "exact" else None)
+    return convergence(p, lams, pretrain_steps, chain_steps=start.extra.get("chain_steps"))
 
 
 def _noise_keys(noisy) -> dict:
@@ -90,15 +95,39 @@ def _noisy(noise, noise_kind) -> Mixture | None:
     return None if m.noise == 0 else m
 
 
+def _noise_args(noisy) -> dict:
+    """The routes' ``noise``/``noise_kind`` arguments of a noisy mixture spec (or of none)."""
+    return {"noise": 0.0, "noise_kind": "final"} if noisy is None else {"noise": noisy.noise,
+                                                                        "noise_kind": noisy.noise_kind}
+
+
 def _reduced_dict(model: LinearAR) -> tuple[dict, float]:
     r = model.reduced()
     return {"a": r.a, "b": r.b, "c": r.c, "chain_mean": float(np.mean(r.chain))}, r.off_subspace_norm
 
 
+def _reduced(extra: dict) -> tuple[dict, float]:
+    """Mean reduced coordinates {a, b, c, chain_mean} and off-subspace norm of a run's ``models``
+    (the closed form's ``theta`` where it has no models: on the subspace)."""
+    if "models" not in extra:
+        th = extra["theta"]
+        return {"a": th[0], "b": th[1], "c": th[2], "chain_mean": float(np.mean(th[3:]))}, 0.0
+    reds = [_reduced_dict(m) for m in extra["models"]]
+    if len(reds) == 1:
+        return reds[0]
+    return ({k: float(np.mean([r[0][k] for r in reds])) for k in reds[0][0]},
+            float(np.mean([r[1] for r in reds])))
+
+
+def _last(m: Measures, suffix: str = "") -> dict:
+    """The last record of each computed series of a Trajectory's Measures, as floats."""
+    return {k + suffix: float(v[-1]) for k, v in m.as_dict().items()}
+
+
 def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=None, lam2a=None,
                      lam_chain=None, T1=None, T2a=None, T_chain=None, replicates=1, seed=0,
                      delta=0.1, n_mc=20000, progress=False, noise=0.0, noise_kind="final") -> dict:
-    """Pre-train by ``method`` and report Theorem 1's quantities.
+    """Pre-train by ``method`` (its route's ``pretrain`` verb, :data:`ROUTES`) and report Theorem 1's quantities.
 
     With ``noise`` = eps_n > 0 the data are ``Mixture(d, p, noise, noise_kind)`` (THEORY §8): ``sgd``
     runs Algorithm 3 (batch 1) on sampled noisy data (``simulate.fit_samples``; T1/T2a/T_chain are
@@ -121,7 +150,8 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
     """
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
-    d = check_d(d, 3 if method == "closed-form" else 2, MAX_ENUM_D if method == "exact" else None)
+    route = ROUTES[method]
+    d = check_d(d, route.MIN_D, route.MAX_D)
     p = check_prob("p_cot", p_cot)
     steps = check_int("steps", steps, 1)
     lams = lam_triple(default_lam(d) if lam is None else lam, lam1, lam2a, lam_chain, positive=True)
@@ -132,82 +162,47 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
         th = cf.ntp_optimum(d, p, lams)
         out["optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3]}
     if noisy is not None:
-        return _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, (T1, T2a, T_chain))
-    out.update(convergence(p, lams, steps, T1, T2a, T_chain, chain_steps=steps if method == "exact" else None))
-    out["distinct_inputs_expected"] = expected_distinct(d, steps) if method == "sgd" else None
-    if method == "sgd":
-        from .simulate import pretrain
-        res = pretrain(d, p, steps, lams, T1=T1, T2a=T2a, T_chain=T_chain,
-                       replicates=check_int("replicates", replicates, 1), rng=seed, progress=progress)
-        evals = evaluate_models(res.models_, p, n_mc=n_mc, rng=seed)
-        keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
-        out.update({k: float(np.mean([e[k] for e in evals])) for k in keys})
-        for k in (k for k in evals[0] if k.endswith("_se") and evals[0][k] is not None):
-            # standard error of the mean over replicates of Monte Carlo estimates
-            out[k] = float(np.sqrt(np.mean([e[k] ** 2 for e in evals]) / len(evals)))
-        if replicates > 1:
-            out["replicate_std"] = {k: float(np.std([e[k] for e in evals], ddof=1)) for k in keys}
-        reds = [_reduced_dict(m) for m in res.models_]
-        out["reduced"] = {k: float(np.mean([r[0][k] for r in reds])) for k in reds[0][0]}
-        out["off_subspace_norm"] = float(np.mean([r[1] for r in reds]))
-        out["n_long"] = [int(n) for n in res.n_long_]
-        # steps each head actually took in replicate 0 (the bounds need at least one)
-        T_steps = (min(res.T1, steps), min(res.T2a, steps), np.minimum(res.T_chain, res.n_chain_steps_[0]))
-        if 0 < p < 1 and min(T_steps[0], T_steps[1]) >= 1:
-            rep = theorem1_report(res.models_[0], p, lams, T_steps, delta=delta, n_mc=n_mc, rng=seed)
-            out["bounds"], out["exceedances"] = _finite_bounds(rep["bounds"], T_steps, delta), rep["exceedances"]
-        return out
-    if method == "closed-form":
-        th = cf.pretrain_checkpoint(d, p, lams, steps)
-        tp, gp = cf.trajectory_probs(th, d), cf.greedy_probs(th, d)
-        out.update(pi_long=tp.pi_long, pi_short_correct=tp.pi_short_correct,
-                   calibration_error=abs(tp.pi_long - p),
-                   calibration_error_short=max(abs(tp.pi_short_eq - (1 - p) / 2),
-                                               abs(tp.pi_short_neq - (1 - p) / 2)),
-                   greedy_accuracy=gp.p_correct, mean_length=tp.mean_length,
-                   reduced={"a": th[0], "b": th[1], "c": th[2], "chain_mean": float(np.mean(th[3:]))},
-                   off_subspace_norm=0.0)
-        return out
-    from .exact import train_exact
-    model = train_exact(LinearAR.zeros(d), p, lams, steps, "pegasos", progress=progress)
-    ev = evaluate(model, p)
-    out.update({k: v for k, v in ev.items() if isinstance(v, float)})
-    out["reduced"], out["off_subspace_norm"] = _reduced_dict(model)
-    return out
-
-
-def _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, per_head) -> dict:
-    """pretrain_summary on the noisy mixture (see there)."""
-    from .experiments.extensions import exact_noisy_optimum, noisy_initial_models
-    if any(t is not None for t in per_head):
-        raise ValueError("T1/T2a/T_chain: not supported with noise > 0 (Algorithm 3 runs on all samples)")
-    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
-    if method == "sgd":
-        R = check_int("replicates", replicates, 1)
-        W, _ = noisy_initial_models(d, p, noisy.noise, noisy.noise_kind, steps, lams, R,
-                                    np.random.SeedSequence(check_int("seed", seed, 0)))
-        models = W.models()
-        out.update(convergence(p, lams, steps))
-        out["distinct_inputs_expected"] = expected_distinct(d, steps)
-    else:
+        if any(t is not None for t in (T1, T2a, T_chain)):
+            raise ValueError("T1/T2a/T_chain: not supported with noise > 0 (Algorithm 3 runs on all samples)")
+        d = check_d(d, 3, route.MAX_D)
+    traj = route.pretrain(d, p, lams, steps, **_noise_args(noisy), replicates=replicates, T1=T1, T2a=T2a,
+                          T_chain=T_chain, n_mc=n_mc, progress=progress, rng=seed)
+    ex = traj.extra
+    if ex.get("at_optimum"):
         th = cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind)
-        models = [exact_noisy_optimum(d, p, lams, noisy.noise, noisy.noise_kind) if method == "exact"
-                  else LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])]
         out["noisy_optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3:].tolist()}
         out.update(converged=True, unconverged_heads=[], distinct_inputs_expected=None,
                    note="noise > 0: the exact regularised optimum is reported (steps unused)")
-    evals = evaluate_models(models, p, n_mc=n_mc, rng=seed)
-    keys = [k for k, v in evals[0].items() if isinstance(v, float) and not k.endswith("_se")]
-    out.update({k: float(np.mean([e[k] for e in evals])) for k in keys})
-    reds = [_reduced_dict(m) for m in models]
-    out["reduced"] = {k: float(np.mean([r[0][k] for r in reds])) for k in reds[0][0]}
-    out["off_subspace_norm"] = float(np.mean([r[1] for r in reds]))
+    else:
+        out.update(convergence(p, lams, steps, T1, T2a, T_chain, chain_steps=ex.get("chain_steps")))
+        out["distinct_inputs_expected"] = ex.get("distinct_inputs_expected")
+    out.update(_last(traj.mean))
+    if noisy is None:   # the noisy mixture's summary has never carried Monte Carlo standard errors
+        out.update(_last(traj.se, "_se"))
+    if "replicate_std" in ex:
+        out["replicate_std"] = ex["replicate_std"]
+    out["reduced"], out["off_subspace_norm"] = _reduced(ex)
+    if "n_long" in ex:
+        out["n_long"] = ex["n_long"]
+    T_steps = ex.get("head_steps")     # steps each head of replicate 0 took (the bounds need at least one)
+    if T_steps is not None and 0 < p < 1 and min(T_steps[0], T_steps[1]) >= 1:
+        rep = theorem1_report(ex["models"][0], p, lams, T_steps, delta=delta, n_mc=n_mc, rng=seed)
+        out["bounds"], out["exceedances"] = _finite_bounds(rep["bounds"], T_steps, delta), rep["exceedances"]
     return out
 
 
 STAR_VARIANT_HELP = ("continue (default; the source's Algorithm 1: E epochs of one NTP gradient step per kept "
                      "pair from the current weights, constant step size --lr) | refit (Algorithm 3 from zero on "
                      "the kept set: the variant the population map assumes)")
+
+#: the per-round / per-step measurements that ``star`` and ``pg`` report, where the route computes them
+RL_KEYS = ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")
+
+
+def _route_keys(traj, names) -> dict:
+    """The route-only series/values of ``traj.extra`` among ``names`` that the route has (arrays as lists)."""
+    return {k: (_list(traj.extra[k]) if isinstance(traj.extra[k], np.ndarray) else traj.extra[k])
+            for k in names if k in traj.extra}
 
 
 def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, variant="continue",
@@ -235,102 +230,64 @@ def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, 
     ``samples`` (N, fresh inputs per round) is required by ``method='sgd'`` and ignored by the
     population methods, which average over every input (reported as ``samples`` None).
     """
-    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
-    p = check_prob("p_cot", p_cot)
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
-    if method == "sgd" and samples is None:
-        raise ValueError("samples: required with method 'sgd' (fresh inputs N >= 1 per round); "
+    route = ROUTES[method]
+    d = check_d(d, 3, route.MAX_D)
+    p = check_prob("p_cot", p_cot)
+    if route.SAMPLED and samples is None:
+        raise ValueError(f"samples: required with method {method!r} (fresh inputs N >= 1 per round); "
                          "the population methods closed-form and exact draw none")
     lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
     # a given N is validated even where ignored; the population methods never read StarConfig's N
     cfg = StarConfig(rounds=rounds, samples=1 if samples is None else samples, reward=reward,
                      temperature=temperature, variant=variant, lam=lams, **options)
-    if method == "exact" and cfg.reward != "cot":
-        raise ValueError(f"reward: --method exact supports reward 'cot' only, got {cfg.reward!r}")
-    R, seed, pretrain_steps, noisy, W0, theta0, g_run = _rl_setup(d, p, pretrain_steps, lams, replicates, seed,
-                                                                  method, noise, noise_kind)
-    extra = {}
-    if method == "sgd":
-        res = run_star(W0, cfg, g_run, progress=progress)
-        mp = cf.star_map(theta0, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
-        pi_long, acc = res.pi_long_.mean(0), res.greedy_accuracy_.mean(0)
-        length = res.mean_length_.mean(0)
-        kept = np.concatenate([res.kept_fraction_.mean(0), res.expected_reward_[:, -1:].mean(0)])
-        extra["distinct_inputs"] = float(res.distinct_inputs_.mean())
-        extra["rl_samples"] = cfg.rounds * cfg.samples
-        variant = cfg.variant
-        if variant == "continue":
-            extra["continue_settings"] = {"epochs": cfg.epochs, "lr": cfg.lr, "batch_size": cfg.batch_size}
-    else:
-        mp = cf.star_map(theta0, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
-        if method == "closed-form":
-            pi_long, acc, length, kept = mp.pi_long, mp.greedy_accuracy, mp.mean_length, mp.kept_fraction
-        else:
-            from .exact import star_map as exact_star_map
-            em = exact_star_map(W0.models()[0], p, lams, cfg.rounds, cfg.temperature)
-            pi_long, acc, length = em["pi_long"], em["greedy_accuracy"], em["mean_length"]
-            kept = None   # not computed by this route: JSON null, never a NaN
-            extra["off_subspace_norm"] = _list(em["off_norm"])
-        extra["distinct_inputs"] = None
-        variant = "refit (population)"
-    extra["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
-                                                  if pretrain_steps is not None and method == "sgd" else None)
+    check_supported(method, route.SUPPORTS, "star", reward=cfg.reward)
+    R, seed, pretrain_steps, noisy, start, g_run = _rl_setup(route, d, p, pretrain_steps, lams, replicates, seed,
+                                                             noise, noise_kind)
+    traj = route.star(d, p, lams, cfg.rounds, start, samples=samples, reward=cfg.reward, temperature=cfg.temperature,
+                      variant=cfg.variant, rng=g_run, progress=progress, **options)
+    mp = cf.star_map(start.theta, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
+    kept = traj.extra.get("kept_fraction")
     ns = cf.n_star(p)
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
-            "variant": variant, "rounds": cfg.rounds, "samples": cfg.samples if method == "sgd" else None,
+            "variant": traj.variant, "rounds": cfg.rounds, "samples": cfg.samples if route.SAMPLED else None,
             "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
             **_noise_keys(noisy),
-            **_start_convergence(p, lams, pretrain_steps, method),
-            "pi_long": _list(pi_long), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
-            "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(acc), "mean_length": _list(length),
-            "kept_fraction": None if kept is None else _list(kept), "rounds_to_generalize": first_at_least(acc),
-            "n_star": None if not np.isfinite(ns) else int(ns), **extra}
+            **_start_convergence(p, lams, pretrain_steps, start),
+            "pi_long": _list(traj["pi_long"]), "p_ideal": _list(cf.ideal_recursion(p, cfg.rounds)),
+            "p_exact_map": _list(mp.pi_long), "greedy_accuracy": _list(traj["greedy_accuracy"]),
+            "mean_length": _list(traj["mean_length"]),
+            "kept_fraction": None if kept is None else _list(kept),   # JSON null where not computed, never NaN
+            "rounds_to_generalize": first_at_least(traj["greedy_accuracy"]),
+            "n_star": None if not np.isfinite(ns) else int(ns),
+            **_route_keys(traj, ("off_subspace_norm",)),
+            "distinct_inputs": traj.extra.get("distinct_inputs"),
+            **_route_keys(traj, ("rl_samples", "continue_settings")),
+            "distinct_inputs_pretrain_expected": start.extra.get("distinct_inputs_expected")}
 
 
-def _rl_setup(d, p, pretrain_steps, lams, replicates, seed, method, noise, noise_kind):
-    """Validated replicates, seed, pre-training steps and noise of ``star``/``pg``, the starting models
-    (:func:`_rl_start`, from the seed's first child) and the run's Generator (its second child)."""
+def _rl_setup(route, d, p, pretrain_steps, lams, replicates, seed, noise, noise_kind):
+    """Validated replicates, seed, pre-training steps and noise of ``star``/``pg``, the route's start
+    (its ``start`` verb, from the seed's first child) and the run's Generator (its second child).
+
+    Without pre-training steps the start is the regularised optimum of the (noisy) pre-training
+    data; its closed form ``closed_form.ntp_optimum`` / ``noisy_ntp_optimum`` is handed to the route
+    (the simulation starts every replicate there; the exact route starts at its own full-weight optimum).
+    """
     R = check_int("replicates", replicates, 1)
     seed = check_int("seed", seed, 0)
     if pretrain_steps is not None:
         pretrain_steps = check_int("pretrain_steps", pretrain_steps, 1)
     noisy = _noisy(noise, noise_kind)
     g_start, g_run = spawn(np.random.SeedSequence(seed), 2)
-    W0, theta0 = _rl_start(d, p, pretrain_steps, lams, R, g_start, method, noisy)
-    return R, seed, pretrain_steps, noisy, W0, theta0, g_run
-
-
-def _rl_start(d, p, pretrain_steps, lams, R, rng, method, noisy):
-    """Start of post-training for each method: (BatchedAR, theta0).
-
-    sgd: Algorithm 3 replicates (or the exact optimum) as studies.start.initial_models; with
-    noise, pre-training on the noisy mixture. closed-form: population Pegasos checkpoint
-    (closed_form.pretrain_checkpoint) or the optimum. exact: population Pegasos on full weights
-    (exact.train_exact, pretrain_steps steps, ~ms each at small d) or the exact optimum (exact.exact_ntp_optimum).
-    """
-    if noisy is not None:
-        from .experiments.extensions import exact_noisy_optimum, noisy_initial_models
-        if method == "sgd":
-            return noisy_initial_models(d, p, noisy.noise, noisy.noise_kind, pretrain_steps, lams, R, rng)
-        if pretrain_steps is not None:
-            raise ValueError("pretrain_steps: with noise > 0 and a population method the start is the "
-                             "noisy optimum; pass pretrain_steps=None (CLI: --pretrain-steps 0)")
-        th = cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind)
-        if method == "exact":
-            from .simulate import BatchedAR
-            return BatchedAR.stack([exact_noisy_optimum(d, p, lams, noisy.noise, noisy.noise_kind)]), th
-        return None, th
-    if method == "sgd":
-        return initial_models(d, p, pretrain_steps, lams, R, rng)
-    if method == "closed-form":
-        th = cf.ntp_optimum(d, p, lams) if pretrain_steps is None else cf.pretrain_checkpoint(d, p, lams, pretrain_steps)
-        return None, th
-    from .exact import exact_ntp_optimum, train_exact
-    from .simulate import BatchedAR
-    m = (exact_ntp_optimum(d, p, lams) if pretrain_steps is None
-         else train_exact(LinearAR.zeros(d), p, lams, pretrain_steps, "pegasos"))
-    return BatchedAR.stack([m]), m.reduced().theta
+    optimum = None
+    if pretrain_steps is None:
+        optimum = (cf.ntp_optimum(d, p, lams) if noisy is None
+                   else cf.noisy_ntp_optimum(d, p, lams, noisy.noise, noisy.noise_kind))
+    start = route.start(d, p, lams, pretrain_steps, optimum=optimum, **_noise_args(noisy), replicates=R,
+                        rng=g_start)
+    return R, seed, pretrain_steps, noisy, start, g_run
 
 
 def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, reward="cot", temperature=1.0,
@@ -345,67 +302,49 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     reduced state with the same lr, algorithm, group size, reward and temperature. ``method``:
     'sgd' simulates; 'closed-form' reports the closed-form expected dynamics as the measured
     arrays; 'exact' runs the expected REINFORCE ascent on full weights by enumeration
-    (exact.pg_ascent; REINFORCE only, d <= 12). ``length_penalty`` beta: reward
-    r - beta (|y| - 2)/(d - 1) (THEORY §8); ``length_penalty_threshold`` beta* at the start is reported (None when the stop update does not change
+    (exact.pg_ascent; REINFORCE only, d <= 12; with a length penalty it reports
+    ``expected_penalised_reward``, E[r_beta] of the reward it ascends, instead of ``expected_reward``).
+    ``length_penalty`` beta: reward r - beta (|y| - 2)/(d - 1) (THEORY §8);
+    ``length_penalty_threshold`` beta* at the start is reported (None when the stop update does not change
     sign on [0, 2]: no penalty in that range switches lengthening on or off; JSON has no NaN).
     ``options`` go to :class:`PGConfig` (baseline_decay, n_eval).
     """
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}, got {method!r}")
-    d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
+    route = ROUTES[method]
+    d = check_d(d, 3, route.MAX_D)
     p = check_prob("p_cot", p_cot)
     lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
     cfg = PGConfig(algo=algo, steps=steps, lr=lr, batch_size=batch_size, group_size=group_size,
                    reward=reward, temperature=temperature, baseline=baseline, eval_every=1,
                    length_penalty=length_penalty, **options)
-    if method == "exact" and cfg.algo != "reinforce":
-        raise ValueError(f"algo: --method exact supports 'reinforce' only (expected GRPO on full weights is "
-                         f"not implemented), got {cfg.algo!r}")
-    R, seed, pretrain_steps, noisy, W0, theta0, g_run = _rl_setup(d, p, pretrain_steps, lams, replicates, seed,
-                                                                  method, noise, noise_kind)
+    check_supported(method, route.SUPPORTS, "pg", algo=cfg.algo)
+    R, seed, pretrain_steps, noisy, start, g_run = _rl_setup(route, d, p, pretrain_steps, lams, replicates, seed,
+                                                             noise, noise_kind)
     G = cfg.group_size if cfg.algo == "grpo" else None
     beta = float(cfg.length_penalty)
+    theta0 = start.theta
     if beta > 0:
-        traj = cf.pg_discrete_penalised(theta0, d, cfg.lr, cfg.steps, beta, cfg.reward, cfg.temperature,
-                                        cfg.algo, G)
+        ref = cf.pg_discrete_penalised(theta0, d, cfg.lr, cfg.steps, beta, cfg.reward, cfg.temperature, cfg.algo, G)
     else:
-        traj = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo, G)
-    cf_r = [cf.expected_reward(t, d, cfg.reward, cfg.temperature) for t in traj]
-    out = {"d": d, "p_cot": p, "method": method, "algo": cfg.algo, "reward": cfg.reward,
-           "temperature": cfg.temperature, "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
-           "group_size": G, "baseline": cfg.baseline, "length_penalty": beta,
-           "length_penalty_threshold": _finite_or_none(cf.length_penalty_threshold(theta0, d, cfg.reward, cfg.temperature,
-                                                                                   cfg.algo, G)),
-           "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
-           **_noise_keys(noisy),
-           **_start_convergence(p, lams, pretrain_steps, method)}
-    if method == "sgd":
-        res = run_pg(W0, cfg, g_run)
-        out.update(expected_reward=_list(res.expected_reward_.mean(0)), pi_long=_list(res.pi_long_.mean(0)),
-                   greedy_accuracy=_list(res.greedy_accuracy_.mean(0)),
-                   mean_length=_list(res.mean_length_.mean(0)),
-                   distinct_inputs=float(res.distinct_inputs_.mean()),
-                   rl_samples=cfg.steps * cfg.batch_size * (cfg.group_size if cfg.algo == "grpo" else 1),
-                   rl_distinct_draws=cfg.steps * cfg.batch_size)
-    elif method == "closed-form":
-        tps = [cf.trajectory_probs(t, d) for t in traj]
-        out.update(expected_reward=_list(cf_r), pi_long=_list([t.pi_long for t in tps]),
-                   greedy_accuracy=_list([cf.greedy_probs(t, d).p_correct for t in traj]),
-                   mean_length=_list([t.mean_length for t in tps]), distinct_inputs=None)
-    else:
-        from .exact import pg_ascent
-        from .experiments.extensions import penalised_reward
-        ex = pg_ascent(W0.models()[0], cfg.lr, cfg.steps,
-                       penalised_reward(cfg.reward, beta) if beta > 0 else cfg.reward, cfg.temperature)
-        out.update(pi_long=_list(ex["pi_long"]), greedy_accuracy=_list(ex["greedy_accuracy"]),
-                   mean_length=_list(ex["mean_length"]), off_subspace_norm=_list(ex["off_norm"]),
-                   distinct_inputs=None)
-        # pg_ascent records E[r_beta] of the reward it ascends: the plain E[r] only when beta = 0
-        out["expected_reward" if beta == 0 else "expected_penalised_reward"] = _list(ex["expected_reward"])
-    out["distinct_inputs_pretrain_expected"] = (expected_distinct(d, pretrain_steps)
-                                                if pretrain_steps is not None and method == "sgd" else None)
-    out["closed_form_expected_reward"] = _list(cf_r)
-    return out
+        ref = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo, G)
+    traj = route.pg(d, p, lams, cfg.steps, start, algo=cfg.algo, lr=cfg.lr, batch_size=cfg.batch_size,
+                    group_size=cfg.group_size, reward=cfg.reward, temperature=cfg.temperature, baseline=cfg.baseline,
+                    length_penalty=beta, rng=g_run, **options)
+    return {"d": d, "p_cot": p, "method": method, "algo": cfg.algo, "reward": cfg.reward,
+            "temperature": cfg.temperature, "steps": cfg.steps, "lr": cfg.lr, "batch_size": cfg.batch_size,
+            "group_size": G, "baseline": cfg.baseline, "length_penalty": beta,
+            "length_penalty_threshold": _finite_or_none(cf.length_penalty_threshold(theta0, d, cfg.reward,
+                                                                                    cfg.temperature, cfg.algo, G)),
+            "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
+            **_noise_keys(noisy),
+            **_start_convergence(p, lams, pretrain_steps, start),
+            **{k: _list(traj[k]) for k in RL_KEYS if traj[k] is not None},
+            **_route_keys(traj, ("off_subspace_norm",)),
+            "distinct_inputs": traj.extra.get("distinct_inputs"),
+            **_route_keys(traj, ("expected_penalised_reward", "rl_samples", "rl_distinct_draws")),
+            "distinct_inputs_pretrain_expected": start.extra.get("distinct_inputs_expected"),
+            "closed_form_expected_reward": _list([cf.expected_reward(t, d, cfg.reward, cfg.temperature) for t in ref])}
 
 
 def samples_command(d, p_cot, route="full", variant=None, replicates=10, seed=0, lam=None, n_max=None,

@@ -1,17 +1,21 @@
-"""One measurement vocabulary for every route, and the measurement of one LinearAR (THEORY §4-5).
+"""One measurement vocabulary for every route, its records, and the measurement of one LinearAR (THEORY §4-5).
 
-Every route reports what it measures under the names of :data:`KEYS` (closed form:
-``TrajectoryProbs``; exact enumeration: ``exact_metrics``; simulation: ``evaluate_batch``; this
-module: :func:`evaluate`), so results of different routes are compared key by key, never mapped by
-hand. Standard errors of Monte Carlo averages carry the suffix ``_se``.
+Every route reports what it measures as :class:`Measures` (one model; its fields are :data:`KEYS`)
+or :class:`Trajectory` (a run: a series per field, with the route, algorithm and variant), through
+the same verbs on every route (``linparity.<route>.api``: ``measure``, ``pretrain``, ``star``,
+``pg``), so results of different routes are compared key by key, never mapped by hand. What only
+one route has goes to ``Trajectory.extra``.
 
 :func:`evaluate` computes everything that depends on one x exactly from the model's probabilities;
 only the average over x is either exact (all 2^d inputs, d <= ``exact_max_d``) or Monte Carlo over
-``n_mc`` uniform inputs, in which case a standard error is reported.
+``n_mc`` uniform inputs, in which case a standard error is reported. Its dict holds :data:`KEYS`
+names, their standard errors ``<key>_se`` and the two descriptors of :data:`EVALUATE_INFO`.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numba import njit
@@ -21,21 +25,115 @@ from .data import MAX_ENUM_D, all_inputs, sample_inputs
 from .model import LinearAR, chain_decode, log_sigmoid
 from ._validate import check_pm1
 
-__all__ = ["KEYS", "per_input", "evaluate", "evaluate_models", "bootstrap_max_se", "inputs_for", "first_at_least"]
+__all__ = ["KEYS", "Measures", "Trajectory", "Start", "EVALUATE_INFO", "check_supported", "per_input", "evaluate", "evaluate_models", "bootstrap_max_se", "inputs_for", "first_at_least"]
 
-#: the measurement record: every route's name for each quantity (means over uniform x)
-KEYS = {
-    "pi_long": "pi(L(x)|x) at temperature 1: the probability of exactly the long chain",
-    "pi_short_correct": "pi(S(x)|x): the probability of exactly the correct short answer",
-    "p_short": "P(short response) = sum over y_1 of pi((y_1, EOS)|x)",
-    "p_long": "P(long response) = 1 - p_short",
-    "p_correct": "P(last bit of a sampled response = chi(x))",
-    "greedy_accuracy": "fraction of x whose greedy response ends in chi(x) (ties: THEORY §2)",
-    "mean_length": "expected tokens including EOS: 2 p_short + (d+1) p_long",
-    "expected_reward": "E[r] at the sampling temperature (reward 'cot' or 'e2e', THEORY §6)",
-    "calibration_error": "max over x of |pi(L(x)|x) - p| (Theorem 1)",
-    "calibration_error_short": "max over x of |pi(S(x)|x) - (1-p)/2| (Theorem 1)",
-}
+def _key(doc: str):
+    """A field of :class:`Measures`: a float (or an array of them in a :class:`Trajectory`), None where
+    the route does not compute it; ``doc`` says what it measures (collected in :data:`KEYS`)."""
+    return field(default=None, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Measures:
+    """One model's measurements (means over uniform x), under the one name each has on every route.
+
+    A field is None where the route does not compute it (e.g. :func:`evaluate` draws no response, so
+    it has no ``expected_reward``); routes are compared on the fields both compute. In a
+    :class:`Trajectory` each field is a series ``(n,)`` instead of a float.
+    """
+    pi_long: object = _key("pi(L(x)|x) at temperature tau: the probability of exactly the long chain")
+    pi_short_correct: object = _key("pi(S(x)|x): the probability of exactly the correct short answer")
+    calibration_error: object = _key("max over x of |pi(L(x)|x) - p| (Theorem 1)")
+    calibration_error_mean: object = _key("mean over x of |pi(L(x)|x) - p|")
+    calibration_error_short: object = _key("max over x of |pi(S(x)|x) - (1-p)/2| (Theorem 1)")
+    calibration_error_short_mean: object = _key("mean over x of |pi(S(x)|x) - (1-p)/2|")
+    greedy_accuracy: object = _key("fraction of x whose greedy response ends in chi(x) (ties: THEORY §2)")
+    mean_length: object = _key("expected tokens including EOS: 2 p_short + (d+1) p_long")
+    p_short: object = _key("P(short response) = sum over y_1 of pi((y_1, EOS)|x)")
+    p_long: object = _key("P(long response) = 1 - p_short")
+    p_correct: object = _key("P(last bit of a sampled response = chi(x))")
+    expected_reward: object = _key("E[r] at the sampling temperature (reward 'cot' or 'e2e', THEORY §6)")
+
+    @classmethod
+    def of(cls, values: Mapping) -> "Measures":
+        """The :data:`KEYS` entries of ``values`` (a route's dict; other keys are not measurements)."""
+        return cls(**{k: values[k] for k in KEYS if k in values})
+
+    def as_dict(self) -> dict:
+        """The computed fields (not None), in :data:`KEYS` order."""
+        return {k: getattr(self, k) for k in KEYS if getattr(self, k) is not None}
+
+
+#: the measurement vocabulary: every route's name for each quantity (means over uniform x), the
+#: fields of :class:`Measures` with their meaning (one definition: this is read off the dataclass)
+KEYS = {f.name: f.metadata["doc"] for f in fields(Measures)}
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A route's measurements along a run: one :class:`Measures` of series per recorded step or round.
+
+    Attributes
+    ----------
+    route : str
+        The route that computed it, named as the commands' ``method``: 'sgd' (simulation),
+        'closed-form' or 'exact'.
+    method : str
+        The algorithm: 'pegasos' (pre-training, Algorithm 3 or its population dynamics), 'star',
+        'reinforce' or 'grpo'.
+    variant : str or None
+        STaR's variant ('continue', 'refit', 'refit (population)'); None elsewhere.
+    t : ndarray ``(n,)`` int
+        The step or round index of each record (round 0 / step 0 = the start).
+    mean : Measures
+        Each computed field a series ``(n,)`` (the mean over replicates where the route runs several).
+    se : Measures
+        Standard errors ``(n,)`` of the fields that the route averages over replicates or Monte Carlo
+        inputs; every field None where the route is exact.
+    extra : dict
+        What only this route has (models, reduced coordinates, kept-set statistics, distinct inputs...).
+    """
+    route: str
+    method: str
+    variant: str | None
+    t: np.ndarray
+    mean: Measures
+    se: Measures = Measures()
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str):
+        """The mean series of measurement ``key`` (a :data:`KEYS` name), None where not computed."""
+        if key not in KEYS:
+            raise KeyError(f"{key!r} is not a measurement (KEYS: {', '.join(KEYS)})")
+        return getattr(self.mean, key)
+
+
+def check_supported(route: str, supports: dict, verb: str, **settings) -> None:
+    """ValueError naming the first of ``settings`` that the route's table ``supports``
+    ({verb: {setting: (allowed values, why)}}) excludes for ``verb``."""
+    for name, (allowed, why) in supports.get(verb, {}).items():
+        if name in settings and settings[name] not in allowed:
+            raise ValueError(f"{name}: --method {route} supports {name} {' or '.join(map(repr, allowed))} only"
+                             f"{f' ({why})' if why else ''}, got {settings[name]!r}")
+
+
+#: the keys of :func:`evaluate` that describe the average rather than measure the model
+EVALUATE_INFO = ("exact", "n_inputs")
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where post-training starts, as the routes need it.
+
+    ``models``: the route's starting weights (the simulation: a ``BatchedAR`` of R replicates; the
+    exact route: one LinearAR; the closed form: None, it needs only ``theta``); ``theta`` ``(d+2,)``: the reduced start of the closed-form reference
+    (the exact map, the expected policy-gradient dynamics) reported beside the route; ``extra``:
+    what only the route knows of its pre-training (``chain_steps``: steps each chain head took, where
+    that is every step; ``distinct_inputs_expected``: expected distinct inputs among the samples).
+    """
+    models: object
+    theta: np.ndarray
+    extra: dict = field(default_factory=dict)
 
 
 def inputs_for(d: int, n_mc: int = 20000, rng=None, exact_max_d: int = MAX_ENUM_D):
@@ -230,7 +328,8 @@ def evaluate(model: LinearAR, p_cot: float, *, n_mc: int = 20000, rng=None,
              exact_max_d: int = MAX_ENUM_D) -> dict:
     """Theorem 1 measurements of one model on D(p), at temperature 1.
 
-    Returns a dict with ``pi_long`` and ``pi_short_correct`` (means over x), ``calibration_error``
+    Returns a dict (:data:`KEYS` names; ``p_short``, ``p_long``, ``p_correct`` and ``expected_reward``
+    are not computed here) with ``pi_long`` and ``pi_short_correct`` (means over x), ``calibration_error``
     (max over x of |pi(L|x) - p|), ``calibration_error_mean``, ``calibration_error_short`` (max over x
     of |pi(S|x) - (1-p)/2|) and its mean, ``greedy_accuracy``, ``mean_length``, ``exact`` (True when
     averaged over all 2^d inputs) and, for Monte Carlo averages, ``*_se`` standard errors (the max over
