@@ -32,21 +32,33 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess:
 def test_import_contracts_hold():
     res = _lint(ROOT)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "5 kept, 0 broken" in res.stdout, res.stdout
+    assert "6 kept, 0 broken" in res.stdout, res.stdout
+
+
+def _lint_with(tmp_path, module: str, line: str) -> subprocess.CompletedProcess:
+    """The contracts on a copy of the package with ``line`` appended to ``module`` (a path)."""
+    for pkg in PACKAGES:
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
+    target = tmp_path / module
+    target.write_text(target.read_text() + f"\n{line}  # noqa: E402,F401\n")
+    return _lint(tmp_path)
 
 
 def test_import_contracts_catch_a_route_importing_another(tmp_path):
     # the closed form reaching into the exact route: the independence, core-only and layer
     # contracts must all report it
-    for pkg in PACKAGES:
-        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
-    target = tmp_path / "linparity" / "closed_form" / "ntp.py"
-    target.write_text(target.read_text() + "\nfrom ..exact import ntp as _violation  # noqa: E402,F401\n")
-    res = _lint(tmp_path)
+    res = _lint_with(tmp_path, "linparity/closed_form/ntp.py", "from ..exact import ntp as _violation")
     assert res.returncode == 1
     assert "linparity.closed_form.ntp -> linparity.exact.ntp" in res.stdout
-    assert "3 kept, 2 broken" in res.stdout, res.stdout
+    assert "4 kept, 2 broken" in res.stdout, res.stdout
+
+
+def test_import_contracts_catch_commands_importing_the_figure_drivers(tmp_path):
+    res = _lint_with(tmp_path, "linparity/commands.py", "from .experiments import extensions as _violation")
+    assert res.returncode == 1
+    assert "linparity.commands -> linparity.experiments.extensions" in res.stdout
+    assert "5 kept, 1 broken" in res.stdout, res.stdout
 
 
 def _module_name(path: Path) -> str:

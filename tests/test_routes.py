@@ -1,31 +1,40 @@
 """Route agreement, one table of cases and one harness (in the style of SciPy's optimize tests).
 
-For each case, a model on the reduced subspace of THEORY §4 is measured by the three routes in the
-one vocabulary of ``linparity.measures.KEYS``:
+For each case, a model on the reduced subspace of THEORY §4 is measured by the three routes through
+the one verb every route has, ``linparity.<route>.api.measure``, into the one record
+``linparity.measures.Measures`` (fields ``KEYS``), and compared key by key on the keys both compute:
 
-* closed form: ``closed_form.trajectory_probs`` / ``greedy_probs`` / ``expected_reward`` of theta;
-* exact enumeration: ``exact.exact_metrics`` / ``exact.expected_reward`` of the same point as a
-  full-weight LinearAR, summing over all 2^d inputs and all responses;
-* simulation: ``simulate.sample_responses`` / ``greedy_responses`` on sampled inputs, counted.
+* closed form: the trajectory-type formulas of the reduced state;
+* exact enumeration: sums over all 2^d inputs and all responses of the full-weight model;
+* simulation: sampled responses and greedy responses on sampled inputs, counted.
 
 The closed form and enumeration must agree to EXACT_RTOL (both are exact: only rounding differs);
-the simulated frequencies must lie within K_SIGMA standard errors (binomial/sample standard error
-of the mean over N responses, with a floor for degenerate indicators) of the exact value.
+the simulated frequencies must lie within K_SIGMA standard errors (the sample standard error of the
+mean over N responses, with a floor 1/N for degenerate indicators) of the exact value.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from linparity import closed_form as cf
+from linparity import commands
 from linparity import exact
-from linparity import simulate
-from linparity.data import long_response, reward_function, sample_inputs, short_response
+from linparity.closed_form import api as closed_form_api
+from linparity.exact import api as exact_api
+from linparity.measures import EVALUATE_INFO, KEYS, Measures, Start, Trajectory, evaluate
 from linparity.model import LinearAR
+from linparity.simulate import api as simulate_api
 
 EXACT_RTOL = 1e-10      # closed form vs enumeration (relative, with the same absolute floor)
 K_SIGMA = 5.0           # simulation vs exact: |mean - exact| <= K_SIGMA * SE
 N_SIM = 40_000          # sampled responses per case
+APIS = {"sgd": simulate_api, "closed-form": closed_form_api, "exact": exact_api}
+#: what every route measures of one model (calibration is not sampled, so the simulation has none)
+SHARED = {"pi_long", "pi_short_correct", "p_short", "p_long", "p_correct", "mean_length", "greedy_accuracy",
+          "expected_reward"}
 
 # (d, p_cot, lam, temperature, reward): the start is the regularised NTP optimum of D(p), shifted
 # off the optimum so that no probability is trivially 0 or 1
@@ -43,55 +52,23 @@ def _theta(d, p, lam):
     return th * np.concatenate([[0.9, 1.1, 0.8], np.linspace(0.5, 1.0, d - 1)])
 
 
-def closed_form_route(theta, d, tau, reward) -> dict:
-    tp = cf.trajectory_probs(theta, d, tau)
-    return {"pi_long": tp.pi_long, "pi_short_correct": tp.pi_short_correct, "p_short": tp.p_short,
-            "p_correct": tp.p_correct, "mean_length": tp.mean_length,
-            "greedy_accuracy": cf.greedy_probs(theta, d).p_correct,
-            "expected_reward": cf.expected_reward(theta, d, reward, tau)}
-
-
-def exact_route(model, p, tau, reward) -> dict:
-    e = exact.exact_metrics(model, p, tau)
-    out = {k: e[k] for k in ("pi_long", "pi_short_correct", "p_short", "p_correct", "mean_length",
-                             "greedy_accuracy")}
-    out["expected_reward"] = exact.expected_reward(model, reward, tau)
-    return out
-
-
-def simulation_route(model, tau, reward, rng) -> tuple[dict, dict]:
-    """Means and standard errors of per-response indicators over N_SIM sampled (x, y)."""
-    d = model.d
-    X = sample_inputs(N_SIM, d, rng)
-    W = simulate.BatchedAR.stack([model])
-    Y = simulate.sample_responses(W, X[None], [rng], tau)[0]                     # (N, d+1)
-    G = simulate.greedy_responses(W, X[None])[0]
-    short = Y[:, 1] == 0
-    ind = {"pi_long": np.all(Y == long_response(X), axis=1),
-           "pi_short_correct": np.all(Y == short_response(X), axis=1),
-           "p_short": short,
-           "p_correct": reward_function("e2e")(X, Y),
-           "mean_length": np.where(short, 2.0, d + 1.0),
-           "greedy_accuracy": reward_function("e2e")(X, G),
-           "expected_reward": reward_function(reward)(X, Y)}
-    mean = {k: float(np.mean(v)) for k, v in ind.items()}
-    se = {k: max(float(np.std(np.asarray(v, dtype=float), ddof=1)) / np.sqrt(N_SIM), 1 / N_SIM)
-          for k, v in ind.items()}
-    return mean, se
+def _measure(api, model, p, tau, reward, rng=None) -> tuple[dict, dict]:
+    mean, se = api.measure(model, p, temperature=tau, reward=reward, rng=rng, n_mc=N_SIM)
+    return mean.as_dict(), se.as_dict()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"d{c[0]}-p{c[1]}-tau{c[3]}-{c[4]}" for c in CASES])
 def test_three_routes_agree(case):
     d, p, lam, tau, reward = case
-    theta = _theta(d, p, lam)
-    model = LinearAR.from_theta(theta)
-    closed = closed_form_route(theta, d, tau, reward)
-    ex = exact_route(model, p, tau, reward)
-    mean, se = simulation_route(model, tau, reward, np.random.default_rng([d, int(1000 * p)]))
-    assert set(closed) == set(ex) == set(mean)
-    for k in closed:
+    model = LinearAR.from_theta(_theta(d, p, lam))
+    closed, _ = _measure(closed_form_api, model, p, tau, reward)
+    ex, _ = _measure(exact_api, model, p, tau, reward)
+    mean, se = _measure(simulate_api, model, p, tau, reward, np.random.default_rng([d, int(1000 * p)]))
+    assert SHARED <= set(closed) & set(ex) & set(mean)
+    for k in set(closed) & set(ex):          # the two exact routes: every key both compute
         assert ex[k] == pytest.approx(closed[k], rel=EXACT_RTOL, abs=EXACT_RTOL), k
-        assert abs(mean[k] - ex[k]) <= K_SIGMA * se[k], (k, mean[k], ex[k], se[k])
+    for k in mean:
+        assert abs(mean[k] - ex[k]) <= K_SIGMA * max(se[k], 1 / N_SIM), (k, mean[k], ex[k], se[k])
 
 
 def test_harness_detects_a_disagreement():
@@ -101,9 +78,74 @@ def test_harness_detects_a_disagreement():
     theta = _theta(d, p, lam)
     wrong = theta.copy()
     wrong[3:] -= 0.3
-    ex = exact_route(LinearAR.from_theta(theta), p, tau, reward)
-    mean, se = simulation_route(LinearAR.from_theta(wrong), tau, reward, np.random.default_rng(3))
+    ex, _ = _measure(exact_api, LinearAR.from_theta(theta), p, tau, reward)
+    mean, se = _measure(simulate_api, LinearAR.from_theta(wrong), p, tau, reward, np.random.default_rng(3))
     assert abs(mean["pi_long"] - ex["pi_long"]) > K_SIGMA * se["pi_long"]
+
+
+def test_the_closed_form_refuses_a_model_off_the_subspace():
+    on = LinearAR.from_theta(_theta(4, 0.3, 0.01))
+    m = LinearAR.from_vector(4, on.to_vector() + 0.5 * np.random.default_rng(0).standard_normal(on.to_vector().size))
+    with pytest.raises(ValueError, match="model: the closed form needs a model on the reduced subspace"):
+        closed_form_api.measure(m, 0.3)
+
+
+def test_measures_fields_are_keys_and_evaluate_returns_only_keys():
+    assert [f.name for f in dataclasses.fields(Measures)] == list(KEYS)
+    assert all(KEYS.values())                                               # every key says what it is
+    ev = evaluate(LinearAR.from_theta(_theta(13, 0.3, 0.01)), 0.3, n_mc=200, rng=0)   # Monte Carlo: with _se
+    for k in ev:
+        assert k in KEYS or (k.endswith("_se") and k[:-3] in KEYS) or k in EVALUATE_INFO, k
+    assert ev["calibration_error_se"] > 0
+    with pytest.raises(TypeError):
+        Measures(not_a_key=1.0)
+
+
+# each verb with small settings; every route answers the same call (keyword names included)
+D, P, LAM = 4, 0.3, (0.05, 0.05, 0.05)
+VERBS = {
+    "pretrain": lambda api, start: api.pretrain(D, P, LAM, 200, replicates=2, n_mc=200, rng=0),
+    "star": lambda api, start: api.star(D, P, LAM, 2, start, samples=200, reward="cot", variant="refit", rng=1),
+    "pg": lambda api, start: api.pg(D, P, LAM, 3, start, algo="reinforce", lr=0.5, batch_size=32, rng=2),
+}
+
+
+@pytest.mark.parametrize("verb", VERBS)
+@pytest.mark.parametrize("method", APIS)
+def test_every_route_answers_every_verb_with_a_trajectory(method, verb):
+    api = APIS[method]
+    start = api.start(D, P, LAM, None, optimum=cf.ntp_optimum(D, P, LAM), replicates=2, rng=3)
+    assert isinstance(start, Start) and start.theta.shape == (D + 2,)
+    traj = VERBS[verb](api, start)
+    assert isinstance(traj, Trajectory) and traj.route == method == api.ROUTE
+    assert isinstance(traj.mean, Measures) and isinstance(traj.se, Measures)
+    n = len(traj.t)
+    series = traj.mean.as_dict()
+    assert {"pi_long", "greedy_accuracy", "mean_length"} <= set(series)
+    for k, v in series.items():
+        assert np.shape(v) == (n,) and np.all(np.isfinite(v)), k
+        assert np.array_equal(traj[k], v)
+    for k, v in traj.se.as_dict().items():
+        assert k in series and np.shape(v) == (n,) and np.all(v >= 0), k
+    with pytest.raises(KeyError):
+        traj["off_subspace_norm"]                                           # route-only values live in extra
+
+
+def test_the_routes_agree_along_star_and_pg_from_the_optimum():
+    # the exact map on full weights equals the closed-form map from the same start, round by round;
+    # the same for the expected REINFORCE steps
+    start_cf = closed_form_api.start(D, P, LAM, None)
+    start_ex = exact_api.start(D, P, LAM, None)
+    np.testing.assert_allclose(start_ex.theta, start_cf.theta, rtol=1e-9, atol=1e-10)
+    for verb in ("star", "pg"):
+        a, b = VERBS[verb](closed_form_api, start_cf), VERBS[verb](exact_api, start_ex)
+        np.testing.assert_array_equal(a.t, b.t)
+        for k in set(a.mean.as_dict()) & set(b.mean.as_dict()):
+            np.testing.assert_allclose(b[k], a[k], rtol=1e-7, atol=1e-8, err_msg=f"{verb} {k}")
+
+
+def test_commands_route_every_method_through_the_registry():
+    assert commands.ROUTES == APIS and commands.METHODS == tuple(APIS)
 
 
 # (d, p_cot, lam): population Pegasos (THEORY §3 with the expected gradient) in reduced coordinates

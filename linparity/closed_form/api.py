@@ -48,10 +48,10 @@ def _measures(theta, d, p_cot=None, temperature=1.0, reward=None) -> Measures:
                     **cal)
 
 
-def measure(model: LinearAR, p_cot, *, temperature=1.0, reward="cot", rng=None) -> tuple[Measures, Measures]:
+def measure(model: LinearAR, p_cot, *, temperature=1.0, reward="cot", rng=None, n_mc=20000) -> tuple[Measures, Measures]:
     """Measures of a model on the reduced subspace, exactly; (means, standard errors: all None).
 
-    ``rng`` is unused (nothing is sampled). A model off the subspace has no closed form: ValueError.
+    ``rng`` and ``n_mc`` are unused (nothing is sampled). A model off the subspace has no closed form: ValueError.
     """
     r = model.reduced()
     if r.off_subspace_norm > 1e-9 * max(1.0, float(np.linalg.norm(r.theta))):

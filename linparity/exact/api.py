@@ -53,10 +53,10 @@ def penalised_reward(reward, beta):
     return r_beta
 
 
-def measure(model: LinearAR, p_cot, *, temperature=1.0, reward="cot", rng=None) -> tuple[Measures, Measures]:
+def measure(model: LinearAR, p_cot, *, temperature=1.0, reward="cot", rng=None, n_mc=20000) -> tuple[Measures, Measures]:
     """Measures of a model by summing over all 2^d inputs and every response
     (:func:`linparity.exact.exact_metrics`, :func:`linparity.exact.expected_reward`); (means,
-    standard errors: all None). ``rng`` is unused."""
+    standard errors: all None). ``rng`` and ``n_mc`` are unused."""
     m = Measures.of(rl.exact_metrics(model, p_cot, temperature))
     return Measures(**(m.as_dict() | {"expected_reward": rl.expected_reward(model, reward, temperature)})), Measures()
 

@@ -20,6 +20,8 @@ import numpy as np
 from .. import closed_form as cf
 from .. import exact
 from .. import simulate as sim
+from ..exact import api as exact_api
+from ..simulate import api as sim_api
 from .._checks import check_d, check_int, spawn
 from ..data import Mixture, long_response, response_length, reward_function, short_response, all_inputs
 from ..heads import lam_triple
@@ -40,15 +42,7 @@ def reduced_metrics(theta, d) -> dict:
 
 
 # ----------------------------------------------------------------------------- noise
-def exact_noisy_optimum(d, p, lam, noise, noise_kind="final") -> LinearAR:
-    """The regularised NTP optimum on the FULL weights for the noisy mixture, by enumeration.
-
-    Every (x, response) of ``Mixture(d, p, noise, noise_kind).enumerate()`` with its exact weight;
-    each head fit by Newton's method (:func:`linparity.exact.fit_weighted`). No reduced coordinates
-    are assumed, so ``.reduced().off_subspace_norm`` of the result says whether the subspace holds.
-    """
-    X, Y, w = Mixture(d, p, noise, noise_kind).enumerate()
-    return exact.fit_weighted(X, Y, w, lam_triple(lam, positive=True))
+exact_noisy_optimum = exact_api.noisy_ntp_optimum
 
 
 def noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lam, replicates=1, rng=None):
@@ -56,18 +50,14 @@ def noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lam, replicate
 
     ``pretrain_steps`` None: the closed-form noisy optimum on every replicate; an int T: Algorithm 3
     (``simulate.fit_samples``, batch size 1) on T samples of the noisy mixture, replicate r drawing
-    from child r of ``rng`` (theta0 = mean reduced coordinates).
+    from child r of ``rng`` (theta0 = mean reduced coordinates); :func:`linparity.simulate.api.start`.
     """
     d = check_d(d, 3)
     lams = lam_triple(lam, positive=True)
-    R = check_int("replicates", replicates, 1)
-    if pretrain_steps is None:
-        th = cf.noisy_ntp_optimum(d, p, lams, noise, noise_kind)
-        return sim.BatchedAR.from_reduced(th, d, R), th
-    T = check_int("pretrain_steps", pretrain_steps, 1)
-    mix = Mixture(d, p, noise, noise_kind)
-    models = [sim.fit_samples(*mix.sample(T, g), lams) for g in spawn(rng, R)]
-    return sim.BatchedAR.stack(models), np.mean([m.reduced().theta for m in models], axis=0)
+    opt = None if pretrain_steps is not None else cf.noisy_ntp_optimum(d, p, lams, noise, noise_kind)
+    s = sim_api.start(d, p, lams, pretrain_steps, optimum=opt, noise=noise, noise_kind=noise_kind,
+                      replicates=replicates, rng=rng)
+    return s.models, s.theta
 
 
 def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_mc=2000) -> dict:
@@ -138,14 +128,7 @@ def noise_post_training(d, p, lam, noise, noise_kind, rounds, N, pg_steps, pg_lr
 
 
 # ----------------------------------------------------------------------------- length penalty
-def penalised_reward(reward, beta):
-    """r_beta(X, Y) = r(X, Y) - beta (|y| - 2)/(d - 1) as a callable (for the exact route)."""
-    r = reward_function(reward)
-
-    def r_beta(X, Y):
-        d = np.asarray(X).shape[1]
-        return r(X, Y) - beta * (response_length(Y) - 2) / (d - 1)
-    return r_beta
+penalised_reward = exact_api.penalised_reward
 
 
 def length_penalty_thresholds(d, p, lam, group_size=8) -> dict:

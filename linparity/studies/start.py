@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import closed_form as cf
-from .._checks import check_d, check_int, check_prob
+from .._checks import check_d, check_prob
 from ..heads import lam_triple
-from ..simulate import BatchedAR, pretrain
+from ..simulate import BatchedAR
+from ..simulate import api as sim_api
 
 __all__ = ["initial_models"]
 
@@ -17,19 +18,13 @@ def initial_models(d, p_cot, pretrain_steps, lam, replicates=1, rng=None) -> tup
     ``pretrain_steps`` None: the exact regularised NTP optimum ``closed_form.ntp_optimum`` (a
     length-calibrated model) on the full weights, for every replicate. An int T >= 1: R replicates of
     Algorithm 3 (``linparity.simulate.ntp.pretrain``) with T samples; the closed form then starts from
-    the mean of their reduced coordinates.
+    the mean of their reduced coordinates (:func:`linparity.simulate.api.start`).
 
     Returns (BatchedAR, theta0 ``(d+2,)``).
     """
     d = check_d(d, 3)
     p = check_prob("p_cot", p_cot)
-    R = check_int("replicates", replicates, 1)
-    lams = lam_triple(lam)
-    if min(lams) <= 0:
-        raise ValueError(f"lam: every lambda must be > 0, got {lam!r}")
-    if pretrain_steps is None:
-        theta0 = cf.ntp_optimum(d, p, lams)
-        return BatchedAR.from_reduced(theta0, d, R), theta0
-    T = check_int("pretrain_steps", pretrain_steps, 1)
-    res = pretrain(d, p, T, lams, replicates=R, rng=rng)
-    return BatchedAR.stack(res.models_), res.theta_.mean(0)
+    lams = lam_triple(lam, positive=True)
+    s = sim_api.start(d, p, lams, pretrain_steps, optimum=cf.ntp_optimum(d, p, lams) if pretrain_steps is None else None,
+                      replicates=replicates, rng=rng)
+    return s.models, s.theta
