@@ -23,7 +23,7 @@ from .. import simulate as sim
 from ..exact import api as exact_api
 from ..simulate import api as sim_api
 from .._checks import check_d, check_int, spawn
-from ..data import Mixture, long_response, response_length, reward_function, short_response, all_inputs
+from ..data import long_response, short_response, all_inputs
 from ..heads import lam_triple
 from ..measures import evaluate, evaluate_models
 from ..model import LinearAR
