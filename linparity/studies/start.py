@@ -24,9 +24,7 @@ def initial_models(d, p_cot, pretrain_steps, lam, replicates=1, rng=None) -> tup
     d = check_d(d, 3)
     p = check_prob("p_cot", p_cot)
     R = check_int("replicates", replicates, 1)
-    lams = lam_triple(lam)
-    if min(lams) <= 0:
-        raise ValueError(f"lam: every lambda must be > 0, got {lam!r}")
+    lams = lam_triple(lam, positive=True)
     if pretrain_steps is None:
         theta0 = cf.ntp_optimum(d, p, lams)
         return BatchedAR.from_reduced(theta0, d, R), theta0
