@@ -402,11 +402,11 @@ def bench_star(quick: bool = False) -> str:
     before = t["sample"] + t["fit_per"]
     after = t["sample"] + t["fit_blk"]
     # the 'continue' variant (what `samples` and F5 run): E = 2 epochs, lr 0.5, batch 32, from W
-    from linparity.experiments.star import STAR_OPTIONS
+    from linparity.simulate import FIGURE_STAR_OPTIONS
     from linparity.data import REWARDS
     from linparity.simulate.batched import DECODE_ROWS, rewards, sample_responses
     from linparity.simulate.star import StarConfig, continue_sgd, star_round
-    cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **STAR_OPTIONS)
+    cfg = StarConfig(rounds=1, samples=N, lam=(0.01, 0.01, 0.01 / d), **FIGURE_STAR_OPTIONS)
     tc = best_interleaved({
         "old": lambda: _continue_sgd_before(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
         "upd": lambda: continue_sgd(W.copy(), X, Y, kept, cfg, [np.random.default_rng(2)]),
@@ -428,7 +428,7 @@ def bench_star(quick: bool = False) -> str:
     # flops per long-sample visit: chain heads forward (x @ W_x, y @ W_y, x @ W_p) and backward, 2 flops
     # per multiply-add: 2 passes x 2 x (d-1)(3d-1); GEMM of one step's forward shape for comparison
     fl = 4 * (d - 1) * (3 * d - 1)
-    gf_step = gemm_gflops(STAR_OPTIONS["batch_size"], d, 3 * (d - 1))
+    gf_step = gemm_gflops(FIGURE_STAR_OPTIONS["batch_size"], d, 3 * (d - 1))
     return (
         f"One STaR round (variant refit, CoT reward) on full weights, d = {d}, N = {N}, one "
         f"replicate; model: the regularised NTP optimum at p = 0.5, lambda = (0.01, 0.01, 0.001) "
@@ -467,14 +467,14 @@ def bench_star(quick: bool = False) -> str:
         f"~{fl / 1e3:.0f} kFLOP per visit of a long sample (chain heads, forward and backward; short "
         f"samples touch heads 1 and 2a only, ~{12 * d} FLOP) the update runs at "
         f"{2 * n_long * fl / upd_new / 1e9:.1f} GFLOP/s (before: {2 * n_long * fl / tc['old'] / 1e9:.1f}; the "
-        f"record before this one divided all kept visits' count by the time, 2x too high); numpy's GEMM of one step's forward shape ({STAR_OPTIONS['batch_size']} x {d}) @ "
+        f"record before this one divided all kept visits' count by the time, 2x too high); numpy's GEMM of one step's forward shape ({FIGURE_STAR_OPTIONS['batch_size']} x {d}) @ "
         f"({d} x {3 * (d - 1)}) runs at {gf_step:.1f} GFLOP/s, a 1000^3 GEMM at {gemm_gflops(1000, 1000, 1000, 3):.0f}.\n")
 
 
 def bench_round_cost(quick: bool = False) -> str:
     """CPU time per input of one STaR `continue` round with mostly long answers, by d (the cost model
     of the full-weight `samples` route at d = 128-256, docs/findings_samples.md)."""
-    from linparity.experiments.star import STAR_OPTIONS
+    from linparity.simulate import FIGURE_STAR_OPTIONS
     from linparity.simulate.batched import BatchedAR
     from linparity.simulate.star import StarConfig, sample_kept, star_round
     N = 5000 if quick else 20000
@@ -483,7 +483,7 @@ def bench_round_cost(quick: bool = False) -> str:
         lam = (0.01, 0.01, 0.01 / d)
         th = cf.ntp_optimum(d, 0.9, lam)
         W = BatchedAR.stack([LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])])
-        cfg = StarConfig(rounds=1, samples=N, lam=lam, **STAR_OPTIONS)
+        cfg = StarConfig(rounds=1, samples=N, lam=lam, **FIGURE_STAR_OPTIONS)
         q = sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)])[3]["q"][0]
         t = best_interleaved({"sample": lambda: sample_kept(W, N, "cot", 1.0, [np.random.default_rng(1)]),
                               "round": lambda: star_round(W, cfg, [np.random.default_rng(1)])}, 3)

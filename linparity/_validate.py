@@ -218,7 +218,7 @@ _PG_RESPONSE = (6e-8, 3e-10)     # one policy-gradient response (sampling, score
 _RL_EVAL = (2.4e-7, 8e-10)       # batched evaluation (star per round, pg per step): per input a d + b d^2
 _STAR_BYTES = (200, 3)           # star: one round's samples, per sample a + b d
 _PG_BYTES = (35, 60)             # pg: per response and d; star, pg: per evaluation input and d
-_SEEN_BYTES = 100                # one distinct input in the sets that count them (+ d/8 packed bytes)
+_SEEN_PENDING = 2 ** 20          # data.DistinctInputs: unmerged keys it holds beyond the merged ones
 _CONTINUE = (5e-7, 1e-9)         # STaR continue: per SGD step a, per visit of a long pair b d^2
 _RL_N_EVAL = 2048                # StarConfig / PGConfig n_eval: evaluation inputs when d > MAX_ENUM_D
 
@@ -252,8 +252,11 @@ def _rl_eval_sec(d, n_eval, R):
 
 
 def _seen(d, draws, R):
-    """The R sets of distinct inputs a STaR or policy-gradient run counts (data.add_distinct)."""
-    return R * min(draws, 2.0 ** min(d, 64.0)) * (_SEEN_BYTES + d / 8)
+    """The R data.DistinctInputs a STaR or policy-gradient run counts with: the merged keys and the
+    pending ones (at most max(merged, 2^20)), twice during a merge (concatenation, np.unique),
+    8 ceil(d/64) bytes each."""
+    merged = min(draws, 2.0 ** min(d, 64.0))
+    return R * 2 * (merged + min(draws, max(merged, _SEEN_PENDING))) * 8 * math.ceil(d / 64)
 
 
 def estimate_work(command: str, **a) -> tuple[float, float, dict]:

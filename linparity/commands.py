@@ -298,7 +298,7 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     Returns per-step lists (length steps+1; replicate means) ``expected_reward`` (E[r] without the
     length penalty), ``pi_long``, ``greedy_accuracy``, ``mean_length`` and
     ``closed_form_expected_reward``: E[r] along the closed-form expected dynamics
-    (closed_form.pg_discrete, or pg_discrete_penalised with a length penalty) from the starting
+    (closed_form.pg_discrete, under the length penalty when there is one) from the starting
     reduced state with the same lr, algorithm, group size, reward and temperature. ``method``:
     'sgd' simulates; 'closed-form' reports the closed-form expected dynamics as the measured
     arrays; 'exact' runs the expected REINFORCE ascent on full weights by enumeration
@@ -324,10 +324,7 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
     G = cfg.group_size if cfg.algo == "grpo" else None
     beta = float(cfg.length_penalty)
     theta0 = start.theta
-    if beta > 0:
-        ref = cf.pg_discrete_penalised(theta0, d, cfg.lr, cfg.steps, beta, cfg.reward, cfg.temperature, cfg.algo, G)
-    else:
-        ref = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo, G)
+    ref = cf.pg_discrete(theta0, d, cfg.lr, cfg.steps, cfg.reward, cfg.temperature, cfg.algo, G, length_penalty=beta)
     traj = route.pg(d, p, lams, cfg.steps, start, algo=cfg.algo, lr=cfg.lr, batch_size=cfg.batch_size,
                     group_size=cfg.group_size, reward=cfg.reward, temperature=cfg.temperature, baseline=cfg.baseline,
                     length_penalty=beta, rng=g_run, **options)

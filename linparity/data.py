@@ -18,7 +18,7 @@ from ._validate import MAX_ENUM_D, check_alloc, check_pm1, check_responses
 
 __all__ = ["Mixture", "NOISE_KINDS", "all_inputs", "prefix_parities", "long_response", "short_response",
            "response_length", "is_long", "reward_cot", "reward_e2e", "REWARDS", "reward_function",
-           "check_reward", "check_noise_kind", "sample_inputs", "add_distinct", "expected_distinct",
+           "check_reward", "check_noise_kind", "sample_inputs", "DistinctInputs", "expected_distinct",
            "MAX_ENUM_D", "CHAINS", "chain_steps", "chain_response"]
 
 #: kinds of long demonstration: "full" folds in one new bit per step (L(x)), "leap2" two
@@ -312,21 +312,53 @@ class Mixture:
         return X, Y, weight
 
 
-def add_distinct(seen: set, X) -> set:
-    """Add the inputs X ``(n, d)`` (+-1) to ``seen``, a set of packed rows; returns ``seen``.
+def _input_keys(X) -> np.ndarray:
+    """Rows of X ``(n, d)`` in {+1,-1} as exact 1-d keys ``(n,)``: uint64 for d <= 64, else one
+    fixed-width byte string (numpy void) of ceil(d/64) words per row."""
+    n, d = X.shape
+    k = -(-d // 64)
+    bits = np.packbits(X < 0, axis=1)                                         # (n, ceil(d/8))
+    pad = np.zeros((n, 8 * k), dtype=np.uint8)
+    pad[:, :bits.shape[1]] = bits
+    return pad.view(np.uint64)[:, 0] if k == 1 else pad.view(np.dtype((np.void, 8 * k)))[:, 0]
 
-    ``len(seen)`` is then the number of distinct inputs x among every X added (THEORY §8,
-    "distinct prompts"); it saturates at 2^d.
+
+class DistinctInputs:
+    """The exact set of distinct inputs x drawn by one run (THEORY §8, "distinct prompts");
+    ``len()`` counts them (it saturates at 2^d).
+
+    Sorted unique keys (8 ceil(d/64) bytes per input), merged lazily: one sort of the pending keys
+    when they outgrow the merged set, and when counted.
+
+    >>> seen = DistinctInputs(3)
+    >>> seen.add(np.array([[1, 1, -1], [1, 1, -1], [-1, 1, 1]], dtype=np.int8)); len(seen)
+    2
     """
-    X = np.asarray(X)
-    if X.size:
-        packed = np.packbits(X.reshape(-1, X.shape[-1]) < 0, axis=1)       # (n, ceil(d/8)) uint8
-        seen.update(map(bytes, packed))
-    return seen
+
+    def __init__(self, d: int):
+        self.seen = _input_keys(np.zeros((0, check_d(d)), dtype=np.int8))
+        self.pending, self.n_pending = [], 0
+
+    def add(self, X) -> None:
+        """Add the inputs X ``(n, d)`` (+-1)."""
+        X = np.asarray(X)
+        self.pending.append(_input_keys(X.reshape(-1, X.shape[-1])))
+        self.n_pending += self.pending[-1].shape[0]
+        if self.n_pending > max(len(self.seen), 1 << 20):
+            self._merge()
+
+    def _merge(self):
+        self.seen = np.unique(np.concatenate([self.seen] + self.pending))
+        self.pending, self.n_pending = [], 0
+
+    def __len__(self):
+        self._merge()
+        return self.seen.shape[0]
 
 
 def expected_distinct(d: int, n) -> float:
-    """E[number of distinct inputs among n uniform draws from {+1,-1}^d] = 2^d (1 - (1 - 2^-d)^n)."""
+    """E[number of distinct inputs among n uniform draws from {+1,-1}^d] = 2^d (1 - (1 - 2^-d)^n)
+    (2^d for n = inf)."""
     d = check_d(d)
     n = float(n)
     return float(2.0 ** d * -np.expm1(n * np.log1p(-(2.0 ** -d))))

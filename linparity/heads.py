@@ -6,7 +6,8 @@ regularised logistic losses of THEORY §3; what they share is defined once here 
 * ``ell(m) = ln(1 + e^{-m})``, the logistic loss of a margin m;
 * ``lam`` is a scalar for every head or a triple ``(lam1, lam2a, lam_chain)``: :func:`lam_triple`
   is the one parser (the CLI's per-head overrides included);
-* the Pegasos step size of a head at its k-th step is ``1/(lam k)`` (:func:`pegasos_step_size`).
+* the Pegasos step size of a head at its k-th step is ``1/(lam k)`` (:func:`pegasos_step_size`);
+  :func:`step_schedule` parses the step-size option of the population descents.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 from ._checks import check_int
 from ._validate import check_lam
 
-__all__ = ["ell", "lam_triple", "default_lam", "pegasos_step_size", "LAM_NAMES"]
+__all__ = ["ell", "lam_triple", "default_lam", "pegasos_step_size", "step_schedule", "LAM_NAMES"]
 
 #: the names of the three regularisation strengths, in the order of a lambda triple
 LAM_NAMES = ("lam1", "lam2a", "lam_chain")
@@ -82,3 +83,47 @@ def default_lam(d: int) -> tuple[float, float, float]:
 def pegasos_step_size(lam, k):
     """Step size 1/(lam k) of a head at its k-th step (k >= 1) of Algorithm 3 (THEORY §3)."""
     return 1.0 / (lam * np.asarray(k, dtype=np.float64))
+
+
+_STEP_KINDS = "'pegasos', a number, a callable or an array of steps"
+
+
+def step_schedule(step, n_iter, lam, average=None):
+    """The step-size option of a population descent on the per-head losses, parsed once for every
+    route (closed_form.discrete_dynamics, exact.train_exact).
+
+    Parameters
+    ----------
+    step : 'pegasos', float, callable or array
+        'pegasos': eta_t = 1/(lambda t) for each head (:func:`pegasos_step_size`; every lambda must
+        be > 0); a number: that constant step; a callable: eta_t = step(t), t = 1..n_iter (a number,
+        or one step per coordinate); an array: eta_t is its row t-1 (first axis n_iter).
+    n_iter : int
+        Number of steps (validated by the caller).
+    lam : float or sequence of 3 floats
+        The strengths (:func:`lam_triple`); checked > 0 for 'pegasos'.
+    average : bool or None
+        Return the running mean of the iterates; None: on for 'pegasos' (Algorithm 3), off otherwise.
+
+    Returns
+    -------
+    (eta, average): ``eta`` None for 'pegasos' (each route applies 1/(lambda t) to its own
+    coordinates), else the function t -> eta_t; ``average`` a bool.
+    """
+    if isinstance(step, str):
+        if step != "pegasos":
+            raise ValueError(f"step: must be {_STEP_KINDS}, got {step!r}")
+        lam_triple(lam, positive=True)              # 1/(lambda t) needs every lambda > 0
+        return None, True if average is None else bool(average)
+    if callable(step):
+        return step, bool(average)
+    try:
+        steps = np.asarray(step, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"step: must be {_STEP_KINDS}, got {step!r}") from None
+    if steps.ndim == 0:
+        const = float(steps)
+        return (lambda t: const), bool(average)
+    if steps.shape[0] != n_iter:
+        raise ValueError(f"step: an array of steps needs one row per step ({n_iter}), got shape {steps.shape}")
+    return (lambda t: steps[t - 1]), bool(average)

@@ -21,7 +21,7 @@ from scipy.special import expit
 
 from ._checks import as_generator
 from .data import REWARDS, check_reward, sample_inputs
-from .heads import lam_triple
+from .heads import default_lam, lam_triple
 from .model import LinearAR, phi
 from .simulate.ntp import fit_samples_reference
 from .simulate.pg import GRPO_EPS
@@ -69,11 +69,12 @@ def policy_update_reference(model: LinearAR, X, Y, weights, temperature=1.0) -> 
     return np.concatenate([g1, g2, [gb], *gc])
 
 
-def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0, lam=0.01, rng=None):
+def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0, lam=None, rng=None):
     """One STaR round with the 'refit' variant in plain per-sample Python (benchmark oracle).
 
     Samples, rewards and keeps one response per input, then runs Algorithm 3 from zero on the kept
-    set by per-sample Pegasos steps (:func:`linparity.simulate.ntp.fit_samples_reference`).
+    set by per-sample Pegasos steps (:func:`linparity.simulate.ntp.fit_samples_reference`);
+    ``lam`` None: heads.default_lam(d).
     """
     g = as_generator(rng)
     d = model.d
@@ -86,7 +87,7 @@ def star_round_reference(model: LinearAR, samples, reward="cot", temperature=1.0
             kept.append((x, y))
     Xk = np.array([k[0] for k in kept], dtype=np.int8).reshape(-1, d)
     Yk = np.array([k[1] for k in kept], dtype=np.int8).reshape(-1, d + 1)
-    return fit_samples_reference(Xk, Yk, lam_triple(lam)), len(kept)
+    return fit_samples_reference(Xk, Yk, lam_triple(default_lam(d) if lam is None else lam)), len(kept)
 
 
 def continue_sgd_reference(model: LinearAR, X, Y, batches, lr, lam) -> LinearAR:

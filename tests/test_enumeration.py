@@ -256,12 +256,30 @@ def test_train_exact_converges_to_closed_form_optimum(d, lam):
     assert opt.reduced().off_subspace_norm < 1e-14
 
 
-@pytest.mark.parametrize("step", ["pegasos", 0.7, lambda t: 2.0 / (t + 3)])
+@pytest.mark.parametrize("step", ["pegasos", 0.7, lambda t: 2.0 / (t + 3), np.linspace(1.0, 0.2, 150)])
 def test_train_exact_trajectory_equals_closed_form_dynamics(step):
     d, p, lam = 4, 0.2, (0.05, 0.1, 0.2)
     _, tr = train_exact(LinearAR.zeros(d), p, lam, 150, step, return_trajectory=True)
     # same recursion in reduced coordinates; only rounding differs (150 steps x 1e-16)
     np.testing.assert_allclose(tr.theta, cf.discrete_dynamics(d, p, lam, 150, step), rtol=0, atol=1e-12)
+
+
+# one parser (heads.step_schedule) for both routes: the same bad step is refused by the same name
+_ROUTES = {"closed form": lambda step, lam: cf.discrete_dynamics(4, 0.2, lam, 5, step),
+           "exact": lambda step, lam: train_exact(LinearAR.zeros(4), 0.2, lam, 5, step)}
+
+
+@pytest.mark.parametrize("route", list(_ROUTES))
+@pytest.mark.parametrize("step, lam, name", [
+    ("adam", 0.1, "step: must be 'pegasos', a number"),
+    (object(), 0.1, "step: must be 'pegasos', a number"),
+    (np.ones(4), 0.1, r"step: an array of steps needs one row per step \(5\)"),
+    (np.ones((6, 2)), 0.1, r"step: an array of steps needs one row per step \(5\)"),
+    ("pegasos", 0.0, "lam: must be in"),
+    ("pegasos", (0.1, 0.0, 0.1), "lam2a: must be in")])
+def test_both_routes_refuse_a_bad_step_schedule_alike(route, step, lam, name):
+    with pytest.raises(ValueError, match=name):
+        _ROUTES[route](step, lam)
 
 
 def test_train_exact_reaches_full_optimum_at_d2_off_the_subspace():

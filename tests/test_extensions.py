@@ -14,7 +14,7 @@ from linparity import closed_form as cf
 from linparity import commands, exact as en
 from linparity import simulate as rl
 from linparity.cli import main
-from linparity.data import (Mixture, add_distinct, expected_distinct, prefix_parities,
+from linparity.data import (DistinctInputs, Mixture, expected_distinct, prefix_parities,
                             sample_inputs)
 from linparity.experiments import extensions as ex
 from linparity.model import LinearAR
@@ -117,17 +117,33 @@ def test_noisy_algorithm3_matches_closed_form():
 # ----------------------------------------------------------------------------- length penalty
 @pytest.mark.parametrize("algo,G", [("reinforce", None), ("grpo", 6)])
 @pytest.mark.parametrize("reward", ["cot", "e2e"])
-def test_penalised_update_reduces_to_expected_update_at_beta_zero(algo, G, reward):
+def test_penalised_update_tends_to_the_binary_form_as_beta_tends_to_zero(algo, G, reward):
+    # expected_update takes the four-valued outcome form for beta > 0 and the binary-reward form
+    # (reward_gradient, grpo_weight) at beta = 0: a tiny beta must land on the beta = 0 values,
+    # and so must stop_update, which uses the outcome form at every beta
     th = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
-    np.testing.assert_allclose(cf.penalised_update(th, 4, 0.0, reward, 1.2, algo, G),
-                               cf.expected_update(th, 4, reward, 1.2, algo, G), atol=1e-14)
+    at0 = cf.expected_update(th, 4, reward, 1.2, algo, G)
+    np.testing.assert_allclose(cf.expected_update(th, 4, reward, 1.2, algo, G, length_penalty=1e-300),
+                               at0, atol=1e-14)
+    assert cf.stop_update(th, 4, 0.0, reward, 1.2, algo, G) == pytest.approx(at0[1] + at0[2], abs=1e-14)
+    assert cf.expected_reward(th, 4, reward, 1.2, length_penalty=1e-300) == \
+        pytest.approx(cf.expected_reward(th, 4, reward, 1.2), abs=1e-14)
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "x", None])
+@pytest.mark.parametrize("func", ["expected_update", "expected_reward", "pg_discrete"])
+def test_closed_form_refuses_a_bad_length_penalty(func, bad):
+    th = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
+    args = (th, 4, 0.1, 2) if func == "pg_discrete" else (th, 4)
+    with pytest.raises(ValueError, match="length_penalty: must be a finite number >= 0"):
+        getattr(cf, func)(*args, length_penalty=bad)
 
 
 def test_penalised_gradient_is_the_gradient_of_penalised_reward_and_matches_enumeration():
     d, beta, tau = 4, 0.35, 0.8
     th = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
-    g = cf.penalised_update(th, d, beta, "cot", tau)
-    f = lambda t: cf.penalised_expected_reward(t, d, beta, "cot", tau)  # noqa: E731
+    g = cf.expected_update(th, d, "cot", tau, length_penalty=beta)
+    f = lambda t: cf.expected_reward(t, d, "cot", tau, length_penalty=beta)  # noqa: E731
     num = np.array([(f(th + 1e-6 * e) - f(th - 1e-6 * e)) / 2e-6 for e in np.eye(d + 2)])
     np.testing.assert_allclose(g, num, atol=1e-8)                  # central differences, O(h^2)
     # exact: E[r_beta] and its full-weight gradient by enumeration, lifted to reduced coordinates
@@ -163,12 +179,12 @@ def test_simulated_penalised_update_matches_closed_form(algo):
     before = np.array([m.to_vector() for m in W.models()])
     rl.pg_step(W, cfg, [np.random.default_rng([9, k]) for k in range(K)])
     upd = np.array([m.to_vector() for m in W.models()]) - before
-    e = cf.penalised_update(theta, d, beta, "cot", 1.0, algo, 6 if algo == "grpo" else None)
+    e = cf.expected_update(theta, d, "cot", 1.0, algo, 6 if algo == "grpo" else None, length_penalty=beta)
     want = LinearAR.from_reduced(d, e[0], e[1], e[2], e[3:]).to_vector()
     se = upd.std(axis=0, ddof=1) / np.sqrt(K)
     assert np.all(np.abs(upd.mean(0) - want) <= 5 * se + 1e-12)
     # power: the penalty's effect on the stop logit (beta * grad P(long)) is resolved
-    e0 = cf.penalised_update(theta, d, 0.0, "cot", 1.0, algo, 6 if algo == "grpo" else None)
+    e0 = cf.expected_update(theta, d, "cot", 1.0, algo, 6 if algo == "grpo" else None)
     w0 = LinearAR.from_reduced(d, e0[0], e0[1], e0[2], e0[3:]).to_vector()
     assert np.max(np.abs(want - w0) / (se + 1e-300)) > 5
 
@@ -176,7 +192,9 @@ def test_simulated_penalised_update_matches_closed_form(algo):
 # ----------------------------------------------------------------------------- distinct prompts
 def test_distinct_inputs_counts():
     X = sample_inputs(300, 5, 0)
-    assert len(add_distinct(set(), X)) == len(np.unique(X, axis=0))
+    seen = DistinctInputs(5)
+    seen.add(X)
+    assert len(seen) == len(np.unique(X, axis=0))
     assert abs(expected_distinct(4, 1) - 1) < 1e-12 and expected_distinct(4, 10 ** 6) == pytest.approx(16)
     cfg = rl.StarConfig(rounds=2, samples=400, variant="refit", lam=LAM)
     res = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(4, 0.3, LAM), 4, 2), cfg, rng=0)
@@ -187,9 +205,22 @@ def test_distinct_inputs_counts():
 
 
 # ----------------------------------------------------------------------------- STaR default, CLI routes
+def test_star_default_lambdas_are_default_lam_of_the_run():
+    from linparity.heads import default_lam
+    W = rl.BatchedAR.from_reduced(cf.ntp_optimum(5, 0.3, LAM), 5, 1)
+    dflt = rl.run_star(W, rl.StarConfig(rounds=1, samples=50, variant="refit"), rng=3)
+    given = rl.run_star(W, rl.StarConfig(rounds=1, samples=50, variant="refit", lam=default_lam(5)), rng=3)
+    assert dflt.config.lam == default_lam(5) == (0.01, 0.01, 0.002)
+    np.testing.assert_array_equal(dflt.theta_, given.theta_)
+    # the 'continue' decay bound lr x lam < 2 holds for the defaults too, checked before any work
+    with pytest.raises(ValueError, match="lam1: the 'continue' variant needs lr x lam1 < 2"):
+        rl.run_star(W, rl.StarConfig(rounds=1, samples=2 ** 50, lr=300.0), rng=3)
+
 def test_star_default_is_the_papers_continue_variant():
     cfg = rl.StarConfig(rounds=1, samples=10)
     assert (cfg.variant, cfg.batch_size, cfg.epochs, cfg.lr) == ("continue", 1, 2, 0.05)
+    # the figures' settings, named as such: same variant and epochs, 10x the step, batch 32
+    assert dict(rl.FIGURE_STAR_OPTIONS) == {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32}
     out = commands.star_command(4, 0.2, 1, 300, pretrain_steps=None, seed=0)
     assert out["variant"] == "continue" and out["continue_settings"]["batch_size"] == 1
     assert out["distinct_inputs"] == 16

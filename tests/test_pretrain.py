@@ -351,6 +351,20 @@ def test_fit_samples_first_step_from_init():
                                    rtol=1e-14)
 
 
+def test_default_lam_is_default_lam_of_d():
+    # lam omitted = heads.default_lam(d) = (0.01, 0.01, 0.01/d) on every Algorithm 3 entry point;
+    # a per-head override replaces only its head
+    from linparity.heads import default_lam
+    d = 5
+    X, Y = Mixture(d, 0.5).sample(200, 1)
+    assert same(pretrain(d, 0.5, 200, rng=4).models_[0], pretrain(d, 0.5, 200, default_lam(d), rng=4).models_[0])
+    assert same(pretrain_reference(d, 0.5, 50, rng=4), pretrain_reference(d, 0.5, 50, default_lam(d), rng=4))
+    assert same(fit_samples(X, Y), fit_samples(X, Y, default_lam(d)))
+    assert same(fit_samples_reference(X, Y), fit_samples_reference(X, Y, default_lam(d)))
+    assert same(fit_samples(X, Y, lam1=0.3), fit_samples(X, Y, (0.3, 0.01, 0.01 / d)))
+    assert not same(fit_samples(X, Y), fit_samples(X, Y, 0.01))
+
+
 def test_fit_samples_empty_keeps_init():
     d = 4
     X, Y = np.zeros((0, d), dtype=np.int8), np.zeros((0, d + 1), dtype=np.int8)

@@ -19,7 +19,7 @@ import pytest
 from linparity import closed_form as cf
 from linparity import simulate as sim
 from linparity.cli import main
-from linparity.data import sample_inputs
+from linparity.data import expected_distinct, sample_inputs
 from linparity.experiments import ntp
 from linparity.experiments import samples as sm
 
@@ -165,7 +165,7 @@ def test_expected_distinct_matches_enumeration(d, n):
         ref = float(np.mean(counts))
     else:
         ref = 2 ** d * (1 - (1 - 2.0 ** -d) ** n)
-    assert sm.expected_distinct(d, n) == pytest.approx(ref, rel=1e-12)
+    assert expected_distinct(d, n) == pytest.approx(ref, rel=1e-12)
 
 
 def test_head_log_ratios_vanish_at_the_optimum():
@@ -189,7 +189,7 @@ def test_samples_task_is_deterministic_and_stats_distinct_is_expected():
     np.testing.assert_array_equal(a["totals"], b["totals"])
     ok = np.isfinite(a["totals"])
     assert a["distinct_inputs_mean"] == pytest.approx(
-        np.mean([sm.expected_distinct(4, t if np.isfinite(t) else a["budget"] * (1 + a["n_max"]))
+        np.mean([expected_distinct(4, t if np.isfinite(t) else a["budget"] * (1 + a["n_max"]))
                  for t in a["totals"]]))
     assert ok.mean() >= 0.9
 

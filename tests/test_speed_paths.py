@@ -5,7 +5,7 @@
 * ``model.log_sigmoid`` against scipy.special.log_expit (the same formula).
 * ``measures.bootstrap_max_se`` (exact ideal bootstrap) against enumeration of every resample, and
   ``measures.evaluate_models`` (one input draw for all models) against ``evaluate`` per model.
-* ``experiments.samples`` distinct-input counter against ``data.add_distinct`` (a Python set).
+* ``data.DistinctInputs`` (sorted packed keys) against a Python set of row tuples.
 """
 import itertools
 
@@ -110,17 +110,16 @@ def test_evaluate_models_equals_evaluate_per_model(d):
 
 @pytest.mark.parametrize("d", [3, 8, 64, 65, 130])
 def test_distinct_counter_equals_a_python_set(d):
-    # reference: data.add_distinct (a set of packed rows); duplicates forced by drawing from a pool,
-    # and len() between the adds exercises the merge of new keys into the counted ones
-    from linparity.data import add_distinct
-    from linparity.experiments.samples import _Distinct
+    # reference: a set of row tuples; duplicates forced by drawing from a pool, len() between the
+    # adds exercises the merge of new keys into the counted ones; d = 64, 65, 130 cross the key widths
+    from linparity.data import DistinctInputs
     rng = np.random.default_rng(d)
     pool = np.where(rng.random((40, d)) < 0.5, 1, -1).astype(np.int8)
-    counter, ref = _Distinct(d), set()
+    counter, ref = DistinctInputs(d), set()
     for k in range(5):
         X = pool[rng.integers(0, 40, 25)]
         counter.add(X)
-        add_distinct(ref, X)
+        ref.update(map(tuple, X.tolist()))
         if k % 2:
             assert len(counter) == len(ref)
     assert len(counter) == len(ref)

@@ -5,11 +5,14 @@ quantity from full-weight enumeration (exact.exact_metrics), the ideal recursion
 seeded STaR simulation with binomial 5-sigma tolerances.
 """
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import expit
 
 from linparity import closed_form as cf
 from linparity import exact as en
 from linparity.experiments import extensions as ex
+from linparity.measures import first_at_least
 
 LAM = (0.01, 0.01, 0.002)
 
@@ -72,3 +75,10 @@ def test_theorem2_report_gives_both_steps():
     np.testing.assert_allclose(m["step1_calibration_map"], np.abs(st["cf_pi"] - st["cf_q"]), atol=1e-12)
     np.testing.assert_allclose(m["step2_drift_map"], np.abs(st["cf_q"] - st["p_ideal"]), atol=1e-12)
     assert len(m["step1_calibration"]) == 2 and "two steps" in format_report(rep)
+
+
+@given(st.lists(st.floats(0.0, 1.0), max_size=12), st.sampled_from([0.5, 0.99, 1.0]))
+def test_first_at_least_is_the_first_index_reaching_the_level(values, level):
+    # reference: a plain scan; None (not inf, not -1) where no entry reaches the level
+    want = next((i for i, v in enumerate(values) if v >= level), None)
+    assert first_at_least(values, level) == want

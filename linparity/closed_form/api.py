@@ -122,14 +122,11 @@ def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", tem
 def pg(d, p_cot, lam, steps, start: Start, *, algo="reinforce", lr=1.0, batch_size=256, group_size=8,
        reward="cot", temperature=1.0, baseline=True, length_penalty=0.0, rng=None, **options) -> Trajectory:
     """The expected policy-gradient dynamics from ``start.theta`` in discrete steps
-    (:func:`linparity.closed_form.pg_discrete`, or ``pg_discrete_penalised`` with a length penalty);
+    (:func:`linparity.closed_form.pg_discrete` with its ``length_penalty``);
     ``expected_reward`` is E[r] without the penalty. ``batch_size``, ``baseline``, ``rng`` and
     ``options`` are unused (the expectation has no batch)."""
     G = group_size if algo == "grpo" else None
-    if length_penalty > 0:
-        traj = rl.pg_discrete_penalised(start.theta, d, lr, steps, length_penalty, reward, temperature, algo, G)
-    else:
-        traj = rl.pg_discrete(start.theta, d, lr, steps, reward, temperature, algo, G)
+    traj = rl.pg_discrete(start.theta, d, lr, steps, reward, temperature, algo, G, length_penalty=length_penalty)
     # E[r] at the sampling temperature, the other measurements at tau = 1
     mean = _series([replace(_measures(t, d), expected_reward=rl.expected_reward(t, d, reward, temperature))
                     for t in traj])

@@ -29,7 +29,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 
 from .._checks import check_d, check_int, check_prob, check_temperature
-from ..heads import ell, lam_triple
+from ..heads import ell, lam_triple, step_schedule
 from .._validate import check_finite_array
 
 __all__ = ["head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
@@ -255,20 +255,10 @@ def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
     n_iter = check_int("n_iter", n_iter, 0)
     l1, l2, lc = lam_triple(lam)
     per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
+    eta, average = step_schedule(step, n_iter, lam, average)
     etas = None
-    if isinstance(step, str):
-        if step != "pegasos":
-            raise ValueError(f"step: must be 'pegasos', a number, a callable or an array, got {step!r}")
-        if np.any(per_head == 0):
-            raise ValueError("lam: the 'pegasos' schedule 1/(lambda t) needs every lambda > 0")
-        average = True if average is None else average
-    else:
-        if callable(step):
-            etas = np.array([step(t) for t in range(1, n_iter + 1)], dtype=np.float64)
-        else:
-            etas = np.asarray(step, dtype=np.float64)
-            if etas.ndim == 0:
-                etas = np.full(n_iter, float(etas))
+    if eta is not None:
+        etas = np.array([eta(t) for t in range(1, n_iter + 1)], dtype=np.float64)
         etas = np.ascontiguousarray(np.broadcast_to(etas.reshape(n_iter, -1) if n_iter else np.zeros((0, 1)),
                                                     (n_iter, d + 2)))
     theta = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import comb, expit
 
-from .._checks import check_d, check_int, check_positive, check_prob, check_temperature
+from .._checks import check_d, check_int, check_nonneg, check_positive, check_prob, check_temperature
 from ..data import check_reward
 from ..heads import lam_triple
 from . import ntp as cf
@@ -29,9 +29,8 @@ from . import ntp as cf
 __all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "refit",
            "RoundPrediction", "star_map", "expected_reward", "reward_gradient", "grpo_weight",
            "expected_update", "pg_discrete", "amplification_margin",
-           "stop_gradient_sign", "penalised_values", "penalised_expected_reward", "penalised_update",
-           "pg_discrete_penalised", "stop_update", "length_penalty_threshold", "noisy_ntp_stats",
-           "noisy_ntp_optimum"]
+           "stop_gradient_sign", "penalised_values", "stop_update", "length_penalty_threshold",
+           "noisy_ntp_stats", "noisy_ntp_optimum"]
 
 # ----------------------------------------------------------------------------- ideal recursion
 def ideal_recursion(p0, n_rounds) -> np.ndarray:
@@ -212,8 +211,15 @@ def _to_theta(partials, al, be, ga, ka, tau):
     return np.concatenate([[da * sa, db * sb + dg * sg, db * sb - dg * sg], np.asarray(dk) * sk])
 
 
-def expected_reward(theta, d, reward="cot", temperature=1.0) -> float:
-    """E[r] under the model at temperature tau: (rho_eq + rho_neq)/2."""
+def expected_reward(theta, d, reward="cot", temperature=1.0, length_penalty=0.0) -> float:
+    """E[r_beta] under the model at temperature tau, beta = ``length_penalty`` >= 0 (THEORY §8).
+
+    beta = 0: E[r] = (rho_eq + rho_neq)/2. beta > 0: E[r] - beta P(long), summed over the outcomes
+    of :func:`_categories` with the rewards of :func:`penalised_values`.
+    """
+    if check_nonneg("length_penalty", length_penalty) > 0:
+        P, _ = _categories(theta, d, reward, check_temperature(temperature))
+        return float((P @ penalised_values(length_penalty)).mean())
     al, be, ga, ka = _abgk(theta, d, temperature)
     return float(_rho_partials(al, be, ga, ka, check_reward(reward))[0].mean())
 
@@ -251,32 +257,40 @@ def grpo_weight(rho, G, eps=1e-8):
     return (pmf * (adv(1.0, k + 1) - adv(0.0, k))).sum(axis=-1)
 
 
-def expected_update(theta, d, reward="cot", temperature=1.0, algo="reinforce", group_size=None):
-    """Expected parameter direction of one policy-gradient step per unit learning rate ``(d+2,)``.
+def expected_update(theta, d, reward="cot", temperature=1.0, algo="reinforce", group_size=None,
+                    length_penalty=0.0) -> np.ndarray:
+    """Expected parameter direction of one policy-gradient step per unit learning rate ``(d+2,)``,
+    under the reward r_beta = r - beta (|y| - 2)/(d - 1), beta = ``length_penalty`` >= 0 (THEORY §8).
 
-    'reinforce' (with or without baseline): grad E[r]. 'grpo': (1/2) sum over the two classes of
-    grpo_weight(rho_class, G) grad rho_class.
+    beta = 0 (binary reward): 'reinforce' (with or without baseline): grad E[r]; 'grpo': (1/2) sum
+    over the two classes of grpo_weight(rho_class, G) grad rho_class. beta > 0 (four reward values):
+    :func:`_outcome_update`, which equals the beta = 0 form in the limit beta -> 0.
     """
+    if algo not in ("reinforce", "grpo"):
+        raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {algo!r}")
+    if check_nonneg("length_penalty", length_penalty) > 0:
+        return _outcome_update(theta, d, length_penalty, reward, temperature, algo, group_size)
     if algo == "reinforce":
         return reward_gradient(theta, d, reward, temperature)
-    if algo != "grpo":
-        raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {algo!r}")
     rho, G = reward_gradient(theta, d, reward, temperature, per_class=True)
     return (grpo_weight(rho, group_size)[:, None] * G).mean(axis=0)
 
 
 def pg_discrete(theta0, d, lr, n_steps, reward="cot", temperature=1.0, algo="reinforce",
-                group_size=None) -> np.ndarray:
-    """Expected policy-gradient ascent in discrete steps theta_{t+1} = theta_t + lr * update(theta_t).
+                group_size=None, length_penalty=0.0) -> np.ndarray:
+    """Expected policy-gradient ascent in discrete steps theta_{t+1} = theta_t + lr * update(theta_t)
+    (:func:`expected_update`, under r_beta with beta = ``length_penalty``).
 
     Returns ``(n_steps+1, d+2)``.
     """
     lr = check_positive("lr", lr)
     n_steps = check_int("n_steps", n_steps, 0)
+    check_nonneg("length_penalty", length_penalty)
     out = np.empty((n_steps + 1, check_d(d, 3) + 2))
     out[0] = cf.check_theta(theta0, d)
     for t in range(n_steps):
-        out[t + 1] = out[t] + lr * expected_update(out[t], d, reward, temperature, algo, group_size)
+        out[t + 1] = out[t] + lr * expected_update(out[t], d, reward, temperature, algo, group_size,
+                                                   length_penalty)
     return out
 
 
@@ -342,23 +356,6 @@ def penalised_values(length_penalty) -> np.ndarray:
     return np.array([1.0, 0.0, 1.0 - beta, -beta])
 
 
-def check_nonneg(name, x) -> float:
-    """``x`` as a finite float >= 0; ValueError naming ``name`` otherwise."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a number >= 0, got {x!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name}: must be a finite number >= 0, got {x!r}")
-    return v
-
-
-def penalised_expected_reward(theta, d, length_penalty, reward="cot", temperature=1.0) -> float:
-    """E[r_beta] = E[r] - beta P(long) in reduced coordinates (THEORY §8)."""
-    P, _ = _categories(theta, d, reward, check_temperature(temperature))
-    return float((P @ penalised_values(length_penalty)).mean())
-
-
 def _grpo_outcome_weights(P, values, G, eps=1e-8):
     """f(v_k) = E[(v_k - mean)/(std + eps)] for a response of outcome k, with the other G-1 responses
     of its group i.i.d. over outcomes with probabilities P ``(4,)`` (multinomial, enumerated);
@@ -378,14 +375,13 @@ def _grpo_outcome_weights(P, values, G, eps=1e-8):
     return out
 
 
-def penalised_update(theta, d, length_penalty, reward="cot", temperature=1.0, algo="reinforce",
-                     group_size=None) -> np.ndarray:
-    """Expected policy-gradient direction per unit learning rate under r_beta ``(d+2,)``.
+def _outcome_update(theta, d, length_penalty, reward, temperature, algo, group_size) -> np.ndarray:
+    """Expected policy-gradient direction per unit learning rate under r_beta, any beta >= 0 ``(d+2,)``.
 
     REINFORCE (any baseline): grad E[r_beta] = mean over the two classes of sum_k v_k grad P_k.
     GRPO: mean over classes of sum_k f(v_k) grad P_k, f from :func:`_grpo_outcome_weights`
     (E[A grad log pi(y)] = sum_y grad pi(y) E[A | r(y)] for a group of G i.i.d. responses).
-    With length_penalty = 0 this equals :func:`expected_update`.
+    At beta = 0 it equals the binary form of :func:`expected_update` up to rounding.
     """
     tau = check_temperature(temperature)
     vals = penalised_values(length_penalty)
@@ -398,25 +394,14 @@ def penalised_update(theta, d, length_penalty, reward="cot", temperature=1.0, al
     return sum(_grpo_outcome_weights(P[c], vals, G) @ dP[c] for c in range(2)) / 2
 
 
-def pg_discrete_penalised(theta0, d, lr, n_steps, length_penalty, reward="cot", temperature=1.0,
-                          algo="reinforce", group_size=None) -> np.ndarray:
-    """Expected policy-gradient ascent on r_beta, theta_{t+1} = theta_t + lr penalised_update(theta_t);
-    ``(n_steps+1, d+2)``."""
-    lr = check_positive("lr", lr)
-    n_steps = check_int("n_steps", n_steps, 0)
-    out = np.empty((n_steps + 1, check_d(d, 3) + 2))
-    out[0] = cf.check_theta(theta0, d)
-    for t in range(n_steps):
-        out[t + 1] = out[t] + lr * penalised_update(out[t], d, length_penalty, reward, temperature, algo,
-                                                    group_size)
-    return out
-
-
 def stop_update(theta, d, length_penalty, reward="cot", temperature=1.0, algo="reinforce",
                 group_size=None) -> float:
     """Expected change of the stop logit after y_1 = x_1, u = b + c, per unit learning rate:
-    update_b + update_c. Negative: responses lengthen."""
-    g = penalised_update(theta, d, length_penalty, reward, temperature, algo, group_size)
+    update_b + update_c. Negative: responses lengthen.
+
+    One form (:func:`_outcome_update`) at every beta, 0 included, so that the root search of
+    :func:`length_penalty_threshold` sees one smooth function of beta."""
+    g = _outcome_update(theta, d, length_penalty, reward, temperature, algo, group_size)
     return float(g[1] + g[2])
 
 

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_int, check_prob
 from ..data import MAX_ENUM_D, Mixture, is_long
-from ..heads import ell, lam_triple, pegasos_step_size
+from ..heads import ell, lam_triple, pegasos_step_size, step_schedule
 from ..model import LinearAR, features
 
 __all__ = ["check_model", "bit_index", "population_ntp_loss", "population_ntp_grad",
@@ -197,10 +197,7 @@ def exact_ntp_optimum(d, p_cot, lam, tol: float = 1e-13, max_iter: int = 100) ->
     """
     d = check_int("d", d, 2, MAX_ENUM_D)
     p = check_prob("p_cot", p_cot)
-    lams = lam_triple(lam)
-    if min(lams) <= 0:
-        raise ValueError(f"lam: exact_ntp_optimum needs every lambda > 0 (the optimum is "
-                         f"infinite otherwise), got {lam!r}")
+    lams = lam_triple(lam, positive=True)         # the optimum is infinite at lambda = 0
     X, Y, w = Mixture(d, p).enumerate()
     return fit_weighted(X, Y, w, lams, tol, max_iter)
 
@@ -260,9 +257,10 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
     p_cot : float in [0, 1].
     lam : float or (lam1, lam2a, lam_chain), each >= 0 (> 0 for 'pegasos').
     n_iter : int >= 0, number of steps.
-    step : "pegasos", float or callable
+    step : "pegasos", float, callable or array
         "pegasos": eta_t = 1/(lam_head t) with each head's own lambda; a float: constant step;
-        a callable t -> eta_t (t = 1, 2, ...), the same for every head.
+        a callable t -> eta_t (t = 1, 2, ...) or an array of n_iter steps, the same for every head
+        (parsed by heads.step_schedule, as in the closed form).
     average : bool, optional
         Output the running average of the iterates w_1..w_t (Algorithm 3's output) instead of
         w_t. Default True for "pegasos", False otherwise.
@@ -289,22 +287,9 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
     if p == 0:
         for s in sl[2:]:
             frozen[s] = True
-    if isinstance(step, str):
-        if step != "pegasos":
-            raise ValueError(f"step: must be 'pegasos', a number or a callable, got {step!r}")
-        if min(lams) <= 0:
-            raise ValueError(f"lam: the 'pegasos' schedule 1/(lambda t) needs every lambda > 0, got {lam!r}")
+    eta, average = step_schedule(step, n_iter, lam, average)
+    if eta is None:
         eta = lambda t: pegasos_step_size(head_lam, t)  # noqa: E731
-        average = True if average is None else average
-    elif callable(step):
-        eta = step
-    else:
-        try:
-            const = float(step)
-        except (TypeError, ValueError):
-            raise ValueError(f"step: must be 'pegasos', a number or a callable, got {step!r}") from None
-        eta = lambda t: const  # noqa: E731
-    average = bool(average)
     theta = model0.to_vector()
     mean = np.zeros_like(theta)
     out = theta

@@ -103,19 +103,18 @@ def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_m
 
 def noise_post_training(d, p, lam, noise, noise_kind, rounds, N, pg_steps, pg_lr, replicates, rng,
                         T=None, group_size=8, batch_size=128) -> dict:
-    """STaR (reward cot, 'continue' variant of experiments.star.STAR_OPTIONS) and GRPO after NTP on the
+    """STaR (reward cot, 'continue' variant of simulate.FIGURE_STAR_OPTIONS) and GRPO after NTP on the
     noisy mixture. Closed form from the noisy optimum (or the replicate-mean reduced start when T is
     given): ``map_pi_long``/``map_greedy`` (STaR map, ``(rounds+1,)``), ``grpo_cf_pi_long``/
     ``grpo_cf_greedy`` (``(pg_steps+1,)``). Simulation: ``star_pi_long``, ``star_greedy``
     ``(R, rounds+1)``, ``grpo_pi_long``, ``grpo_greedy`` ``(R, pg_steps+1)``.
     """
-    from .star import STAR_OPTIONS
     lams = lam_triple(lam, positive=True)
     g0, g1, g2 = spawn(rng, 3)
     W0, th0 = noisy_initial_models(d, p, noise, noise_kind, T, lams, replicates, g0)
     mp = cf.star_map(th0, d, lams, rounds)
     traj = cf.pg_discrete(th0, d, pg_lr, pg_steps, "cot", 1.0, "grpo", group_size)
-    cfg = sim.StarConfig(rounds=rounds, samples=N, lam=lams, n_eval=1024, **STAR_OPTIONS)
+    cfg = sim.StarConfig(rounds=rounds, samples=N, lam=lams, n_eval=1024, **sim.FIGURE_STAR_OPTIONS)
     st = sim.run_star(W0, cfg, g1)
     pc = sim.PGConfig(algo="grpo", steps=pg_steps, lr=pg_lr, batch_size=batch_size, group_size=group_size,
                       n_eval=1024)
@@ -148,7 +147,7 @@ def length_penalty_run(d, p, lam, beta, algo, steps, lr, replicates, rng, batch_
     lams = lam_triple(lam, positive=True)
     th = cf.ntp_optimum(d, p, lams)
     G = group_size if algo == "grpo" else None
-    traj = cf.pg_discrete_penalised(th, d, lr, steps, beta, "cot", 1.0, algo, G)
+    traj = cf.pg_discrete(th, d, lr, steps, "cot", 1.0, algo, G, length_penalty=beta)
     out = {"cf_u": traj[:, 1] + traj[:, 2],
            "cf_pi_long": np.array([reduced_metrics(t, d)["pi_long"] for t in traj]),
            "cf_p_long": np.array([reduced_metrics(t, d)["p_long"] for t in traj])}
@@ -217,11 +216,10 @@ def theorem2_steps(d, p, lam, rounds, N, replicates, rng, **star_options) -> dic
 
     Closed form: the exact finite-lambda map (``refit`` in the infinite-sample limit); enumeration: the
     same refit on full weights (kept set weights pi(L(x)|x), pi(S(x)|x) at tau = 1); simulation: STaR
-    (``star_options``, default experiments.star.STAR_OPTIONS: 'continue') with measured kept shares.
+    (``star_options``, default simulate.FIGURE_STAR_OPTIONS: 'continue') with measured kept shares.
     Returns dict of ``(rounds,)`` arrays ``cf_q``, ``cf_pi``, ``ex_q``, ``ex_pi``, ``p_ideal`` and
     ``(R, rounds)`` ``sim_q``, ``sim_pi``; plus the variant.
     """
-    from .star import STAR_OPTIONS
     lams = lam_triple(lam, positive=True)
     th = cf.ntp_optimum(d, p, lams)
     mp = cf.star_map(th, d, lams, rounds)
@@ -239,7 +237,7 @@ def theorem2_steps(d, p, lam, rounds, N, replicates, rng, **star_options) -> dic
             pi.append(exact.exact_metrics(m, p)["pi_long"])
         out["ex_q"], out["ex_pi"] = np.array(q), np.array(pi)
     if replicates:
-        opts = {**STAR_OPTIONS, **star_options}
+        opts = {**sim.FIGURE_STAR_OPTIONS, **star_options}
         cfg = sim.StarConfig(rounds=rounds, samples=N, lam=lams, n_eval=1024, **opts)
         res = sim.run_star(sim.BatchedAR.from_reduced(th, d, replicates), cfg, rng)
         out["sim_q"], out["sim_pi"] = res.kept_q_, res.pi_long_[:, 1:]

@@ -8,7 +8,7 @@ Two routes measure the same quantity: the smallest per-round budget B at which a
   (``Mixture.sample`` + :func:`linparity.simulate.fit_samples`); then STaR rounds as THEORY §6
   states Algorithm 1 (:func:`linparity.simulate.star_round`): N = B fresh inputs, one response each
   at tau = 1, keep reward-1 ('cot') pairs, update. Variant ``continue`` (the paper's, default): E = 2
-  epochs of mini-batch NTP SGD from the current weights (``STAR_OPTIONS`` of the figures); variant
+  epochs of mini-batch NTP SGD from the current weights (``simulate.FIGURE_STAR_OPTIONS``); variant
   ``refit``: Algorithm 3 from zero on the kept set. The estimation error of every weight vector
   (what Props 1-3 bound, and where d enters) is simulated.
 * ``route="stats"`` (:mod:`linparity.experiments.scaling`): exact type counts, every head refit to
@@ -43,15 +43,14 @@ from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
 from .._validate import check_alloc, fmt_bytes, max_bytes
-from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
+from ..data import MAX_ENUM_D, DistinctInputs, Mixture, all_inputs, expected_distinct, long_response, sample_inputs
 from ..heads import lam_triple
 from ..sweep import load_results, register_task
 from . import scaling as sc
-from .star import STAR_OPTIONS
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "full_weight_level",
            "stats_level", "search_budget",
-           "samples_search", "samples_task", "expected_distinct", "head_log_ratios", "head_errors",
+           "samples_search", "samples_task", "head_log_ratios", "head_errors",
            "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
 
 ROUTES = ("full", "stats")
@@ -71,46 +70,6 @@ def n_max_rounds(p, extra=10) -> int:
     if not np.isfinite(ns):
         raise ValueError(f"p: must be > 0 for STaR to generalise, got {p}")
     return int(ns) + check_int("extra", extra, 0)
-
-
-def expected_distinct(d, n) -> float:
-    """Expected number of distinct values among n uniform draws from {+1,-1}^d: 2^d (1 - (1 - 2^-d)^n)."""
-    n = np.asarray(n, dtype=np.float64)
-    return float(-np.expm1(n * np.log1p(-2.0 ** -d)) * 2.0 ** d) if np.isfinite(n) else np.nan
-
-
-def _keys(X) -> np.ndarray:
-    """Rows of X ``(n, d)`` in {+1,-1} as exact 1-d keys ``(n,)``: uint64 for d <= 64, else one
-    fixed-width byte string (numpy void) of ceil(d/64) words per row."""
-    n, d = X.shape
-    k = -(-d // 64)
-    bits = np.packbits(X < 0, axis=1)                                         # (n, ceil(d/8))
-    pad = np.zeros((n, 8 * k), dtype=np.uint8)
-    pad[:, :bits.shape[1]] = bits
-    return pad.view(np.uint64)[:, 0] if k == 1 else pad.view(np.dtype((np.void, 8 * k)))[:, 0]
-
-
-class _Distinct:
-    """Exact set of distinct inputs of one replicate: sorted unique keys, merged lazily (one sort
-    of the pending keys when they outgrow the merged set, and when counted)."""
-
-    def __init__(self, d):
-        self.seen = _keys(np.zeros((0, d), dtype=np.int8))
-        self.pending, self.n_pending = [], 0
-
-    def add(self, X):
-        self.pending.append(_keys(X))
-        self.n_pending += X.shape[0]
-        if self.n_pending > max(len(self.seen), 1 << 20):
-            self._merge()
-
-    def _merge(self):
-        self.seen = np.unique(np.concatenate([self.seen] + self.pending))
-        self.pending, self.n_pending = [], 0
-
-    def __len__(self):
-        self._merge()
-        return self.seen.shape[0]
 
 
 def head_log_ratios(W: sim.BatchedAR, X, theta_opt) -> np.ndarray:
@@ -286,7 +245,7 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
     Xe = ([all_inputs(d)] * len(gens) if d <= MAX_ENUM_D       # held-out inputs per replicate
           else [sample_inputs(check_int("n_eval", n_eval, 4096), d, s[2]) for s in streams])
-    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **{**STAR_OPTIONS, "variant": variant})
+    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **{**sim.FIGURE_STAR_OPTIONS, "variant": variant})
     keys = ("success", "rounds", "total", "distinct", "accuracy", "accuracy_se", "kept_long")
     rows = [_full_replicate(d, p, lams, B, n_max, s, cfg, level, x) for s, x in zip(streams, Xe)]
     out = {k: np.array([row[k] for row in rows]) for k in keys}
@@ -301,7 +260,7 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
 def _full_replicate(d, p, lams, B, n_max, streams, cfg, level, Xe) -> dict:
     """One replicate of :func:`full_weight_level` on its streams (pre-training, STaR, evaluation)
     and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1)."""
-    seen = _Distinct(d)
+    seen = DistinctInputs(d)
     X, Y = Mixture(d, p).sample(B, streams[0])
     seen.add(X)
     W = start = sim.BatchedAR.stack([sim.fit_samples(X, Y, lams)])
@@ -328,7 +287,7 @@ def stats_level(d, p, lam, budget, n_max, gens, level=0.99) -> dict:
     """The sufficient-statistics route at one budget (scaling.samples_to_generalise per replicate).
 
     Returns ``success``, ``rounds``, ``total`` (arrays ``(R,)``) and ``distinct``: the expected
-    number of distinct inputs among ``total`` uniform draws (:func:`expected_distinct`; no inputs are
+    number of distinct inputs among ``total`` uniform draws (data.expected_distinct; no inputs are
     drawn in this route), at the samples used (failed replicates: B (1 + n_max)).
     """
     B = check_int("budget", budget, 1)

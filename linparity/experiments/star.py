@@ -14,6 +14,7 @@ from .. import closed_form as cf
 from .. import exact
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
+from ..measures import first_at_least
 from ..sweep import register_task
 from ..studies.start import initial_models
 
@@ -22,21 +23,8 @@ n_star = cf.n_star
 closed_form_map = cf.star_map
 exact_map = exact.star_map
 
-__all__ = ["STAR_OPTIONS", "n_star", "closed_form_map", "exact_map", "first_reach", "ideal_curves", "simulate_star",
+__all__ = ["n_star", "closed_form_map", "exact_map", "ideal_curves", "simulate_star",
            "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
-
-#: STaR settings of the simulations: the 'continue' variant (E = 2 epochs of NTP SGD on the kept
-#: set from the current weights, lr 0.5, 32 kept samples per step). The 'refit' variant (Algorithm 3
-#: from zero on the kept set) loses the chain at these N: see REPORT.md.
-STAR_OPTIONS = {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32}
-
-
-def first_reach(values, level=0.99) -> float:
-    """Index of the first entry >= level along the last axis; +inf where never (float array)."""
-    v = np.asarray(values, dtype=np.float64) >= level
-    idx = np.argmax(v, axis=-1).astype(np.float64)
-    return np.where(v.any(axis=-1), idx, np.inf)
-
 
 def ideal_curves(p0, d, n_rounds) -> dict:
     """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, closed_form.ideal_recursion)
@@ -56,7 +44,7 @@ def simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps=No
     """STaR by simulation (sim.run_star) from R starting models (studies.start.initial_models).
 
     ``pretrain_steps`` None starts from the exact NTP optimum (calibrated), an int from Algorithm 3
-    with that many samples. ``options`` override :data:`STAR_OPTIONS`. Returns (StarResult, theta0).
+    with that many samples. ``options`` override simulate.FIGURE_STAR_OPTIONS. Returns (StarResult, theta0).
     """
     res, theta0, _ = _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, n_eval, **options)
     return res, theta0
@@ -67,13 +55,15 @@ def _simulate_star(d, p, lam, rounds, samples, replicates, rng, pretrain_steps, 
     g_start, g_run = spawn(rng, 2)
     W0, theta0 = initial_models(d, p, pretrain_steps, lam, replicates, g_start)
     cfg = sim.StarConfig(rounds=rounds, samples=samples, lam=tuple(lam), n_eval=n_eval,
-                        **{**STAR_OPTIONS, **options})
+                        **{**sim.FIGURE_STAR_OPTIONS, **options})
     return sim.run_star(W0, cfg, g_run), theta0, W0.models()
 
 
 def map_rounds(theta0, d, lam, n_max, level=0.99) -> float:
-    """First round at which the exact map's greedy accuracy is >= level (inf if not by n_max)."""
-    return float(first_reach(cf.star_map(theta0, d, lam, n_max).greedy_accuracy, level))
+    """First round at which the exact map's greedy accuracy is >= level; inf if not by n_max (a
+    number for the figures, which leave inf off the axes)."""
+    r = first_at_least(cf.star_map(theta0, d, lam, n_max).greedy_accuracy, level)
+    return np.inf if r is None else float(r)
 
 
 def map_generalises(theta0, d, lam, n_max, level=0.99) -> bool:

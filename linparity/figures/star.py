@@ -5,6 +5,7 @@ import numpy as np
 
 from ..experiments import ntp
 from ..experiments import star as ex
+from ..measures import first_at_least
 from ..sweep import SweepSpec, run_sweep
 from . import _plot
 from .report import FigureResult, Row, fmt, within
@@ -71,6 +72,13 @@ def f3(s, ss, out, jobs=1, progress=False) -> FigureResult:
     return res
 
 
+def _rounds(accuracy) -> float:
+    """First round with greedy accuracy >= 0.99, inf where never: a number the plot leaves off the
+    axes and the row's mean turns into inf (a replicate that never generalises is not dropped)."""
+    r = first_at_least(accuracy)
+    return np.inf if r is None else float(r)
+
+
 def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     d = s.f3_d
     lam = ntp.default_lam(d)
@@ -78,7 +86,7 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     n_star = np.array([ex.n_star(p) for p in ps_fine])
     map_r = np.array([ex.map_rounds(ntp.calibrated_start(d, p, lam)[0], d, lam, 60) for p in ps_fine])
     ps_ex = np.geomspace(2e-3, 0.3, 6)
-    ex_r = [float(ex.first_reach(ex.exact_map(ntp.calibrated_start(d, p, lam)[1], p, lam, ex.n_star(p) + 8)["greedy_accuracy"]))
+    ex_r = [_rounds(ex.exact_map(ntp.calibrated_start(d, p, lam)[1], p, lam, ex.n_star(p) + 8)["greedy_accuracy"])
             for p in ps_ex]
     fig, (ax,) = _plot.new(width=5.5, height=3.6)
     ax.step(ps_fine, n_star, where="mid", color="k", lw=1.2, label="n*(p) (Thm 2, ideal recursion)")
@@ -88,7 +96,7 @@ def f4(s, ss, out, jobs=1, progress=False) -> FigureResult:
     sims = []
     for p, kid in zip(s.f4_ps, kids):
         res, _ = ex.simulate_star(d, p, lam, ex.n_star(p) + 8, s.f3_N, s.f3_R, kid)
-        sims.append(ex.first_reach(res.greedy_accuracy_))                        # (R,)
+        sims.append([_rounds(acc) for acc in res.greedy_accuracy_])               # (R,)
     S = np.array(sims).T
     _plot.band(ax, s.f4_ps, S, color="C1", label="STaR simulation")
     ax.set_xscale("log")
@@ -122,7 +130,7 @@ def f8(s, ss, out, jobs=1, progress=False) -> FigureResult:
                      replicates=s.f8_R, seed=int(ss.generate_state(1)[0]),
                      out=str(out / "sweeps" / f"F8-{s.name}"), imports=["linparity.experiments"])
     sw = run_sweep(spec, jobs=jobs, progress=progress)
-    gen = np.array([[float(np.isfinite(ex.first_reach(r["greedy_accuracy"]))) for r in reps]
+    gen = np.array([[float(first_at_least(r["greedy_accuracy"]) is not None) for r in reps]
                     for reps in sw.results]).reshape(len(s.f8_ps), len(s.f8_Ts), s.f8_R)   # (n_p, n_T, R)
     frac = gen.mean(-1)
     T_fine = np.unique(np.geomspace(2, max(s.f8_Ts) * 3, 40).astype(int))
@@ -143,7 +151,7 @@ def f8(s, ss, out, jobs=1, progress=False) -> FigureResult:
                edgecolors="w", label="exact map from each replicate's start")
     agree = float(np.mean(gen == pred_r.reshape(gen.shape)))
     # enumeration layer: the exact STaR map on the FULL weights of each simulated checkpoint
-    ex_r = np.array([[float(np.isfinite(ex.first_reach(r["exact_greedy_accuracy"]))) for r in reps]
+    ex_r = np.array([[float(first_at_least(r["exact_greedy_accuracy"]) is not None) for r in reps]
                      for reps in sw.results]).reshape(gen.shape)                      # (n_p, n_T, R)
     ax.scatter(TT.ravel(), PP.ravel() * 1.12, c=ex_r.mean(-1).ravel(), cmap="RdYlGn", vmin=0, vmax=1, s=30,
                marker="o", edgecolors="k", linewidths=0.6, label="exact full-weight map (enumeration)")

@@ -83,16 +83,13 @@ from tqdm.auto import tqdm
 from .._checks import check_d, check_int, check_prob, spawn
 from .._validate import check_lam
 from ..data import Mixture, is_long
-from ..heads import lam_triple
+from ..heads import default_lam, lam_triple
 from ..model import LinearAR, phi
 from . import blocked
 from .blocked import chain_sample_update, sig_neg, stop_coefficient
 
 __all__ = ["pretrain", "pretrain_reference", "fit_samples", "fit_samples_reference", "PretrainResult",
-           "DEFAULT_LAM", "CHUNK_SAMPLES"]
-
-#: default regularisation strength of every head
-DEFAULT_LAM = 0.01
+           "CHUNK_SAMPLES"]
 
 #: samples drawn per call of Mixture.sample (rounded down to whole batches, at least one batch)
 CHUNK_SAMPLES = 4096
@@ -138,7 +135,7 @@ def _make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chai
     n_steps = check_int("n_steps", n_steps, 1)
     batch_size = check_int("batch_size", batch_size, 1)
     # lam_chain may also be d-1 per-head values: parsed below, after the scalar triple
-    lam1, lam2a, lam_c0 = lam_triple(lam, lam1, lam2a, positive=True)
+    lam1, lam2a, lam_c0 = lam_triple(default_lam(d) if lam is None else lam, lam1, lam2a, positive=True)
     lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_c0)
     T1 = n_steps if T1 is None else check_int("T1", T1, 0)
     T2a = n_steps if T2a is None else check_int("T2a", T2a, 0)
@@ -237,7 +234,7 @@ class _ReferenceRun:
         return mean, LinearAR(self.w1, self.w2[:-1], self.w2[-1], self.chain)
 
 
-def pretrain_reference(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None,
+def pretrain_reference(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None,
                        lam_chain=None, T1=None, T2a=None, T_chain=None, batch_size=1,
                        rng=None, return_last=False):
     """Algorithm 3 (THEORY §3), plain per-sample Python: the oracle for :func:`pretrain`.
@@ -250,8 +247,9 @@ def pretrain_reference(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=N
         Probability p of a long response, in [0, 1].
     n_steps : int
         Number of steps T >= 1 (one sample per step when ``batch_size`` = 1).
-    lam : float or triple
-        Regularisation of every head, > 0, or (lambda_1, lambda_2a, lambda_chain).
+    lam : float or triple, optional
+        Regularisation of every head, > 0, or (lambda_1, lambda_2a, lambda_chain); default
+        heads.default_lam(d) = (0.01, 0.01, 0.01/d).
     lam1, lam2a : float, optional
         Per-head regularisation of head 1 and head 2a (default from ``lam``).
     lam_chain : float or (d-1,) array, optional
@@ -490,7 +488,7 @@ class PretrainResult:
     off_subspace_norm_: np.ndarray = None  # (R,) norm of the weight off the reduced subspace
 
 
-def pretrain(d, p_cot, n_steps, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None,
+def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=None,
              T1=None, T2a=None, T_chain=None, rng=None, replicates=1, batch_size=1,
              progress=False, n_jobs=1) -> PretrainResult:
     """Algorithm 3 (THEORY §3) for R independent replicates, compiled inner loop.
@@ -584,7 +582,7 @@ def _samples_config(X, Y, lam, lam1, lam2a, lam_chain, k0, kl0) -> _Config:
     return _make_config(d, 0.0, max(n, 1), lam, lam1, lam2a, lam_chain, k0 + n, k0 + n, kl0 + n, 1)
 
 
-def fit_samples(X, Y, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None, init=None,
+def fit_samples(X, Y, lam=None, *, lam1=None, lam2a=None, lam_chain=None, init=None,
                 init_steps=0, return_last=False):
     """Algorithm 3 (THEORY §3, batch size 1) on the given samples in row order, compiled.
 
@@ -629,7 +627,7 @@ def fit_samples(X, Y, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None,
     return (mean, last) if return_last else mean
 
 
-def fit_samples_reference(X, Y, lam=DEFAULT_LAM, *, lam1=None, lam2a=None, lam_chain=None,
+def fit_samples_reference(X, Y, lam=None, *, lam1=None, lam2a=None, lam_chain=None,
                           init=None, init_steps=0, return_last=False):
     """:func:`fit_samples` in plain per-sample Python (its oracle); same arguments and output."""
     Xf, Yf = _check_samples(X, Y)

@@ -5,7 +5,7 @@ batch rewards (or 0). GRPO: each of B inputs gets G responses, advantage
 A_i = (r_i - mean_g)/(std_g + eps) within the group, w += lr (1/(B G)) sum_i A_i grad log pi_tau.
 With ``length_penalty`` beta > 0 the reward is r_beta(x, y) = r(x, y) - beta (|y| - 2)/(d - 1)
 (THEORY §8). The expected dynamics in closed form are :func:`linparity.closed_form.pg_discrete`
-(:func:`linparity.closed_form.pg_discrete_penalised` with a length penalty).
+(its ``length_penalty`` the same beta).
 
 Random streams as in :mod:`linparity.simulate.star`: replicate r draws its inputs and its sampling
 uniforms from its own Generator, so its trajectory does not depend on R.
@@ -18,7 +18,7 @@ import numpy as np
 
 from .._checks import check_int, check_positive, check_prob, check_temperature
 from .._validate import check_alloc, pg_step_bytes
-from ..data import add_distinct, check_reward, response_length, sample_inputs
+from ..data import DistinctInputs, check_reward, response_length, sample_inputs
 from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
@@ -70,14 +70,14 @@ def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None, seen=None):
     A_i = (r_i - mean_g)/(std_g + eps) (population std, eps = GRPO_EPS), w += lr (1/(B G)) sum A_i grad log pi.
 
     With ``cfg.length_penalty`` = beta the reward is r - beta (|y| - 2)/(d - 1). ``seen``: optional
-    list of R sets, updated with each replicate's B inputs (data.add_distinct).
+    list of R data.DistinctInputs, updated with each replicate's B inputs.
 
     Returns the batch mean reward ``(R,)`` (penalised when beta > 0).
     """
     R, d, B = W.R, W.d, cfg.batch_size
     X = np.stack([sample_inputs(B, d, g) for g in gens])
     for r, sr in enumerate(seen or ()):
-        add_distinct(sr, X[r])
+        sr.add(X[r])
     if cfg.algo == "grpo":
         X = np.repeat(X, cfg.group_size, axis=1)                     # (R, B G, d), input-major
     Y, u1, u2, uc = sample_with_logits(W, X, gens, cfg.temperature)  # logits of the sampled Y
@@ -124,7 +124,7 @@ def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     steps, batch_r = [0], []
     record(W)
     b = np.zeros(R)
-    seen = [set() for _ in range(R)]
+    seen = [DistinctInputs(W.d) for _ in range(R)]
     for t in range(1, cfg.steps + 1):
         rmean = pg_step(W, cfg, gens, b if (cfg.algo == "reinforce" and cfg.baseline) else None, seen)
         b = cfg.baseline_decay * b + (1 - cfg.baseline_decay) * rmean

@@ -15,20 +15,22 @@ permutations, so a replicate's trajectory does not depend on R (numpy SPEC 7).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
 from .._validate import check_alloc, star_round_bytes
-from ..data import add_distinct, check_reward, sample_inputs
-from ..heads import lam_triple
+from ..data import DistinctInputs, check_reward, sample_inputs
+from ..heads import default_lam, lam_triple
 from ..model import LinearAR
 from .ntp import fit_samples
 from .batched import BatchedAR, Recorder, rewards, run_streams, sample_responses
 
-__all__ = ["StarConfig", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd", "star_round", "run_star"]
+__all__ = ["StarConfig", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
+           "star_round", "run_star"]
 
 
 def fit_algorithm3(X, Y, lam) -> LinearAR:
@@ -42,13 +44,15 @@ def fit_algorithm3(X, Y, lam) -> LinearAR:
 
 @dataclass(frozen=True)
 class StarConfig:
-    """Settings of Algorithm 1 (STaR)."""
+    """Settings of Algorithm 1 (STaR). The defaults are the paper's Algorithm 1, the CLI's
+    ``star``: the 'continue' variant, E = 2 epochs of SGD with lr 0.05 and batch 1 (one step per
+    kept pair). The figures run :data:`FIGURE_STAR_OPTIONS` instead."""
     rounds: int                  # number of rounds n >= 0
     samples: int                 # fresh inputs N per round >= 1
     reward: str = "cot"          # 'cot' or 'e2e'
     temperature: float = 1.0     # sampling temperature tau > 0
     variant: str = "continue"    # 'continue' (Algorithm 1): NTP SGD from current weights; 'refit': Algorithm 3 from 0
-    lam: tuple = (0.01, 0.01, 0.01)  # (lam1, lam2a, lam_chain) of the refit / continue losses
+    lam: tuple | None = None     # (lam1, lam2a, lam_chain) of the refit / continue losses; None: heads.default_lam(d)
     epochs: int = 2              # 'continue': epochs E over the kept set
     lr: float = 0.05             # 'continue': constant SGD step size
     batch_size: int = 1          # 'continue': kept samples per SGD step (1: one step per kept pair)
@@ -61,14 +65,23 @@ class StarConfig:
         check_temperature(self.temperature)
         if self.variant not in ("refit", "continue"):
             raise ValueError(f"variant: must be 'refit' or 'continue', got {self.variant!r}")
-        lams = lam_triple(self.lam)
-        if min(lams) <= 0:
-            raise ValueError(f"lam: every lambda must be > 0 for simulation, got {self.lam!r}")
-        object.__setattr__(self, "lam", lams)
         check_int("epochs", self.epochs, 1)
         check_positive("lr", self.lr)
         check_int("batch_size", self.batch_size, 1)
         check_int("n_eval", self.n_eval, 2)
+        if self.lam is not None:
+            object.__setattr__(self, "lam", lam_triple(self.lam, positive=True))
+            self._check_decay(self.lam)
+
+    def lams(self, d: int) -> tuple[float, float, float]:
+        """The strengths of a run on d bits: ``lam``, or heads.default_lam(d) when it is None."""
+        if self.lam is not None:
+            return self.lam
+        lams = default_lam(d)
+        self._check_decay(lams)
+        return lams
+
+    def _check_decay(self, lams):
         if self.variant == "continue":
             # the decay part of a step is w (1 - lr lam): |1 - lr lam| < 1 needs lr lam < 2, else the
             # weights grow geometrically to inf (found by the CLI fuzz test)
@@ -78,6 +91,13 @@ class StarConfig:
                 raise ValueError(f"{name}: the 'continue' variant needs lr x {name} < 2 (its weight-decay "
                                  f"factor 1 - lr lam must be in (-1, 1)), got lr {self.lr:g} x {name} "
                                  f"{lams[k]:g} = {self.lr * lams[k]:g}; lower {name} or lr")
+
+
+#: The figures' STaR settings (F3, F4, F8-F10, the samples study): the 'continue' variant with
+#: E = 2 epochs of NTP SGD on the kept set from the current weights, lr 0.5 and 32 kept samples
+#: per step (Algorithm 1 itself, StarConfig's defaults, takes lr 0.05 and batch 1). The 'refit'
+#: variant (Algorithm 3 from zero on the kept set) loses the chain at the figures' N: see REPORT.md.
+FIGURE_STAR_OPTIONS = MappingProxyType({"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32})
 
 
 @dataclass
@@ -123,7 +143,7 @@ def continue_sgd(W: BatchedAR, X, Y, kept, cfg: StarConfig, gens) -> BatchedAR:
             raise ValueError(f"{name}: must have shape {shape} (R, N from W and kept), got {a.shape}")
     if len(gens) != R:
         raise ValueError(f"gens: need one Generator per replicate ({R}), got {len(gens)}")
-    lam1, lam2a, lamc = cfg.lam
+    lam1, lam2a, lamc = cfg.lams(d)
     for _ in range(cfg.epochs):
         orders = []
         for r, g in enumerate(gens):
@@ -245,13 +265,14 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
     """One round of Algorithm 1 for every replicate: sample N inputs and responses, keep r = 1, update.
 
     Returns the new weights and the measured kept-set statistics of :func:`sample_kept`.
-    ``seen``: optional list of R sets, updated with each replicate's inputs (data.add_distinct).
+    ``seen``: optional list of R data.DistinctInputs, updated with each replicate's inputs.
     """
     X, Y, kept, stats = sample_kept(W, cfg.samples, cfg.reward, cfg.temperature, gens)
     for r, sr in enumerate(seen or ()):
-        add_distinct(sr, X[r])
+        sr.add(X[r])
     if cfg.variant == "refit":
-        W = BatchedAR.stack([fit_samples(X[r, kept[r]], Y[r, kept[r]], cfg.lam) for r in range(W.R)])
+        lams = cfg.lams(W.d)
+        W = BatchedAR.stack([fit_samples(X[r, kept[r]], Y[r, kept[r]], lams) for r in range(W.R)])
     else:
         W = continue_sgd(W.copy(), X, Y, kept, cfg, gens)
     return W, stats
@@ -264,6 +285,7 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     optional callable(round, rounds), called after each round (e.g. a line on stderr).
     """
     R, d = W0.R, W0.d
+    cfg = replace(cfg, lam=cfg.lams(d))    # the result records the lambdas it ran with
     # a round's inputs, responses and their float work arrays: refused by name before any work
     check_alloc("samples", star_round_bytes(R, cfg.samples, d))
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
@@ -271,7 +293,7 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
     kept = {k: [] for k in ("kept_fraction", "q", "r")}
     record(W)
-    seen = [set() for _ in range(R)]
+    seen = [DistinctInputs(W.d) for _ in range(R)]
     for n in range(cfg.rounds):
         W, s = star_round(W, cfg, gens, seen)
         for k in kept:

@@ -10,12 +10,13 @@ import numpy as np
 
 from ..closed_form import greedy_probs, ntp_optimum, trajectory_probs
 from ..exact import exact_metrics, exact_ntp_optimum, population_ntp_loss, train_exact
+from ..heads import default_lam
 from ..model import LinearAR
 
 __all__ = ["d2_study", "d2_greedy_threshold", "print_d2_study"]
 
 
-def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=1e-2, n_iter: int = 20000, step: float = 1.0):
+def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=None, n_iter: int = 20000, step: float = 1.0):
     """Exact full-weight NTP followed by greedy decoding at d = 2, against the reduced prediction.
 
     For each p: :func:`train_exact` from 0 (constant ``step``, ``n_iter`` steps), its distance to
@@ -24,8 +25,9 @@ def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=1e-2, n_iter: int = 20000, step:
     optimum restricted to the subspace (closed_form.ntp_optimum; its (a, b, c, c_2) do not depend
     on d) with closed_form.greedy_probs.
 
-    Returns a list of dicts, one per p.
+    ``lam`` None: heads.default_lam(2). Returns a list of dicts, one per p.
     """
+    lam = default_lam(2) if lam is None else lam
     out = []
     for p in ps:
         m = train_exact(LinearAR.zeros(2), p, lam, n_iter, step)

@@ -23,7 +23,7 @@ from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
 from .start import initial_models
-from ..heads import lam_triple
+from ..heads import default_lam, lam_triple
 from ..measures import first_at_least
 from ..simulate import pretrain
 
@@ -42,7 +42,7 @@ def _outcome(pi_long, acc) -> dict:
             "greedy_accuracy_final": float(np.asarray(acc)[-1])}
 
 
-def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="cot", variant="refit",
+def theorem2_report(d, p, lam=None, N=20_000, tau=1.0, *, rounds=None, reward="cot", variant="refit",
                     replicates=1, seed=0, pretrain_steps=None, early_steps=(200, 2000),
                     temperatures=(0.75, 1.0, 1.5), compare_rewards=True, pg_steps=300, pg_lr=2.0,
                     pg_batch=256) -> dict:
@@ -50,7 +50,8 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
 
     Parameters
     ----------
-    d, p, lam : bits (>= 3), long share of the pre-training mixture, L2 strength (> 0, scalar or triple).
+    d, p, lam : bits (>= 3), long share of the pre-training mixture, L2 strength (> 0, scalar or triple;
+        default heads.default_lam(d)).
     N : fresh inputs per STaR round.
     tau : sampling temperature of the main run.
     rounds : STaR rounds (default n* + 4; 8 when n* is infinite, p = 0).
@@ -68,7 +69,7 @@ def theorem2_report(d, p, lam=0.01, N=20_000, tau=1.0, *, rounds=None, reward="c
     """
     d = check_d(d, 3)
     p = check_prob("p_cot", p)
-    lams = lam_triple(lam, positive=True)
+    lams = lam_triple(default_lam(d) if lam is None else lam, positive=True)
     ns = cf.n_star(p)
     rounds = (int(ns) + 4 if np.isfinite(ns) else 8) if rounds is None else check_int("rounds", rounds, 1)
     g_main, g_early, g_rw = spawn(np.random.SeedSequence(check_int("seed", seed, 0)), 3)
