@@ -75,6 +75,9 @@ __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "Sweep
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
+#: optional checks of a task's parameters ``check(params)`` (ValueError when a point is bad), by task name;
+#: :func:`run_sweep` runs them on every point before any task runs
+CHECKS: dict[str, Callable[[dict], None]] = {}
 
 #: the parallel backends accepted by :func:`run_sweep`
 BACKENDS = ("joblib", "dask")
@@ -115,7 +118,7 @@ class SweepLockedError(RuntimeError):
 
 # --------------------------------------------------------------------------- task registry
 
-def register_task(name: str):
+def register_task(name: str, check: Callable[[dict], None] | None = None):
     """Decorator registering ``f(params, rng) -> dict[str, ndarray | float]`` under ``name``.
 
     Registering a second, different function under a taken name raises ValueError; registering
@@ -126,6 +129,10 @@ def register_task(name: str):
     ----------
     name : str
         The name a :class:`SweepSpec` uses in its ``task`` field.
+    check : callable, optional
+        ``check(params)`` raises ValueError for a point the task would refuse (an unknown
+        parameter, a value out of range, work that does not fit); :func:`run_sweep` calls it on
+        every point before any task runs, so a bad point late in a grid costs no work.
 
     Returns
     -------
@@ -145,6 +152,10 @@ def register_task(name: str):
             raise ValueError(f"task: the name {name!r} is already registered to "
                              f"{_qualname(old)}; cannot register {_qualname(func)}")
         TASKS[name] = func
+        if check is not None:
+            CHECKS[name] = check
+        else:
+            CHECKS.pop(name, None)
         return func
 
     return decorator
@@ -850,6 +861,13 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     if backend == "joblib" and scheduler is not None:
         raise ValueError("scheduler: only used with backend='dask'")
     func = get_task(spec.task)
+    check = CHECKS.get(spec.task)
+    if check is not None:   # every point, before the folder is touched or a task runs
+        for j, params in enumerate(spec.point_list()):
+            try:
+                check(dict(params))
+            except ValueError as exc:
+                raise ValueError(f"points: point {j} {params} of task {spec.task!r}: {_one_line(exc)}") from None
 
     out = spec.out
     _prepare_out(out)  # before anything is computed
