@@ -1029,10 +1029,11 @@ def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResul
     except (OSError, ValueError) as exc:
         raise ValueError(f"out_dir: no readable {_SPEC_FILE} in {str(out)!r} (is it a sweep's "
                          f"output folder?): {_one_line(exc)}") from None
-    data["out"] = str(out)
     token = _RESOLVE_TASK.set(False)
     try:
-        spec = SweepSpec.from_dict(data)
+        spec = SweepSpec.from_dict({**data, "out": str(out)} if isinstance(data, Mapping) else data)
+    except ValueError as exc:  # a stored spec that is not one run_sweep writes: say which file
+        raise ValueError(f"out_dir: {str(out / _SPEC_FILE)!r} is not a sweep spec ({_one_line(exc)})") from None
     finally:
         _RESOLVE_TASK.reset(token)
     return _load(spec, out, allow_missing)
