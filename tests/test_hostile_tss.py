@@ -191,3 +191,18 @@ def test_json_manifest_round_trip_is_accepted(tmp_path, capsys):
     for _ in range(2):
         assert cli.main(argv) == 0
         json.loads(capsys.readouterr().out)
+
+
+# --------------------------------------------------------------------------- samples: the memory culprit
+
+#: sizes whose search does not fit -> the option the refusal must name (b0 = cap used to name --p-cot:
+#: lowering --cap alone was counted as no gain, so the round limit was blamed)
+TOO_BIG = [(["--b0", str(2 ** 53), "--cap", str(2 ** 53)], "--cap"), (["--cap", str(2 ** 53)], "--cap"),
+           (["--b0", str(2 ** 40), "--cap", str(2 ** 41)], "--cap"), (["--d", "100000"], "--d"),
+           (["--replicates", str(10 ** 9), "--cap", "8"], "--replicates")]
+
+
+@pytest.mark.parametrize("extra, name", TOO_BIG, ids=[" ".join(e) for e, _ in TOO_BIG])
+def test_samples_memory_refusal_names_the_option_that_makes_it_large(extra, name, capsys):
+    line = one_line_exit2(["samples", "--d", "3", "--p-cot", "0.5", *extra], capsys)
+    assert line.startswith(f"error: {name}: the search needs"), line

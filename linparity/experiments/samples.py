@@ -247,12 +247,14 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 2
     if need(d, cap, n_max, R) > max_bytes():
         # name the argument that alone, at its smallest, would fit (the largest against the README's
         # example if several would); if none would, the one that shrinks the need most
-        lower = {"cap": need(d, b0, n_max, R), "replicates": need(d, cap, n_max, 1),
+        # the budget at its smallest is B = 1 (--cap and --b0 lowered together: with b0 = cap, lowering
+        # --cap alone is no option, and the round limit would be named for what the budget does)
+        lower = {"cap": need(d, 1, n_max, R), "replicates": need(d, cap, n_max, 1),
                  rounds_by: need(d, cap, 0, R), "d": need(3, cap, n_max, R)}
         fit = [k for k in lower if lower[k] <= max_bytes()]
         big = max(fit, key=drivers.get) if fit else min(lower, key=lower.get)
         raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(need(d, cap, n_max, R))} of memory "
-                         f"at d = {d}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
+                         f"at d = {d}, {option('b0')} {b0}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
                          f"than the {fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); "
                          "lower it")
     return sec, drivers
