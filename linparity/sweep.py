@@ -71,7 +71,7 @@ from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
            "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "summary_by_task",
-           "BACKENDS", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
+           "BACKENDS", "CHECKS", "check_param_names", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
@@ -159,6 +159,16 @@ def register_task(name: str, check: Callable[[dict], None] | None = None):
         return func
 
     return decorator
+
+
+def check_param_names(params: Mapping, required, optional=()) -> None:
+    """ValueError naming ``params``'s unknown or missing names (for a task's ``check``): a misspelt
+    parameter would otherwise be ignored silently and its default used."""
+    unknown = sorted(set(params) - set(required) - set(optional))
+    missing = [k for k in required if k not in params]
+    if unknown or missing:
+        raise ValueError(f"params: {'unknown' if unknown else 'missing'} parameter(s) {unknown or missing}; the "
+                         f"task takes {', '.join(required)}" + (f" and optionally {', '.join(optional)}" if optional else ""))
 
 
 def _qualname(func) -> str:

@@ -36,7 +36,7 @@ BAD_POINTS = [
     ({"d": 3, "p": 0.5, "bogus": 1}, "bogus"),           # a typo used to run the default silently
     ({"d": 3, "p": 0.5, "kappa": 1.0}, "kappa"),         # kappa used to win silently over p
     ({"d": 3}, "kappa"),
-    ({"p": 0.5}, "d:"),
+    ({"p": 0.5}, "missing parameter(s) ['d']"),
     ({"d": "x", "p": 0.5}, "d:"),
     ({"d": 3, "p": 5}, "p:"),
     ({"d": 3, "kappa": -1}, "kappa:"),
@@ -206,3 +206,21 @@ TOO_BIG = [(["--b0", str(2 ** 53), "--cap", str(2 ** 53)], "--cap"), (["--cap", 
 def test_samples_memory_refusal_names_the_option_that_makes_it_large(extra, name, capsys):
     line = one_line_exit2(["samples", "--d", "3", "--p-cot", "0.5", *extra], capsys)
     assert line.startswith(f"error: {name}: the search needs"), line
+
+
+F5_GOOD = {"d": 8, "kappa": 1.0, "lam": [0.01, 0.01, 0.001], "replicates": 2, "n_max": 10, "b0": 8, "cap": 16}
+#: a bad point of the f5 task -> the parameter its refusal names
+F5_BAD = [({"bogus": 1}, "bogus"), ({"kappa": None}, "kappa"), ({"lam": 0.01}, "lam"),
+          ({"lam": [0.01, -1, 0.01]}, "lam"), ({"replicates": 0}, "replicates"), ({"cap": 1e30}, "cap"),
+          ({"frac": 2}, "frac"), ({"d": 2}, "d")]
+
+
+@pytest.mark.parametrize("change, name", F5_BAD, ids=[str(c) for c, _ in F5_BAD])
+def test_f5_sweep_refuses_a_bad_point_before_any_task(change, name, tmp_path):
+    out = tmp_path / "out"
+    spec = SweepSpec.from_dict({**SAMPLES, "task": "linparity.f5", "out": str(out),
+                                "points": [F5_GOOD, {**F5_GOOD, **change}]})
+    with pytest.raises(ValueError, match="point 1") as e:
+        run_sweep(spec, progress=False)
+    assert name in str(e.value) and not out.exists()
+    CHECKS["linparity.f5"](dict(F5_GOOD))      # the good point passes

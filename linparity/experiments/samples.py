@@ -45,7 +45,7 @@ from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
 from .._validate import check_alloc, fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D, Mixture, all_inputs, long_response, sample_inputs
 from ..heads import lam_triple
-from ..sweep import load_results, register_task
+from ..sweep import check_param_names, load_results, register_task
 from . import scaling as sc
 from .star import STAR_OPTIONS
 
@@ -476,14 +476,9 @@ _TASK_DEFAULTS = dict(route="full", variant=None, lam=None, replicates=10, n_max
 def _task_args(params: dict) -> dict:
     """The keyword arguments of :func:`_search` for a sweep point ``params`` (ValueError naming the
     parameter: unknown names, p and kappa both or neither, values out of range)."""
-    unknown = sorted(set(params) - set(_TASK_DEFAULTS) - {"d", "p", "kappa"})
-    if unknown:
-        raise ValueError(f"params: unknown parameter(s) {unknown}; the task takes d, p or kappa, and "
-                         f"{', '.join(_TASK_DEFAULTS)}")
+    check_param_names(params, ("d",), ("p", "kappa", *_TASK_DEFAULTS))
     if ("p" in params) == ("kappa" in params):
         raise ValueError(f"params: give exactly one of p and kappa (p = d^-kappa), got {sorted(params)}")
-    if "d" not in params:
-        raise ValueError("d: the task needs d (the number of input bits)")
     d = check_d(params["d"], 3)
     if "kappa" in params:
         p = float(d) ** -check_nonneg("kappa", params["kappa"])
