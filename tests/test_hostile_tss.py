@@ -224,3 +224,18 @@ def test_f5_sweep_refuses_a_bad_point_before_any_task(change, name, tmp_path):
         run_sweep(spec, progress=False)
     assert name in str(e.value) and not out.exists()
     CHECKS["linparity.f5"](dict(F5_GOOD))      # the good point passes
+
+
+SPEC_FILES = [("missing.toml", None), ("folder.toml/", None), ("plain.txt", "x = 1"), ("bad.toml", "a = = b"),
+              ("bad.json", "{"), ("list.json", "[1]")]
+
+
+@pytest.mark.parametrize("name, body", SPEC_FILES, ids=[n for n, _ in SPEC_FILES])
+def test_sweep_names_the_spec_argument(name, body, tmp_path, capsys):
+    path = tmp_path / name.rstrip("/")
+    if name.endswith("/"):
+        path.mkdir()
+    elif body is not None:
+        path.write_text(body)
+    line = one_line_exit2(["sweep", str(path), "--no-progress"], capsys, str(path))
+    assert line.startswith(("error: spec: ", "error: spec ")), line
