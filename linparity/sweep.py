@@ -799,6 +799,17 @@ def _iter_dask(func, todo, scheduler):
             client.close()
 
 
+def _holds_spec(path: Path, spec: "SweepSpec") -> bool:
+    """Whether ``path`` already records ``spec`` (all but ``out``, which depends on how the folder was
+    named): a rerun then leaves a committed spec.json as it is."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    new = spec.to_dict()
+    return isinstance(old, dict) and {**old, "out": None} == {**new, "out": None}
+
+
 def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "joblib",
               scheduler=None, progress: bool = True) -> "SweepResult":
     """Run (or resume) a sweep and return all its results.
@@ -888,7 +899,8 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
                 leftover.unlink()
         tasks = spec.tasks()
         _check_same_sweep(out, tasks)
-        atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
+        if not _holds_spec(out / _SPEC_FILE, spec):
+            atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         todo = []
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         for task in tasks:

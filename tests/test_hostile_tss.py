@@ -239,3 +239,20 @@ def test_sweep_names_the_spec_argument(name, body, tmp_path, capsys):
         path.write_text(body)
     line = one_line_exit2(["sweep", str(path), "--no-progress"], capsys, str(path))
     assert line.startswith(("error: spec: ", "error: spec ")), line
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "via --out"])
+def test_rerun_of_a_finished_sweep_leaves_its_spec_json_as_it_is(how, tmp_path, monkeypatch, capsys):
+    """A committed result folder (examples/runs/*) is not rewritten by a rerun that computes nothing,
+    however its spec or folder is named (spec.json used to be rewritten with this machine's path)."""
+    (tmp_path / "s.toml").write_text('task = "linparity.samples"\nimports = ["linparity.experiments"]\n'
+                                     'out = "runs/x"\n[grid]\nd = [3]\np = [0.5]\ncap = [16]\nreplicates = [2]\n'
+                                     'route = ["stats"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["sweep", "s.toml", "--no-progress"]) == 0
+    stored = (tmp_path / "runs/x/spec.json").read_bytes()
+    argv = {"relative": ["sweep", "s.toml"], "absolute": ["sweep", str(tmp_path / "s.toml")],
+            "via --out": ["sweep", "s.toml", "--out", str(tmp_path / "runs" / "." / "x")]}[how]
+    assert cli.main([*argv, "--no-progress", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["computed"] == 0
+    assert (tmp_path / "runs/x/spec.json").read_bytes() == stored
