@@ -328,7 +328,11 @@ def _run(a) -> dict:
             if a.json:
                 return {**head, "missing": sw.missing, "results": summary_rows(sw)}
             return {**head, **summary_by_task(sw)}
-        spec = load_spec(a.spec)
+        try:
+            spec = load_spec(a.spec)
+        except ValueError as e:  # the library names its argument path:; here it is the positional spec
+            head, _, rest = str(e).partition(": ")
+            raise ValueError(f"spec: {rest}" if head == "path" else str(e)) from None
         spec = dataclasses.replace(spec, out=a.out) if a.out else spec
         try:
             res = run_sweep(spec, jobs=a.jobs, backend=a.backend, scheduler=a.scheduler,

@@ -71,10 +71,13 @@ from ._io import atomic_write
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
            "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "summary_by_task",
-           "BACKENDS", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
+           "BACKENDS", "CHECKS", "check_param_names", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
 
 #: registered task functions ``f(params: dict, rng: np.random.Generator) -> dict``, by name
 TASKS: dict[str, Callable[[dict, np.random.Generator], Mapping]] = {}
+#: optional checks of a task's parameters ``check(params)`` (ValueError when a point is bad), by task name;
+#: :func:`run_sweep` runs them on every point before any task runs
+CHECKS: dict[str, Callable[[dict], None]] = {}
 
 #: the parallel backends accepted by :func:`run_sweep`
 BACKENDS = ("joblib", "dask")
@@ -115,7 +118,7 @@ class SweepLockedError(RuntimeError):
 
 # --------------------------------------------------------------------------- task registry
 
-def register_task(name: str):
+def register_task(name: str, check: Callable[[dict], None] | None = None):
     """Decorator registering ``f(params, rng) -> dict[str, ndarray | float]`` under ``name``.
 
     Registering a second, different function under a taken name raises ValueError; registering
@@ -126,6 +129,10 @@ def register_task(name: str):
     ----------
     name : str
         The name a :class:`SweepSpec` uses in its ``task`` field.
+    check : callable, optional
+        ``check(params)`` raises ValueError for a point the task would refuse (an unknown
+        parameter, a value out of range, work that does not fit); :func:`run_sweep` calls it on
+        every point before any task runs, so a bad point late in a grid costs no work.
 
     Returns
     -------
@@ -145,9 +152,23 @@ def register_task(name: str):
             raise ValueError(f"task: the name {name!r} is already registered to "
                              f"{_qualname(old)}; cannot register {_qualname(func)}")
         TASKS[name] = func
+        if check is not None:
+            CHECKS[name] = check
+        else:
+            CHECKS.pop(name, None)
         return func
 
     return decorator
+
+
+def check_param_names(params: Mapping, required, optional=()) -> None:
+    """ValueError naming ``params``'s unknown or missing names (for a task's ``check``): a misspelt
+    parameter would otherwise be ignored silently and its default used."""
+    unknown = sorted(set(params) - set(required) - set(optional))
+    missing = [k for k in required if k not in params]
+    if unknown or missing:
+        raise ValueError(f"params: {'unknown' if unknown else 'missing'} parameter(s) {unknown or missing}; the "
+                         f"task takes {', '.join(required)}" + (f" and optionally {', '.join(optional)}" if optional else ""))
 
 
 def _qualname(func) -> str:
@@ -778,6 +799,17 @@ def _iter_dask(func, todo, scheduler):
             client.close()
 
 
+def _holds_spec(path: Path, spec: "SweepSpec") -> bool:
+    """Whether ``path`` already records ``spec`` (all but ``out``, which depends on how the folder was
+    named): a rerun then leaves a committed spec.json as it is."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    new = spec.to_dict()
+    return isinstance(old, dict) and {**old, "out": None} == {**new, "out": None}
+
+
 def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "joblib",
               scheduler=None, progress: bool = True) -> "SweepResult":
     """Run (or resume) a sweep and return all its results.
@@ -850,6 +882,13 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
     if backend == "joblib" and scheduler is not None:
         raise ValueError("scheduler: only used with backend='dask'")
     func = get_task(spec.task)
+    check = CHECKS.get(spec.task)
+    if check is not None:   # every point, before the folder is touched or a task runs
+        for j, params in enumerate(spec.point_list()):
+            try:
+                check(dict(params))
+            except ValueError as exc:
+                raise ValueError(f"points: point {j} {params} of task {spec.task!r}: {_one_line(exc)}") from None
 
     out = spec.out
     _prepare_out(out)  # before anything is computed
@@ -860,7 +899,8 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
                 leftover.unlink()
         tasks = spec.tasks()
         _check_same_sweep(out, tasks)
-        atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
+        if not _holds_spec(out / _SPEC_FILE, spec):
+            atomic_write(out / _SPEC_FILE, lambda fh: _write_json(fh, spec.to_dict()))
         todo = []
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         for task in tasks:
@@ -1011,10 +1051,11 @@ def load_results(out_dir: str | Path, allow_missing: bool = False) -> SweepResul
     except (OSError, ValueError) as exc:
         raise ValueError(f"out_dir: no readable {_SPEC_FILE} in {str(out)!r} (is it a sweep's "
                          f"output folder?): {_one_line(exc)}") from None
-    data["out"] = str(out)
     token = _RESOLVE_TASK.set(False)
     try:
-        spec = SweepSpec.from_dict(data)
+        spec = SweepSpec.from_dict({**data, "out": str(out)} if isinstance(data, Mapping) else data)
+    except ValueError as exc:  # a stored spec that is not one run_sweep writes: say which file
+        raise ValueError(f"out_dir: {str(out / _SPEC_FILE)!r} is not a sweep spec ({_one_line(exc)})") from None
     finally:
         _RESOLVE_TASK.reset(token)
     return _load(spec, out, allow_missing)

@@ -584,8 +584,8 @@ def test_cli_spec_file_errors_are_one_line(tmp_path, capsys):
 
 
 def test_cli_task_parameter_errors_are_one_line(tmp_path, capsys):
-    """A point lacking a parameter the task reads (KeyError), or of the wrong type
-    (TypeError), is one line naming the parameter / point."""
+    """A point lacking a parameter the task reads, or of the wrong type, is one line naming the
+    parameter and the point (refused by the task's check, before any task runs)."""
     point = {"kappa": 1.0, "d": 8, "lam": [0.01, 0.01, 0.00125], "replicates": 2, "n_max": 5,
              "b0": 8, "cap": 64}
     base = {"task": "linparity.f5", "imports": ["linparity.experiments"], "out": "o"}
@@ -594,7 +594,8 @@ def test_cli_task_parameter_errors_are_one_line(tmp_path, capsys):
                     capsys, "params", "'d'")
     bad_lam = {**point, "lam": 0.01}
     _one_line_error(["sweep", _write_spec(tmp_path, {**base, "points": [bad_lam]}),
-                     "--no-progress"], capsys, "params", "TypeError")
+                     "--no-progress"], capsys, "point 0", "lam: must be a list of 3")
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_dask_errors_are_one_line(tmp_path, capsys, monkeypatch, counting_task):

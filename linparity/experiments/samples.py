@@ -41,11 +41,11 @@ import numpy as np
 
 from .. import closed_form as cf
 from .. import simulate as sim
-from .._checks import check_d, check_int, check_prob, spawn
+from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
 from .._validate import check_alloc, fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D, DistinctInputs, Mixture, all_inputs, expected_distinct, long_response, sample_inputs
 from ..heads import lam_triple
-from ..sweep import load_results, register_task
+from ..sweep import check_param_names, load_results, register_task
 from . import scaling as sc
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "full_weight_level",
@@ -206,12 +206,14 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 2
     if need(d, cap, n_max, R) > max_bytes():
         # name the argument that alone, at its smallest, would fit (the largest against the README's
         # example if several would); if none would, the one that shrinks the need most
-        lower = {"cap": need(d, b0, n_max, R), "replicates": need(d, cap, n_max, 1),
+        # the budget at its smallest is B = 1 (--cap and --b0 lowered together: with b0 = cap, lowering
+        # --cap alone is no option, and the round limit would be named for what the budget does)
+        lower = {"cap": need(d, 1, n_max, R), "replicates": need(d, cap, n_max, 1),
                  rounds_by: need(d, cap, 0, R), "d": need(3, cap, n_max, R)}
         fit = [k for k in lower if lower[k] <= max_bytes()]
         big = max(fit, key=drivers.get) if fit else min(lower, key=lower.get)
         raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(need(d, cap, n_max, R))} of memory "
-                         f"at d = {d}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
+                         f"at d = {d}, {option('b0')} {b0}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
                          f"than the {fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); "
                          "lower it")
     return sec, drivers
@@ -425,26 +427,54 @@ def _diagnosis(lv) -> dict:
             "final_errors": dict(zip(HEADS, fe.mean(0).tolist() if fe.size else [np.nan] * 3))}
 
 
-@register_task("linparity.samples")
+#: the parameters of the ``linparity.samples`` task (besides d and one of p, kappa) and their defaults
+_TASK_DEFAULTS = dict(route="full", variant=None, lam=None, replicates=10, n_max=None, b0=8, cap=2 ** 20,
+                      frac=0.9, level=0.99, n_eval=4096)
+
+
+def _task_args(params: dict) -> dict:
+    """The keyword arguments of :func:`_search` for a sweep point ``params`` (ValueError naming the
+    parameter: unknown names, p and kappa both or neither, values out of range)."""
+    check_param_names(params, ("d",), ("p", "kappa", *_TASK_DEFAULTS))
+    if ("p" in params) == ("kappa" in params):
+        raise ValueError(f"params: give exactly one of p and kappa (p = d^-kappa), got {sorted(params)}")
+    d = check_d(params["d"], 3)
+    if "kappa" in params:
+        p = float(d) ** -check_nonneg("kappa", params["kappa"])
+    else:
+        p = check_prob("p", params["p"])
+    a = {**_TASK_DEFAULTS, **{k: v for k, v in params.items() if k in _TASK_DEFAULTS}}
+    if a["route"] != "full":
+        a["variant"] = None
+    return dict(d=d, p=p, **a)
+
+
+def _check_task(params: dict) -> None:
+    """Every check of :func:`samples_task` on ``params`` (sizes and memory), without running it."""
+    a = _task_args(params)
+    if a["route"] == "full" and a["variant"] is not None and a["variant"] not in VARIANTS:
+        raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {a['variant']!r}")
+    if a["lam"] is not None:
+        lam_triple(a["lam"], positive=True)
+    samples_work(a["d"], a["p"], a["route"], a["replicates"], a["n_max"], a["b0"], a["cap"], a["n_eval"])
+
+
+@register_task("linparity.samples", check=_check_task)
 def samples_task(params: dict, rng: np.random.Generator) -> dict:
     """One (d, p) point of the sample-complexity search on either route (the F5 grid, examples/ specs).
 
     params: d, and p or kappa (p = d^-kappa); route ('full' | 'stats'), variant (full route:
     'continue' | 'refit'), lam (triple; default (0.01, 0.01, 0.01/d)), replicates R, n_max (default
-    n*(p) + 10), b0, cap, frac (0.9), level (0.99), n_eval (4096). Returns the scalars of
-    :func:`samples_search` (nan where undefined; budget inf if the cap was passed), ``totals``
-    ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, and for the full route
+    n*(p) + 10), b0, cap, frac (0.9), level (0.99), n_eval (4096); any other name is refused. Returns
+    the scalars of :func:`samples_search` (nan where undefined; budget inf if the cap was passed),
+    ``totals`` ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, and for the full route
     ``log_ratio`` ``(3,)``, ``worst_counts`` ``(3,)`` and ``final_errors`` ``(3,)`` (mean over the
     replicates that failed) at the budget below success (:data:`HEADS` order; nan / 0 when the first
     budget already succeeded).
     """
-    d = check_d(params["d"], 3)
-    p = float(d) ** -float(params["kappa"]) if "kappa" in params else float(params["p"])
-    route = params.get("route", "full")
-    res = _search(d, p, route, params.get("variant") if route == "full" else None, params.get("lam"),
-                         params.get("replicates", 10), rng, n_max=params.get("n_max"), b0=params.get("b0", 8),
-                         cap=params.get("cap", 2 ** 20), frac=params.get("frac", 0.9),
-                         level=params.get("level", 0.99), n_eval=params.get("n_eval", 4096))
+    a = _task_args(params)
+    d, p, route = a.pop("d"), a.pop("p"), a.pop("route")
+    res = _search(d, p, route, a.pop("variant"), a.pop("lam"), a.pop("replicates"), rng, **a)
     out = {k: float(res[k]) for k in ("budget", "total_samples_mean", "total_samples_se", "rounds_mean",
                                       "success_fraction", "distinct_inputs_mean", "seconds")}
     out.update(p=p, n_max=float(res["n_max"]), totals=np.array(res["totals"], dtype=float),

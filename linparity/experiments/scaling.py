@@ -25,8 +25,9 @@ import numpy as np
 from .. import closed_form as cf
 from .. import exact
 from .. import theory
-from .._checks import check_d, check_int, check_prob, spawn
-from ..sweep import register_task
+from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
+from ..heads import lam_triple
+from ..sweep import check_param_names, register_task
 
 #: the degree of the polynomial sample bound that Props 1-3 certify (proofs claim 8), plotted in F5
 sample_degree = theory.sample_degree
@@ -79,7 +80,22 @@ def samples_to_generalise(d, p, lam, budget, n_max, rng, level=0.99) -> float:
     return np.inf
 
 
-@register_task("linparity.f5")
+def _check_f5(params: dict) -> None:
+    """The checks of :func:`f5_task` on ``params`` (names and ranges), without running it."""
+    check_param_names(params, ("d", "kappa", "lam", "replicates", "n_max", "b0", "cap"), ("frac", "level"))
+    check_d(params["d"], 3)
+    check_nonneg("kappa", params["kappa"])
+    if not isinstance(params["lam"], (list, tuple)) or len(params["lam"]) != 3:
+        raise ValueError(f"lam: must be a list of 3 lambdas (head 1, stop, chain), got {params['lam']!r}")
+    lam_triple(params["lam"], positive=True)
+    for k, lo in (("replicates", 1), ("n_max", 0), ("b0", 1), ("cap", 1)):
+        check_int(k, params[k], lo)
+    for k in ("frac", "level"):
+        if k in params:
+            check_prob(k, params[k])
+
+
+@register_task("linparity.f5", check=_check_f5)
 def f5_task(params: dict, rng: np.random.Generator) -> dict:
     """Doubling search for the smallest budget B at which >= ``frac`` of R replicates generalise.
 

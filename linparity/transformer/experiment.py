@@ -69,6 +69,9 @@ def _check_dir(folder, command, manifest, option) -> Path:
         except (OSError, ValueError) as e:
             raise ValueError(f"{name}: cannot read the manifest {str(path)!r} ({e}); "
                              "remove it with the run's checkpoints, or choose another folder") from None
+        if not (isinstance(old, dict) and isinstance(old.get("options"), dict)):
+            raise ValueError(f"{name}: the manifest {str(path)!r} is not one this package writes (an object "
+                             "with 'options'); remove it with the run's checkpoints, or choose another folder")
         if old != manifest:
             diff = [k for k in sorted(set(old.get("options", {})) | set(manifest["options"]))
                     if old.get("options", {}).get(k) != manifest["options"].get(k)]

@@ -22,6 +22,7 @@ child in :func:`~linparity.transformer.model.build_model`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 
@@ -40,17 +41,25 @@ __all__ = ["resolve_device", "evaluate", "exact_pi_long", "pretrain", "star", "r
 
 
 def resolve_device(device: str = "cpu") -> str:
-    """``"cpu"``, ``"cuda"`` (or ``"cuda:k"``) or ``"auto"`` (cuda when available)."""
+    """``"cpu"``, ``"cuda"`` (or ``"cuda:k"`` with k a visible GPU) or ``"auto"`` (cuda when available).
+
+    Checked before any work: a device torch would refuse only at the first tensor moved there
+    (``cuda:99``, ``cudax``) raises ValueError naming ``device``.
+    """
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cpu":
         return device
-    if isinstance(device, str) and device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device: {device!r} requested but torch.cuda.is_available() is False; "
-                             "use --device cpu")
-        return device
-    raise ValueError(f"device: must be 'cpu', 'cuda', 'cuda:k' or 'auto', got {device!r}")
+    m = re.fullmatch(r"cuda(?::(\d{1,4}))?", device) if isinstance(device, str) else None
+    if m is None:
+        raise ValueError(f"device: must be 'cpu', 'cuda', 'cuda:k' or 'auto', got {device!r}")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but torch.cuda.is_available() is False; "
+                         "use --device cpu")
+    n = torch.cuda.device_count()
+    if m.group(1) is not None and int(m.group(1)) >= n:
+        raise ValueError(f"device: {device!r} names no visible GPU (there are {n}: cuda:0 to cuda:{n - 1})")
+    return device
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -200,6 +209,15 @@ def load_checkpoint(path, device="cpu") -> tuple[CausalTransformer, dict]:
         config = TransformerConfig(**blob["config"])
     except (TypeError, ValueError) as e:
         raise bad(f"its config is invalid: {str(e).splitlines()[0]}") from None
+    # the weights' shapes against the config on the meta device (no memory): a config far larger
+    # than the weights the file holds is refused before a real model of its size is allocated
+    with torch.device("meta"):
+        want = {k: tuple(v.shape) for k, v in CausalTransformer(config).state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    if want != have:
+        diff = sorted(set(want) ^ set(have)) or [k for k in want if want[k] != have[k]]
+        raise bad(f"its weights do not match its config {blob['config']}: {diff[0]!r} is "
+                  f"{have.get(diff[0], 'missing')}, the config needs {want.get(diff[0], 'no such weight')}")
     try:
         model = CausalTransformer(config)
         model.load_state_dict(state)
