@@ -179,8 +179,10 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
 def _pretrain_noisy(out, d, p, method, steps, lams, noisy, replicates, seed, n_mc, per_head) -> dict:
     """pretrain_summary on the noisy mixture (see there)."""
     from .experiments.extensions import exact_noisy_optimum, noisy_initial_models
-    if any(t is not None for t in per_head):
-        raise ValueError("T1/T2a/T_chain: not supported with noise > 0 (Algorithm 3 runs on all samples)")
+    given = [k for k, t in zip(("T1", "T2a", "T_chain"), per_head) if t is not None]
+    if given:   # named as the first one given, so the CLI spells its option (--T1, --T-chain)
+        raise ValueError(f"{given[0]}: per-head step limits are not supported with noise > 0 (Algorithm 3 "
+                         "runs on all samples)")
     d = check_d(d, 3, MAX_ENUM_D if method == "exact" else None)
     if method == "sgd":
         R = check_int("replicates", replicates, 1)

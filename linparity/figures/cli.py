@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import usage_message
 from . import extensions, policy, pretraining, scaling, star
 from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
@@ -52,7 +53,7 @@ CORES = os.cpu_count() or 1
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise ValueError(f"{self.prog}: {message}")
+        raise ValueError(usage_message(self.prog, message))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
-from .._validate import check_alloc, star_round_bytes
+from .._validate import check_alloc, check_type, star_round_bytes
 from ..data import add_distinct, check_reward, sample_inputs
 from ..heads import lam_triple
 from ..model import LinearAR
@@ -59,7 +59,7 @@ class StarConfig:
         check_int("samples", self.samples, 1)
         check_reward(self.reward)
         check_temperature(self.temperature)
-        if self.variant not in ("refit", "continue"):
+        if not isinstance(self.variant, str) or self.variant not in ("refit", "continue"):
             raise ValueError(f"variant: must be 'refit' or 'continue', got {self.variant!r}")
         lams = lam_triple(self.lam)
         if min(lams) <= 0:
@@ -263,6 +263,8 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     rng: None/int/SeedSequence/Generator, split into (evaluation, run) children. ``progress``:
     optional callable(round, rounds), called after each round (e.g. a line on stderr).
     """
+    check_type("W0", W0, BatchedAR)
+    check_type("cfg", cfg, StarConfig)
     R, d = W0.R, W0.d
     # a round's inputs, responses and their float work arrays: refused by name before any work
     check_alloc("samples", star_round_bytes(R, cfg.samples, d))
