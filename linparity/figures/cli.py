@@ -146,6 +146,8 @@ def check_out(out, mode: str = "full", names=None) -> Path:
     figure (the rows it does not redo would be lost) all fail at once.
     """
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out: {out} is a symbolic link to {os.readlink(out)}, which does not exist")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out: {out} exists and is not a folder")
     if (out / "sweeps").exists() and not (out / "sweeps").is_dir():
