@@ -36,7 +36,7 @@ def parse(argv) -> list | None:
                 raise ValueError("--only: needs a value, e.g. --only 9b")
         else:
             raise ValueError(f"python -m proofs: unknown option {arg!r} (see python -m proofs --help)")
-        sels = [s.strip() for s in val.split(",") if s.strip()]
+        sels = [s for s in val.split(",") if s]
         if not sels:
             raise ValueError("--only: needs a value, e.g. --only 9b")
         for s in sels:

@@ -123,7 +123,7 @@ BAD_CLI = {
     "figures --scale unknown": ("linparity.figures", ["--scale", "huge"], "--scale"),
     "studies --only unknown": ("linparity.studies", ["--only", "x"], "--only"),
     "proofs --only unknown row": ("proofs", ["--only", "9z"], "--only"),
-    "proofs --only only commas": ("proofs", ["--only", " , "], "--only"),
+    "proofs --only only commas": ("proofs", ["--only", ",,"], "--only"),
     "figures --out a dangling link": ("linparity.figures", ["--only", "F1", "--out", "{dangling}"], "--out"),
 }
 
