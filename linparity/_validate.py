@@ -24,13 +24,16 @@ runs at two sizes.
 """
 from __future__ import annotations
 
+import io
 import math
 import os
+import stat
+import sys
 
 import numpy as np
 
 __all__ = ["INT_MAX", "LAM_MIN", "LAM_MAX", "MAX_ENUM_D", "RANGES", "MAX_SECONDS", "check_pm1", "check_responses",
-           "check_finite_array", "check_finite_scalar", "check_lam", "available_memory", "max_seconds",
+           "check_finite_array", "check_finite_scalar", "check_type", "usage_message", "check_stdout", "check_lam", "available_memory", "max_seconds",
            "max_bytes", "star_round_bytes", "pg_step_bytes", "estimate_work", "check_work", "refuse_work", "fmt_bytes", "fmt_seconds"]
 
 #: largest integer any count (d, steps, samples, replicates, ...) may take: exact in float64 and far
@@ -84,6 +87,42 @@ def check_finite_scalar(name: str, x) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{name}: must be a finite number, got {x}")
     return x
+
+
+def check_stdout() -> None:
+    """Refuse up front, before any work, a stdout that cannot take the result (closed, or /dev/full):
+    OSError naming stdout (every command prints its result there)."""
+    out = sys.stdout
+    if out is None or out.closed:
+        raise OSError("stdout: closed; nothing could be printed")
+    try:
+        st = os.fstat(out.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # not a real file (captured by a test, a StringIO): it takes anything
+    if stat.S_ISCHR(st.st_mode):
+        try:
+            if st.st_rdev == os.stat("/dev/full").st_rdev:
+                raise OSError("stdout: /dev/full accepts no output; redirect to a file or a pipe")
+        except FileNotFoundError:
+            pass
+
+
+def usage_message(prog: str, message: str) -> str:
+    """An argparse error as the CLIs print it, the option first (``--d: must be ...``, from argparse's
+    ``argument --d: must be ...``); a message about no single option keeps the program's name."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("argument ") and head[9:].startswith("-"):
+        return f"{head[9:].split('/')[-1]}: {rest}"
+    return f"{prog}: {message}"
+
+
+def check_type(name: str, value, cls, what: str | None = None):
+    """``value`` itself when it is an instance of ``cls``; else ValueError naming ``name`` (a model,
+    a configuration or a Generator of the wrong type would otherwise fail deep inside with an
+    AttributeError)."""
+    if not isinstance(value, cls):
+        raise ValueError(f"{name}: must be {what or 'a ' + cls.__name__}, got {_short(value)}")
+    return value
 
 
 def _numeric(name: str, a) -> np.ndarray:

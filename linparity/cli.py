@@ -17,10 +17,8 @@ Work longer than a few seconds shows progress on stderr when it is a terminal.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import stat
 import sys
 import threading
 import time
@@ -32,7 +30,7 @@ from .data import MAX_ENUM_D, NOISE_KINDS, REWARDS
 from .experiments.samples import ROUTES, VARIANTS
 from .sweep import BACKENDS
 from .heads import default_lam
-from ._validate import INT_MAX, RANGES, check_work, fmt_seconds, refuse_work
+from ._validate import INT_MAX, RANGES, check_stdout, check_work, fmt_seconds, refuse_work, usage_message
 
 __all__ = ["main", "build_parser"]
 
@@ -59,7 +57,7 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kw)
 
     def error(self, message):
-        raise ValueError(f"{self.prog}: {message}")
+        raise ValueError(usage_message(self.prog, message))
 
 
 def _ranged(name: str, table=RANGES):
@@ -459,23 +457,6 @@ def _one_line(e: BaseException, names: dict) -> str:
     return msg
 
 
-def _check_stdout() -> None:
-    """Refuse up front a stdout that cannot take the result (closed, or /dev/full)."""
-    out = sys.stdout
-    if out is None or out.closed:
-        raise OSError("stdout: closed; nothing could be printed")
-    try:
-        st = os.fstat(out.fileno())
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return  # not a real file (captured by a test, a StringIO): it takes anything
-    if stat.S_ISCHR(st.st_mode):
-        try:
-            if st.st_rdev == os.stat("/dev/full").st_rdev:
-                raise OSError("stdout: /dev/full accepts no output; redirect to a file or a pipe")
-        except FileNotFoundError:
-            pass
-
-
 class _Heartbeat:
     """Progress on stderr for work estimated beyond a few seconds: elapsed and estimated time.
 
@@ -529,7 +510,7 @@ def main(argv=None) -> int:
         parser = build_parser(with_transformer="transformer" in argv[:1])
         names = _option_names(parser, argv)
         a = parser.parse_args(argv)
-        _check_stdout()
+        check_stdout()
         est = _work(a)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -162,8 +162,10 @@ def pretrain_summary(d, p_cot, method="sgd", steps=100_000, lam=None, *, lam1=No
         th = cf.ntp_optimum(d, p, lams)
         out["optimum"] = {"a": th[0], "b": th[1], "c": th[2], "chain": th[3]}
     if noisy is not None:
-        if any(t is not None for t in (T1, T2a, T_chain)):
-            raise ValueError("T1/T2a/T_chain: not supported with noise > 0 (Algorithm 3 runs on all samples)")
+        given = [k for k, t in zip(("T1", "T2a", "T_chain"), (T1, T2a, T_chain)) if t is not None]
+        if given:   # named as the first one given, so the CLI spells its option (--T1, --T-chain)
+            raise ValueError(f"{given[0]}: per-head step limits are not supported with noise > 0 (Algorithm 3 "
+                             "runs on all samples)")
         d = check_d(d, 3, route.MAX_D)
     traj = route.pretrain(d, p, lams, steps, **_noise_args(noisy), replicates=replicates, T1=T1, T2a=T2a,
                           T_chain=T_chain, n_mc=n_mc, progress=progress, rng=seed)

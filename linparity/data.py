@@ -153,7 +153,7 @@ def reward_function(reward):
     """The reward function named ``reward`` ('cot' or 'e2e'); a callable r(X, Y) is returned as is."""
     if callable(reward):
         return reward
-    if reward not in REWARDS:
+    if not isinstance(reward, str) or reward not in REWARDS:
         raise ValueError(f"reward: must be one of {tuple(REWARDS)} or a callable r(X, Y), got {reward!r}")
     return REWARDS[reward]
 

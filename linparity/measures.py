@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from numba import njit
 
-from ._checks import as_generator, check_int, check_prob, check_temperature
+from ._checks import as_generator, check_d, check_int, check_prob, check_temperature
 from .data import MAX_ENUM_D, all_inputs, sample_inputs
 from .model import LinearAR, chain_decode, log_sigmoid
-from ._validate import check_pm1
+from ._validate import check_finite_array, check_finite_scalar, check_pm1
 
 __all__ = ["KEYS", "Measures", "Trajectory", "Start", "EVALUATE_INFO", "check_supported", "per_input", "evaluate", "evaluate_models", "bootstrap_max_se", "inputs_for", "first_at_least"]
 
@@ -138,7 +138,7 @@ class Start:
 
 def inputs_for(d: int, n_mc: int = 20000, rng=None, exact_max_d: int = MAX_ENUM_D):
     """All 2^d inputs when d <= exact_max_d (returns ``(X, True)``), else n_mc uniform ones ``(X, False)``."""
-    if d <= exact_max_d:
+    if check_d(d) <= check_int("exact_max_d", exact_max_d, 0, MAX_ENUM_D):
         return all_inputs(d), True
     return sample_inputs(check_int("n_mc", n_mc, 2), d, rng), False
 
@@ -344,6 +344,8 @@ def evaluate_models(models, p_cot: float, *, n_mc: int = 20000, rng=None, exact_
     drawn from ``rng`` once); a list of dicts. With an int seed this equals
     ``[evaluate(m, p_cot, n_mc=n_mc, rng=seed) for m in models]`` (tested), without re-drawing and
     re-converting the inputs for each model."""
+    if isinstance(models, (LinearAR, str, bytes)) or not hasattr(models, "__iter__"):
+        raise ValueError(f"models: must be a sequence of LinearAR, got {type(models).__name__}")
     models = [_check_model(m) for m in models]
     if not models:
         raise ValueError("models: need at least one model")
@@ -400,5 +402,8 @@ def bootstrap_max_se(v, top: int = 64) -> float:
 def first_at_least(values, level: float = 0.99) -> int | None:
     """Index of the first entry of the 1-d ``values`` that is >= level (e.g. the first STaR round whose
     greedy accuracy reaches 0.99); None if there is none."""
-    hit = np.flatnonzero(np.asarray(values, dtype=np.float64) >= level)
+    values = check_finite_array("values", values)
+    if values.ndim != 1:
+        raise ValueError(f"values: must be 1-d, got shape {values.shape}")
+    hit = np.flatnonzero(values >= check_finite_scalar("level", level))
     return int(hit[0]) if hit.size else None

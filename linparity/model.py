@@ -222,7 +222,10 @@ class LinearAR:
     def from_theta(cls, theta) -> "LinearAR":
         """The model on the reduced subspace at theta = (a, b, c, c_2..c_d) ``(d+2,)``; inverse of
         ``reduced().theta`` on the subspace."""
-        theta = np.asarray(theta, dtype=np.float64)
+        try:   # values are checked by from_reduced, by the head they belong to (a, b, c, chain)
+            theta = np.asarray(theta, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"theta: must be a numeric array of shape (d+2,), got {type(theta).__name__}") from None
         if theta.ndim != 1 or theta.shape[0] < 4:
             raise ValueError(f"theta: must have shape (d+2,) with d >= 2, got {theta.shape}")
         return cls.from_reduced(theta.shape[0] - 2, theta[0], theta[1], theta[2], theta[3:])
@@ -249,7 +252,7 @@ class LinearAR:
     def from_vector(cls, d: int, theta) -> "LinearAR":
         """Inverse of :meth:`to_vector`."""
         d = check_d(d)
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = check_finite_array("theta", theta)
         if theta.shape != (cls.n_params(d),):
             raise ValueError(f"theta: must have shape ({cls.n_params(d)},), got {theta.shape}")
         sl = cls.head_slices(d)

@@ -2,9 +2,11 @@
 
 Exit status: 0 when no row is FAILED (PROVED, CHECKED and REFUTED rows are all outcomes the
 harness expects: REFUTED is a statement of the source shown false), 1 when a row is FAILED,
-2 on a usage error (one line on stderr).
+2 on a usage error (one line on stderr), 130 when interrupted (Ctrl-C).
 """
 import sys
+
+from linparity._validate import check_stdout
 
 from . import CLAIM_MODULES, Status, run_all, select, table
 
@@ -33,7 +35,7 @@ def parse(argv) -> list | None:
             if val is None:
                 raise ValueError("--only: needs a value, e.g. --only 9b")
         else:
-            raise ValueError(f"unknown option {arg!r} (see python -m proofs --help)")
+            raise ValueError(f"python -m proofs: unknown option {arg!r} (see python -m proofs --help)")
         sels = [s for s in val.split(",") if s]
         if not sels:
             raise ValueError("--only: needs a value, e.g. --only 9b")
@@ -51,13 +53,25 @@ def main(argv=None) -> int:
     try:
         only = parse(argv)
     except ValueError as exc:
-        print(f"python -m proofs: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    results = run_all(only)
-    print(table(results))
-    n = {s: sum(r.status is s for r in results) for s in Status}
-    print(f"\n{n[Status.PROVED]} PROVED, {n[Status.CHECKED]} CHECKED, {n[Status.REFUTED]} REFUTED, "
-          f"{n[Status.FAILED]} FAILED")
+    try:
+        check_stdout()
+        results = run_all(only)
+        print(table(results))
+        n = {s: sum(r.status is s for r in results) for s in Status}
+        print(f"\n{n[Status.PROVED]} PROVED, {n[Status.CHECKED]} CHECKED, {n[Status.REFUTED]} REFUTED, "
+              f"{n[Status.FAILED]} FAILED")
+        sys.stdout.flush()
+    except KeyboardInterrupt:    # Ctrl-C: one line, status 130, as the package's commands
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:      # e.g. piped into head: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
+    except OSError as e:         # stdout closed or full: one line, as the package's commands
+        print(f"error: stdout: {e.strerror or str(e).removeprefix('stdout: ')}", file=sys.stderr)
+        return 2
     return 1 if n[Status.FAILED] else 0
 
 

@@ -30,7 +30,7 @@ from scipy.special import expit, logit
 
 from .._checks import check_d, check_int, check_prob, check_temperature
 from ..heads import ell, lam_triple, step_schedule
-from .._validate import check_finite_array
+from .._validate import check_finite_array, check_lam
 
 __all__ = ["head1_loss", "head1_grad", "head2a_loss", "head2a_grad",
            "chain_loss", "chain_grad", "population_loss", "population_grad", "head1_optimum",
@@ -47,21 +47,33 @@ def _mixture(p, q, r):
 
 
 # ----------------------------------------------------------------------------- per-head losses
+
+def _head_args(values: dict, probs=(), lams=()) -> list:
+    """The arguments of a per-head loss or optimum, checked by name: points (finite arrays),
+    probabilities and sample weights in [0, 1], strengths lam in [LAM_MIN, LAM_MAX] or 0; so a NaN,
+    None or a probability of 2 is a ValueError naming it, never a NaN or a root-finder error."""
+    out = []
+    for k, v in values.items():
+        out.append(check_prob(k, v) if k in probs else check_lam(k, v, allow_zero=True) if k in lams
+                   else check_finite_array(k, v))
+    return out
+
+
 def head1_loss(a, pi1, lam1):
     """f_1(a) = pi1 ell(a) + (1-pi1) ell(-a) + lam1 a^2/2 (THEORY §4 with pi1 = (1+p)/2)."""
-    a = np.asarray(a, dtype=np.float64)
+    a, pi1, lam1 = _head_args({"a": a, "pi1": pi1, "lam1": lam1}, ("pi1",), ("lam1",))
     return pi1 * ell(a) + (1 - pi1) * ell(-a) + lam1 * a ** 2 / 2
 
 
 def head1_grad(a, pi1, lam1):
     """f_1'(a) = sigma(a) - pi1 + lam1 a."""
-    a = np.asarray(a, dtype=np.float64)
+    a, pi1, lam1 = _head_args({"a": a, "pi1": pi1, "lam1": lam1}, ("pi1",), ("lam1",))
     return expit(a) - pi1 + lam1 * a
 
 
 def head2a_loss(b, c, q, r, lam2a):
     """f_2a(b, c) = q ell(-(b+c)) + (1-q)[r ell(b+c) + (1-r) ell(b-c)] + lam2a (b^2+c^2)/2."""
-    b, c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    b, c, q, r, lam2a = _head_args({"b": b, "c": c, "q": q, "r": r, "lam2a": lam2a}, ("q", "r"), ("lam2a",))
     u, v = b + c, b - c
     return q * ell(-u) + (1 - q) * (r * ell(u) + (1 - r) * ell(v)) + lam2a * (b ** 2 + c ** 2) / 2
 
@@ -69,7 +81,7 @@ def head2a_loss(b, c, q, r, lam2a):
 def head2a_grad(b, c, q, r, lam2a):
     """(df_2a/db, df_2a/dc), with g_u = q sigma(u) - (1-q) r sigma(-u), g_v = -(1-q)(1-r) sigma(-v):
     df/db = g_u + g_v + lam2a b, df/dc = g_u - g_v + lam2a c, where u = b+c, v = b-c."""
-    b, c = np.asarray(b, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    b, c, q, r, lam2a = _head_args({"b": b, "c": c, "q": q, "r": r, "lam2a": lam2a}, ("q", "r"), ("lam2a",))
     u, v = b + c, b - c
     gu = q * expit(u) - (1 - q) * r * expit(-u)
     gv = -(1 - q) * (1 - r) * expit(-v)
@@ -78,13 +90,13 @@ def head2a_grad(b, c, q, r, lam2a):
 
 def chain_loss(c, lam):
     """f_l(c_l) = ell(c_l) + lam c_l^2/2 (population loss of a chain head on long samples)."""
-    c = np.asarray(c, dtype=np.float64)
+    c, lam = _head_args({"c": c, "lam": lam}, (), ("lam",))
     return ell(c) + lam * c ** 2 / 2
 
 
 def chain_grad(c, lam):
     """f_l'(c_l) = -sigma(-c_l) + lam c_l."""
-    c = np.asarray(c, dtype=np.float64)
+    c, lam = _head_args({"c": c, "lam": lam}, (), ("lam",))
     return -expit(-c) + lam * c
 
 
@@ -133,6 +145,7 @@ def head1_optimum(pi1, lam1) -> float:
     lam1 = 0 gives a* = logit(pi1) = ln(pi1/(1-pi1)); with pi1 = (1+p)/2 that is Lemma 1's
     ln((1+p)/(1-p)) (+-inf at pi1 = 1 or 0).
     """
+    pi1, lam1 = _head_args({"pi1": pi1, "lam1": lam1}, ("pi1",), ("lam1",))
     if lam1 == 0:
         return float(logit(pi1))
     return increasing_root(lambda a: expit(a) - pi1 + lam1 * a, 1.0 / lam1)
@@ -145,6 +158,7 @@ def stop_branch_root(A, B, lam) -> float:
     (first token equal to x_1, u = b + c; or different, v = b - c), A, B >= 0. With lam = 0 the root
     is logit(B/(A+B)) (+-inf when one weight is 0); a branch without data (A = B = 0) stays at 0.
     """
+    A, B, lam = _head_args({"A": A, "B": B, "lam": lam}, ("A", "B"), ("lam",))
     if A == 0 and B == 0:
         return 0.0
     if lam == 0:
@@ -161,6 +175,7 @@ def head2a_optimum_uv(q, r, lam2a) -> tuple[float, float]:
     lam2a = 0: sigma(u) = (1-q) r / (q + (1-q) r) (= (1-p)/(1+p) on D(p), Lemma 1) and v = +inf
     (v = 0 where the y_1 != x_1 branch has no data).
     """
+    q, r = _head_args({"q": q, "r": r}, ("q", "r"))
     return (stop_branch_root(q, (1 - q) * r, lam2a), stop_branch_root(0.0, (1 - q) * (1 - r), lam2a))
 
 
@@ -178,7 +193,7 @@ def head2a_optimum(q, r, lam2a) -> tuple[float, float]:
 
 def chain_optimum(lam) -> float:
     """argmin f_l: root of lam c = sigma(-c) (c > 0); +inf at lam = 0 (the chain is realisable)."""
-    if lam == 0:
+    if check_lam("lam", lam, allow_zero=True) == 0:
         return np.inf
     return increasing_root(lambda c: lam * c - expit(-c), 1.0 / lam)
 
@@ -223,9 +238,9 @@ def gradient_flow(d, p, lam, t=None, theta0=None, *, q=None, r=None, rtol=1e-10,
     d = check_d(d, 3)
     if t is None:
         return ntp_optimum(d, p, lam, q=q, r=r)
-    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if np.any(t < 0) or np.any(np.diff(t) < 0):
-        raise ValueError("t: must be non-negative and non-decreasing")
+    t = np.atleast_1d(check_finite_array("t", t))
+    if t.ndim != 1 or t.size == 0 or np.any(t < 0) or np.any(np.diff(t) < 0):
+        raise ValueError(f"t: must be a non-empty sequence of finite times >= 0, non-decreasing, got {t.tolist()[:5]}")
     y0 = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
     if t[-1] == 0:
         return np.tile(y0, (len(t), 1))

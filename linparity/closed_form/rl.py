@@ -19,9 +19,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import comb, expit
+from scipy.special import comb, expit, logit
 
 from .._checks import check_d, check_int, check_nonneg, check_positive, check_prob, check_temperature
+from .._validate import check_finite_array
 from ..data import check_reward
 from ..heads import lam_triple
 from . import ntp as cf
@@ -51,8 +52,10 @@ def ideal_recursion(p0, n_rounds) -> np.ndarray:
 def ideal_p(p0, n):
     """Closed form p_n = 2^n p_0 / (2^n p_0 + 1 - p_0) (the odds p/(1-p) double each round)."""
     p0 = check_prob("p_cot", p0)
-    n = np.asarray(n, dtype=np.float64)
-    return np.exp2(n) * p0 / (np.exp2(n) * p0 + 1 - p0)
+    n = check_finite_array("n", n)
+    if np.any(n < 0):
+        raise ValueError(f"n: every round number must be >= 0, got {n.min():g}")
+    return expit(n * np.log(2.0) + logit(p0))   # the odds form: no overflow of 2^n at large n
 
 
 def n_star(p0) -> float:
@@ -246,7 +249,9 @@ def grpo_weight(rho, G, eps=1e-8):
     w(rho) = sum_k Binom(k; G-1, rho) [A(r=1, k) - A(r=0, k)].
     """
     G = check_int("group_size", G, 2)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = check_finite_array("rho", rho)
+    if np.any((rho < 0) | (rho > 1)):
+        raise ValueError(f"rho: every success probability must be in [0, 1], got {rho[(rho < 0) | (rho > 1)].ravel()[0]:g}")
     k = np.arange(G)
     pmf = comb(G - 1, k) * rho[..., None] ** k * (1 - rho[..., None]) ** (G - 1 - k)
 
@@ -416,6 +421,7 @@ def length_penalty_threshold(theta, d, reward="cot", temperature=1.0, algo="rein
     update does not change sign on [0, beta_max] (e.g. beta* < 0: no lengthening even at beta = 0).
     """
     from scipy.optimize import brentq
+    beta_max = check_positive("beta_max", beta_max)
     f = lambda b: stop_update(theta, d, b, reward, temperature, algo, group_size)  # noqa: E731
     lo, hi = f(0.0), f(beta_max)
     if not (lo < 0 < hi):

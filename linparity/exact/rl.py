@@ -13,7 +13,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit, log_expit
 
-from .._checks import check_temperature, check_prob
+from .._checks import check_d, check_positive, check_prob, check_temperature
+from .._validate import check_alloc
 from .._checks import check_int
 from ..data import REWARDS, all_inputs, is_long, long_response, reward_e2e, reward_function, short_response
 from ..model import LinearAR, features
@@ -161,6 +162,8 @@ def exact_metrics(model, p_cot, temperature: float = 1.0) -> dict:
 # ----------------------------------------------------------------------------- rewards, policy gradient
 def all_responses(d: int) -> np.ndarray:
     """Every response the model can emit, ``(2^d + 2, d+1)`` int8: the 2^d long strings, then (+1, EOS), (-1, EOS)."""
+    d = check_d(d, 2, 62)
+    check_alloc("d", (2.0 ** d + 2) * (d + 1) * 2)    # the table and all_inputs' block
     Y = np.zeros((2 ** d + 2, d + 1), dtype=np.int8)
     Y[:2 ** d, :d] = all_inputs(d)
     Y[2 ** d:, 0] = [1, -1]
@@ -341,6 +344,7 @@ def pg_ascent(model0: LinearAR, lr, steps, reward="cot", temperature=1.0, every=
     """
     model0 = check_model(model0)
     steps, every = check_int("steps", steps, 0), check_int("every", every, 1)
+    lr = check_positive("lr", lr)
     d = model0.d
     vec = model0.to_vector()
     rec = {k: [] for k in ("step", "expected_reward", "pi_long", "mean_length", "greedy_accuracy", "off_norm")}

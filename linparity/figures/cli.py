@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import usage_message
 from . import extensions, policy, pretraining, scaling, star
 from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
@@ -52,7 +53,7 @@ CORES = os.cpu_count() or 1
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise ValueError(f"{self.prog}: {message}")
+        raise ValueError(usage_message(self.prog, message))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +146,8 @@ def check_out(out, mode: str = "full", names=None) -> Path:
     figure (the rows it does not redo would be lost) all fail at once.
     """
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise ValueError(f"--out: {out} is a symbolic link to {os.readlink(out)}, which does not exist")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out: {out} exists and is not a folder")
     if (out / "sweeps").exists() and not (out / "sweeps").is_dir():

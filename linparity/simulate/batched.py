@@ -46,8 +46,8 @@ import numpy as np
 from numba import njit
 from scipy.special import expit, log_expit
 
-from .._checks import check_int, check_temperature, spawn
-from .._validate import check_pm1, check_responses
+from .._checks import check_d, check_int, check_temperature, spawn
+from .._validate import check_pm1, check_responses, check_type
 from ..data import MAX_ENUM_D, all_inputs, check_reward, sample_inputs
 from ..model import LinearAR, chain_decode, scalar_sigmoid
 
@@ -134,6 +134,7 @@ class BatchedAR:
 def _as_batch(W: BatchedAR, X, convert: bool = True, name: str = "X") -> np.ndarray:
     """Inputs as float ``(R or 1, n, d)`` (as given with ``convert=False``); a 2-d X is shared by
     all replicates."""
+    check_type("W", W, BatchedAR)
     X = np.asarray(X)
     if X.ndim == 2:
         X = X[None]
@@ -255,8 +256,11 @@ def sample_responses(W: BatchedAR, X, gens, temperature: float = 1.0) -> np.ndar
 def sample_with_logits(W: BatchedAR, X, gens, temperature, logits: bool = True):
     """:func:`sample_responses` plus the logits of the sampled responses (see :func:`_decode`)."""
     tau = check_temperature(temperature)
-    if len(gens) != W.R:
-        raise ValueError(f"gens: need one Generator per replicate ({W.R}), got {len(gens)}")
+    check_type("W", W, BatchedAR)
+    if not isinstance(gens, (list, tuple)) or len(gens) != W.R or not all(
+            isinstance(g, np.random.Generator) for g in gens):
+        raise ValueError(f"gens: need a list of one numpy Generator per replicate ({W.R}), got "
+                         f"{repr(gens)[:40]}")
     return _decode(W, X, gens, tau, logits)
 
 
@@ -276,9 +280,16 @@ def score(W: BatchedAR, X, Y, temperature: float = 1.0):
     rows), each t sigma(-t u / tau) / tau, and the log-probability ``(R, n)``.
     """
     tau = check_temperature(temperature)
+    Xb = _pm1_batch(W, X)
     Y = np.asarray(Y)
+    Yb = Y[None] if Y.ndim == 2 else Y
+    n = np.shape(Xb)[-2]
+    if Yb.ndim != 3 or Yb.shape[0] not in (1, W.R) or Yb.shape[1:] != (n, W.d + 1):
+        raise ValueError(f"Y: must have shape ({n}, {W.d + 1}) or ({W.R}, {n}, {W.d + 1}) (the inputs X), "
+                         f"got {Y.shape}")
+    check_responses("Y", Yb.reshape(-1, W.d + 1), Yb.shape[0] * n, W.d)
     Yf = Y.astype(np.float64, copy=False)
-    u1, u2, uc = _logits(W, _as_batch(W, X), Yf)
+    u1, u2, uc = _logits(W, _as_batch(W, Xb), Yf)
     d = W.d
     short = Y[..., 1] == 0
     t2 = np.where(short, 1.0, -1.0)
@@ -455,7 +466,7 @@ def run_streams(rng, R, d, n_eval, X_eval=None):
 
 def eval_inputs(d, n_eval, rng):
     """Evaluation inputs: all 2^d when d <= MAX_ENUM_D, else ``n_eval`` uniform ones (``sample_inputs``)."""
-    if d <= MAX_ENUM_D:
+    if check_d(d) <= MAX_ENUM_D:
         return all_inputs(d)
     n_eval = check_int("n_eval", n_eval, 2)
     return sample_inputs(n_eval, d, rng)

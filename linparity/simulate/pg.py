@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_int, check_positive, check_prob, check_temperature
-from .._validate import check_alloc, pg_step_bytes
+from .._checks import check_int, check_nonneg, check_positive, check_prob, check_temperature
+from .._validate import check_alloc, check_type, pg_step_bytes
 from ..data import DistinctInputs, check_reward, response_length, sample_inputs
 from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
 
@@ -44,7 +44,7 @@ class PGConfig:
     length_penalty: float = 0.0  # beta >= 0 of r_beta = r - beta (|y| - 2)/(d - 1) (THEORY §8)
 
     def __post_init__(self):
-        if self.algo not in ("reinforce", "grpo"):
+        if not isinstance(self.algo, str) or self.algo not in ("reinforce", "grpo"):
             raise ValueError(f"algo: must be 'reinforce' or 'grpo', got {self.algo!r}")
         check_int("steps", self.steps, 0)
         check_positive("lr", self.lr)
@@ -57,9 +57,7 @@ class PGConfig:
         check_prob("baseline_decay", self.baseline_decay)
         check_int("eval_every", self.eval_every, 0)
         check_int("n_eval", self.n_eval, 2)
-        lp = self.length_penalty
-        if not isinstance(lp, (int, float, np.floating, np.integer)) or not np.isfinite(lp) or lp < 0:
-            raise ValueError(f"length_penalty: must be a finite number >= 0, got {lp!r}")
+        check_nonneg("length_penalty", self.length_penalty)
 
 
 def pg_step(W: BatchedAR, cfg: PGConfig, gens, baseline=None, seen=None):
@@ -114,6 +112,8 @@ class PGResult:
 
 def run_pg(W0: BatchedAR, cfg: PGConfig, rng=None, *, X_eval=None) -> PGResult:
     """REINFORCE or GRPO for ``cfg.steps`` steps from the R models W0 (streams as in :func:`run_star`)."""
+    check_type("W0", W0, BatchedAR)
+    check_type("cfg", cfg, PGConfig)
     R, d = W0.R, W0.d
     G = cfg.group_size if cfg.algo == "grpo" else 1
     # a step's inputs, responses and their float work arrays: refused by name before any work

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
-from .._validate import check_alloc, star_round_bytes
+from .._validate import check_alloc, check_type, star_round_bytes
 from ..data import DistinctInputs, check_reward, sample_inputs
 from ..heads import default_lam, lam_triple
 from ..model import LinearAR
@@ -63,7 +63,7 @@ class StarConfig:
         check_int("samples", self.samples, 1)
         check_reward(self.reward)
         check_temperature(self.temperature)
-        if self.variant not in ("refit", "continue"):
+        if not isinstance(self.variant, str) or self.variant not in ("refit", "continue"):
             raise ValueError(f"variant: must be 'refit' or 'continue', got {self.variant!r}")
         check_int("epochs", self.epochs, 1)
         check_positive("lr", self.lr)
@@ -284,6 +284,8 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     rng: None/int/SeedSequence/Generator, split into (evaluation, run) children. ``progress``:
     optional callable(round, rounds), called after each round (e.g. a line on stderr).
     """
+    check_type("W0", W0, BatchedAR)
+    check_type("cfg", cfg, StarConfig)
     R, d = W0.R, W0.d
     cfg = replace(cfg, lam=cfg.lams(d))    # the result records the lambdas it ran with
     # a round's inputs, responses and their float work arrays: refused by name before any work
