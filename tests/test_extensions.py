@@ -11,8 +11,8 @@ import pytest
 from scipy.special import expit
 
 from linparity import closed_form as cf
-from linparity import commands, exact as en
-from linparity import simulate as rl
+from linparity import commands, exact
+from linparity import simulate as sim
 from linparity.cli import main
 from linparity.data import (DistinctInputs, Mixture, expected_distinct, prefix_parities,
                             sample_inputs)
@@ -99,7 +99,7 @@ def test_final_noise_flips_greedy_above_one_half():
     for eps, want in ((0.45, 1.0), (0.55, 0.0)):
         th = cf.noisy_ntp_optimum(d, p, LAM, eps, "final")
         assert cf.greedy_probs(th, d).p_correct == want
-        assert en.exact_metrics(ex.exact_noisy_optimum(d, p, LAM, eps, "final"), p)["greedy_accuracy"] == want
+        assert exact.exact_metrics(ex.exact_noisy_optimum(d, p, LAM, eps, "final"), p)["greedy_accuracy"] == want
 
 
 def test_noisy_algorithm3_matches_closed_form():
@@ -149,8 +149,8 @@ def test_penalised_gradient_is_the_gradient_of_penalised_reward_and_matches_enum
     # exact: E[r_beta] and its full-weight gradient by enumeration, lifted to reduced coordinates
     m = LinearAR.from_reduced(d, *th[:3], th[3:])
     rb = ex.penalised_reward("cot", beta)
-    assert abs(en.expected_reward(m, rb, tau) - f(th)) < 1e-12
-    G = en.policy_gradient(m, rb, tau)
+    assert abs(exact.expected_reward(m, rb, tau) - f(th)) < 1e-12
+    G = exact.policy_gradient(m, rb, tau)
     want = LinearAR.from_reduced(d, g[0], g[1], g[2], g[3:])
     np.testing.assert_allclose(G.to_vector(), want.to_vector(), atol=1e-12)
 
@@ -173,11 +173,11 @@ def test_simulated_penalised_update_matches_closed_form(algo):
     # K one-step replicates from one reduced point; mean update within 5 standard errors per coordinate
     d, K, beta = 4, 300, 0.4
     theta = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
-    cfg = rl.PGConfig(algo=algo, steps=1, lr=1.0, batch_size=300, group_size=6, baseline=False,
+    cfg = sim.PGConfig(algo=algo, steps=1, lr=1.0, batch_size=300, group_size=6, baseline=False,
                       length_penalty=beta)
-    W = rl.BatchedAR.from_reduced(theta, d, K)
+    W = sim.BatchedAR.from_reduced(theta, d, K)
     before = np.array([m.to_vector() for m in W.models()])
-    rl.pg_step(W, cfg, [np.random.default_rng([9, k]) for k in range(K)])
+    sim.pg_step(W, cfg, [np.random.default_rng([9, k]) for k in range(K)])
     upd = np.array([m.to_vector() for m in W.models()]) - before
     e = cf.expected_update(theta, d, "cot", 1.0, algo, 6 if algo == "grpo" else None, length_penalty=beta)
     want = LinearAR.from_reduced(d, e[0], e[1], e[2], e[3:]).to_vector()
@@ -196,31 +196,31 @@ def test_distinct_inputs_counts():
     seen.add(X)
     assert len(seen) == len(np.unique(X, axis=0))
     assert abs(expected_distinct(4, 1) - 1) < 1e-12 and expected_distinct(4, 10 ** 6) == pytest.approx(16)
-    cfg = rl.StarConfig(rounds=2, samples=400, variant="refit", lam=LAM)
-    res = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(4, 0.3, LAM), 4, 2), cfg, rng=0)
+    cfg = sim.StarConfig(rounds=2, samples=400, variant="refit", lam=LAM)
+    res = sim.run_star(sim.BatchedAR.from_reduced(cf.ntp_optimum(4, 0.3, LAM), 4, 2), cfg, rng=0)
     assert list(res.distinct_inputs_) == [16, 16]                # 800 draws of 16 inputs: all seen
-    pg = rl.run_pg(rl.BatchedAR.from_reduced(cf.ntp_optimum(8, 0.3, LAM), 8, 1),
-                   rl.PGConfig(algo="reinforce", steps=2, batch_size=20), rng=0)
+    pg = sim.run_pg(sim.BatchedAR.from_reduced(cf.ntp_optimum(8, 0.3, LAM), 8, 1),
+                   sim.PGConfig(algo="reinforce", steps=2, batch_size=20), rng=0)
     assert 30 <= pg.distinct_inputs_[0] <= 40                    # 40 draws of 256: ~37 distinct
 
 
 # ----------------------------------------------------------------------------- STaR default, CLI routes
 def test_star_default_lambdas_are_default_lam_of_the_run():
     from linparity.heads import default_lam
-    W = rl.BatchedAR.from_reduced(cf.ntp_optimum(5, 0.3, LAM), 5, 1)
-    dflt = rl.run_star(W, rl.StarConfig(rounds=1, samples=50, variant="refit"), rng=3)
-    given = rl.run_star(W, rl.StarConfig(rounds=1, samples=50, variant="refit", lam=default_lam(5)), rng=3)
+    W = sim.BatchedAR.from_reduced(cf.ntp_optimum(5, 0.3, LAM), 5, 1)
+    dflt = sim.run_star(W, sim.StarConfig(rounds=1, samples=50, variant="refit"), rng=3)
+    given = sim.run_star(W, sim.StarConfig(rounds=1, samples=50, variant="refit", lam=default_lam(5)), rng=3)
     assert dflt.config.lam == default_lam(5) == (0.01, 0.01, 0.002)
     np.testing.assert_array_equal(dflt.theta_, given.theta_)
     # the 'continue' decay bound lr x lam < 2 holds for the defaults too, checked before any work
     with pytest.raises(ValueError, match="lam1: the 'continue' variant needs lr x lam1 < 2"):
-        rl.run_star(W, rl.StarConfig(rounds=1, samples=2 ** 50, lr=300.0), rng=3)
+        sim.run_star(W, sim.StarConfig(rounds=1, samples=2 ** 50, lr=300.0), rng=3)
 
 def test_star_default_is_the_papers_continue_variant():
-    cfg = rl.StarConfig(rounds=1, samples=10)
+    cfg = sim.StarConfig(rounds=1, samples=10)
     assert (cfg.variant, cfg.batch_size, cfg.epochs, cfg.lr) == ("continue", 1, 2, 0.05)
     # the figures' settings, named as such: same variant and epochs, 10x the step, batch 32
-    assert dict(rl.FIGURE_STAR_OPTIONS) == {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32}
+    assert dict(sim.FIGURE_STAR_OPTIONS) == {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32}
     out = commands.star_command(4, 0.2, 1, 300, pretrain_steps=None, seed=0)
     assert out["variant"] == "continue" and out["continue_settings"]["batch_size"] == 1
     assert out["distinct_inputs"] == 16

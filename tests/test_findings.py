@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from linparity import closed_form as cf
-from linparity import exact as en
+from linparity import exact
 from linparity.measures import evaluate
 from linparity.simulate import pretrain
 from linparity.sweep import load_results
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("p", [0.1, 0.25])
 def test_d2_ntp_generalises_below_one_third(p):
     lam, R = 0.01, 8
-    opt = en.exact_ntp_optimum(2, p, lam)              # enumeration route
+    opt = exact.exact_ntp_optimum(2, p, lam)              # enumeration route
     assert evaluate(opt, p)["greedy_accuracy"] == 1.0
     res = pretrain(2, p, 200_000, lam, replicates=R, rng=2)  # simulation route
     assert all(evaluate(m, p)["greedy_accuracy"] == 1.0 for m in res.models_)

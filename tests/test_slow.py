@@ -9,8 +9,7 @@ import pytest
 
 from linparity import LinearAR
 from linparity import closed_form as cf
-from linparity import closed_form as rc
-from linparity import commands as rl
+from linparity import commands
 from linparity.measures import evaluate
 from linparity.simulate import pretrain
 from _helpers import sgd_allowance
@@ -58,13 +57,13 @@ def test_star_refit_needs_enough_samples_d20():
     """
     d, p, lam = 20, 0.05, (0.01, 0.01, 1e-3)
     th = cf.ntp_optimum(d, p, lam)
-    assert rc.amplification_margin(th, d) > 0
-    ns = rc.n_star(p)
-    mp = rc.star_map(th, d, lam, ns + 2)
+    assert cf.amplification_margin(th, d) > 0
+    ns = cf.n_star(p)
+    mp = cf.star_map(th, d, lam, ns + 2)
     assert np.argmax(mp.greedy_accuracy >= 0.99) <= ns
-    big = rl.star_command(d, p, ns + 1, 100_000, pretrain_steps=None, lam=lam, seed=3, variant="refit")
+    big = commands.star_command(d, p, ns + 1, 100_000, pretrain_steps=None, lam=lam, seed=3, variant="refit")
     assert big["rounds_to_generalize"] is not None and big["rounds_to_generalize"] <= ns + 1
-    small = rl.star_command(d, p, ns + 2, 20_000, pretrain_steps=None, lam=lam, seed=3, variant="refit")
+    small = commands.star_command(d, p, ns + 2, 20_000, pretrain_steps=None, lam=lam, seed=3, variant="refit")
     assert small["rounds_to_generalize"] is None
     assert small["pi_long"][-1] < small["pi_long"][0] / 2  # collapse, although the map amplifies
 
@@ -75,8 +74,8 @@ def test_no_amplification_when_chain_regularisation_too_strong_d50():
     simulation (refit variant, N = 20000) does not amplify either."""
     d, p, lam = 50, 0.05, 0.01
     th = cf.ntp_optimum(d, p, lam)
-    assert rc.amplification_margin(th, d) < 0
-    out = rl.star_command(d, p, 4, 20_000, pretrain_steps=None, lam=lam, seed=0, variant="refit")
+    assert cf.amplification_margin(th, d) < 0
+    out = commands.star_command(d, p, 4, 20_000, pretrain_steps=None, lam=lam, seed=0, variant="refit")
     assert np.all(np.diff(out["p_exact_map"]) < 0)          # closed form: pi(L) decreases every round
     assert out["rounds_to_generalize"] is None
     assert max(out["pi_long"][1:]) <= out["pi_long"][0]     # simulation: no round above the start

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from linparity import closed_form as cf
-from linparity import exact as en
+from linparity import exact
 from linparity.experiments import extensions as ex
 from linparity.measures import first_at_least
 
@@ -61,7 +61,7 @@ def test_theorem1_beyond_three_quarters_branch_starves():
     assert go[1] > go[0] and go[1] > 0.3
     v = cf.stop_branch_root(0.0, (1 - 0.99) / 2, LAM[1])
     assert abs(go[1] - float(expit(-v))) < 1e-12
-    m = en.exact_ntp_optimum(d, 0.99, LAM)                       # full weights agree
+    m = exact.exact_ntp_optimum(d, 0.99, LAM)                       # full weights agree
     r = m.reduced()
     assert abs(float(expit(-(r.b - r.c))) - go[1]) < 1e-9
     assert all(r["cf"]["greedy_accuracy"] == 1.0 for r in rows)    # greedy stays right
