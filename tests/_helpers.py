@@ -42,3 +42,11 @@ def sgd_allowance(res: PretrainResult) -> np.ndarray:
     parts += [np.full(2 * d + l - 1, bound(2 * d + l - 1, res.lam_chain[l - 2], Tc))
               for l in range(2, d + 1)]
     return np.concatenate(parts)
+
+
+def assert_refused_naming(call, name):
+    """``call()`` raises a ValueError whose message starts with ``name: `` (the argument it names)."""
+    import pytest
+    with pytest.raises(ValueError) as e:
+        call()
+    assert str(e.value).startswith(f"{name}: "), str(e.value)
