@@ -35,8 +35,9 @@ from scipy.special import expit  # noqa: E402
 
 from linparity._checks import spawn  # noqa: E402
 from linparity._io import atomic_write_text  # noqa: E402
-from linparity.simulate.ntp import (_make_config, _sample_chunks, pretrain,  # noqa: E402
-                                pretrain_reference)
+from linparity.references import pretrain_reference  # noqa: E402
+from linparity.simulate.ntp import pretrain  # noqa: E402
+from linparity.simulate.ntp_config import make_config, sample_chunks  # noqa: E402
 
 BENCH_MD = ROOT / "BENCHMARKS.md"
 
@@ -86,7 +87,7 @@ def numpy_across_replicates(d, p, n_steps, lam, R, rng):
     updated by whole-array operations. Same random streams as ``pretrain`` (replicate r on child
     r of spawn(rng, R)). Returns the average iterates as full parameter vectors ``(R, n_params)``.
     """
-    cfg = _make_config(d, p, n_steps, lam, None, None, None, None, None, None, 1)
+    cfg = make_config(d, p, n_steps, lam, None, None, None, None, None, None, 1)
     lc = cfg.lam_chain[None, :]                                         # (1, d-1)
     G1, S1 = np.zeros((R, d)), np.zeros((R, d))
     G2, S2 = np.zeros((R, 2 * d + 2)), np.zeros((R, 2 * d + 2))
@@ -95,7 +96,7 @@ def numpy_across_replicates(d, p, n_steps, lam, R, rng):
     tril = np.tril(np.ones((d - 1, d - 1)))                             # head l sees y_1..y_{l-1}
     tl = np.zeros(R)
     t = 0
-    streams = [_sample_chunks(cfg, g) for g in spawn(rng, R)]
+    streams = [sample_chunks(cfg, g) for g in spawn(rng, R)]
     for chunks in zip(*streams):
         X = np.stack([c[0] for c in chunks]).astype(np.float64)         # (R, n, d)
         Y = np.stack([c[1] for c in chunks]).astype(np.float64)         # (R, n, d+1)

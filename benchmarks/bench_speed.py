@@ -49,8 +49,11 @@ from linparity._io import atomic_write_text  # noqa: E402
 from linparity.data import long_response, short_response  # noqa: E402
 from linparity.measures import evaluate, evaluate_models, inputs_for  # noqa: E402
 from linparity.model import LinearAR  # noqa: E402
-import linparity.simulate.ntp as P  # noqa: E402
-from linparity.simulate.ntp import fit_samples, pretrain, pretrain_reference  # noqa: E402
+from linparity._checks import spawn  # noqa: E402
+from linparity.references import pretrain_reference  # noqa: E402
+from linparity.simulate.ntp import fit_samples, pretrain  # noqa: E402
+from linparity.simulate.ntp_config import make_config, sample_chunks  # noqa: E402
+from linparity.simulate.ntp_kernel import FastRun  # noqa: E402
 
 BENCH_MD = ROOT / "BENCHMARKS.md"
 
@@ -264,12 +267,12 @@ def bench_blocked(quick: bool = False) -> str:
         a, b = run(True).models_[0].to_vector(), run(False).models_[0].to_vector()
         dev = float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
         # kernels alone, on samples drawn beforehand (int8, as Mixture.sample draws and the kernels read them)
-        cfg = P._make_config(d, p, T, lam, None, None, None, None, None, None, 1)
-        chunks = list(P._sample_chunks(cfg, P.spawn(0, 1)[0]))
+        cfg = make_config(d, p, T, lam, None, None, None, None, None, None, 1)
+        chunks = list(sample_chunks(cfg, spawn(0, 1)[0]))
 
         def kernel(on):
             blocked.BLOCKED_MIN_D = 2 if on else 10 ** 9
-            fr = P._FastRun(cfg)
+            fr = FastRun(cfg)
             for X, Y in chunks:
                 fr.feed(X, Y)
         t = best_interleaved({"per": lambda: run(False), "blk": lambda: run(True),

@@ -1,6 +1,6 @@
 """The blocked Algorithm 3 kernel (linparity.simulate.blocked) against the per-sample reference.
 
-Reference values: :func:`linparity.simulate.ntp.pretrain_reference` / ``fit_samples_reference``
+Reference values: :func:`linparity.references.pretrain_reference` / ``fit_samples_reference``
 (plain per-sample Python, THEORY §3). The blocked kernel is the same arithmetic reassociated
 (Gram terms instead of running dot products), so at lambda >= 0.01 the two agree to rounding
 (observed <= 1.1e-14 relative; asserted 1e-12). Below lambda = 0.01 Algorithm 3 is chaotic in
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from linparity.simulate import blocked
-from linparity.simulate.ntp import fit_samples, fit_samples_reference, pretrain, pretrain_reference
+from linparity.references import fit_samples_reference, pretrain_reference
+from linparity.simulate.ntp import fit_samples, pretrain
 from linparity.data import Mixture
 from linparity.model import LinearAR
 

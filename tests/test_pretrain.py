@@ -2,7 +2,7 @@
 streams, the SGD optimum against the closed-form regularised optimum, bad input.
 
 Reference values:
-* ``pretrain_reference`` (plain per-sample Python, THEORY §3) is the oracle for the iterates.
+* ``linparity.references.pretrain_reference`` (plain per-sample Python, THEORY §3) is the oracle for the iterates.
 * ``linparity.closed_form.ntp_optimum`` (root finding on the reduced population losses,
   THEORY §4) is the reference optimum; the SGD tolerance is derived below from THEORY §5.
 * Random-stream identities are checked against numpy's own ``SeedSequence.spawn`` children.
@@ -29,8 +29,10 @@ from linparity._checks import spawn
 from linparity.closed_form import ntp_optimum
 from linparity.model import LinearAR
 from linparity.data import Mixture
-from linparity.simulate.ntp import (PretrainResult, _make_config, _run_replicate, fit_samples,
-                                fit_samples_reference, pretrain, pretrain_reference)
+from linparity.references import fit_samples_reference, pretrain_reference
+from linparity.simulate.ntp import PretrainResult, fit_samples, pretrain
+from linparity.simulate.ntp_config import make_config
+from linparity.simulate.ntp_kernel import run_replicate
 
 from _helpers import random_model, sgd_allowance
 
@@ -140,10 +142,10 @@ def test_tiny_lambda_finite(lam):
 def test_replicate_r_is_child_r():
     """Replicate r of an R-run == a single run on child r of spawn(seed, R), any R > r."""
     res = pretrain(4, 0.5, 300, 0.1, rng=123, replicates=4)
-    cfg = _make_config(4, 0.5, 300, 0.1, None, None, None, None, None, None, 1)
+    cfg = make_config(4, 0.5, 300, 0.1, None, None, None, None, None, None, 1)
     children = spawn(123, 4)
     for r in range(4):
-        assert same(res.models_[r], _run_replicate(cfg, children[r])[0])
+        assert same(res.models_[r], run_replicate(cfg, children[r])[0])
     more = pretrain(4, 0.5, 300, 0.1, rng=123, replicates=6)
     for r in range(4):
         assert same(res.models_[r], more.models_[r])

@@ -1,7 +1,8 @@
 """The simulation route: the algorithms themselves on sampled data, every head a full weight vector.
 
-* :mod:`linparity.simulate.ntp`: Algorithm 3 (per-sample reference and compiled fast path,
-  replicates, mini-batches, fitting given samples);
+* :mod:`linparity.simulate.ntp`: Algorithm 3 (compiled fast path, replicates, mini-batches, fitting
+  given samples; its configuration in ``ntp_config``, its kernel in ``ntp_kernel`` and
+  ``blocked``, its per-sample reference in :mod:`linparity.references`);
 * :mod:`linparity.simulate.batched`: R models in packed layout, sampling, greedy decoding, score
   function, policy update, evaluation;
 * :mod:`linparity.simulate.star`: STaR (Algorithm 1), variants ``continue`` (the paper's) and ``refit``;
