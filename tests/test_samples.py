@@ -256,6 +256,55 @@ def test_shipped_points_keep_finished_full_route_points(tmp_path):
     assert len(sm.shipped_full_points(["ship"], runs=tmp_path)) == 2     # any replicate count
 
 
+@pytest.mark.parametrize("env, examples, expect", [
+    ("folder", True, "folder"),            # LINPARITY_RUNS wins over the checkout's examples/runs
+    ("folder", False, "folder"),           # an install without examples/: the variable is enough
+    (None, True, "examples"),              # a checkout: the repository's examples/runs
+    ("", True, "examples"),                # an empty variable counts as unset
+    (None, False, "LINPARITY_RUNS"),       # an install without examples/ and no variable: say how
+    ("", False, "LINPARITY_RUNS"),
+    ("missing", True, "LINPARITY_RUNS"),   # a variable naming no folder is refused, not read as empty
+    ("file", True, "LINPARITY_RUNS"),
+])
+def test_runs_dir_resolves_the_shipped_runs(env, examples, expect, tmp_path, monkeypatch):
+    from linparity.experiments import samples_runs
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    (tmp_path / "repo" / "examples" / "runs").mkdir(parents=True)
+    checkout = tmp_path / ("repo" if examples else "site-packages") / "examples" / "runs"
+    monkeypatch.setattr(samples_runs, "EXAMPLE_RUNS", checkout)
+    if env is None:
+        monkeypatch.delenv("LINPARITY_RUNS", raising=False)
+    else:
+        monkeypatch.setenv("LINPARITY_RUNS", str(tmp_path / env) if env else "")
+    if expect.startswith("LINPARITY_RUNS"):
+        with pytest.raises(ValueError, match=r"LINPARITY_RUNS.*examples/runs"):
+            sm.runs_dir()
+        with pytest.raises(ValueError, match="LINPARITY_RUNS"):     # and so does every reader by default
+            sm.shipped_full_points(["any"])
+    else:
+        assert sm.runs_dir() == (tmp_path / "folder" if expect == "folder" else checkout)
+
+
+def test_readers_default_to_the_runs_dir(tmp_path, monkeypatch):
+    """The readers' default ``runs`` is runs_dir(): a shipped sweep under $LINPARITY_RUNS is found
+    without passing ``runs`` (reference: the same call with runs= given)."""
+    from linparity import sweep
+    from linparity.sweep import TASKS, SweepSpec, register_task, run_sweep
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
+    register_task("fixed_budget")(lambda params, rng: {"budget": 16.0, "totals": np.array([32.0, 48.0]),
+                                                      "p": 0.5, "n_max": 60.0})
+    run_sweep(SweepSpec(task="fixed_budget", points=[{"route": "full", "d": 3, "p": 0.5, "b0": 8, "cap": 64}],
+                        out=tmp_path / "ship"),
+              progress=False)
+    monkeypatch.setenv("LINPARITY_RUNS", str(tmp_path))
+    got = sm.shipped_full_points(["ship"])
+    assert [pt["d"] for pt, _ in got] == [3]
+    assert got[0][1]["budget"] == 16.0
+    assert sm.pooled_shipped_totals(["ship"]) == sm.pooled_shipped_totals(["ship"], runs=tmp_path) != []
+    assert sm.smallest_totals(["ship"]) == sm.smallest_totals(["ship"], runs=tmp_path) != {}
+
+
 def test_pooled_shipped_totals_pool_the_tasks_of_a_point(tmp_path):
     """A point split into sweep tasks (spec replicates = 2, as samples_d256_probe.toml) comes back
     with the totals of all its model replicates pooled (reference: the stored per-task totals,

@@ -184,7 +184,7 @@ def test_resume_skips_finished_and_redoes_broken(tmp_path):
 def test_another_spec_into_a_folder_with_results_is_refused(tmp_path, change, monkeypatch):
     """A spec whose tasks do not cover the stored results would make them unreachable: refused naming
     the folder, before anything is written; the first sweep's results and spec stay readable."""
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     register_task("slow_neighbour")(lambda params, rng: {"v": 1.0})
     first = run_sweep(_spec(tmp_path, seed=1), progress=False)
     before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file() and p.name != ".lock"}
@@ -296,7 +296,7 @@ def test_result_table(tmp_path):
 
 
 def test_task_error_keeps_finished_results(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
 
     @register_task("fails_at_2")
     def fails(params, rng):
@@ -312,7 +312,7 @@ def test_task_error_keeps_finished_results(tmp_path, monkeypatch):
 
 
 def test_bad_task_output_raises(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     register_task("objects")(lambda params, rng: {"a": np.array([{}, 1], dtype=object)})
     register_task("not_dict")(lambda params, rng: [1, 2])
     for name in ("objects", "not_dict"):
@@ -407,7 +407,7 @@ def test_run_and_file_validation(tmp_path):
 
 
 def test_register_task_refuses_a_taken_name(monkeypatch):
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     with pytest.raises(ValueError, match="already registered"):
         register_task("demo")(lambda params, rng: {})
     with pytest.raises(ValueError, match="name"):
@@ -539,7 +539,7 @@ def _one_line_error(argv, capsys, *needles):
 @pytest.fixture
 def counting_task(monkeypatch):
     """A registered task ``counting`` whose calls are counted (nothing may run on bad input)."""
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     calls = []
 
     @register_task("counting")
@@ -631,7 +631,7 @@ def test_cli_concurrent_sweep_is_one_line(tmp_path, capsys, monkeypatch):
     """While a sweep runs (in a thread, its task blocked), a second one into the same folder
     fails in one line that names the folder and the holder; afterwards a rerun works."""
     import threading
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     release, started = threading.Event(), threading.Event()
 
     @register_task("blocking")
@@ -804,7 +804,7 @@ def test_sweep_cli_bad_input_by_class(case, tmp_path, capsys, counting_task):
 def test_show_prints_null_for_nan_and_inf(tmp_path, capsys, monkeypatch):
     """Results holding NaN or +-inf (e.g. a budget past the search's cap): --show --json gives null,
     the table the documented marker null; exit 0 both ways."""
-    monkeypatch.setattr(sweep, "TASKS", dict(TASKS))
+    monkeypatch.setattr(sweep.registry, "TASKS", dict(TASKS))
     register_task("nonfinite")(lambda params, rng: {"budget": np.inf, "mean": np.nan, "low": -np.inf,
                                                     "ok": 1.5, "v": np.array([np.nan, 1.0])})
     run_sweep(SweepSpec(task="nonfinite", grid={"i": [1, 2]}, out=tmp_path / "o"), progress=False)
@@ -827,7 +827,7 @@ def test_jobs_never_start_more_processes_than_tasks(jobs, tasks, tmp_path, monke
     """The joblib backend gets min(jobs, tasks to run) workers (-1: all cores); one task runs here."""
     cores = os.cpu_count() or 1
     seen = []
-    monkeypatch.setattr(sweep, "_iter_joblib", lambda func, todo, n: seen.append(n) or sweep._iter_serial(func, todo))
+    monkeypatch.setattr(sweep.run, "_iter_joblib", lambda func, todo, n: seen.append(n) or sweep.run._iter_serial(func, todo))
     run_sweep(SweepSpec(task="demo", grid={"n": list(range(2, 2 + tasks))}, out=tmp_path / "o"), jobs=jobs,
               progress=False)
     expected = min(cores if jobs < 0 else jobs, tasks)

@@ -30,12 +30,18 @@ Distinct prompts (THEORY §8): full route, the exact number of distinct inputs x
 and all rounds of a replicate (counted on the inputs drawn; STaR's inputs are redrawn from a copy
 of the replicate's generator, which :func:`linparity.simulate.sample_kept` draws first, tested);
 stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n) for n uniform draws.
+
+Shipped runs: the sweeps of ``examples/*.toml`` were run once and their results committed under
+``examples/runs``; :func:`shipped_full_points`, :func:`pooled_shipped_totals` and
+:func:`smallest_totals` (:mod:`linparity.experiments.samples_runs`) read them from ``runs=``, by
+default :func:`runs_dir`: the folder named by ``$LINPARITY_RUNS`` when set, else the repository's
+``examples/runs`` when linparity runs from a checkout, else a ValueError saying to set
+``LINPARITY_RUNS`` (an installed package holds no ``examples/``).
 """
 from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -45,20 +51,20 @@ from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
 from .._validate import check_alloc, fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D, DistinctInputs, Mixture, all_inputs, expected_distinct, long_response, sample_inputs
 from ..heads import lam_triple
-from ..sweep import check_param_names, load_results, register_task
+from ..sweep import check_param_names, register_task
 from . import scaling as sc
+# the readers of the shipped runs, re-exported: callers know them as samples.*
+from .samples_runs import EXAMPLE_RUNS, RUNS_ENV, pooled_shipped_totals, runs_dir, shipped_full_points, smallest_totals
 
 __all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "full_weight_level",
            "stats_level", "search_budget",
            "samples_search", "samples_task", "head_log_ratios", "head_errors",
-           "EXAMPLE_RUNS", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
+           "RUNS_ENV", "EXAMPLE_RUNS", "runs_dir", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
 
 ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
 #: the three parts of the model compared with their calibrated targets
 HEADS = ("head1", "stop", "chain")
-#: where the shipped sweeps of examples/ keep their results (run once; see examples/README.md)
-EXAMPLE_RUNS = Path(__file__).resolve().parents[2] / "examples" / "runs"
 
 
 def n_max_rounds(p, extra=10) -> int:
@@ -486,85 +492,3 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
         out["worst_counts"] = np.array([b["worst_head_counts"][h] for h in HEADS], float) if b else np.zeros(3)
         out["final_errors"] = np.array([b["final_errors"][h] for h in HEADS]) if b else np.full(3, np.nan)
     return out
-
-
-def _shipped_full(names, runs):
-    """(number of sweep tasks per point, params, stored task results) of every full-route point of the
-    shipped sweeps ``runs/<name>``; absent folders give nothing, a corrupt result raises."""
-    for name in names:
-        folder = Path(runs) / name
-        if not (folder / "spec.json").exists():
-            continue
-        res = load_results(folder, allow_missing=True)
-        for pt, recs in zip(res.points, res.results):
-            if pt.get("route", "full") == "full":
-                yield res.spec.replicates, dict(pt), recs
-
-
-def pooled_shipped_totals(names, runs=EXAMPLE_RUNS) -> list:
-    """The full-weight points of shipped sweeps ``runs/<name>`` with every sweep task's replicates
-    pooled (a spec may split one point into tasks with spawned seeds, e.g. samples_d256_probe.toml):
-    ``[{"d", "p", "kappa", "budgets", "n_max", "n", "mean", "se"}, ...]`` with kappa None for a point at
-    fixed p, budgets the sorted distinct budgets B the tasks found (one when the spec fixes B, b0 = cap),
-    n the replicates, all of which must have succeeded (a point with a failure or an unfinished task is
-    left out), mean and se the mean total samples and its standard error over them. Absent folders give
-    nothing."""
-    out = []
-    for tasks, pt, recs in _shipped_full(names, runs):
-        if len(recs) != tasks:
-            continue
-        t = np.concatenate([np.asarray(r["totals"], float) for r in recs])    # (n,) all replicates
-        if t.size >= 2 and np.isfinite(t).all():
-            out.append({"d": int(pt["d"]), "p": float(recs[0]["p"]), "n_max": float(recs[0]["n_max"]),
-                        "kappa": float(pt["kappa"]) if "kappa" in pt else None,
-                        "budgets": sorted({float(r["budget"]) for r in recs}),
-                        "n": int(t.size), "mean": float(t.mean()), "se": float(t.std(ddof=1) / np.sqrt(t.size))})
-    return out
-
-
-def smallest_totals(names, runs=EXAMPLE_RUNS, *, frac=0.9) -> dict:
-    """The smallest mean total samples per setting and d over the full-weight points of the shipped
-    sweeps ``runs/<name>``: F5's doubling searches (round limit n*(p) + 10) and the one-budget runs
-    (b0 = cap) with longer round limits (docs/findings_samples.md, finding 8).
-
-    A point counts at a budget B where at least ``frac`` of its replicates reached the level: a search
-    task at the budget B it found (each task on its own), a one-budget point at B with every sweep
-    task's replicates pooled (all tasks finished). Its total is the mean of B (1 + rounds used) over
-    the replicates that succeeded, with its standard error (ddof = 1), as
-    :func:`samples_search`'s ``total_samples_mean``. B lies on the grid the runs tried (powers of 2),
-    so the smallest total is an upper bound on the minimum over all B.
-
-    Returns ``{("kappa", kappa) or ("p", p): [{"d", "mean", "se", "budget", "n_max", "n"}, ...]}``,
-    each list sorted by d (one entry per d). Absent folders give nothing."""
-    best = {}
-    for tasks, pt, recs in _shipped_full(names, runs):
-        key = ("kappa", float(pt["kappa"])) if "kappa" in pt else ("p", float(pt["p"]))
-        if pt.get("b0") == pt.get("cap"):                                # one budget: pool the tasks
-            cands = [(float(pt["b0"]), recs)] if len(recs) == tasks else []
-        else:                                                            # a search: the budget found
-            cands = [(float(r["budget"]), [r]) for r in recs if np.isfinite(float(r["budget"]))]
-        for B, rs in cands:
-            t = np.concatenate([np.asarray(r["totals"], float) for r in rs])     # (n,) inf = failed
-            ok = t[np.isfinite(t)]
-            if ok.size < 2 or ok.size < frac * t.size:
-                continue
-            cand = {"d": int(pt["d"]), "mean": float(ok.mean()), "se": float(ok.std(ddof=1) / np.sqrt(ok.size)),
-                    "budget": B, "n_max": float(rs[0]["n_max"]), "n": int(t.size)}
-            old = best.get((key, cand["d"]))
-            if old is None or cand["mean"] < old["mean"]:
-                best[key, cand["d"]] = cand
-    out = {}
-    for (key, _), cand in sorted(best.items(), key=lambda kv: kv[0]):             # by setting, then d
-        out.setdefault(key, []).append(cand)
-    return out
-
-
-def shipped_full_points(names, runs=EXAMPLE_RUNS, *, replicates=None) -> list:
-    """The finished full-weight points of the shipped sweeps ``runs/<name>`` (examples/*.toml, run
-    once to completion and committed), as ``[(params, result), ...]`` with each point's params
-    (d, kappa or p, ...) and its :func:`samples_task` result. Points of another route, or (when
-    given) another replicate count, are left out, and so are unfinished points (a sweep still
-    running); a name whose folder is absent gives nothing (an install without the examples); a
-    corrupt result raises (sweep.load_results)."""
-    return [(pt, recs[0]) for _, pt, recs in _shipped_full(names, runs)
-            if recs and (replicates is None or pt.get("replicates") == replicates)]
