@@ -265,4 +265,3 @@ def refuse_work(mem: float, sec: float, culprits, option=lambda name: name,
     if sec > max_seconds():
         raise ValueError(f"{big}: {what} would take about {fmt_seconds(sec)}{with_}, more than the limit of "
                          f"{fmt_seconds(max_seconds())} (LINPARITY_MAX_SECONDS); lower it, or pass --force")
-

@@ -131,14 +131,11 @@ def run(a) -> dict:
     raise ValueError(f"command: unknown {a.command!r}")
 
 
-
 def _pretrain_steps(a):
     """--pretrain-steps: 0 means the exact regularised optimum (None in the library)."""
     return None if a.pretrain_steps == 0 else a.pretrain_steps
 
 
-
 def has_own_progress(a) -> bool:
     return (a.command == "pretrain" and a.method in ("sgd", "exact")) or a.command in ("star", "samples",
                                                                                         "transformer")
-

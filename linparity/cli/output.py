@@ -88,7 +88,6 @@ def _fmt(v):
     return str(v)
 
 
-
 def warn_unconverged(res: dict) -> None:
     """One line on stderr when a head stopped far from convergence (T < 10/lambda)."""
     if isinstance(res, dict) and res.get("converged") is False:
@@ -130,7 +129,6 @@ class Heartbeat:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
         return False
-
 
 
 def print_result(res: dict, as_json: bool) -> int:

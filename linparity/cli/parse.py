@@ -214,7 +214,6 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     return ap
 
 
-
 def option_names(parser, argv) -> dict:
     """dest -> option string (``p_cot`` -> ``--p-cot``) of the sub-command in argv."""
     out = {}
