@@ -1,7 +1,7 @@
 """The sub-commands' computations (``pretrain``, ``star``, ``pg``), as JSON-able summaries.
 
-``cli.py`` only parses and prints; everything it reports is computed here, each command by any of
-the three routes (``method``), named in the output.
+The CLI (``linparity.cli``) only parses and prints; everything it reports is computed here, each
+command by any of the three routes (``method``), named in the output.
 
 ``pretrain`` (Theorem 1), ``method``:
 
@@ -40,8 +40,7 @@ from .simulate import PGConfig, StarConfig
 from .simulate import api as simulate_api
 from .theory import theorem1_report
 
-__all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command",
-           "samples_command"]
+__all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "star_command", "pg_command"]
 
 #: each method's route: a module with the shared verbs (measure, start, pretrain, star, pg) and its
 #: limits (MIN_D, MAX_D, SAMPLED, SUPPORTS)
@@ -344,19 +343,6 @@ def pg_command(algo, d, p_cot, steps, lr=1.0, batch_size=256, group_size=8, rewa
             **_route_keys(traj, ("expected_penalised_reward", "rl_samples", "rl_distinct_draws")),
             "distinct_inputs_pretrain_expected": start.extra.get("distinct_inputs_expected"),
             "closed_form_expected_reward": _list([cf.expected_reward(t, d, cfg.reward, cfg.temperature) for t in ref])}
-
-
-def samples_command(d, p_cot, route="full", variant=None, replicates=10, seed=0, lam=None, n_max=None,
-                    b0=8, cap=2 ** 20, progress=None) -> dict:
-    """``python -m linparity samples``: smallest per-round budget B at which >= 90% of R replicates
-    reach greedy accuracy >= 0.99 (pre-training T = B, then STaR rounds of N = B inputs), on full
-    weights (``route='full'``, variant 'continue' or 'refit') or by sufficient statistics
-    (``route='stats'``). See :func:`linparity.experiments.samples.samples_search` for the keys.
-    """
-    from .experiments.samples import samples_search
-    seed = check_int("seed", seed, 0)
-    return samples_search(d, p_cot, route, variant, lam, replicates, np.random.SeedSequence(seed), n_max=n_max,
-                          b0=b0, cap=cap, progress=progress) | {"seed": seed}
 
 
 def _finite_bounds(bounds: dict, T_steps, delta) -> dict:

@@ -2,7 +2,7 @@
 
 The promise (README "Conventions"): the CLI exits 0 with finite JSON, or 2 with exactly one line on
 stderr naming the option; never a traceback. Work is bounded by the size estimator
-(``linparity._validate.check_work``): the test lowers the time limit to 2 estimated seconds with
+(``linparity.cli.work.check_work``): the test lowers the time limit to 2 estimated seconds with
 ``LINPARITY_MAX_SECONDS``, so a value that is in range but large (``--steps 10**12``) must be refused
 by name instead of run. Runs in-process (``cli.main`` with capsys); two subprocess cases check the
 no-traceback guarantee end to end.

@@ -290,9 +290,9 @@ def test_star_samples_is_for_sgd_only(extra, code, err, capsys):
 
 @pytest.mark.parametrize("n", [0, 1, 12, 13, 50])
 def test_the_table_shows_null_true_and_how_many_values_it_leaves_out(n):
-    from linparity.cli import _table
+    from linparity.cli.output import table
     series = [float(i) for i in range(n)]
-    text = _table({"a": None, "b": True, "s": series, "o": {"x": None, "y": [1.0, 2.0]}})
+    text = table({"a": None, "b": True, "s": series, "o": {"x": None, "y": [1.0, 2.0]}})
     got = dict(ln.split(None, 1) for ln in text.splitlines())
     assert got["a"] == "null" and got["b"] == "true" and got["o"] == "x=null, y=[1, 2]"
     if n <= 12:

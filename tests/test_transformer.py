@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st  # noqa: E402
 
 from linparity.data import (Mixture, is_long, long_response, response_length, reward_cot,  # noqa: E402
                             reward_e2e, short_response)
-from linparity.cli import _ranged  # noqa: E402
+from linparity.cli.parse import ranged  # noqa: E402
 from linparity.transformer import cli  # noqa: E402
 from linparity.transformer.model import (EOS, MINUS, PLUS, SEP, TransformerConfig, build_model,  # noqa: E402
                                          decode_tokens, encode_inputs, encode_responses, generate,
@@ -214,14 +214,14 @@ def test_bad_input_names_the_argument(tmp_path):
     with pytest.raises(ValueError, match="checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")
     p = argparse.ArgumentParser()
-    cli.add_subparser(p.add_subparsers(dest="command"), _ranged)
+    cli.add_subparser(p.add_subparsers(dest="command"), ranged)
     with pytest.raises(ValueError, match="device"):
         cli.run(p.parse_args(["transformer", "pretrain", "--d", "4", "--device", "tpu"]))
 
 
 def test_cli_pretrain_then_rl_from_checkpoint(tmp_path):
     p = argparse.ArgumentParser()
-    cli.add_subparser(p.add_subparsers(dest="command"), _ranged)
+    cli.add_subparser(p.add_subparsers(dest="command"), ranged)
     small = ["--d", "4", "--width", "16", "--heads", "2", "--depth", "1", "--n-eval", "64"]
     res = cli.run(p.parse_args(["transformer", "pretrain", *small, "--steps", "4", "--batch-size", "16",
                                 "--checkpoint-dir", str(tmp_path), "--checkpoint-every", "2"]))
@@ -386,7 +386,7 @@ def test_leap2_chain_and_mixture():
 def test_progress_lines_on_stderr_and_quiet(capsys):
     """Progress goes to stderr by default (CLI), never to stdout; --quiet silences it."""
     p = argparse.ArgumentParser()
-    cli.add_subparser(p.add_subparsers(dest="command"), _ranged)
+    cli.add_subparser(p.add_subparsers(dest="command"), ranged)
     small = ["transformer", "pretrain", "--d", "4", "--width", "16", "--heads", "2", "--depth", "1",
              "--n-eval", "16", "--steps", "3", "--batch-size", "8"]
     cli.run(p.parse_args(small))

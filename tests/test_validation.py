@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 import linparity as lp
 from linparity import closed_form as cf
-from linparity._validate import LAM_MAX, LAM_MIN, check_work, estimate_work
+from linparity._validate import LAM_MAX, LAM_MIN
+from linparity.cli.work import check_work, estimate_work
 from linparity.data import reward_cot, reward_e2e
 from linparity.exact import exact_metrics
 from linparity.exact.ntp import exact_ntp_optimum

@@ -1,4 +1,4 @@
-"""The work estimate (``linparity._validate.estimate_work``) against measured runs, method by method.
+"""The work estimate (``linparity.cli.work.estimate_work``) against measured runs, method by method.
 
 For every route of ``pretrain``, ``star`` and ``pg`` at two sizes, the command runs in a child
 process and its peak memory (``ru_maxrss``) and CPU time are compared with the estimate's work
@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from linparity._validate import _BASE_BYTES, _BASE_SEC, estimate_work
+from linparity.cli.work import BASE_BYTES, BASE_SEC, estimate_work
 
 FACTOR = 3.0
 MEM_FLOOR = 16 * 2 ** 20
@@ -42,18 +42,18 @@ def _run_all(argvs: list[list[str]]) -> list[dict]:
 
 
 def _options(argv: list[str]) -> tuple[str, dict]:
-    """The command and the options the CLI's ``_work`` passes to the estimate (``check_work``)."""
-    from linparity import cli
+    """The command and the options the CLI's ``dispatch.work`` passes to the estimate (``check_work``)."""
+    from linparity.cli import build_parser, dispatch
     seen = {}
 
     def capture(command, force=False, **a):
         seen.update(command=command, a=a)
         return 0.0, 0.0
-    real, cli.check_work = cli.check_work, capture
+    real, dispatch.check_work = dispatch.check_work, capture
     try:
-        cli._work(cli.build_parser(with_transformer=False).parse_args(argv))
+        dispatch.work(build_parser(with_transformer=False).parse_args(argv))
     finally:
-        cli.check_work = real
+        dispatch.check_work = real
     return seen["command"], seen["a"]
 
 
@@ -139,7 +139,7 @@ def _compare(cases: dict, what: str) -> list[str]:
     for argv, m in zip(argvs, measured):
         command, options = _options(argv)
         mem, sec, _ = estimate_work(command, **options)
-        est_mem, est_sec = mem - _BASE_BYTES, sec - _BASE_SEC
+        est_mem, est_sec = mem - BASE_BYTES, sec - BASE_SEC
         ok = (_within(est_mem, m["bytes"], MEM_FLOOR) if what == "memory" else _within(est_sec, m["seconds"]))
         if not ok:
             bad.append(f"{' '.join(argv)}: estimated {est_mem / 2 ** 20:.1f} MiB, {est_sec:.2f} s; "
@@ -166,7 +166,7 @@ def test_fixed_term_is_the_trivial_commands_cost():
     subprocess.run([sys.executable, "-m", "linparity", *TRIVIAL, "--json"], check=True, capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    assert _within(_BASE_SEC, cpu)
+    assert _within(BASE_SEC, cpu)
 
 
 # the runs that were refused although they fit (the closed-form routes counted samples and batches
@@ -195,14 +195,14 @@ def limits(monkeypatch):
 
 @pytest.mark.parametrize("argv", FITTING, ids=" ".join)
 def test_work_that_fits_is_not_refused(argv, limits):
-    from linparity._validate import check_work
+    from linparity.cli.work import check_work
     command, options = _options(argv)
     check_work(command, **options)
 
 
 @pytest.mark.parametrize("argv,option", TOO_BIG, ids=lambda v: " ".join(v) if isinstance(v, list) else v)
 def test_work_that_does_not_fit_is_refused_naming_its_option(argv, option, limits):
-    from linparity._validate import check_work
+    from linparity.cli.work import check_work
     command, options = _options(argv)
     with pytest.raises(ValueError, match=f"^{option}: the requested work"):
         check_work(command, **options)

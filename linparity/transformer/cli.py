@@ -3,10 +3,10 @@
 Importable without torch (so the main CLI can always register the sub-command); :func:`run`
 raises ImportError with ``pip install -e .[transformer]`` when torch is missing.
 
-Wiring (in linparity/cli.py)::
+Wiring (in the package linparity.cli)::
 
-    from .transformer import cli as transformer_cli
-    transformer_cli.add_subparser(subparsers, _ranged)  # registers "transformer"
+    from linparity.transformer import cli as transformer_cli
+    transformer_cli.add_subparser(subparsers, ranged)   # registers "transformer"
     ...
     seconds = transformer_cli.check_work(args)         # every check, the work estimate
     if args.command == "transformer":
@@ -88,7 +88,7 @@ def add_subparser(subparsers, ranged) -> argparse.ArgumentParser:
     """Register ``transformer`` with sub-commands pretrain|star|grpo|reinforce on ``subparsers``
     (the object returned by ``ArgumentParser.add_subparsers``). ``ranged(name, table)`` makes the
     argparse type that checks option ``name`` against its range in ``table`` (the main CLI's
-    ``linparity.cli._ranged``: this package sits below the CLI and does not import it). Returns
+    ``linparity.cli.parse.ranged``: this package sits below the CLI and does not import it). Returns
     the new parser."""
     tp = subparsers.add_parser("transformer", help="GPT-2-style transformer: NTP then RL (needs torch)")
     sub = tp.add_subparsers(dest="transformer_command", metavar="{pretrain,star,grpo,reinforce}")
