@@ -1,6 +1,6 @@
 """Tests of RL post-training: simulation (linparity.simulate) against closed form (closed_form.rl) and
 exact enumeration (linparity.exact). Reference values: the ideal recursion (THEORY §6,
-derivation), the exact map (closed_form.rl), full enumeration of all responses (exact/rl.py),
+derivation), the exact map (closed_form.rl), full enumeration of all responses (exact/sim.py),
 and LinearAR's own sampler / log-probabilities for the vectorised code.
 """
 import numpy as np
@@ -10,11 +10,10 @@ from hypothesis import strategies as st
 from scipy.special import expit
 
 from linparity import closed_form as cf
-from linparity import closed_form as rc
 from linparity import commands, references
-from linparity import exact as en
-from linparity import simulate as rl
-from linparity.simulate import batched as rl_policy
+from linparity import exact
+from linparity import simulate as sim
+from linparity.simulate import batched
 from linparity.data import Mixture
 from linparity.model import LinearAR
 
@@ -29,26 +28,26 @@ def _random_models(d, R, rng, scale=1.0):
 @given(st.floats(1e-6, 1 - 1e-6), st.integers(0, 40))
 def test_ideal_closed_form_equals_iterated_recursion(p, n):
     # reference: iterating p <- 2p/(1+p) by hand; closed form p_n = 2^n p/(2^n p + 1 - p)
-    it = rc.ideal_recursion(p, n)
-    assert it[-1] == pytest.approx(float(rc.ideal_p(p, n)), rel=1e-12, abs=1e-15)
-    assert np.allclose(it, rc.ideal_p(p, np.arange(n + 1)), rtol=1e-12, atol=1e-15)
+    it = cf.ideal_recursion(p, n)
+    assert it[-1] == pytest.approx(float(cf.ideal_p(p, n)), rel=1e-12, abs=1e-15)
+    assert np.allclose(it, cf.ideal_p(p, np.arange(n + 1)), rtol=1e-12, atol=1e-15)
 
 
 def test_n_star_is_first_round_past_one_third():
     # reference: the definition, checked on the iterated recursion (away from exact ties)
     for p in (0.01, 0.05, 0.1, 0.2, 0.3, 0.34):
-        ps = rc.ideal_recursion(p, 20)
-        assert rc.n_star(p) == int(np.flatnonzero(ps > 1 / 3)[0])
+        ps = cf.ideal_recursion(p, 20)
+        assert cf.n_star(p) == int(np.flatnonzero(ps > 1 / 3)[0])
 
 
 def test_exact_map_reduces_to_ideal_recursion_as_lam_to_zero():
     # Calibrated start (the regularised NTP optimum). As lam -> 0 the exact map's pi(L) must
     # approach p_n: the error shrinks monotonically with lam and is small at the end.
     d, p, n = 6, 0.05, 8
-    ideal = rc.ideal_recursion(p, n)
+    ideal = cf.ideal_recursion(p, n)
     errs = []
     for lam in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
-        mp = rc.star_map(cf.ntp_optimum(d, p, lam), d, lam, n)
+        mp = cf.star_map(cf.ntp_optimum(d, p, lam), d, lam, n)
         errs.append(np.max(np.abs(mp.pi_long - ideal)))
     assert all(a > b for a, b in zip(errs, errs[1:])), errs
     # measured: 0.27, 0.043, 5.9e-3, 7.6e-4, 9.4e-5 (about x8 per decade of lam); 1e-3 at lam = 1e-6
@@ -62,12 +61,12 @@ def test_batched_model_matches_linear_ar_draw_for_draw():
     rng = np.random.default_rng(3)
     d, R, n, tau = 6, 3, 50, 1.3
     ms = _random_models(d, R, rng)
-    W = rl.BatchedAR.stack(ms)
+    W = sim.BatchedAR.stack(ms)
     assert all(np.array_equal(a.to_vector(), b.to_vector()) for a, b in zip(W.models(), ms))
     X = (1 - 2 * rng.integers(0, 2, size=(R, n, d))).astype(np.int8)
-    Y = rl.sample_responses(W, X, [np.random.default_rng(10 + r) for r in range(R)], tau)
-    G = rl.greedy_responses(W, X)
-    lp = rl.log_prob(W, X, Y, tau)
+    Y = sim.sample_responses(W, X, [np.random.default_rng(10 + r) for r in range(R)], tau)
+    G = sim.greedy_responses(W, X)
+    lp = sim.log_prob(W, X, Y, tau)
     th, off = W.reduced()
     for r, m in enumerate(ms):
         assert np.array_equal(Y[r], m.sample(X[r], np.random.default_rng(10 + r), tau))
@@ -85,14 +84,14 @@ def test_compiled_decoder_matches_linear_ar_draw_for_draw(d, tau, rows, monkeypa
     # compiled chain decoder draws all chain uniforms in one call and must make the same decisions,
     # whatever the number of rows decoded per call (rows: DECODE_ROWS, default 1024 < 2000; 65536: one call).
     if rows is not None:
-        monkeypatch.setattr(rl_policy, "DECODE_ROWS", rows)
+        monkeypatch.setattr(batched, "DECODE_ROWS", rows)
     rng = np.random.default_rng(d)
     ms = _random_models(d, 2, rng, scale=0.3)
     ms[1] = LinearAR.from_reduced(d, 2.0, -1.0, -1.5, 2.0)        # mostly long responses
-    W = rl.BatchedAR.stack(ms)
+    W = sim.BatchedAR.stack(ms)
     X = (1 - 2 * rng.integers(0, 2, size=(2000, d))).astype(np.int8)
-    Y = rl.sample_responses(W, X, [np.random.default_rng(20 + r) for r in range(2)], tau)
-    G = rl.greedy_responses(W, X)
+    Y = sim.sample_responses(W, X, [np.random.default_rng(20 + r) for r in range(2)], tau)
+    G = sim.greedy_responses(W, X)
     for r, m in enumerate(ms):
         assert np.array_equal(Y[r], m.sample(X, np.random.default_rng(20 + r), tau))
         assert np.array_equal(G[r], m.greedy(X))
@@ -113,10 +112,10 @@ def test_compiled_rewards_equal_the_data_module(d, seed):
     flip = rng.integers(0, d + 1, size=2)
     Y[0, :40, flip[0]] *= -1                  # replicate 0: one bit of each right answer flipped
     for reward, fn in REWARDS.items():
-        got = rl_policy.rewards(reward, X, Y)
+        got = batched.rewards(reward, X, Y)
         want = fn(Xf, Y.reshape(-1, d + 1)).reshape(2, 60)
         assert np.array_equal(got, want), reward
-    assert rl_policy.rewards("cot", X, Y)[1, :40].all()   # the unflipped right answers are rewarded
+    assert batched.rewards("cot", X, Y)[1, :40].all()   # the unflipped right answers are rewarded
 
 
 @pytest.mark.parametrize("algo,reward,tau", [("grpo", "e2e", 0.75), ("reinforce", "cot", 1.3)])
@@ -125,25 +124,25 @@ def test_pg_step_equals_sample_then_policy_update(algo, reward, tau):
     # sample_responses, rewards, advantages, policy_update); pg_step reuses the decoding logits
     # instead of recomputing them, which may only change rounding.
     d, R, B, G, lr = 6, 2, 32, 4, 0.7
-    cfg = rl.PGConfig(algo=algo, steps=1, lr=lr, batch_size=B, group_size=G, reward=reward, temperature=tau)
-    W0 = rl.BatchedAR.stack(_random_models(d, R, np.random.default_rng(8), scale=0.5))
+    cfg = sim.PGConfig(algo=algo, steps=1, lr=lr, batch_size=B, group_size=G, reward=reward, temperature=tau)
+    W0 = sim.BatchedAR.stack(_random_models(d, R, np.random.default_rng(8), scale=0.5))
     base = np.array([0.2, 0.4])
     W = W0.copy()
-    rmean = rl.pg_step(W, cfg, [np.random.default_rng(30 + r) for r in range(R)],
+    rmean = sim.pg_step(W, cfg, [np.random.default_rng(30 + r) for r in range(R)],
                        base if algo == "reinforce" else None)
     gens = [np.random.default_rng(30 + r) for r in range(R)]
     X = np.stack([(1 - 2 * g.integers(0, 2, size=(B, d), dtype=np.int8)).astype(np.int8) for g in gens])
     if algo == "grpo":
         X = np.repeat(X, G, axis=1)
-    Y = rl.sample_responses(W0, X, gens, tau)
-    r = rl_policy.rewards(reward, X, Y)
+    Y = sim.sample_responses(W0, X, gens, tau)
+    r = batched.rewards(reward, X, Y)
     if algo == "grpo":
         rg = r.reshape(R, B, G)
-        A = (rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + rl.GRPO_EPS)
+        A = (rg - rg.mean(-1, keepdims=True)) / (rg.std(-1, keepdims=True) + sim.GRPO_EPS)
         w = A.reshape(R, -1) / (B * G)
     else:
         w = (r - base[:, None]) / B
-    expected = W0.copy().add_(rl.policy_update(W0, X, Y, w, tau), lr)
+    expected = W0.copy().add_(sim.policy_update(W0, X, Y, w, tau), lr)
     assert np.allclose(rmean, r.mean(1), rtol=0, atol=0)
     for a, b in zip(W.models(), expected.models()):
         assert np.allclose(a.to_vector(), b.to_vector(), rtol=1e-12, atol=1e-14)
@@ -156,13 +155,13 @@ def test_policy_update_equals_enumeration_score_and_reference(tau):
     rng = np.random.default_rng(4)
     d, R, n = 5, 2, 40
     ms = _random_models(d, R, rng)
-    W = rl.BatchedAR.stack(ms)
+    W = sim.BatchedAR.stack(ms)
     X = (1 - 2 * rng.integers(0, 2, size=(R, n, d))).astype(np.int8)
-    Y = rl.sample_responses(W, X, [np.random.default_rng(r) for r in range(R)], tau)
+    Y = sim.sample_responses(W, X, [np.random.default_rng(r) for r in range(R)], tau)
     w = rng.normal(size=(R, n))
-    U = rl.policy_update(W, X, Y, w, tau).models()
+    U = sim.policy_update(W, X, Y, w, tau).models()
     for r, m in enumerate(ms):
-        ref = w[r] @ en.log_prob_grad(m, X[r], Y[r], tau)
+        ref = w[r] @ exact.log_prob_grad(m, X[r], Y[r], tau)
         assert np.allclose(U[r].to_vector(), ref, rtol=1e-10, atol=1e-12)
         assert np.allclose(references.policy_update_reference(m, X[r], Y[r], w[r], tau), ref, rtol=1e-10, atol=1e-12)
 
@@ -171,7 +170,7 @@ def test_fit_algorithm3_equals_per_sample_reference():
     # reference: per-sample Pegasos in plain Python (pretrain's step rule)
     X, Y = Mixture(5, 0.3).sample(400, np.random.default_rng(0))
     lam = (0.01, 0.02, 0.03)
-    a = rl.fit_algorithm3(X, Y, lam).to_vector()
+    a = sim.fit_algorithm3(X, Y, lam).to_vector()
     b = references.algorithm3_reference(X, Y, lam).to_vector()
     assert np.allclose(a, b, rtol=1e-10, atol=1e-10)
 
@@ -185,26 +184,26 @@ def test_reward_gradient_equals_enumeration(d, reward):
     for tau in (0.75, 1.0, 1.5):
         theta = rng.normal(scale=1.5, size=d + 2)
         m = LinearAR.from_reduced(d, theta[0], theta[1], theta[2], theta[3:])
-        g = en.policy_gradient(m, reward, tau)
+        g = exact.policy_gradient(m, reward, tau)
         red = g.reduced()
-        assert np.allclose([red.a, red.b, red.c, *red.chain], rc.reward_gradient(theta, d, reward, tau),
+        assert np.allclose([red.a, red.b, red.c, *red.chain], cf.reward_gradient(theta, d, reward, tau),
                            rtol=1e-9, atol=1e-12)
         assert red.off_subspace_norm < 1e-12  # no component off the subspace (d >= 3)
-        assert en.expected_reward(m, reward, tau) == pytest.approx(rc.expected_reward(theta, d, reward, tau),
+        assert exact.expected_reward(m, reward, tau) == pytest.approx(cf.expected_reward(theta, d, reward, tau),
                                                                    rel=1e-10)
-        ev = rl.evaluate_batch(rl.BatchedAR.stack([m]), rl_policy.eval_inputs(d, 2, None), "cot", tau)
+        ev = sim.evaluate_batch(sim.BatchedAR.stack([m]), sim.eval_inputs(d, 2, None), "cot", tau)
         if reward == "cot":  # the simulation's exact per-x evaluation agrees too
-            assert ev["expected_reward"][0] == pytest.approx(rc.expected_reward(theta, d, "cot", tau), rel=1e-10)
+            assert ev["expected_reward"][0] == pytest.approx(cf.expected_reward(theta, d, "cot", tau), rel=1e-10)
 
 
 # ----------------------------------------------------------------------------- kept set vs (q, r)
 @pytest.mark.parametrize("reward,tau", [("cot", 1.0), ("e2e", 1.0), ("cot", 1.5), ("e2e", 0.75)])
 def test_simulated_kept_set_matches_kept_stats(reward, tau):
     d, N = 6, 100_000
-    theta = rc.pretrain_checkpoint(d, 0.2, 0.01, 200)
-    W = rl.BatchedAR.from_reduced(theta, d, 1)
-    _, _, kept, s = rl.sample_kept(W, N, reward, tau, [np.random.default_rng(11)])
-    ks = rc.kept_stats(theta, d, reward, tau)
+    theta = cf.pretrain_checkpoint(d, 0.2, 0.01, 200)
+    W = sim.BatchedAR.from_reduced(theta, d, 1)
+    _, _, kept, s = sim.sample_kept(W, N, reward, tau, [np.random.default_rng(11)])
+    ks = cf.kept_stats(theta, d, reward, tau)
     K = kept.sum()
     # binomial standard errors; tolerance 5 sigma
     se_f = np.sqrt(ks.kept_fraction * (1 - ks.kept_fraction) / N)
@@ -219,9 +218,9 @@ def test_simulated_kept_set_matches_kept_stats(reward, tau):
 # ----------------------------------------------------------------------------- Theorem 2
 def test_star_from_calibrated_model_generalises_in_n_star_rounds():
     d, p = 5, 0.05
-    ns = rc.n_star(p)                                      # = 4
+    ns = cf.n_star(p)                                      # = 4
     theta0 = cf.ntp_optimum(d, p, LAM)
-    mp = rc.star_map(theta0, d, LAM, ns + 2)
+    mp = cf.star_map(theta0, d, LAM, ns + 2)
     assert int(np.flatnonzero(mp.greedy_accuracy >= 0.99)[0]) == ns
     out = commands.star_command(d, p, ns + 1, 20_000, pretrain_steps=None, lam=LAM, seed=0, variant="refit")
     assert out["n_star"] == ns
@@ -237,15 +236,15 @@ def test_early_checkpoint_predicted_not_to_amplify():
     d, p = 6, 0.2
     res = pretrain(d, p, 20_000, LAM, T_chain=0, rng=1)
     theta0 = res.theta_[0]
-    assert rc.amplification_margin(theta0, d) <= 0
-    assert rc.stop_gradient_sign(theta0, d) > 0         # the policy gradient also pushes to stop
+    assert cf.amplification_margin(theta0, d) <= 0
+    assert cf.stop_gradient_sign(theta0, d) > 0         # the policy gradient also pushes to stop
     go = lambda th: 1 - float(expit(th[1] + th[2]))  # noqa: E731  P(go on | y_1 = x_1)
-    mp = rc.star_map(theta0, d, LAM, 1)
+    mp = cf.star_map(theta0, d, LAM, 1)
     assert go(mp.theta[1]) < go(mp.theta[0])
-    cfg = rl.StarConfig(rounds=1, samples=20_000, variant="refit", lam=LAM)
-    sim = rl.run_star(rl.BatchedAR.stack(res.models_), cfg, rng=2)
+    cfg = sim.StarConfig(rounds=1, samples=20_000, variant="refit", lam=LAM)
+    run = sim.run_star(sim.BatchedAR.stack(res.models_), cfg, rng=2)
     # the drop predicted by the map is large (~x0.05); a 50% drop is far outside the noise of N = 20000
-    assert go(sim.theta_[0, 1]) < 0.5 * go(sim.theta_[0, 0])
+    assert go(run.theta_[0, 1]) < 0.5 * go(run.theta_[0, 0])
     assert go(mp.theta[1]) < 0.5 * go(mp.theta[0])
 
 
@@ -259,14 +258,14 @@ def test_simulated_mean_update_matches_expected_update(algo, baseline, reward, t
     # i.i.d., so their mean has standard error std/sqrt(K). Tolerance: 5 sigma per coordinate.
     d, K = 4, 400
     theta = np.array([0.3, 0.5, -0.4, 1.0, 0.6, 1.4])
-    cfg = rl.PGConfig(algo=algo, steps=1, lr=1.0, batch_size=400, group_size=6, reward=reward,
+    cfg = sim.PGConfig(algo=algo, steps=1, lr=1.0, batch_size=400, group_size=6, reward=reward,
                       temperature=tau, baseline=baseline is not None)
-    W = rl.BatchedAR.from_reduced(theta, d, K)
+    W = sim.BatchedAR.from_reduced(theta, d, K)
     before = np.array([m.to_vector() for m in W.models()])
-    rl.pg_step(W, cfg, [np.random.default_rng([5, k]) for k in range(K)],
+    sim.pg_step(W, cfg, [np.random.default_rng([5, k]) for k in range(K)],
                None if baseline is None else np.full(K, baseline))
     upd = np.array([m.to_vector() for m in W.models()]) - before          # (K, n_params)
-    e = rc.expected_update(theta, d, reward, tau, algo, cfg.group_size if algo == "grpo" else None)
+    e = cf.expected_update(theta, d, reward, tau, algo, cfg.group_size if algo == "grpo" else None)
     expected = LinearAR.from_reduced(d, e[0], e[1], e[2], e[3:]).to_vector()
     se = upd.std(axis=0, ddof=1) / np.sqrt(K)
     assert np.all(np.abs(upd.mean(0) - expected) <= 5 * se + 1e-12)
@@ -312,9 +311,9 @@ def test_pg_command_bad_input(kwargs, name):
 def test_replicate_stream_independent_of_R():
     # SPEC 7: replicate r uses child r, so replicate 0 is the same with R = 1 or R = 3
     d = 4
-    cfg = rl.StarConfig(rounds=2, samples=500, variant="continue", lam=LAM)
-    a = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 1), cfg, rng=7)
-    b = rl.run_star(rl.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 3), cfg, rng=7)
+    cfg = sim.StarConfig(rounds=2, samples=500, variant="continue", lam=LAM)
+    a = sim.run_star(sim.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 1), cfg, rng=7)
+    b = sim.run_star(sim.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, LAM), d, 3), cfg, rng=7)
     # same arithmetic on the same stream whatever R (measured: bit-identical); 1e-12 absolute only
     # allows for BLAS blocking, a stream that depended on R would move theta by O(0.1)
     np.testing.assert_allclose(a.theta_[0], b.theta_[0], rtol=0, atol=1e-12)
@@ -346,12 +345,12 @@ def test_continue_round_equals_per_sample_reference(d, batch_size, epochs):
     import copy
     rng = np.random.default_rng(3)
     models = _random_models(d, 2, rng, scale=0.5)
-    cfg = rl.StarConfig(rounds=1, samples=300, variant="continue", lam=(0.02, 0.03, 0.01), epochs=epochs,
+    cfg = sim.StarConfig(rounds=1, samples=300, variant="continue", lam=(0.02, 0.03, 0.01), epochs=epochs,
                         lr=0.3, batch_size=batch_size)
     gens = [np.random.default_rng(s) for s in (11, 12)]
     twins = copy.deepcopy(gens)
-    W, _ = rl.star_round(rl.BatchedAR.stack(models), cfg, gens)
-    X, Y, kept, _ = rl.sample_kept(rl.BatchedAR.stack(models), cfg.samples, cfg.reward, cfg.temperature, twins)
+    W, _ = sim.star_round(sim.BatchedAR.stack(models), cfg, gens)
+    X, Y, kept, _ = sim.sample_kept(sim.BatchedAR.stack(models), cfg.samples, cfg.reward, cfg.temperature, twins)
     for r, g in enumerate(twins):
         idx = np.flatnonzero(kept[r])
         order = np.concatenate([idx[g.permutation(idx.size)] for _ in range(epochs)])
@@ -365,10 +364,10 @@ def test_continue_round_equals_per_sample_reference(d, batch_size, epochs):
 
 @pytest.mark.parametrize("which, name", [("X", "X"), ("Y", "Y"), ("kept", "kept"), ("gens", "gens")])
 def test_continue_sgd_refuses_mismatched_shapes_by_name(which, name):
-    W = rl.BatchedAR.stack(_random_models(4, 2, np.random.default_rng(0)))
-    cfg = rl.StarConfig(rounds=1, samples=5, variant="continue", lam=LAM)
+    W = sim.BatchedAR.stack(_random_models(4, 2, np.random.default_rng(0)))
+    cfg = sim.StarConfig(rounds=1, samples=5, variant="continue", lam=LAM)
     args = {"X": np.ones((2, 5, 4)), "Y": np.zeros((2, 5, 5)), "kept": np.ones((2, 5), bool),
             "gens": [np.random.default_rng(0), np.random.default_rng(1)]}
     args[which] = args[which][:1]                  # one replicate short (R = 2 from W)
     with pytest.raises(ValueError, match=name):
-        rl.continue_sgd(W, args["X"], args["Y"], args["kept"], cfg, args["gens"])
+        sim.continue_sgd(W, args["X"], args["Y"], args["kept"], cfg, args["gens"])

@@ -46,17 +46,13 @@ import numpy as np
 from numba import njit
 from scipy.special import expit, log_expit
 
-from .._checks import check_d, check_int, check_temperature, spawn
+from .._checks import check_temperature
 from .._validate import check_pm1, check_responses, check_type
-from ..data import MAX_ENUM_D, all_inputs, check_reward, sample_inputs
+from ..data import check_reward
 from ..model import LinearAR, chain_decode, scalar_sigmoid
 
 __all__ = ["BatchedAR", "sample_responses", "sample_with_logits", "greedy_responses", "log_prob", "score",
-           "accumulate", "policy_update", "policy_step_", "rewards", "Recorder", "run_streams", "eval_inputs",
-           "evaluate_batch", "DECODE_ROWS"]
-
-#: evaluation averages over all 2^d inputs up to this d, else over ``n_eval`` uniform inputs
-
+           "accumulate", "policy_update", "policy_step_", "rewards", "evaluate_batch", "DECODE_ROWS"]
 
 # ============================================================================ batched weights
 @dataclass
@@ -420,56 +416,6 @@ def _reward_rows(X, Y, cot, out):
             for j in range(d + 1):
                 nbits += Y[i, j] != 0
             out[i] = 1.0 if nbits > 0 and Y[i, nbits - 1] == s else 0.0
-
-
-class Recorder:
-    """Evaluations of R replicates along a run: :func:`evaluate_batch` metrics and reduced coordinates.
-
-    Calling ``rec(W)`` appends one evaluation; ``col(key)`` gives ``(R, n_rec)``, ``theta()``
-    ``(R, n_rec, d+2)`` and ``off()`` ``(R, n_rec)``. The evaluation streams are consumed in call order.
-    """
-    KEYS = ("expected_reward", "pi_long", "greedy_accuracy", "mean_length")
-
-    def __init__(self, X_eval, reward, temperature, eval_gens):
-        self.args = (X_eval, reward, temperature, eval_gens)
-        self.rec = {k: [] for k in self.KEYS}
-        self.thetas, self.offs = [], []
-
-    def __call__(self, W: BatchedAR) -> None:
-        m = evaluate_batch(W, *self.args)
-        for k in self.rec:
-            self.rec[k].append(m[k])
-        th, off = W.reduced()
-        self.thetas.append(th)
-        self.offs.append(off)
-
-    def col(self, key) -> np.ndarray:
-        return np.array(self.rec[key]).T                 # (n_rec, R) -> (R, n_rec)
-
-    def theta(self) -> np.ndarray:
-        return np.array(self.thetas).transpose(1, 0, 2)  # (R, n_rec, d+2)
-
-    def off(self) -> np.ndarray:
-        return np.array(self.offs).T                     # (R, n_rec)
-
-
-def run_streams(rng, R, d, n_eval, X_eval=None):
-    """Random streams of a run over R replicates: (per-replicate run Generators, per-replicate
-    evaluation Generators, evaluation inputs). The run and evaluation streams are children 1 and 0
-    of ``rng``, so evaluating more or less often never changes the training stream."""
-    g_eval, g_run = spawn(rng, 2)
-    gens = spawn(g_run, R)
-    eval_gens = spawn(g_eval, R + 1)
-    X_eval = eval_inputs(d, n_eval, eval_gens[R]) if X_eval is None else check_pm1("X_eval", X_eval, d)
-    return gens, eval_gens[:R], X_eval
-
-
-def eval_inputs(d, n_eval, rng):
-    """Evaluation inputs: all 2^d when d <= MAX_ENUM_D, else ``n_eval`` uniform ones (``sample_inputs``)."""
-    if check_d(d) <= MAX_ENUM_D:
-        return all_inputs(d)
-    n_eval = check_int("n_eval", n_eval, 2)
-    return sample_inputs(n_eval, d, rng)
 
 
 def evaluate_batch(W: BatchedAR, X, reward="cot", temperature: float = 1.0, gens=None) -> dict:

@@ -19,7 +19,8 @@ import numpy as np
 from .._checks import check_int, check_nonneg, check_positive, check_prob, check_temperature
 from .._validate import check_alloc, check_type, pg_step_bytes
 from ..data import DistinctInputs, check_reward, response_length, sample_inputs
-from .batched import BatchedAR, Recorder, policy_step_, rewards, run_streams, sample_with_logits
+from .batched import BatchedAR, policy_step_, rewards, sample_with_logits
+from .runs import Recorder, run_streams
 
 __all__ = ["GRPO_EPS", "PGConfig", "PGResult", "pg_step", "run_pg"]
 

@@ -27,7 +27,8 @@ from ..data import DistinctInputs, check_reward, sample_inputs
 from ..heads import default_lam, lam_triple
 from ..model import LinearAR
 from .ntp import fit_samples
-from .batched import BatchedAR, Recorder, rewards, run_streams, sample_responses
+from .batched import BatchedAR, rewards, sample_responses
+from .runs import Recorder, run_streams
 
 __all__ = ["StarConfig", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
            "star_round", "run_star"]
