@@ -12,6 +12,11 @@ from ..data import NOISE_KINDS, REWARDS
 from ..experiments.samples import ROUTES, VARIANTS
 from ..sweep import BACKENDS
 from .._validate import INT_MAX, RANGES, usage_message
+from ..simulate import PGConfig, StarConfig
+
+#: the STaR and policy-gradient defaults of the CLI are the library's: StarConfig's are the paper's
+#: Algorithm 1 ('continue', E = 2, lr 0.05, one step per kept pair), PGConfig's lr 1, B = 256, G = 8
+_STAR, _PG = StarConfig(rounds=0, samples=1), PGConfig(algo="reinforce", steps=0)
 
 __all__ = ["HelpFormatter", "Parser", "ranged", "build_parser", "option_names"]
 
@@ -141,11 +146,12 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=ranged("temperature"), default=1.0,
                    help=f"sampling temperature tau, in {_rng_text('temperature')}")
     from ..commands import STAR_VARIANT_HELP
-    p.add_argument("--variant", default="continue", choices=("continue", "refit"), help=STAR_VARIANT_HELP)
-    p.add_argument("--epochs", type=ranged("epochs"), default=2, help="continue: epochs E over the kept set >= 1")
-    p.add_argument("--lr", type=ranged("lr"), default=0.05,
+    p.add_argument("--variant", default=_STAR.variant, choices=("continue", "refit"), help=STAR_VARIANT_HELP)
+    p.add_argument("--epochs", type=ranged("epochs"), default=_STAR.epochs,
+                   help="continue: epochs E over the kept set >= 1")
+    p.add_argument("--lr", type=ranged("lr"), default=_STAR.lr,
                    help=f"continue: constant NTP step size, in {_rng_text('lr')}")
-    p.add_argument("--batch-size", type=ranged("batch_size"), default=1,
+    p.add_argument("--batch-size", type=ranged("batch_size"), default=_STAR.batch_size,
                    help="continue: kept pairs per gradient step >= 1 (1: one step per kept pair, Algorithm 1)")
     _rl_start_args(p)
     p.add_argument("--method", default="sgd", choices=("sgd", "closed-form", "exact"),
@@ -157,9 +163,10 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     _common(p, 3)
     p.add_argument("--algo", default="reinforce", choices=("reinforce", "grpo"), help="algorithm")
     p.add_argument("--steps", type=ranged("pg_steps"), required=True, help="policy-gradient steps >= 0")
-    p.add_argument("--lr", type=ranged("lr"), default=1.0, help=f"learning rate, in {_rng_text('lr')}")
-    p.add_argument("--batch-size", type=ranged("batch_size"), default=256, help="inputs per step >= 1")
-    p.add_argument("--group-size", type=ranged("group_size"), default=8, help="GRPO responses per input G >= 2")
+    p.add_argument("--lr", type=ranged("lr"), default=_PG.lr, help=f"learning rate, in {_rng_text('lr')}")
+    p.add_argument("--batch-size", type=ranged("batch_size"), default=_PG.batch_size, help="inputs per step >= 1")
+    p.add_argument("--group-size", type=ranged("group_size"), default=_PG.group_size,
+                   help="GRPO responses per input G >= 2")
     p.add_argument("--reward", default="cot", choices=tuple(REWARDS), help="reward (THEORY §6)")
     p.add_argument("--temperature", type=ranged("temperature"), default=1.0,
                    help=f"sampling temperature tau, in {_rng_text('temperature')}")
