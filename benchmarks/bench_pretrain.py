@@ -80,14 +80,14 @@ HEADER = ("# Benchmarks\n\nSpeed is measured by `benchmarks/bench_pretrain.py` a
 
 
 # ============================================================================ numpy baseline
-def numpy_across_replicates(d, p, n_steps, lam, R, rng):
+def numpy_across_replicates(d, p, steps, lam, R, rng):
     """Algorithm 3 (batch 1, no per-head T limits) vectorised with numpy across R replicates.
 
     A benchmark baseline only: one Python iteration per step, every head of every replicate
     updated by whole-array operations. Same random streams as ``pretrain`` (replicate r on child
     r of spawn(rng, R)). Returns the average iterates as full parameter vectors ``(R, n_params)``.
     """
-    cfg = make_config(d, p, n_steps, lam, None, None, None, None, None, None, 1)
+    cfg = make_config(d, p, steps, lam, None, None, None, None, None, None, 1)
     lc = cfg.lam_chain[None, :]                                         # (1, d-1)
     G1, S1 = np.zeros((R, d)), np.zeros((R, d))
     G2, S2 = np.zeros((R, 2 * d + 2)), np.zeros((R, 2 * d + 2))

@@ -205,12 +205,12 @@ def bench_eval(quick: bool = False) -> str:
 
 
 # ============================================================================ closed form
-def _discrete_dynamics_reference(d, p, lam, n_iter):
+def _discrete_dynamics_reference(d, p, lam, steps):
     """The numpy loop discrete_dynamics used before (Pegasos schedule, average iterate)."""
     l1, l2, lc = cf.split_lam(lam)
     per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
     theta, mean = np.zeros(d + 2), np.zeros(d + 2)
-    for t in range(1, n_iter + 1):
+    for t in range(1, steps + 1):
         theta = theta - (1.0 / (per_head * t)) * cf.population_grad(theta, d, p, lam)
         mean += (theta - mean) / t
     return mean

@@ -88,7 +88,7 @@ def pegasos_step_size(lam, k):
 _STEP_KINDS = "'pegasos', a number, a callable or an array of steps"
 
 
-def step_schedule(step, n_iter, lam, average=None):
+def step_schedule(step, steps, lam, average=None):
     """The step-size option of a population descent on the per-head losses, parsed once for every
     route (closed_form.discrete_dynamics, exact.train_exact).
 
@@ -96,9 +96,9 @@ def step_schedule(step, n_iter, lam, average=None):
     ----------
     step : 'pegasos', float, callable or array
         'pegasos': eta_t = 1/(lambda t) for each head (:func:`pegasos_step_size`; every lambda must
-        be > 0); a number: that constant step; a callable: eta_t = step(t), t = 1..n_iter (a number,
-        or one step per coordinate); an array: eta_t is its row t-1 (first axis n_iter).
-    n_iter : int
+        be > 0); a number: that constant step; a callable: eta_t = step(t), t = 1..steps (a number,
+        or one step per coordinate); an array: eta_t is its row t-1 (first axis steps).
+    steps : int
         Number of steps (validated by the caller).
     lam : float or sequence of 3 floats
         The strengths (:func:`lam_triple`); checked > 0 for 'pegasos'.
@@ -118,12 +118,12 @@ def step_schedule(step, n_iter, lam, average=None):
     if callable(step):
         return step, bool(average)
     try:
-        steps = np.asarray(step, dtype=np.float64)
+        etas = np.asarray(step, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"step: must be {_STEP_KINDS}, got {step!r}") from None
-    if steps.ndim == 0:
-        const = float(steps)
+    if etas.ndim == 0:
+        const = float(etas)
         return (lambda t: const), bool(average)
-    if steps.shape[0] != n_iter:
-        raise ValueError(f"step: an array of steps needs one row per step ({n_iter}), got shape {steps.shape}")
-    return (lambda t: steps[t - 1]), bool(average)
+    if etas.shape[0] != steps:
+        raise ValueError(f"step: an array of steps needs one row per step ({steps}), got shape {etas.shape}")
+    return (lambda t: etas[t - 1]), bool(average)

@@ -108,7 +108,7 @@ class _ReferenceRun:
         return mean, LinearAR(self.w1, self.w2[:-1], self.w2[-1], self.chain)
 
 
-def pretrain_reference(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None,
+def pretrain_reference(d, p_cot, steps, lam=None, *, lam1=None, lam2a=None,
                        lam_chain=None, T1=None, T2a=None, T_chain=None, batch_size=1,
                        rng=None, return_last=False):
     """Algorithm 3 (THEORY §3), plain per-sample Python: the oracle for ``simulate.pretrain``.
@@ -129,7 +129,7 @@ def pretrain_reference(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None,
     LinearAR
         The average iterate of every head; with ``return_last`` a pair (average, last).
     """
-    cfg = make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
+    cfg = make_config(d, p_cot, steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
                       batch_size)
     gen = spawn(rng, 1)[0]
     run = _ReferenceRun(cfg)

@@ -30,10 +30,10 @@ def sgd_allowance(res: PretrainResult) -> np.ndarray:
     lambda-strong convexity gives (lambda/2) |w_bar - w*|^2 <= L(w_bar) - L(w*), so
     |E w_bar - w*| <= sqrt(E |w_bar - w*|^2) <= (2 rho / lambda) sqrt((1 + ln T) / T)
     for every coordinate of the head. rho^2 = d (head 1), 2d+2 (head 2a, bias feature 1),
-    2d+l-1 (chain head l); T = n_steps for heads 1 and 2a, the smallest t_long over
+    2d+l-1 (chain head l); T = steps for heads 1 and 2a, the smallest t_long over
     replicates for chain heads (the bound decreases in T).
     """
-    d, T = res.d, res.n_steps
+    d, T = res.d, res.steps
     Tc = int(res.n_chain_steps_.min())
 
     def bound(rho2, lam, t):

@@ -4,6 +4,8 @@
   copy of the package with one forbidden import added);
 * no private (underscore) name is imported across modules, neither by ``from m import _x`` nor by
   ``module._x`` attribute access on an imported module;
+* one step-count name per meaning: no public signature or record field uses a retired spelling
+  (``steps``, ``rounds``, ``samples`` and ``pretrain_steps`` are the names, as on the CLI);
 * the doctests of the closed-form entry points run.
 """
 from __future__ import annotations
@@ -129,6 +131,40 @@ def test_private_name_check_can_fail():
                     "linparity.experiments._probe")
     assert any("imports private name _mixture" in s for s in v)
     assert any("reads cf._types" in s for s in v)
+
+
+# retired spellings of a step count, and the name that replaced each (library errors name the
+# argument, and the CLI maps that name onto its option, so the two must agree)
+RETIRED = {"n_steps": "steps", "n_iter": "steps", "n_rounds": "rounds"}
+
+
+def _retired_names(path: Path, source: str | None = None) -> list[str]:
+    """Public function parameters and class fields in ``path`` (or ``source``) spelled as in RETIRED."""
+    tree = ast.parse(path.read_text() if source is None else source, str(path))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _private(node.name):
+            a = node.args
+            for arg in a.posonlyargs + a.args + a.kwonlyargs:
+                if arg.arg in RETIRED:
+                    out.append(f"{path.name}:{node.lineno} {node.name}({arg.arg}): use {RETIRED[arg.arg]}")
+        elif isinstance(node, ast.ClassDef) and not _private(node.name):
+            for st in node.body:
+                if isinstance(st, ast.AnnAssign) and isinstance(st.target, ast.Name) and st.target.id in RETIRED:
+                    out.append(f"{path.name}:{st.lineno} {node.name}.{st.target.id}: use {RETIRED[st.target.id]}")
+    return out
+
+
+def test_one_step_count_name_per_meaning():
+    files = sorted((ROOT / "linparity").rglob("*.py"))
+    assert [v for p in files for v in _retired_names(p)] == []
+
+
+@pytest.mark.parametrize("source", ["def pretrain(d, p, n_steps):\n    pass\n",
+                                    "def f(*, n_iter=1):\n    pass\n",
+                                    "class R:\n    n_rounds: int\n"])
+def test_step_count_name_check_can_fail(source):
+    assert len(_retired_names(ROOT / "linparity" / "_probe.py", source)) == 1
 
 
 @pytest.mark.parametrize("modname", ["linparity.closed_form.ntp", "linparity.closed_form.rl",

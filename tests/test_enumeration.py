@@ -380,7 +380,7 @@ def test_bad_inputs_raise_value_error_naming_argument():
         train_exact(m, 0.3, 0.1, 10, "adam")
     with pytest.raises(ValueError, match="lam"):
         train_exact(m, 0.3, 0.0, 10, "pegasos")
-    with pytest.raises(ValueError, match="n_iter"):
+    with pytest.raises(ValueError, match="steps"):
         train_exact(m, 0.3, 0.1, -1, 0.1)
     with pytest.raises(ValueError, match="lam"):
         exact_ntp_optimum(3, 0.3, 0.0)

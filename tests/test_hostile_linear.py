@@ -91,6 +91,31 @@ def test_bad_api_call_is_a_value_error_naming_its_argument(case):
     assert_refused_naming(*BAD_API[case])
 
 
+#: a step count refused by the library routes a command calls -> (sub-command, its option): the
+#: library names the argument as the CLI does, so the CLI's error line names the option with no
+#: translation table
+STEP_COUNTS = {
+    "simulate.pretrain steps 0": (lambda: sim.pretrain(D, 0.25, 0), "pretrain", "--steps"),
+    "pretrain_checkpoint steps -1": (lambda: cf.pretrain_checkpoint(D, 0.25, 0.01, -1), "pretrain", "--steps"),
+    "discrete_dynamics steps -1": (lambda: cf.discrete_dynamics(D, 0.25, 0.01, -1), "pretrain", "--steps"),
+    "train_exact steps 1.5": (lambda: ex.train_exact(M, 0.25, 0.01, 1.5), "pretrain", "--steps"),
+    "closed-form star_map rounds -1": (lambda: cf.star_map(TH, D, 0.01, -1), "star", "--rounds"),
+    "exact star_map rounds -1": (lambda: ex.star_map(M, 0.25, 0.01, -1), "star", "--rounds"),
+    "StarConfig samples 0": (lambda: sim.StarConfig(rounds=1, samples=0), "star", "--samples"),
+    "pg_discrete steps -1": (lambda: cf.pg_discrete(TH, D, 0.1, -1), "pg", "--steps"),
+}
+
+
+@pytest.mark.parametrize("case", list(STEP_COUNTS))
+def test_library_step_counts_are_named_as_the_cli_options(case):
+    from linparity.cli import _one_line
+    from linparity.cli.parse import build_parser, option_names
+    call, command, option = STEP_COUNTS[case]
+    with pytest.raises(ValueError) as e:
+        call()
+    assert _one_line(e.value, option_names(build_parser(), [command])).startswith(f"{option}: "), str(e.value)
+
+
 def test_checked_functions_still_compute():
     """The checks refuse only bad input: the boundary values still give finite results."""
     assert np.isfinite(cf.head1_loss(np.array([0.0, 1.0]), 1.0, 0.0)).all()

@@ -103,7 +103,7 @@ def test_minibatch_of_one_is_algorithm3():
 
 
 def test_minibatch_counts():
-    """t_long counts batches with a long sample; n_long_ counts long samples (n_steps*B drawn)."""
+    """t_long counts batches with a long sample; n_long_ counts long samples (steps*B drawn)."""
     res = pretrain(4, 0.3, 50, 0.5, rng=1, batch_size=8, replicates=3)
     assert np.all(res.n_chain_steps_ <= 50)
     assert np.all(res.n_long_ >= res.n_chain_steps_)
@@ -238,13 +238,13 @@ def test_sgd_optimum_matches_closed_form_larger_d(d, p, lam):
 
 
 # ============================================================================ bad input
-GOOD = dict(d=3, p_cot=0.5, n_steps=10)
+GOOD = dict(d=3, p_cot=0.5, steps=10)
 
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(d=1), "d"), (dict(d=2.5), "d"), (dict(d="3"), "d"),
     (dict(p_cot=-0.1), "p_cot"), (dict(p_cot=1.5), "p_cot"), (dict(p_cot=float("nan")), "p_cot"),
-    (dict(n_steps=0), "n_steps"), (dict(n_steps=1.5), "n_steps"),
+    (dict(steps=0), "steps"), (dict(steps=1.5), "steps"),
     (dict(lam=0.0), "lam"), (dict(lam=-1.0), "lam"), (dict(lam=float("inf")), "lam"),
     (dict(lam=(1.0, 2.0)), "lam"), (dict(lam1=0.0), "lam1"), (dict(lam2a=-2.0), "lam2a"),
     (dict(lam_chain=0.0), "lam_chain"), (dict(lam_chain=[1.0, 2.0, 3.0]), "lam_chain"),

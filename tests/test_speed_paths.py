@@ -130,27 +130,27 @@ import linparity.closed_form as cf  # noqa: E402
 from linparity.heads import lam_triple  # noqa: E402
 
 
-def _discrete_dynamics_reference(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
+def _discrete_dynamics_reference(d, p, lam, steps, step="pegasos", theta0=None, *, average=None,
                                  q=None, r=None):
     """The plain numpy loop that discrete_dynamics replaced (population_grad per step)."""
     l1, l2, lc = lam_triple(lam)
     per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
     if isinstance(step, str):
-        etas = 1.0 / (per_head[None, :] * np.arange(1, n_iter + 1)[:, None])
+        etas = 1.0 / (per_head[None, :] * np.arange(1, steps + 1)[:, None])
         average = True if average is None else average
     elif callable(step):
-        etas = np.array([step(t) for t in range(1, n_iter + 1)], dtype=np.float64)
+        etas = np.array([step(t) for t in range(1, steps + 1)], dtype=np.float64)
     else:
         etas = np.asarray(step, dtype=np.float64)
         if etas.ndim == 0:
-            etas = np.full(n_iter, float(etas))
-    etas = np.broadcast_to(etas.reshape(n_iter, -1), (n_iter, d + 2))
+            etas = np.full(steps, float(etas))
+    etas = np.broadcast_to(etas.reshape(steps, -1), (steps, d + 2))
     etas = etas * np.concatenate([np.ones(3), np.full(d - 1, 1.0 if (p if q is None else q) > 0 else 0.0)])
     theta = np.zeros(d + 2) if theta0 is None else np.array(theta0, dtype=np.float64)
-    out = np.empty((n_iter + 1, d + 2))
+    out = np.empty((steps + 1, d + 2))
     out[0] = theta
     mean = np.zeros(d + 2)
-    for t in range(1, n_iter + 1):
+    for t in range(1, steps + 1):
         theta = theta - etas[t - 1] * cf.population_grad(theta, d, p, lam, q=q, r=r)
         mean += (theta - mean) / t
         out[t] = mean if average else theta

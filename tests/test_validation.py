@@ -123,7 +123,7 @@ def test_lambda_over_its_whole_range_is_finite_in_every_route(lam):
 
 def test_closed_form_accepts_lambda_zero_and_p_zero():
     """lam = 0 is the closed form's unregularised limit; p = 0 with the closed-form checkpoint was
-    'cannot reshape array of size 0' before discrete_dynamics accepted n_iter = 0 (regression)."""
+    'cannot reshape array of size 0' before discrete_dynamics accepted steps = 0 (regression)."""
     assert np.all(np.isfinite(cf.pretrain_checkpoint(D, 0.0, 0.01, 100)))
     with pytest.raises(ValueError, match=r"^lam: .* or 0"):
         cf.ntp_optimum(D, 0.25, 1e-200)

@@ -34,15 +34,11 @@ from .parse import build_parser, option_names
 __all__ = ["main", "build_parser"]
 
 
-# library argument names that the CLI spells differently
-_ALIASES = {"n_steps": "steps", "n_rounds": "rounds", "n": "samples"}
-
-
 def _one_line(e: BaseException, names: dict) -> str:
     """The first line of an error, its leading ``name:`` spelled as the CLI option (``--p-cot:``)."""
     msg = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
     head, sep, rest = msg.partition(":")
-    key = _ALIASES.get(head.strip(), head.strip())
+    key = head.strip()
     if sep and key in names and not head.startswith("-"):
         msg = f"{names[key]}:{rest}"
     return msg

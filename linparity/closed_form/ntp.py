@@ -259,23 +259,23 @@ def _active_heads(d, p, q) -> np.ndarray:
     return np.concatenate([np.ones(3), np.full(d - 1, 1.0 if q_eff > 0 else 0.0)])
 
 
-def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
+def _dynamics_setup(d, p, lam, steps, step, theta0, average, q, r):
     """Validated inputs of the recursion of :func:`discrete_dynamics`.
 
-    Returns (d, n_iter, theta ``(d+2,)`` start, etas ``(n_iter, d+2)`` or None for the Pegasos
+    Returns (d, steps, theta ``(d+2,)`` start, etas ``(steps, d+2)`` or None for the Pegasos
     schedule, per_head lambdas ``(d+2,)``, active ``(d+2,)``, average, chain_same, consts =
     (pi1, q, r, lam1, lam2a, lam_chain)).
     """
     d = check_d(d, 3)
-    n_iter = check_int("n_iter", n_iter, 0)
+    steps = check_int("steps", steps, 0)
     l1, l2, lc = lam_triple(lam)
     per_head = np.array([l1, l2, l2] + [lc] * (d - 1))
-    eta, average = step_schedule(step, n_iter, lam, average)
+    eta, average = step_schedule(step, steps, lam, average)
     etas = None
     if eta is not None:
-        etas = np.array([eta(t) for t in range(1, n_iter + 1)], dtype=np.float64)
-        etas = np.ascontiguousarray(np.broadcast_to(etas.reshape(n_iter, -1) if n_iter else np.zeros((0, 1)),
-                                                    (n_iter, d + 2)))
+        etas = np.array([eta(t) for t in range(1, steps + 1)], dtype=np.float64)
+        etas = np.ascontiguousarray(np.broadcast_to(etas.reshape(steps, -1) if steps else np.zeros((0, 1)),
+                                                    (steps, d + 2)))
     theta = np.zeros(d + 2) if theta0 is None else check_theta(theta0, d).copy()
     qq, rr = _mixture(p, q, r)
     active = _active_heads(d, p, q)
@@ -283,29 +283,29 @@ def _dynamics_setup(d, p, lam, n_iter, step, theta0, average, q, r):
     chain_same = bool(np.all(theta[3:] == theta[3])
                       and (etas is None or np.all(etas[:, 3:] == etas[:, 3:4])))
     consts = (qq + (1 - qq) * rr, qq, rr, l1, l2, lc)
-    return d, n_iter, theta, etas, per_head, active, bool(average), chain_same, consts
+    return d, steps, theta, etas, per_head, active, bool(average), chain_same, consts
 
 
-def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
+def discrete_dynamics(d, p, lam, steps, step="pegasos", theta0=None, *, average=None,
                       q=None, r=None) -> np.ndarray:
     """Deterministic population gradient descent in reduced coordinates (discrete steps).
 
-    theta_t = theta_{t-1} - eta_t * grad f(theta_{t-1}),  t = 1..n_iter.
+    theta_t = theta_{t-1} - eta_t * grad f(theta_{t-1}),  t = 1..steps.
 
     Parameters
     ----------
     step : "pegasos", float, callable or array
         ``"pegasos"``: eta_t = 1/(lam_head t), each head with its own lambda (Algorithm 3's schedule,
         applied to the expected gradient); a float: constant step; a callable ``t -> eta_t``
-        (t = 1, 2, ...); an array ``(n_iter,)`` or ``(n_iter, d+2)`` of steps.
+        (t = 1, 2, ...); an array ``(steps,)`` or ``(steps, d+2)`` of steps.
     average : bool, optional
         Return the running average of the iterates theta_1..theta_t (the output of Algorithm 3)
         instead of the iterates. Default: True for "pegasos", False otherwise.
 
     Returns
     -------
-    ndarray ``(n_iter+1, d+2)``: row 0 is theta0 (default 0), row t the iterate (or average) after t steps.
-    ``n_iter=None`` gives the limit t -> infinity of the Pegasos schedule, the regularised optimum
+    ndarray ``(steps+1, d+2)``: row 0 is theta0 (default 0), row t the iterate (or average) after t steps.
+    ``steps=None`` gives the limit t -> infinity of the Pegasos schedule, the regularised optimum
     :func:`ntp_optimum` ``(d+2,)``.
 
     >>> import numpy as np
@@ -318,53 +318,53 @@ def discrete_dynamics(d, p, lam, n_iter, step="pegasos", theta0=None, *, average
     The recursion runs in a compiled loop (:func:`_dynamics_kernel`) with the arithmetic of
     :func:`population_grad` in the same order (equal to the plain numpy loop to 1e-12, tested);
     chain coordinates that start equal with equal steps are advanced once. For the end point
-    only, :func:`discrete_dynamics_end` avoids the ``(n_iter+1, d+2)`` output.
+    only, :func:`discrete_dynamics_end` avoids the ``(steps+1, d+2)`` output.
     """
-    if n_iter is None:
+    if steps is None:
         return ntp_optimum(d, p, lam, q=q, r=r)
-    d, n_iter, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
-        d, p, lam, n_iter, step, theta0, average, q, r)
-    out = np.empty((n_iter + 1, d + 2))
+    d, steps, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
+        d, p, lam, steps, step, theta0, average, q, r)
+    out = np.empty((steps + 1, d + 2))
     out[0] = theta
-    _dynamics_kernel(theta, n_iter, etas if etas is not None else np.empty((0, d + 2)),
+    _dynamics_kernel(theta, steps, etas if etas is not None else np.empty((0, d + 2)),
                      per_head, active, *consts, average, chain_same, out)
     return out
 
 
-def pretrain_checkpoint(d, p, lam, n_steps) -> np.ndarray:
-    """Deterministic stand-in for an Algorithm 3 checkpoint after ``n_steps`` samples.
+def pretrain_checkpoint(d, p, lam, steps) -> np.ndarray:
+    """Deterministic stand-in for an Algorithm 3 checkpoint after ``steps`` samples.
 
     Population Pegasos steps (:func:`discrete_dynamics`, discrete steps 1/(lambda t), average
-    iterate; THEORY §3 applied to the expected gradient): heads 1 and 2a take T = ``n_steps``
+    iterate; THEORY §3 applied to the expected gradient): heads 1 and 2a take T = ``steps``
     steps, the chain heads round(p T) (they step on long samples only).
 
-    ``n_steps`` is one T (returns ``(d+2,)``) or a sequence of T (returns ``(len(n_steps), d+2)``,
+    ``steps`` is one T (returns ``(d+2,)``) or a sequence of T (returns ``(len(steps), d+2)``,
     every checkpoint read off one run).
     """
     p = check_prob("p_cot", p)
-    if np.ndim(n_steps) == 0:                  # one checkpoint: O(d) memory (1e7 steps in < 1 s)
-        T = check_int("n_steps", n_steps, 0)
+    if np.ndim(steps) == 0:                  # one checkpoint: O(d) memory (1e7 steps in < 1 s)
+        T = check_int("steps", steps, 0)
         head = discrete_dynamics_end(d, p, lam, T)
         chain = discrete_dynamics_end(d, p, lam, int(round(p * T)))
         return np.concatenate([head[:3], chain[3:]])
-    Ts = [check_int("n_steps", T, 0) for T in n_steps]
+    Ts = [check_int("steps", T, 0) for T in steps]
     traj = discrete_dynamics(d, p, lam, max(Ts))                             # (max T + 1, d+2)
     out = np.array([np.concatenate([traj[T, :3], traj[int(round(p * T)), 3:]]) for T in Ts])
     return out
 
 
-def discrete_dynamics_end(d, p, lam, n_iter, step="pegasos", theta0=None, *, average=None,
+def discrete_dynamics_end(d, p, lam, steps, step="pegasos", theta0=None, *, average=None,
                           q=None, r=None) -> np.ndarray:
     """Last row of :func:`discrete_dynamics` (same arguments), ``(d+2,)``, in O(d) memory.
 
     1e7 Pegasos steps take well under a second (BENCHMARKS.md).
     """
-    if n_iter is None:
+    if steps is None:
         return ntp_optimum(d, p, lam, q=q, r=r)
-    d, n_iter, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
-        d, p, lam, n_iter, step, theta0, average, q, r)
+    d, steps, theta, etas, per_head, active, average, chain_same, consts = _dynamics_setup(
+        d, p, lam, steps, step, theta0, average, q, r)
     out = theta[None, :].copy()                                   # (1, d+2): only the end
-    _dynamics_kernel(theta, n_iter, etas if etas is not None else np.empty((0, d + 2)),
+    _dynamics_kernel(theta, steps, etas if etas is not None else np.empty((0, d + 2)),
                      per_head, active, *consts, average, chain_same, out)
     return out[0]
 
@@ -376,13 +376,13 @@ def _expit(x):
 
 
 @njit(cache=True, nogil=True)
-def _dynamics_kernel(theta, n_iter, etas, per_head, active, pi1, q, r, l1, l2, lc, average,
+def _dynamics_kernel(theta, steps, etas, per_head, active, pi1, q, r, l1, l2, lc, average,
                      chain_same, out):
-    """theta_t = theta_{t-1} - eta_t grad f(theta_{t-1}) for t = 1..n_iter (see discrete_dynamics).
+    """theta_t = theta_{t-1} - eta_t grad f(theta_{t-1}) for t = 1..steps (see discrete_dynamics).
 
-    theta ``(D,)`` (D = d+2) is updated in place; etas ``(n_iter, D)`` or ``(0, D)`` for the
+    theta ``(D,)`` (D = d+2) is updated in place; etas ``(steps, D)`` or ``(0, D)`` for the
     Pegasos schedule eta_t = 1/(per_head t); active ``(D,)`` zeroes heads without data. Row t of
-    out ``(n_iter+1, D)`` gets the iterate or running mean; with out ``(1, D)`` only the end is
+    out ``(steps+1, D)`` gets the iterate or running mean; with out ``(1, D)`` only the end is
     written. The gradient is population_grad's, term for term in its order of operations.
     """
     D = theta.shape[0]
@@ -391,7 +391,7 @@ def _dynamics_kernel(theta, n_iter, etas, per_head, active, pi1, q, r, l1, l2, l
     grad = np.empty(D)
     pegasos = etas.shape[0] == 0
     full = out.shape[0] > 1
-    for t in range(1, n_iter + 1):
+    for t in range(1, steps + 1):
         a, b, c = theta[0], theta[1], theta[2]
         grad[0] = _expit(a) - pi1 + l1 * a
         u, v = b + c, b - c
@@ -413,7 +413,7 @@ def _dynamics_kernel(theta, n_iter, etas, per_head, active, pi1, q, r, l1, l2, l
             src = mean if average else theta
             for h in range(D):
                 out[t, h] = src[h]
-    if not full and n_iter > 0:
+    if not full and steps > 0:
         src = mean if average else theta
         for h in range(D):
             out[0, h] = src[h]

@@ -34,16 +34,16 @@ __all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "r
            "noisy_ntp_stats", "noisy_ntp_optimum"]
 
 # ----------------------------------------------------------------------------- ideal recursion
-def ideal_recursion(p0, n_rounds) -> np.ndarray:
+def ideal_recursion(p0, rounds) -> np.ndarray:
     """Iterate p_{n+1} = 2 p_n / (1 + p_n) (Theorem 2, THEORY §6; discrete rounds); returns
-    ``(n_rounds+1,)`` with p_0 first.
+    ``(rounds+1,)`` with p_0 first.
 
     >>> ideal_recursion(0.2, 2).round(4).tolist()   # odds 1/4 -> 1/2 -> 1
     [0.2, 0.3333, 0.5]
     """
     p = check_prob("p_cot", p0)
     out = [p]
-    for _ in range(check_int("n_rounds", n_rounds, 0)):
+    for _ in range(check_int("rounds", rounds, 0)):
         p = 2 * p / (1 + p)
         out.append(p)
     return np.array(out)
@@ -155,8 +155,8 @@ def refit(stats: KeptStats, d, lam) -> np.ndarray:
 
 
 class RoundPrediction(NamedTuple):
-    """Per-round predictions of the exact map; every array is ``(n_rounds+1,)``, round 0 = start."""
-    theta: np.ndarray            # (n_rounds+1, d+2) reduced state after each round
+    """Per-round predictions of the exact map; every array is ``(rounds+1,)``, round 0 = start."""
+    theta: np.ndarray            # (rounds+1, d+2) reduced state after each round
     pi_long: np.ndarray          # pi(L(x)|x) at temperature 1
     p_long: np.ndarray           # P(long response) at temperature 1
     greedy_accuracy: np.ndarray  # greedy_probs(theta).p_correct
@@ -165,18 +165,18 @@ class RoundPrediction(NamedTuple):
     q: np.ndarray                # long share of the kept set sampled from round n's model
 
 
-def star_map(theta0, d, lam, n_rounds, reward="cot", temperature=1.0) -> RoundPrediction:
+def star_map(theta0, d, lam, rounds, reward="cot", temperature=1.0) -> RoundPrediction:
     """Iterate the exact finite-lambda STaR population map theta_{n+1} = refit(kept_stats(theta_n)).
 
     This is the ``refit`` variant of Algorithm 1 in the infinite-sample limit (THEORY §6).
     """
-    n_rounds = check_int("n_rounds", n_rounds, 0)
+    rounds = check_int("rounds", rounds, 0)
     thetas = [cf.check_theta(theta0, check_d(d, 3)).astype(float)]
     stats = []
-    for _ in range(n_rounds + 1):
+    for _ in range(rounds + 1):
         s = kept_stats(thetas[-1], d, reward, temperature)
         stats.append(s)
-        if len(thetas) <= n_rounds:
+        if len(thetas) <= rounds:
             thetas.append(refit(s, d, lam))
     T = np.array(thetas)
     tp = [cf.trajectory_probs(t, d) for t in T]
@@ -281,19 +281,19 @@ def expected_update(theta, d, reward="cot", temperature=1.0, algo="reinforce", g
     return (grpo_weight(rho, group_size)[:, None] * G).mean(axis=0)
 
 
-def pg_discrete(theta0, d, lr, n_steps, reward="cot", temperature=1.0, algo="reinforce",
+def pg_discrete(theta0, d, lr, steps, reward="cot", temperature=1.0, algo="reinforce",
                 group_size=None, length_penalty=0.0) -> np.ndarray:
     """Expected policy-gradient ascent in discrete steps theta_{t+1} = theta_t + lr * update(theta_t)
     (:func:`expected_update`, under r_beta with beta = ``length_penalty``).
 
-    Returns ``(n_steps+1, d+2)``.
+    Returns ``(steps+1, d+2)``.
     """
     lr = check_positive("lr", lr)
-    n_steps = check_int("n_steps", n_steps, 0)
+    steps = check_int("steps", steps, 0)
     check_nonneg("length_penalty", length_penalty)
-    out = np.empty((n_steps + 1, check_d(d, 3) + 2))
+    out = np.empty((steps + 1, check_d(d, 3) + 2))
     out[0] = cf.check_theta(theta0, d)
-    for t in range(n_steps):
+    for t in range(steps):
         out[t + 1] = out[t] + lr * expected_update(out[t], d, reward, temperature, algo, group_size,
                                                    length_penalty)
     return out

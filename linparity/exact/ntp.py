@@ -237,18 +237,18 @@ def fit_logistic(Phi, t, omega, lam, tol: float = 1e-13, max_iter: int = 100) ->
 
 class ExactTrajectory(NamedTuple):
     """Reduced view of a full-weight trajectory of :func:`train_exact`."""
-    theta: np.ndarray     # (n_iter+1, d+2) reduced coordinates (a, b, c, c_2..c_d) of the output
-    off_norm: np.ndarray  # (n_iter+1,) norm of the output's weight off the reduced subspace
+    theta: np.ndarray     # (steps+1, d+2) reduced coordinates (a, b, c, c_2..c_d) of the output
+    off_norm: np.ndarray  # (steps+1,) norm of the output's weight off the reduced subspace
 
 
-def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
+def train_exact(model0, p_cot, lam, steps, step="pegasos", *, average=None,
                 return_trajectory: bool = False, progress: bool = False):
     """Deterministic full-weight gradient descent on the exact population NTP loss on D(p).
 
-    w_t = w_{t-1} - eta_t * grad L(w_{t-1}),  t = 1..n_iter, each head on its own loss
+    w_t = w_{t-1} - eta_t * grad L(w_{t-1}),  t = 1..steps, each head on its own loss
     (:func:`population_ntp_grad`). This is Algorithm 3 with the stochastic gradient replaced by
     its expectation; like the closed-form ``discrete_dynamics``, each head runs on its own clock
-    t = 1..n_iter (chain heads' steps count long samples). At p = 0 there are no long samples and
+    t = 1..steps (chain heads' steps count long samples). At p = 0 there are no long samples and
     the chain heads do not move (as in Algorithm 3).
 
     Parameters
@@ -256,10 +256,10 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
     model0 : LinearAR, the start (``LinearAR.zeros(d)`` for Algorithm 3); d <= 12.
     p_cot : float in [0, 1].
     lam : float or (lam1, lam2a, lam_chain), each >= 0 (> 0 for 'pegasos').
-    n_iter : int >= 0, number of steps.
+    steps : int >= 0, number of steps.
     step : "pegasos", float, callable or array
         "pegasos": eta_t = 1/(lam_head t) with each head's own lambda; a float: constant step;
-        a callable t -> eta_t (t = 1, 2, ...) or an array of n_iter steps, the same for every head
+        a callable t -> eta_t (t = 1, 2, ...) or an array of ``steps`` step sizes, the same for every head
         (parsed by heads.step_schedule, as in the closed form).
     average : bool, optional
         Output the running average of the iterates w_1..w_t (Algorithm 3's output) instead of
@@ -271,11 +271,11 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
 
     Returns
     -------
-    LinearAR (the output after n_iter steps), or (LinearAR, ExactTrajectory).
+    LinearAR (the output after ``steps`` steps), or (LinearAR, ExactTrajectory).
     """
     model0 = check_model(model0)
     p = check_prob("p_cot", p_cot)
-    n_iter = check_int("n_iter", n_iter, 0)
+    steps = check_int("steps", steps, 0)
     lams = lam_triple(lam)
     d = model0.d
     sl = LinearAR.head_slices(d)
@@ -287,14 +287,14 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
     if p == 0:
         for s in sl[2:]:
             frozen[s] = True
-    eta, average = step_schedule(step, n_iter, lam, average)
+    eta, average = step_schedule(step, steps, lam, average)
     if eta is None:
         eta = lambda t: pegasos_step_size(head_lam, t)  # noqa: E731
     theta = model0.to_vector()
     mean = np.zeros_like(theta)
     out = theta
-    traj_theta = np.empty((n_iter + 1, d + 2)) if return_trajectory else None
-    traj_off = np.empty(n_iter + 1) if return_trajectory else None
+    traj_theta = np.empty((steps + 1, d + 2)) if return_trajectory else None
+    traj_off = np.empty(steps + 1) if return_trajectory else None
 
     def record(t, vec):
         if return_trajectory:
@@ -302,7 +302,7 @@ def train_exact(model0, p_cot, lam, n_iter, step="pegasos", *, average=None,
             traj_theta[t] = r.theta
             traj_off[t] = r.off_subspace_norm
     record(0, theta)
-    for t in tqdm(range(1, n_iter + 1), disable=not progress, desc=f"exact NTP d={d}", unit="step"):
+    for t in tqdm(range(1, steps + 1), disable=not progress, desc=f"exact NTP d={d}", unit="step"):
         g = population_ntp_grad(LinearAR.from_vector(d, theta), p, lams).to_vector()
         theta = theta - np.where(frozen, 0.0, eta(t) * g)
         mean += (theta - mean) / t

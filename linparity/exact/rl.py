@@ -298,7 +298,7 @@ def log_prob_grad(model, X, Y, temperature: float = 1.0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- RL dynamics on full weights
-def star_map(model0: LinearAR, p_cot, lam, n_rounds, temperature=1.0) -> dict:
+def star_map(model0: LinearAR, p_cot, lam, rounds, temperature=1.0) -> dict:
     """The STaR population map with reward 'cot' on the full weights, by enumeration (d <= 12).
 
     Round n -> n+1 (THEORY §6, the ``refit`` variant in the infinite-sample limit): the kept set
@@ -308,8 +308,8 @@ def star_map(model0: LinearAR, p_cot, lam, n_rounds, temperature=1.0) -> dict:
 
     Returns
     -------
-    dict of arrays ``(n_rounds+1,)``: pi_long (tau = 1), greedy_accuracy, mean_length, off_norm (norm
-    off the reduced subspace) and theta ``(n_rounds+1, d+2)`` (reduced coordinates, reported only).
+    dict of arrays ``(rounds+1,)``: pi_long (tau = 1), greedy_accuracy, mean_length, off_norm (norm
+    off the reduced subspace) and theta ``(rounds+1, d+2)`` (reduced coordinates, reported only).
     """
     model0 = check_model(model0)
     d = model0.d
@@ -317,15 +317,15 @@ def star_map(model0: LinearAR, p_cot, lam, n_rounds, temperature=1.0) -> dict:
     XX, YY = np.vstack([X, X]), np.vstack([long_response(X), short_response(X)])
     out = {k: [] for k in ("pi_long", "greedy_accuracy", "mean_length", "off_norm", "theta")}
     m = model0
-    n_rounds = check_int("n_rounds", n_rounds, 0)
-    for n in range(n_rounds + 1):
+    rounds = check_int("rounds", rounds, 0)
+    for n in range(rounds + 1):
         e1 = exact_metrics(m, p_cot)
         r = m.reduced()
         for k in ("pi_long", "greedy_accuracy", "mean_length"):
             out[k].append(e1[k])
         out["off_norm"].append(r.off_subspace_norm)
         out["theta"].append(r.theta)
-        if n == n_rounds:
+        if n == rounds:
             break
         et = e1 if temperature == 1.0 else exact_metrics(m, p_cot, temperature)
         m = fit_weighted(XX, YY, np.concatenate([et["pi_long_x"], et["pi_short_x"]]), lam, 1e-12)

@@ -60,13 +60,13 @@ def noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lam, replicate
     return s.models, s.theta
 
 
-def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_mc=2000) -> dict:
+def noise_ntp(d, p, lam, noises, noise_kind, steps=None, replicates=0, rng=None, n_mc=2000) -> dict:
     """What NTP learns from noisy demonstrations, per noise rate (arrays ``(len(noises),)``).
 
     Closed form: ``cf_pi_long``, ``cf_greedy``, ``cf_chain_last`` (c_d), ``cf_u`` (stop logit after
     y_1 = x_1). Enumeration (d <= 12): ``ex_pi_long``, ``ex_greedy``, ``ex_off`` (norm of the exact
     optimum off the reduced subspace), ``ex_vs_cf`` (max |reduced(exact) - closed form|). Simulation
-    (``replicates`` > 0, T Algorithm 3 samples): ``sim_pi_long`` and ``sim_greedy`` ``(R, n)``.
+    (``replicates`` > 0, ``steps`` Algorithm 3 samples): ``sim_pi_long`` and ``sim_greedy`` ``(R, n)``.
     pi_long is pi(L(x)|x) of the clean chain.
     """
     d = check_d(d, 3)
@@ -90,10 +90,10 @@ def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_m
             out["ex_vs_cf"].append(float(np.max(np.abs(r.theta - th))))
     res = {k: np.array(v) for k, v in out.items()}
     if replicates:
-        T = check_int("T", T, 1)
+        steps = check_int("steps", steps, 1)
         pl, ga = np.zeros((replicates, len(noises))), np.zeros((replicates, len(noises)))
         for j, (eps, g) in enumerate(zip(noises, spawn(rng, len(noises)))):
-            W, _ = noisy_initial_models(d, p, eps, noise_kind, T, lams, replicates, g)
+            W, _ = noisy_initial_models(d, p, eps, noise_kind, steps, lams, replicates, g)
             for r, mdl in enumerate(W.models()):
                 e = evaluate(mdl, p, n_mc=n_mc, rng=0)
                 pl[r, j], ga[r, j] = e["pi_long"], e["greedy_accuracy"]
@@ -101,20 +101,20 @@ def noise_ntp(d, p, lam, noises, noise_kind, T=None, replicates=0, rng=None, n_m
     return res
 
 
-def noise_post_training(d, p, lam, noise, noise_kind, rounds, N, pg_steps, pg_lr, replicates, rng,
-                        T=None, group_size=8, batch_size=128) -> dict:
+def noise_post_training(d, p, lam, noise, noise_kind, rounds, samples, pg_steps, pg_lr, replicates, rng,
+                        pretrain_steps=None, group_size=8, batch_size=128) -> dict:
     """STaR (reward cot, 'continue' variant of simulate.FIGURE_STAR_OPTIONS) and GRPO after NTP on the
-    noisy mixture. Closed form from the noisy optimum (or the replicate-mean reduced start when T is
-    given): ``map_pi_long``/``map_greedy`` (STaR map, ``(rounds+1,)``), ``grpo_cf_pi_long``/
+    noisy mixture. Closed form from the noisy optimum (or the replicate-mean reduced start when
+    ``pretrain_steps`` is given): ``map_pi_long``/``map_greedy`` (STaR map, ``(rounds+1,)``), ``grpo_cf_pi_long``/
     ``grpo_cf_greedy`` (``(pg_steps+1,)``). Simulation: ``star_pi_long``, ``star_greedy``
     ``(R, rounds+1)``, ``grpo_pi_long``, ``grpo_greedy`` ``(R, pg_steps+1)``.
     """
     lams = lam_triple(lam, positive=True)
     g0, g1, g2 = spawn(rng, 3)
-    W0, th0 = noisy_initial_models(d, p, noise, noise_kind, T, lams, replicates, g0)
+    W0, th0 = noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lams, replicates, g0)
     mp = cf.star_map(th0, d, lams, rounds)
     traj = cf.pg_discrete(th0, d, pg_lr, pg_steps, "cot", 1.0, "grpo", group_size)
-    cfg = sim.StarConfig(rounds=rounds, samples=N, lam=lams, n_eval=1024, **sim.FIGURE_STAR_OPTIONS)
+    cfg = sim.StarConfig(rounds=rounds, samples=samples, lam=lams, n_eval=1024, **sim.FIGURE_STAR_OPTIONS)
     st = sim.run_star(W0, cfg, g1)
     pc = sim.PGConfig(algo="grpo", steps=pg_steps, lr=pg_lr, batch_size=batch_size, group_size=group_size,
                       n_eval=1024)
@@ -165,11 +165,11 @@ def length_penalty_run(d, p, lam, beta, algo, steps, lr, replicates, rng, batch_
 
 
 # ----------------------------------------------------------------------------- Theorem 1's edges
-def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
+def theorem1_edges(d, lam, ps, steps, replicates, rng, n_mc=2000) -> list[dict]:
     """Theorem 1 at p = 1/3 and p in [3/4, 1): per p, the exact regularised optimum in closed form
     (``cf``: stop logit u after y_1 = x_1, pi_long, greedy accuracy, calibration error |pi(L) - p|,
     |pi(S|x) - (1-p)/2| per class, the factors of pi(L) = alpha (1-beta) prod kappa, and Prop 2's
-    bias terms as stated (theory.prop2_bounds with T, delta = 0.1) next to the exact bias), by enumeration on full weights (``ex``, d <= 12) and Algorithm 3
+    bias terms as stated (theory.prop2_bounds with ``steps``, delta = 0.1) next to the exact bias), by enumeration on full weights (``ex``, d <= 12) and Algorithm 3
     (``sim``: per replicate u, pi_long, greedy accuracy, calibration errors)."""
     lams = lam_triple(lam, positive=True)
     rows = []
@@ -177,7 +177,7 @@ def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
         th = cf.ntp_optimum(d, p, lams)
         tp = cf.trajectory_probs(th, d)
         sig = lambda z: float(1 / (1 + np.exp(-z)))  # noqa: E731
-        pb = prop2_bounds(d, p, lams[1], T, 0.1) if 0 < p < 1 else {}
+        pb = prop2_bounds(d, p, lams[1], steps, 0.1) if 0 < p < 1 else {}
         rb = regularisation_bias(d, p, lams) if 0 < p < 1 else {}
         row = {"p": p, "cf": {"u": th[1] + th[2], "pi_long": tp.pi_long,
                               # pi(L) = alpha (1-beta) prod kappa against (1+p)/2, 2p/(1+p), 1
@@ -197,7 +197,7 @@ def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
                          "calibration_error": em["calibration_error"],
                          "calibration_error_short": em["calibration_error_short"]}
         if replicates:
-            res = sim.pretrain(d, p, T, lams, replicates=replicates, rng=g)
+            res = sim.pretrain(d, p, steps, lams, replicates=replicates, rng=g)
             evs = evaluate_models(res.models_, p, n_mc=n_mc, rng=0)
             row["sim"] = {"u": (res.theta_[:, 1] + res.theta_[:, 2]).tolist(),
                           **{k: [e[k] for e in evs] for k in ("pi_long", "greedy_accuracy", "calibration_error",
@@ -207,7 +207,7 @@ def theorem1_edges(d, lam, ps, T, replicates, rng, n_mc=2000) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- Theorem 2's two steps
-def theorem2_steps(d, p, lam, rounds, N, replicates, rng, **star_options) -> dict:
+def theorem2_steps(d, p, lam, rounds, samples, replicates, rng, **star_options) -> dict:
     """Theorem 2's two steps per round n = 1..rounds, by the three routes (THEORY §6).
 
     q_n is the long share of round n's kept set (sampled from the model after round n-1), h(n) the
@@ -238,7 +238,7 @@ def theorem2_steps(d, p, lam, rounds, N, replicates, rng, **star_options) -> dic
         out["ex_q"], out["ex_pi"] = np.array(q), np.array(pi)
     if replicates:
         opts = {**sim.FIGURE_STAR_OPTIONS, **star_options}
-        cfg = sim.StarConfig(rounds=rounds, samples=N, lam=lams, n_eval=1024, **opts)
+        cfg = sim.StarConfig(rounds=rounds, samples=samples, lam=lams, n_eval=1024, **opts)
         res = sim.run_star(sim.BatchedAR.from_reduced(th, d, replicates), cfg, rng)
         out["sim_q"], out["sim_pi"] = res.kept_q_, res.pi_long_[:, 1:]
         out["variant"] = cfg.variant

@@ -55,13 +55,13 @@ def exact_optimum_curves(d, ps, lam) -> dict:
             "pi_short_correct": np.array([m["pi_short_correct"] for m in ms])}
 
 
-def simulate_pretraining(d, p, T, lam, replicates, rng, n_mc=2000) -> dict:
-    """Algorithm 3 with T samples, R replicates, each measured by metrics.evaluate.
+def simulate_pretraining(d, p, steps, lam, replicates, rng, n_mc=2000) -> dict:
+    """Algorithm 3 with ``steps`` samples, R replicates, each measured by metrics.evaluate.
 
     Returns arrays ``(R,)``: ``greedy_accuracy``, ``pi_long``, ``pi_short_correct`` (means over x:
     exact for d <= 12, else over n_mc uniform inputs) and ``n_long`` (long samples seen).
     """
-    res = pretrain(d, p, T, lam, replicates=replicates, rng=rng)
+    res = pretrain(d, p, steps, lam, replicates=replicates, rng=rng)
     ev = [evaluate(m, p, n_mc=n_mc, rng=np.random.default_rng(r)) for r, m in enumerate(res.models_)]
     out = {k: np.array([e[k] for e in ev]) for k in ("greedy_accuracy", "pi_long", "pi_short_correct")}
     out["n_long"] = res.n_long_.astype(float)

@@ -36,29 +36,29 @@ __all__ = ["sample_degree", "sampled_pretrain", "sampled_star_round", "samples_t
            "fit_power_law", "ntp_alone_accuracy", "exact_ntp_alone_accuracy", "guide_samples"]
 
 
-def sampled_pretrain(d, p, lam, T, rng) -> np.ndarray:
-    """Reduced state ``(d+2,)`` after pre-training on T samples (sufficient-statistics route)."""
+def sampled_pretrain(d, p, lam, steps, rng) -> np.ndarray:
+    """Reduced state ``(d+2,)`` after pre-training on ``steps`` samples (sufficient-statistics route)."""
     g = np.random.default_rng(rng)
-    T = check_int("T", T, 1)
-    n_long = int(g.binomial(T, check_prob("p", p)))
-    n_eq = int(g.binomial(T - n_long, 0.5))
-    r = n_eq / (T - n_long) if T > n_long else 0.5
-    return cf.ntp_optimum(d, p, lam, q=n_long / T, r=r)
+    steps = check_int("steps", steps, 1)
+    n_long = int(g.binomial(steps, check_prob("p", p)))
+    n_eq = int(g.binomial(steps - n_long, 0.5))
+    r = n_eq / (steps - n_long) if steps > n_long else 0.5
+    return cf.ntp_optimum(d, p, lam, q=n_long / steps, r=r)
 
 
-def sampled_star_round(theta, d, lam, N, rng) -> np.ndarray:
-    """One STaR round with N inputs and reward 'cot' (sufficient-statistics route); new ``(d+2,)``.
+def sampled_star_round(theta, d, lam, samples, rng) -> np.ndarray:
+    """One STaR round with ``samples`` inputs and reward 'cot' (sufficient-statistics route); new ``(d+2,)``.
 
     Nothing kept: the model is unchanged (the refit has no data).
     """
     s = cf.kept_stats(theta, d, "cot")
     K, q, r = s.kept_fraction, s.q, s.r
     probs = np.clip([K * q, K * (1 - q) * r, K * (1 - q) * (1 - r)], 0.0, 1.0)
-    nL, nSe, nSn, _ = np.random.default_rng(rng).multinomial(N, [*probs, max(0.0, 1 - probs.sum())])
+    nL, nSe, nSn, _ = np.random.default_rng(rng).multinomial(samples, [*probs, max(0.0, 1 - probs.sum())])
     k = nL + nSe + nSn
     if k == 0:
         return np.asarray(theta, dtype=np.float64).copy()
-    stats = cf.KeptStats(kept_fraction=k / N, q=nL / k, r=nSe / (nSe + nSn) if nSe + nSn else 0.5,
+    stats = cf.KeptStats(kept_fraction=k / samples, q=nL / k, r=nSe / (nSe + nSn) if nSe + nSn else 0.5,
                          pi1=(nL + nSe) / k, stop=np.array([nL, 0, nSe, nSn]) / k,
                          pi_chain=np.ones(d - 1))       # 'cot' keeps correct chains only
     return cf.refit(stats, d, lam)

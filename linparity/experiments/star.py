@@ -26,15 +26,15 @@ exact_map = exact.star_map
 __all__ = ["n_star", "closed_form_map", "exact_map", "ideal_curves", "simulate_star",
            "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
 
-def ideal_curves(p0, d, n_rounds) -> dict:
+def ideal_curves(p0, d, rounds) -> dict:
     """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, closed_form.ideal_recursion)
-    from p_0 and what it implies per round, arrays ``(n_rounds+1,)``.
+    from p_0 and what it implies per round, arrays ``(rounds+1,)``.
 
     ``pi_long`` = p_n; ``greedy_accuracy`` = 1 once p_n > 1/3, else 1/2 (Theorem 1's threshold);
     ``mean_length`` = 2 (1 - p_n) + (d + 1) p_n tokens (a short response is a bit and EOS, a long
     one d+1 tokens).
     """
-    p = cf.ideal_recursion(p0, n_rounds)                                        # (n_rounds+1,)
+    p = cf.ideal_recursion(p0, rounds)                                        # (rounds+1,)
     return {"pi_long": p, "greedy_accuracy": np.where(p > 1 / 3, 1.0, 0.5),
             "mean_length": 2 * (1 - p) + (d + 1) * p}
 

@@ -50,7 +50,7 @@ def f9(s, ss, out, jobs=1, progress=False) -> FigureResult:
     fig, axes = _plot.new(ncols=3, width=3.6, height=3.2)
     rows, curves = [], {}
     for kind, col, g in zip(("final", "carried"), ("C0", "C3"), k_ntp.spawn(2)):
-        c = ex.noise_ntp(d, p_ntp, lam, noises, kind, T=z["f9_T"], replicates=z["f9_R"], rng=g)
+        c = ex.noise_ntp(d, p_ntp, lam, noises, kind, steps=z["f9_T"], replicates=z["f9_R"], rng=g)
         curves[kind] = c
         _plot.line(axes[0], noises, c["cf_pi_long"], color=col, label=f"{kind}: closed form")
         _plot.markers(axes[0], noises, c["ex_pi_long"], color=col, label="enumeration" if kind == "final" else None)

@@ -28,7 +28,7 @@ gradient over the B samples, all margins taken at the weights before the step. t
 batches that hold at least one long sample; on such a batch every chain head with t_long <= T_l
 steps with the mean gradient over the **long samples of the batch**. Step sizes are
 1/(lambda t) and 1/(lambda_l t_long), counted in batch steps; the output is again the average
-iterate over each head's own steps. ``n_steps`` counts steps, so a run draws n_steps * B samples.
+iterate over each head's own steps. ``steps`` counts steps, so a run draws steps * B samples.
 B = 1 is Algorithm 3 exactly.
 
 Fast path
@@ -96,15 +96,15 @@ class PretrainResult:
     """Output of :func:`pretrain`: R independent replicates of Algorithm 3 and their config."""
     d: int                      # number of input bits
     p_cot: float                # probability of a long response
-    n_steps: int                # SGD steps T per replicate
-    batch_size: int             # samples per step B (n_steps * B samples per replicate)
+    steps: int                # SGD steps T per replicate
+    batch_size: int             # samples per step B (steps * B samples per replicate)
     replicates: int             # number of independent replicates R
     lam1: float                 # head 1 regularisation
     lam2a: float                # head 2a regularisation
     lam_chain: np.ndarray       # (d-1,) chain head regularisation, l = 2..d
     T1: int                     # head 1 step limit
     T2a: int                    # head 2a step limit
-    T_chain: np.ndarray         # (d-1,) chain head step limits (n_steps = unlimited)
+    T_chain: np.ndarray         # (d-1,) chain head step limits (steps = unlimited)
     models_: list = field(repr=False)       # R LinearAR: average iterates (the output)
     last_models_: list = field(repr=False)  # R LinearAR: last iterates
     n_long_: np.ndarray = None  # (R,) long samples drawn by each replicate
@@ -113,7 +113,7 @@ class PretrainResult:
     off_subspace_norm_: np.ndarray = None  # (R,) norm of the weight off the reduced subspace
 
 
-def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=None,
+def pretrain(d, p_cot, steps, lam=None, *, lam1=None, lam2a=None, lam_chain=None,
              T1=None, T2a=None, T_chain=None, rng=None, replicates=1, batch_size=1,
              progress=False, n_jobs=1) -> PretrainResult:
     """Algorithm 3 (THEORY §3) for R independent replicates, compiled inner loop.
@@ -126,7 +126,7 @@ def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=No
         Number of input bits, d >= 2.
     p_cot : float
         Probability p of a long response, in [0, 1].
-    n_steps : int
+    steps : int
         Number of steps T >= 1 (one sample per step when ``batch_size`` = 1).
     lam : float or triple, optional
         Regularisation of every head, > 0, or (lambda_1, lambda_2a, lambda_chain); default
@@ -136,7 +136,7 @@ def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=No
     lam_chain : float or (d-1,) array, optional
         Regularisation of chain heads l = 2..d (default from ``lam``).
     T1, T2a : int, optional
-        Head 1 (2a) steps while t <= T1 (T2a); default ``n_steps``.
+        Head 1 (2a) steps while t <= T1 (T2a); default ``steps``.
     T_chain : int or (d-1,) ints, optional
         Chain head l steps while t_long <= T_l; default unlimited.
     rng : None, int, SeedSequence or Generator
@@ -158,14 +158,14 @@ def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=No
         ``models_[r]`` is replicate r's average iterate; iterates equal those of
         ``linparity.references.pretrain_reference`` to rounding (tested to 1e-12 relative).
     """
-    cfg = make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
+    cfg = make_config(d, p_cot, steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
                       batch_size)
     R = check_int("replicates", replicates, 1)
     n_jobs = check_int("n_jobs", n_jobs, 1)
     if not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress: must be True or False, got {progress!r}")
     gens = spawn(rng, R)
-    with tqdm(total=R * cfg.n_steps, disable=not progress, unit="step",
+    with tqdm(total=R * cfg.steps, disable=not progress, unit="step",
               desc=f"pretrain d={cfg.d} p={cfg.p_cot:g}") as pbar:
         if n_jobs == 1 or R == 1:
             runs = [run_replicate(cfg, g, pbar) for g in gens]
@@ -176,7 +176,7 @@ def pretrain(d, p_cot, n_steps, lam=None, *, lam1=None, lam2a=None, lam_chain=No
     reds = [m.reduced() for m in models]
     theta = np.array([r.theta for r in reds])                      # (R, d+2)
     return PretrainResult(
-        d=cfg.d, p_cot=cfg.p_cot, n_steps=cfg.n_steps, batch_size=cfg.batch_size, replicates=R,
+        d=cfg.d, p_cot=cfg.p_cot, steps=cfg.steps, batch_size=cfg.batch_size, replicates=R,
         lam1=cfg.lam1, lam2a=cfg.lam2a, lam_chain=cfg.lam_chain, T1=cfg.T1, T2a=cfg.T2a,
         T_chain=cfg.T_chain, models_=models, last_models_=[r[1] for r in runs],
         n_long_=np.array([r[2] for r in runs], dtype=np.int64),

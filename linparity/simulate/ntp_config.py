@@ -35,7 +35,7 @@ class PretrainConfig:
     """One run of Algorithm 3, validated (built by :func:`make_config` or :func:`samples_config`)."""
     d: int                     # number of input bits, >= 2
     p_cot: float               # probability of a long response, in [0, 1]
-    n_steps: int               # number of SGD steps T (samples when batch_size = 1), >= 1
+    steps: int               # number of SGD steps T (samples when batch_size = 1), >= 1
     batch_size: int            # samples per step B, >= 1
     lam1: float                # head 1 regularisation, > 0
     lam2a: float               # head 2a regularisation, > 0
@@ -62,35 +62,35 @@ def _per_head(name: str, value, d: int, check, default):
     return np.array([check(name, v) for v in vals])
 
 
-def make_config(d, p_cot, n_steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
+def make_config(d, p_cot, steps, lam, lam1, lam2a, lam_chain, T1, T2a, T_chain,
                 batch_size) -> PretrainConfig:
     """Validate every argument of :func:`~linparity.simulate.pretrain` (ValueError naming it) and
     resolve the per-head defaults (lambdas from ``heads.default_lam(d)``, step limits unlimited)."""
     d = check_d(d)
     p_cot = check_prob("p_cot", p_cot)
-    n_steps = check_int("n_steps", n_steps, 1)
+    steps = check_int("steps", steps, 1)
     batch_size = check_int("batch_size", batch_size, 1)
     # lam_chain may also be d-1 per-head values: parsed below, after the scalar triple
     lam1, lam2a, lam_c0 = lam_triple(default_lam(d) if lam is None else lam, lam1, lam2a, positive=True)
     lam_c = _per_head("lam_chain", lam_chain, d, check_lam, lam_c0)
-    T1 = n_steps if T1 is None else check_int("T1", T1, 0)
-    T2a = n_steps if T2a is None else check_int("T2a", T2a, 0)
-    # "unlimited": t_long never exceeds n_steps
-    T_c = _per_head("T_chain", T_chain, d, lambda n, v: check_int(n, v, 0), n_steps)
-    return PretrainConfig(d, p_cot, n_steps, batch_size, lam1, lam2a, lam_c.astype(np.float64),
+    T1 = steps if T1 is None else check_int("T1", T1, 0)
+    T2a = steps if T2a is None else check_int("T2a", T2a, 0)
+    # "unlimited": t_long never exceeds steps
+    T_c = _per_head("T_chain", T_chain, d, lambda n, v: check_int(n, v, 0), steps)
+    return PretrainConfig(d, p_cot, steps, batch_size, lam1, lam2a, lam_c.astype(np.float64),
                           T1, T2a, T_c.astype(np.int64))
 
 
 def sample_chunks(cfg: PretrainConfig, gen: np.random.Generator):
-    """Yield (X, Y) chunks of whole batches, n_steps * B samples in all, from Mixture.sample.
+    """Yield (X, Y) chunks of whole batches, steps * B samples in all, from Mixture.sample.
 
     Both the reference and the fast path draw through this generator, so they see the same
     samples for the same ``gen``: chunks of max(1, CHUNK_SAMPLES // B) steps.
     """
     mix = Mixture(cfg.d, cfg.p_cot)
     spc = max(1, CHUNK_SAMPLES // cfg.batch_size)
-    for start in range(0, cfg.n_steps, spc):
-        k = min(spc, cfg.n_steps - start)
+    for start in range(0, cfg.steps, spc):
+        k = min(spc, cfg.steps - start)
         yield mix.sample(k * cfg.batch_size, gen)
 
 

@@ -16,10 +16,10 @@ from ..model import LinearAR
 __all__ = ["d2_study", "d2_greedy_threshold", "print_d2_study"]
 
 
-def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=None, n_iter: int = 20000, step: float = 1.0):
+def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=None, steps: int = 20000, step: float = 1.0):
     """Exact full-weight NTP followed by greedy decoding at d = 2, against the reduced prediction.
 
-    For each p: :func:`train_exact` from 0 (constant ``step``, ``n_iter`` steps), its distance to
+    For each p: :func:`train_exact` from 0 (constant ``step``, ``steps`` steps), its distance to
     the Newton optimum :func:`exact_ntp_optimum`, the off-subspace weights of the stop head, greedy
     accuracy and P(long) (:func:`exact_metrics`), against the same quantities of the reduced
     optimum restricted to the subspace (closed_form.ntp_optimum; its (a, b, c, c_2) do not depend
@@ -30,7 +30,7 @@ def d2_study(ps=(0.1, 0.25, 0.3, 0.4, 0.6), lam=None, n_iter: int = 20000, step:
     lam = default_lam(2) if lam is None else lam
     out = []
     for p in ps:
-        m = train_exact(LinearAR.zeros(2), p, lam, n_iter, step)
+        m = train_exact(LinearAR.zeros(2), p, lam, steps, step)
         opt = exact_ntp_optimum(2, p, lam)
         met = exact_metrics(m, p)
         theta3 = ntp_optimum(3, p, lam)                     # (a, b, c, c, c); use (a, b, c, c_2) at d = 2
