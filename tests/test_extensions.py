@@ -300,3 +300,18 @@ def test_pretrain_noise_cli(capsys):
 def test_bad_new_options_one_line_exit_2(capsys, argv, name):
     rc, _, err = _cli(capsys, *argv)
     assert rc == 2 and name in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_noisy_start_draws_the_mixture_stream_at_every_noise_rate(noise):
+    """F9's Algorithm 3 points: replicate r is fit_samples on T samples of Mixture(d, p, noise) drawn
+    from child r of rng, at noise 0 too (the clean pretrain's stream would give other numbers)."""
+    from linparity._checks import spawn
+    from linparity.data import Mixture
+    from linparity.experiments.extensions import noisy_initial_models
+    d, p, T, lams = 5, 0.4, 3000, (0.01, 0.01, 0.002)
+    W, theta = noisy_initial_models(d, p, noise, "final", T, lams, replicates=2, rng=7)
+    mix = Mixture(d, p, noise, "final")
+    ref = [sim.fit_samples(*mix.sample(T, g), lams) for g in spawn(7, 2)]
+    for m, r in zip(W.models(), ref):
+        np.testing.assert_array_equal(m.to_vector(), r.to_vector())

@@ -50,13 +50,15 @@ def noisy_initial_models(d, p, noise, noise_kind, pretrain_steps, lam, replicate
 
     ``pretrain_steps`` None: the closed-form noisy optimum on every replicate; an int T: Algorithm 3
     (``simulate.fit_samples``, batch size 1) on T samples of the noisy mixture, replicate r drawing
-    from child r of ``rng`` (theta0 = mean reduced coordinates); :func:`linparity.simulate.api.start`.
+    from child r of ``rng`` (theta0 = mean reduced coordinates); :func:`linparity.simulate.api.mixture_start`.
     """
     d = check_d(d, 3)
     lams = lam_triple(lam, positive=True)
-    opt = None if pretrain_steps is not None else cf.noisy_ntp_optimum(d, p, lams, noise, noise_kind)
-    s = sim_api.start(d, p, lams, pretrain_steps, optimum=opt, noise=noise, noise_kind=noise_kind,
-                      replicates=replicates, rng=rng)
+    if pretrain_steps is None:
+        s = sim_api.start(d, p, lams, None, optimum=cf.noisy_ntp_optimum(d, p, lams, noise, noise_kind),
+                          replicates=replicates)
+    else:   # the mixture's sample stream at every noise rate, 0 included
+        s = sim_api.mixture_start(d, p, lams, pretrain_steps, noise, noise_kind, replicates, rng)
     return s.models, s.theta
 
 

@@ -21,7 +21,7 @@ from .batched import BatchedAR, greedy_responses, sample_responses
 from .pg import PGConfig, run_pg
 from .star import StarConfig, run_star
 
-__all__ = ["ROUTE", "MIN_D", "MAX_D", "SAMPLED", "SUPPORTS", "measure", "start", "pretrain", "star", "pg"]
+__all__ = ["ROUTE", "MIN_D", "MAX_D", "SAMPLED", "SUPPORTS", "measure", "start", "mixture_start", "pretrain", "star", "pg"]
 
 #: the route's name (the commands' ``method``)
 ROUTE = "sgd"
@@ -83,13 +83,23 @@ def start(d, p_cot, lam, pretrain_steps, *, optimum=None, noise=0.0, noise_kind=
             raise ValueError("optimum: the simulation starts at a given reduced optimum when pretrain_steps is None")
         return Start(BatchedAR.from_reduced(optimum, d, R), np.asarray(optimum, dtype=np.float64))
     T = check_int("pretrain_steps", pretrain_steps, 1)
-    extra = {"distinct_inputs_expected": expected_distinct(d, T)}
     if noise:
-        mix = Mixture(d, p_cot, noise, noise_kind)
-        models = [ntp.fit_samples(*mix.sample(T, g), lams) for g in spawn(rng, R)]
-        return Start(BatchedAR.stack(models), np.mean([m.reduced().theta for m in models], axis=0), extra)
+        return mixture_start(d, p_cot, lams, T, noise, noise_kind, R, rng)
     res = ntp.pretrain(d, p_cot, T, lams, replicates=R, rng=rng)
-    return Start(BatchedAR.stack(res.models_), res.theta_.mean(0), extra)
+    return Start(BatchedAR.stack(res.models_), res.theta_.mean(0), {"distinct_inputs_expected": expected_distinct(d, T)})
+
+
+def mixture_start(d, p_cot, lam, pretrain_steps, noise=0.0, noise_kind="final", replicates=1, rng=None) -> Start:
+    """R models of Algorithm 3 (``fit_samples``, batch size 1) on ``pretrain_steps`` samples of
+    ``Mixture(d, p_cot, noise, noise_kind)`` (also at noise 0: the mixture's own sample stream),
+    replicate r drawing from child r of ``rng``; theta is their mean reduced state."""
+    R = check_int("replicates", replicates, 1)
+    lams = lam_triple(lam, positive=True)
+    T = check_int("pretrain_steps", pretrain_steps, 1)
+    mix = Mixture(d, p_cot, noise, noise_kind)
+    models = [ntp.fit_samples(*mix.sample(T, g), lams) for g in spawn(rng, R)]
+    return Start(BatchedAR.stack(models), np.mean([m.reduced().theta for m in models], axis=0),
+                 {"distinct_inputs_expected": expected_distinct(d, T)})
 
 
 def pretrain(d, p_cot, lam, steps, *, noise=0.0, noise_kind="final", replicates=1, T1=None, T2a=None,
