@@ -208,7 +208,7 @@ def _route_keys(traj, names) -> dict:
 
 def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, variant="continue",
                  pretrain_steps=100_000, lam=None, replicates=1, seed=0, method="sgd", noise=0.0,
-                 noise_kind="final", progress=None, **options) -> dict:
+                 noise_kind="final", progress=False, **options) -> dict:
     """``python -m linparity star``: STaR per round, with the ideal recursion and the exact map beside it.
 
     ``variant`` 'continue' (default) is the source's Algorithm 1: for E = ``epochs`` epochs one NTP

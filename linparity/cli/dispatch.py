@@ -72,10 +72,6 @@ def run(a) -> dict:
         if a.samples is not None and a.method != "sgd":
             print(f"note: --samples is ignored by --method {a.method} (a population method draws no inputs)",
                   file=sys.stderr)
-
-        def progress(n, total):
-            if sys.stderr.isatty():  # like every progress display: on a terminal only
-                print(f"star: round {n}/{total} done", file=sys.stderr, flush=True)
         return star_command(a.d, a.p_cot, a.rounds, a.samples, reward=a.reward, temperature=a.temperature,
                             variant=a.variant, pretrain_steps=_pretrain_steps(a), lam=_lam_tuple(a),
                             replicates=a.replicates, seed=a.seed, method=a.method, noise=a.noise,
@@ -92,7 +88,7 @@ def run(a) -> dict:
         from ..experiments.samples import samples_search
         return samples_search(a.d, a.p_cot, a.route, a.variant, None, a.replicates, np.random.SeedSequence(a.seed),
                               n_max=a.n_max, b0=a.b0, cap=a.cap,
-                              progress=lambda m: print(f"samples: {m}", file=sys.stderr)) | {"seed": a.seed}
+                              progress=progress) | {"seed": a.seed}
     if a.command == "sweep":
         import dataclasses
 

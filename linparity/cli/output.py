@@ -8,13 +8,14 @@ progress display of its own.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import threading
 import time
 
 import numpy as np
 
-from .._validate import fmt_seconds
+from .._progress import Progress
 
 __all__ = ["NonFiniteResult", "jsonable", "table", "warn_unconverged", "Heartbeat", "print_result"]
 
@@ -97,37 +98,35 @@ def warn_unconverged(res: dict) -> None:
 
 
 class Heartbeat:
-    """Progress on stderr for work estimated beyond a few seconds: elapsed and estimated time.
+    """Progress on stderr for work estimated beyond a few seconds: elapsed seconds out of the estimate.
 
-    Used for the commands whose library call has no progress bar of its own (STaR, policy gradient,
-    the closed-form and exact routes); only when stderr is a terminal.
+    Used for the commands whose library call has no progress of its own (policy gradient, the
+    closed-form route); only when stderr is a terminal. A :class:`linparity._progress.Progress`
+    counts the seconds (total: the work estimate), ticked by a thread once a second; the line is
+    erased when the work ends.
     """
 
     def __init__(self, what: str, estimate: float, enabled: bool):
-        self.what, self.estimate = what, estimate
         self.enabled = enabled and estimate > 3.0 and sys.stderr.isatty()
+        self.bar = Progress(math.ceil(estimate), what, "s estimated", self.enabled)
         self._stop = threading.Event()
 
     def __enter__(self):
         if self.enabled:
-            self._t0 = time.monotonic()
             self._thread = threading.Thread(target=self._beat, daemon=True)
             self._thread.start()
         return self
 
     def _beat(self):
         while not self._stop.wait(1.0):
-            el = time.monotonic() - self._t0
-            sys.stderr.write(f"\r{self.what}: {fmt_seconds(el)} elapsed, about {fmt_seconds(self.estimate)} "
-                             "estimated ")
-            sys.stderr.flush()
+            self.bar.update()
 
     def __exit__(self, *exc):
         if self.enabled:
             self._stop.set()
             self._thread.join()
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+            self.bar.stream.write("\r\033[K")
+            self.bar.stream.flush()
         return False
 
 

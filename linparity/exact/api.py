@@ -107,7 +107,7 @@ def pretrain(d, p_cot, lam, steps, *, noise=0.0, noise_kind="final", replicates=
 
 
 def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", temperature=1.0,
-         variant="continue", rng=None, progress=None, **options) -> Trajectory:
+         variant="continue", rng=None, progress=False, **options) -> Trajectory:
     """STaR in the infinite-sample limit on the full weights from ``start.models``, by enumeration
     (:func:`linparity.exact.star_map`; the ``refit`` variant, reported as 'refit (population)';
     reward 'cot' only). ``samples``, ``variant``, ``rng``, ``progress`` and ``options`` are unused."""

@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit
-from tqdm.auto import tqdm
 
 from .._checks import check_int, check_prob
+from .._progress import Progress
 from ..data import MAX_ENUM_D, Mixture, is_long
 from ..heads import ell, lam_triple, pegasos_step_size, step_schedule
 from ..model import LinearAR, features
@@ -267,7 +267,7 @@ def train_exact(model0, p_cot, lam, steps, step="pegasos", *, average=None,
     return_trajectory : bool
         Also return an :class:`ExactTrajectory` of the output after every step (row 0 = model0).
     progress : bool
-        Show a tqdm progress bar over the steps (each costs O(2^d d^2): ~20 ms at d = 12).
+        Show progress over the steps on stderr (each costs O(2^d d^2): ~20 ms at d = 12).
 
     Returns
     -------
@@ -302,12 +302,14 @@ def train_exact(model0, p_cot, lam, steps, step="pegasos", *, average=None,
             traj_theta[t] = r.theta
             traj_off[t] = r.off_subspace_norm
     record(0, theta)
-    for t in tqdm(range(1, steps + 1), disable=not progress, desc=f"exact NTP d={d}", unit="step"):
-        g = population_ntp_grad(LinearAR.from_vector(d, theta), p, lams).to_vector()
-        theta = theta - np.where(frozen, 0.0, eta(t) * g)
-        mean += (theta - mean) / t
-        out = mean if average else theta
-        record(t, out)
+    with Progress(steps, f"exact NTP d={d}", "steps", progress) as bar:
+        for t in range(1, steps + 1):
+            g = population_ntp_grad(LinearAR.from_vector(d, theta), p, lams).to_vector()
+            theta = theta - np.where(frozen, 0.0, eta(t) * g)
+            mean += (theta - mean) / t
+            out = mean if average else theta
+            record(t, out)
+            bar.update()
     final = LinearAR.from_vector(d, out)
     return (final, ExactTrajectory(traj_theta, traj_off)) if return_trajectory else final
 

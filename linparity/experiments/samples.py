@@ -48,6 +48,7 @@ import numpy as np
 from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
+from .._progress import Progress
 from .._validate import check_alloc, fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D, DistinctInputs, Mixture, all_inputs, expected_distinct, long_response, sample_inputs
 from ..heads import lam_triple
@@ -307,33 +308,34 @@ def stats_level(d, p, lam, budget, n_max, gens, level=0.99) -> dict:
             "distinct": np.array([expected_distinct(d, u) for u in used])}
 
 
-def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progress=None) -> dict:
+def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progress: bool = False) -> dict:
     """Doubling search over B = b0, 2 b0, ... <= cap for the first budget at which >= ``frac`` of
     the R replicates succeed. Level k runs ``run_level(B, gens)`` with R fresh children of ``rng``.
 
     Returns ``budget`` (inf if the cap is passed), ``level`` (that level's output dict, or the
     last one tried), ``below`` (the level before it, None if none) and ``tried`` (list of
-    [B, success fraction]).
+    [B, success fraction]). ``progress`` shows each level's B and success fraction on stderr.
     """
     R = check_int("replicates", replicates, 1)
     B, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
     if cap < B:
         raise ValueError(f"cap: must be >= b0 (the first budget of the doubling search), got cap {cap} < b0 {B}")
     tried, prev, cur = [], None, None
-    while B <= cap:
-        prev, cur = cur, run_level(B, spawn(rng, R))
-        f = float(np.mean(cur["success"]))
-        tried.append([B, f])
-        if progress:
-            progress(f"B = {B}: success {f:.2f}")
-        if f >= frac:
-            return {"budget": float(B), "level": cur, "below": prev, "tried": tried}
-        B *= 2
+    # at most this many levels: the search stops at the first one that succeeds
+    with Progress((cap // B).bit_length(), "samples", "budgets", progress) as bar:
+        while B <= cap:
+            prev, cur = cur, run_level(B, spawn(rng, R))
+            f = float(np.mean(cur["success"]))
+            tried.append([B, f])
+            bar.update(B=B, success=round(f, 2))
+            if f >= frac:
+                return {"budget": float(B), "level": cur, "below": prev, "tried": tried}
+            B *= 2
     return {"budget": np.inf, "level": cur, "below": cur, "tried": tried}
 
 
 def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
-                   b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=None) -> dict:
+                   b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress: bool = False) -> dict:
     """Smallest per-round budget B at which >= ``frac`` of R replicates generalise (module docstring).
 
     Parameters
@@ -344,6 +346,7 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     lam : per-head lambdas, default experiments.ntp.default_lam(d) = (0.01, 0.01, 0.01/d)
     replicates : R >= 1; rng : None/int/SeedSequence/Generator
     n_max : round limit, default :func:`n_max_rounds` (n*(p) + 10); b0, cap : doubling range of B
+    progress : bool, show each budget tried and its success fraction on stderr
 
     Returns
     -------
@@ -366,7 +369,7 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
 
 
 def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
-            b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=None) -> dict:
+            b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=False) -> dict:
     """:func:`samples_search` with NaN where a number is undefined and inf for a failed replicate's
     total and a budget past the cap (the form :func:`samples_task` stores)."""
     t0 = time.perf_counter()

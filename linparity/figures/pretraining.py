@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._progress import Progress
 from ..experiments import ntp
 from ..sweep import SweepSpec, run_sweep
 from . import _plot
@@ -13,11 +14,12 @@ __all__ = ["f1", "f2", "f6"]
 
 def _sim(ds_ps, s, ss, progress):
     """Algorithm 3 runs for every (d, p), each with its own child of ss; {(d, p): dict of (R,)}."""
-    from tqdm.auto import tqdm
     kids = ss.spawn(len(ds_ps))
     out = {}
-    for (d, p), kid in tqdm(list(zip(ds_ps, kids)), desc="pre-training", disable=not progress, leave=False):
-        out[(d, p)] = ntp.simulate_pretraining(d, p, s.f1_T, ntp.default_lam(d), s.f1_R, kid, s.n_mc)
+    with Progress(len(ds_ps), "pre-training", "points", progress) as bar:
+        for (d, p), kid in zip(ds_ps, kids):
+            out[(d, p)] = ntp.simulate_pretraining(d, p, s.f1_T, ntp.default_lam(d), s.f1_R, kid, s.n_mc)
+            bar.update()
     return out
 
 

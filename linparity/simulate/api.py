@@ -139,7 +139,7 @@ def pretrain(d, p_cot, lam, steps, *, noise=0.0, noise_kind="final", replicates=
 
 
 def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", temperature=1.0,
-         variant="continue", rng=None, progress=None, **options) -> Trajectory:
+         variant="continue", rng=None, progress=False, **options) -> Trajectory:
     """Algorithm 1 (STaR) by simulation from the R models ``start.models``
     (:func:`linparity.simulate.run_star`; ``options`` go to :class:`StarConfig`: epochs, lr,
     batch_size, n_eval). ``extra``: ``kept_fraction`` ``(rounds+1,)`` (the measured fraction kept in

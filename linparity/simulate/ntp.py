@@ -82,9 +82,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
-
 from .._checks import check_int, spawn
+from .._progress import Progress
 from .ntp_config import CHUNK_SAMPLES, check_init, check_samples, make_config, samples_config
 from .ntp_kernel import FastRun, run_replicate
 
@@ -147,7 +146,7 @@ def pretrain(d, p_cot, steps, lam=None, *, lam1=None, lam2a=None, lam_chain=None
         Samples per step B >= 1 (see the module docstring for the mini-batch step); 1 is
         Algorithm 3.
     progress : bool
-        Show a tqdm progress bar over all replicate-steps.
+        Show progress over all replicate-steps on stderr (:class:`linparity._progress.Progress`).
     n_jobs : int
         Threads running replicates concurrently (the kernel releases the GIL). Results do not
         depend on it.
@@ -165,8 +164,7 @@ def pretrain(d, p_cot, steps, lam=None, *, lam1=None, lam2a=None, lam_chain=None
     if not isinstance(progress, (bool, np.bool_)):
         raise ValueError(f"progress: must be True or False, got {progress!r}")
     gens = spawn(rng, R)
-    with tqdm(total=R * cfg.steps, disable=not progress, unit="step",
-              desc=f"pretrain d={cfg.d} p={cfg.p_cot:g}") as pbar:
+    with Progress(R * cfg.steps, f"pretrain d={cfg.d} p={cfg.p_cot:g}", "steps", progress) as pbar:
         if n_jobs == 1 or R == 1:
             runs = [run_replicate(cfg, g, pbar) for g in gens]
         else:

@@ -195,7 +195,7 @@ class FastRun:
 def run_replicate(cfg: PretrainConfig, gen: np.random.Generator, pbar=None):
     """One replicate of Algorithm 3 with samples from ``gen`` (drawn by ``sample_chunks``).
 
-    ``pbar`` (a tqdm bar or None) advances by the steps of each chunk. Returns (average LinearAR,
+    ``pbar`` (a :class:`linparity._progress.Progress` or None) advances by the steps of each chunk. Returns (average LinearAR,
     last-iterate LinearAR, number of long samples, t_long).
     """
     run = FastRun(cfg)

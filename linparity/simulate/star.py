@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from .._checks import check_int, check_positive, check_temperature
+from .._progress import Progress
 from .._validate import check_alloc, check_type, star_round_bytes
 from ..data import DistinctInputs, check_reward, sample_inputs
 from ..heads import default_lam, lam_triple
@@ -279,11 +280,11 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
     return W, stats
 
 
-def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=None) -> StarResult:
+def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress: bool = False) -> StarResult:
     """Algorithm 1 for ``cfg.rounds`` rounds from the R models W0 (replicate r uses child r of the run stream).
 
     rng: None/int/SeedSequence/Generator, split into (evaluation, run) children. ``progress``:
-    optional callable(round, rounds), called after each round (e.g. a line on stderr).
+    show the rounds done on stderr (:class:`linparity._progress.Progress`).
     """
     check_type("W0", W0, BatchedAR)
     check_type("cfg", cfg, StarConfig)
@@ -297,13 +298,13 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress=
     kept = {k: [] for k in ("kept_fraction", "q", "r")}
     record(W)
     seen = [DistinctInputs(W.d) for _ in range(R)]
-    for n in range(cfg.rounds):
-        W, s = star_round(W, cfg, gens, seen)
-        for k in kept:
-            kept[k].append(s[k])
-        record(W)
-        if progress is not None:
-            progress(n + 1, cfg.rounds)
+    with Progress(cfg.rounds, "star", "rounds", progress) as bar:
+        for _ in range(cfg.rounds):
+            W, s = star_round(W, cfg, gens, seen)
+            for k in kept:
+                kept[k].append(s[k])
+            record(W)
+            bar.update()
     col = lambda v: np.array(v).T.reshape(R, -1)  # noqa: E731  (rounds, R) -> (R, rounds)
     return StarResult(cfg, record.col("pi_long"), record.col("greedy_accuracy"), record.col("mean_length"),
                       record.col("expected_reward"), col(kept["kept_fraction"]), col(kept["q"]),

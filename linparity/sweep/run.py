@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import check_int
 from .._io import TMP_PREFIX, atomic_write
+from .._progress import Progress
 from .registry import CHECKS, get_task, qualname
 from .results import SweepResult, load_stored
 from .spec import SweepSpec, load_spec, one_line
@@ -115,7 +116,7 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
         For ``backend="dask"``: a scheduler address such as ``"tcp://host:8786"``, a cluster
         object, or a Client (used as is, not closed). Required for the dask backend.
     progress : bool
-        Show a tqdm progress bar over tasks (on stderr).
+        Show progress over tasks on stderr (:class:`linparity._progress.Progress`).
 
     Returns
     -------
@@ -193,9 +194,7 @@ def run_sweep(spec: SweepSpec | str | Path, jobs: int = 1, backend: str = "jobli
                     move_aside(out, task, found, stamp)
                 todo.append(task)
 
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="task",
-                   desc=f"sweep {spec.task}", disable=not progress)
+        bar = Progress(len(tasks), f"sweep {spec.task}", "tasks", progress, initial=len(tasks) - len(todo))
         if not todo:
             stream = iter(())
         elif backend == "dask":

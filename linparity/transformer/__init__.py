@@ -5,9 +5,9 @@ post-trained by STaR, REINFORCE with a baseline or GRPO, with the data, rewards 
 the linear model (:mod:`linparity.data`). See THEORY §7 for what the paper reports.
 
 Modules: :mod:`.model` (tokens, the network, key/value-cached decoding), :mod:`.train`
-(pre-training, RL, checkpoints), :mod:`.progress` (progress on stderr), :mod:`.cli`
-(``python -m linparity transformer ...``). This package imports only the core (data, model,
-_checks, _io); the figure experiments T1-T6 live in :mod:`linparity.experiments.transformer`
+(pre-training, RL, checkpoints), :mod:`.cli` (``python -m linparity transformer ...``); progress
+on stderr is the core's :mod:`linparity._progress`. This package imports only the core (data, model,
+_checks, _io, _progress); the figure experiments T1-T6 live in :mod:`linparity.experiments.transformer`
 and :mod:`linparity.figures.transformer`.
 
 Configurations

@@ -32,7 +32,7 @@ import torch
 from .._checks import as_generator, check_int, check_nonneg, check_positive, check_prob, check_temperature, spawn
 from .._io import atomic_write
 from ..data import Mixture, chain_response, is_long, response_length, reward_e2e, reward_function
-from .progress import Progress
+from .._progress import Progress
 from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
                     generate, make_generator, sequence_log_prob)
 
