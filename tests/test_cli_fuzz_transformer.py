@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
 
 from linparity import cli  # noqa: E402
 from linparity.transformer.limits import RANGES  # noqa: E402

@@ -180,7 +180,7 @@ OUTPUTS = {"studies": ("linparity.studies", ["--only", "d2"]), "proofs": ("proof
 @pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c != "studies" else c for c in OUTPUTS])
 def test_unusable_stdout_is_one_line_exit_2(case, target):
     if target == "/dev/full" and not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
+        pytest.skip("this platform has no /dev/full, the device on which every write fails (Linux has it)")
     module, argv = OUTPUTS[case]
     if target == "closed":
         r = subprocess.run(f"{sys.executable} -m {module} {' '.join(argv)} >&-", shell=True, stderr=subprocess.PIPE,

@@ -111,7 +111,7 @@ def test_show_refuses_a_stored_spec_that_is_no_spec(body, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
     from linparity.transformer.model import TransformerConfig, build_model
     from linparity.transformer.train import save_checkpoint
     path = tmp_path_factory.mktemp("ck") / "tiny.pt"
@@ -147,7 +147,7 @@ MANIFESTS = ["[1, 2]", '{"options": 5}', "null", '"x"', "3", '{"command": "pretr
 
 @pytest.mark.parametrize("body", MANIFESTS)
 def test_checkpoint_dir_manifest_of_the_wrong_shape(body, tmp_path, capsys):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
     (tmp_path / "pretrain.run.json").write_text(body)
     argv = ["transformer", "pretrain", "--d", "4", "--width", "8", "--heads", "2", "--depth", "1",
             "--steps", "1", "--quiet", "--checkpoint-dir", str(tmp_path)]
@@ -160,7 +160,7 @@ BAD_DEVICES = ["cudax", "cuda:", "cuda:0x", "cuda:-1", " cuda", "CUDA", "cuda:99
 
 @pytest.mark.parametrize("device", BAD_DEVICES)
 def test_device_string_refused_whatever_the_machine(device, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
     from linparity.transformer.train import resolve_device
     for avail in (False, True):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: avail)
@@ -172,7 +172,7 @@ def test_device_string_refused_whatever_the_machine(device, monkeypatch):
 @pytest.mark.parametrize("device, ok", [("cuda", True), ("cuda:0", True), ("cuda:1", True), ("cuda:2", False),
                                         ("cuda:99", False)])
 def test_device_index_checked_against_the_visible_gpus(device, ok, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
     from linparity.transformer.train import resolve_device
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -185,7 +185,7 @@ def test_device_index_checked_against_the_visible_gpus(device, ok, monkeypatch):
 
 def test_json_manifest_round_trip_is_accepted(tmp_path, capsys):
     """The manifest a run writes is accepted by the same run again (the shape check is not too strict)."""
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="needs the transformer extra (torch): pip install -e '.[transformer]'")
     argv = ["transformer", "pretrain", "--d", "4", "--width", "8", "--heads", "2", "--depth", "1", "--n-eval", "8",
             "--batch-size", "8", "--steps", "1", "--quiet", "--json", "--checkpoint-dir", str(tmp_path)]
     for _ in range(2):

@@ -10,6 +10,7 @@ series; a number holds to the digits it is written with.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -232,18 +233,8 @@ def test_the_f5_output_folder_is_ignored_and_shipped_results_are_not():
     assert subprocess.run([git, "check-ignore", "-q", "--no-index", first], cwd=ROOT).returncode == 1
 
 
-class _Terminal:
+class _Terminal(io.StringIO):
     """A stderr that says it is a terminal, as the README's long commands see one."""
-
-    def __init__(self):
-        self.text = []
-
-    def write(self, s):
-        self.text.append(s)
-        return len(s)
-
-    def flush(self):
-        pass
 
     def isatty(self):
         return True
@@ -261,7 +252,7 @@ def test_long_commands_show_progress_on_a_terminal(argv, shows, monkeypatch, cap
     err = _Terminal()
     monkeypatch.setattr("sys.stderr", err)
     assert main(argv) == 0
-    assert shows in "".join(err.text)
+    assert shows in err.getvalue()
 
 
 STAR = ["star", "--d", "4", "--p-cot", "0.3", "--rounds", "1", "--pretrain-steps", "0"]
