@@ -1,4 +1,4 @@
-"""Speed benchmarks of issue 10 §2 (a script, not a test): ``python benchmarks/bench_speed.py``.
+"""Speed benchmarks of the sample-complexity work (a script, not a test): ``python benchmarks/bench_speed.py``.
 
 Each section times a fast path against its reference in the same process, single-threaded
 (BLAS and numba pinned to one thread before numpy is imported), and against a numpy GEMM of the
@@ -500,11 +500,11 @@ def bench_round_cost(quick: bool = False) -> str:
         "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
-BENCHES = {"eval": ("Evaluation and the pretrain command (issue 10)", bench_eval),
-           "closed": ("Closed-form Pegasos (issue 10)", bench_closed),
-           "blocked": ("Blocked Algorithm 3 kernel (issue 10)", bench_blocked),
-           "star": ("STaR round at d = 128 (issue 10)", bench_star),
-           "cost": ("STaR round cost per input by d (issue 10)", bench_round_cost)}
+BENCHES = {"eval": ("Evaluation and the pretrain command", bench_eval),
+           "closed": ("Closed-form Pegasos", bench_closed),
+           "blocked": ("Blocked Algorithm 3 kernel", bench_blocked),
+           "star": ("STaR round at d = 128", bench_star),
+           "cost": ("STaR round cost per input by d", bench_round_cost)}
 
 
 def main(argv=None) -> int:

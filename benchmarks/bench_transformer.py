@@ -9,8 +9,7 @@ Tokens per second, in one process:
 * sampling: ``generate`` (key/value cached, batched, finished rows dropped) and
   ``generate_uncached`` (the reference: every token re-reads the prefix) at temperature 1 from the
   pre-trained-shape model (random weights); tokens = response tokens emitted (EOS included), the
-  work RL's sampling does. The speed-up is cached / uncached in the same process (issue 13's
-  targets: >= 10x at d = 16, >= 5x at d = 50). Also: ``generate`` under ``torch.no_grad`` instead of
+  work RL's sampling does. The speed-up is cached / uncached in the same process (the targets: >= 10x at d = 16, >= 5x at d = 50). Also: ``generate`` under ``torch.no_grad`` instead of
   ``torch.inference_mode`` (what inference_mode gives);
 * reference: ``LinearAR.sample`` of the linear model at the same d (calibrated reduced point),
   tokens counted the same way. Ratios are transformer / linear reference.
@@ -120,7 +119,7 @@ def sampling_section(width=64, depth=2) -> str:
     rows, ups = bench_sampling(width=width, depth=depth)
     load = os.getloadavg()[0]
     return "\n".join([
-        "", "### Sampling: key/value cache (issue 13)", "",
+        "", "### Sampling: key/value cache", "",
         f"`python benchmarks/bench_transformer.py`: depth {depth}, width {width}, temperature 1, one torch thread, "
         "best of 3, same process; n = 1024 inputs at d = 16, 128 at d = 50. 'random weights': responses are short "
         "(EOS ~1/3 per step); 'EOS suppressed': every response runs to d+1 tokens (after STaR, the case RL pays for). "

@@ -14,7 +14,6 @@ import importlib
 from ._report import Result, Status, table
 
 #: claim modules in THEORY order; claim n (rows "na", "nb", ...) is CLAIM_MODULES[n - 1]
-#: (claims 1-9 of issue 4; claim 10, Prop 1's probability form, of issues 11/12)
 CLAIM_MODULES = ("lemma1_head1", "head2a_optimum", "greedy_threshold", "calibration", "star_recursion",
                  "trajectory_types", "amplification", "sample_complexity", "regularisation_bias",
                  "prop1_probability")

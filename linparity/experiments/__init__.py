@@ -1,4 +1,4 @@
-"""Experiment drivers behind ``python -m linparity.figures`` (issue 5).
+"""Experiment drivers behind ``python -m linparity.figures``.
 
 Every number a figure draws comes from here, and everything here is assembled from the library
 (closed_form, exact, simulate, theory, measures): it is the one place the figures get numbers

@@ -1,4 +1,4 @@
-"""Sample complexity against d on FULL weights (issue 10, THEORY §5-6), beside the shortcut route.
+"""Sample complexity against d on FULL weights (THEORY §5-6), beside the shortcut route.
 
 Two routes measure the same quantity: the smallest per-round budget B at which at least ``frac``
 (90%) of R replicates reach greedy accuracy >= ``level`` (0.99), and the total samples that used.

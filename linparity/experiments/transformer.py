@@ -1,4 +1,4 @@
-"""Transformer experiments behind figures T1-T6 (issues 6 and 13; needs torch).
+"""Transformer experiments behind figures T1-T6 (needs torch).
 
 Everything the transformer figures draw is computed here: the training runs (through the sweep
 engine, so finished runs are reused from ``<out>/sweeps/T<k>-<scale>``) and the linear model's
@@ -24,7 +24,7 @@ second thread is slower on a shared 2-core machine, and a fixed count keeps a ru
 
 Configurations (``mode``):
 
-* T1/T2 keep issue 6's ``"quick"`` (d = 6, smoke test), ``"main"`` (what
+* T1/T2 keep the ``"quick"`` (d = 6, smoke test), ``"main"`` (what
   ``python -m linparity.figures`` runs: d = 16, depth 2, width 64, 800 NTP steps x 256) and
   ``"full"`` (1,500 steps, 7 p values, 12 rounds).
 * T3-T6 have ``"tiny"`` (tests), ``"main"`` (full figure mode: d = 12, depth 2, width 64, 600 NTP
@@ -55,7 +55,7 @@ __all__ = ["LAM", "ACC_TOL", "CALIB_TOL", "GENERALISED", "MODES", "T1_SETTINGS",
 
 #: linear-model regularisation used for the overlaid closed form (small: close to lam -> 0)
 LAM = 1e-3
-#: issue 6's criteria: greedy accuracy "within 0.05 of 0.5", pi(long) "within 0.05 of p_cot",
+#: the criteria: greedy accuracy "within 0.05 of 0.5", pi(long) "within 0.05 of p_cot",
 #: accuracy ">= 0.99" counts as generalised
 ACC_TOL, CALIB_TOL, GENERALISED = 0.05, 0.05, 0.99
 MODES = ("quick", "main", "full")

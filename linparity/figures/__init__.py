@@ -1,4 +1,4 @@
-"""``python -m linparity.figures``: the theorem figures F1-F8 and figures/REPORT.md (issue 5).
+"""``python -m linparity.figures``: the theorem figures F1-F8 and figures/REPORT.md.
 
 Each figure module draws what :mod:`linparity.experiments` computes (no model maths here) and
 returns :class:`linparity.figures.report.FigureResult` with its caption, a one-line summary and

@@ -58,7 +58,7 @@ def _fit(d, mean, found):
 
 def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None,
                 missed=()) -> list:
-    """REPORT rows of one setting; the criteria were fixed before the full-mode run (issue 10).
+    """REPORT rows of one setting; the criteria were fixed before the full-mode run.
 
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and

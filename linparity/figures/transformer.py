@@ -1,9 +1,9 @@
 """Figures T1-T6 (the transformer replication) and their REPORT rows; the numbers come from
 :mod:`linparity.experiments.transformer` (runs cached through the sweep engine, closed forms).
 
-* T1: NTP threshold against the linear closed form (issue 6);
-* T2: STaR dynamics against the ideal recursion and the linear exact map (issue 6);
-* T3: the threshold sweep, 7 p values around 1/3 (issue 13; the paper's is at d = 25);
+* T1: NTP threshold against the linear closed form;
+* T2: STaR dynamics against the ideal recursion and the linear exact map;
+* T3: the threshold sweep, 7 p values around 1/3 (the paper's is at d = 25);
 * T4: the RL grid from one p < 1/3 checkpoint: STaR / REINFORCE / GRPO x r_cot / r_e2e x
   tau in {0.75, 1, 1.5};
 * T5: RL (STaR) from too-early checkpoints: length and accuracy per round;
@@ -12,7 +12,7 @@
 Each figure function has the signature ``f(out, mode, ss, jobs=2, progress=False) ->
 FigureResult``; ``mode`` picks a configuration of the experiments module (T1/T2: quick, main,
 full; T3: tiny, main, large; T4-T6: tiny, main). Every row's criterion is fixed in this file
-before the runs (issue 13).
+before the runs.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _model_text(s) -> str:
 # ------------------------------------------------------------------------------------ T1
 def t1(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
     """T1: greedy accuracy and exact pi(long) after NTP at each p of the grid (one run per p), with
-    the linear regularised NTP optimum. Rows (issue 6): accuracy within ACC_TOL of 1/2 for
+    the linear regularised NTP optimum. Rows: accuracy within ACC_TOL of 1/2 for
     p < 1/3, >= GENERALISED for p > 1/3, |pi(long) - p| <= CALIB_TOL for every p."""
     r = ex.t1_data(out, mode, ss, jobs, progress)
     s, grid, acc, pil, lin = r["s"], r["grid"], r["acc"], r["pi_long"], r["lin"]
@@ -75,23 +75,23 @@ def t1(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
     if lo.any():
         dev = np.abs(acc[lo] - 0.5)
         rows.append(Row("T1", f"transformer: NTP leaves greedy accuracy at chance for p_cot < 1/3 "
-                        f"(issue 6; THEORY §7), d={d}", "1/2 (linear closed form: 1/2)",
+                        f"(THEORY §7), d={d}", "1/2 (linear closed form: 1/2)",
                         "; ".join(f"p={p:g}: {a:.3f} +- {ex.binomial_se(a, n):.3f}"
                                   for p, a in zip(grid[lo], acc[lo])),
                         bool(np.all(dev <= ex.ACC_TOL)),
-                        f"criterion |acc - 1/2| <= {ex.ACC_TOL} for every p (issue 6); max |diff| = {fmt(dev.max())}"))
+                        f"criterion |acc - 1/2| <= {ex.ACC_TOL} for every p; max |diff| = {fmt(dev.max())}"))
     if hi.any():
-        rows.append(Row("T1", f"transformer: NTP alone generalises for p_cot > 1/3 (issue 6; THEORY §7), d={d}",
+        rows.append(Row("T1", f"transformer: NTP alone generalises for p_cot > 1/3 (THEORY §7), d={d}",
                         f">= {G} (linear closed form: 1)",
                         "; ".join(f"p={p:g}: {a:.3f}" for p, a in zip(grid[hi], acc[hi])),
                         bool(np.all(acc[hi] >= G)),
                         f"criterion acc >= {G} for every p; min = {fmt(acc[hi].min(), 4)}"))
     cal = np.abs(pil - grid)
-    rows.append(Row("T1", f"transformer: length calibration after NTP, pi(long) = p_cot (issue 6; "
+    rows.append(Row("T1", f"transformer: length calibration after NTP, pi(long) = p_cot ("
                     f"THEORY §5, §7), d={d}", "p_cot (linear closed form: p_cot)",
                     "; ".join(f"p={p:g}: {q:.3f}" for p, q in zip(grid, pil)),
                     bool(np.all(cal <= ex.CALIB_TOL)),
-                    f"criterion |pi(long) - p| <= {ex.CALIB_TOL} for every p (issue 6; pi(long) exact, "
+                    f"criterion |pi(long) - p| <= {ex.CALIB_TOL} for every p (pi(long) exact, "
                     f"mean over {n} inputs); max |diff| = {fmt(cal.max())}"))
     return FigureResult("T1", caption, summary, rows, files)
 
@@ -100,7 +100,7 @@ def t1(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
 def t2(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
     """T2: STaR after NTP at p_cot = 0.2 against the ideal recursion and the linear exact map.
 
-    Rows: greedy accuracy reaches GENERALISED within the rounds (issue 6); final mean sampled
+    Rows: greedy accuracy reaches GENERALISED within the rounds; final mean sampled
     length >= 0.9 (d+1); the long share of round 1's kept set equals 2 p_0/(1+p_0) at the
     measured p_0 (THEORY §6), within 5 binomial standard errors of the kept set."""
     r = ex.t2_data(out, mode, ss, progress)
@@ -137,14 +137,14 @@ def t2(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
                f"first at round {first}; ideal n* = {r['n_star']:g}), length {L[0]:.2f} -> {L[-1]:.2f} "
                f"(d+1 = {d + 1}); NTP end: pi(L(x)|x) {float(log['pre_pi_long_correct']):.3f}")
     rows = [Row("T2", f"transformer: STaR after NTP at p_cot={p} raises greedy accuracy to >= {G} "
-                f"(issue 6; THEORY §6, §7), d={d}",
+                f"(THEORY §6, §7), d={d}",
                 f"from round n* = {r['n_star']:g} (ideal recursion from measured p_0 = {p0:.3f})",
                 f"{acc[0]:.3f} before STaR; first >= {G} at round {first}; {acc[-1]:.3f} after "
                 f"round {s['rounds']}",
                 first is not None and acc[-1] >= G,
                 f"criterion: reached within {s['rounds']} rounds and held at the last round")]
     se_L = (d / 2) / np.sqrt(s["n_eval"])  # length in [1, d+1]: std <= d/2
-    rows.append(Row("T2", f"transformer: STaR grows the mean sampled length to about d+1 = {d + 1} (issue 6)",
+    rows.append(Row("T2", f"transformer: STaR grows the mean sampled length to about d+1 = {d + 1}",
                     f">= 0.9 (d+1) = {0.9 * (d + 1):.1f} (ideal recursion after {s['rounds']} rounds: "
                     f"{ic['mean_length'][-1]:.2f})",
                     f"{L[0]:.2f} -> {L[-1]:.2f} +- {se_L:.2f} (one sample per held-out input; se bound)",
