@@ -176,3 +176,10 @@ def test_doctests(modname):
     assert res.failed == 0
     if modname.startswith("linparity.closed_form"):
         assert res.attempted > 0        # every closed-form module carries at least one example
+
+
+def test_no_module_is_over_500_lines():
+    """Modules are split along their seams: none of linparity/ or proofs/ is longer than 500 lines."""
+    long = {str(p.relative_to(ROOT)): n for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > 500}
+    assert long == {}
