@@ -112,3 +112,13 @@ def test_interrupt_prints_one_line_exits_130_and_keeps_finished_figures(tmp_path
     assert err.strip().splitlines() == [f"error: interrupted; the figures finished before it are in "
                                         f"{tmp_path / REPORT_MD}"]
     assert sorted(_rows(tmp_path)) == ["F2"]
+
+
+def test_f5_without_the_shipped_runs_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    """F5 reads examples/runs (or $LINPARITY_RUNS): a folder that is not there is a usage error,
+    one line and status 2, before any figure is computed (not an internal error after F1-F4)."""
+    monkeypatch.setenv("LINPARITY_RUNS", str(tmp_path / "no-such-folder"))
+    assert cli.main(["--quick", "--only", "F2,F5", "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "LINPARITY_RUNS" in err[0]
+    assert not (tmp_path / "o" / "REPORT.md").exists()

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validate import usage_message
+from ..experiments.samples_runs import runs_dir
 from . import extensions, policy, pretraining, scaling, star
 from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
@@ -243,6 +244,8 @@ def main(argv=None) -> int:
             raise ValueError(f"--jobs: must be in [1, {CORES}] (the cores of this machine), or -1, got {args.jobs}")
         out = check_out(default_out(args.quick) if args.out is None else args.out,
                         "quick" if args.quick else "full", names)
+        if "F5" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
+            runs_dir()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
