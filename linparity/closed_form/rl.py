@@ -27,7 +27,7 @@ from ..data import check_reward
 from ..heads import lam_triple
 from . import ntp as cf
 
-__all__ = ["ideal_recursion", "ideal_p", "n_star", "KeptStats", "kept_stats", "refit",
+__all__ = ["ideal_recursion", "ideal_p", "n_star", "log_odds_gain", "KeptStats", "kept_stats", "refit",
            "RoundPrediction", "star_map", "expected_reward", "reward_gradient", "grpo_weight",
            "expected_update", "pg_discrete", "amplification_margin",
            "stop_gradient_sign", "penalised_values", "stop_update", "length_penalty_threshold",
@@ -75,6 +75,24 @@ def n_star(p0) -> float:
     while not 2 ** (n + 1) * p > 1 - p:
         n += 1
     return n
+
+
+def log_odds_gain(pi_long) -> np.ndarray:
+    """Per-round change of the long fraction's log-odds, logit(pi_{n+1}) - logit(pi_n).
+
+    The ideal recursion (Theorem 2) doubles the odds every round, so its gain is ln 2 at every
+    round; a measured gain below ln 2 is the per-round shortfall that makes a variant need more
+    rounds than n*. ``pi_long`` is ``(..., rounds+1)`` (round 0 first); returns ``(..., rounds)``.
+    pi is clipped to [1e-12, 1 - 1e-12] first, so a fraction that saturates in floating point
+    gives a finite gain (a lower bound on the true one, at most ln(1e12) - ln(1e-12) = 55.3 per round).
+
+    >>> log_odds_gain(ideal_recursion(0.1, 3)).round(6).tolist()   # ln 2 = 0.693147
+    [0.693147, 0.693147, 0.693147]
+    """
+    pi = check_finite_array("pi_long", pi_long)
+    if pi.ndim == 0 or pi.shape[-1] < 1 or np.any((pi < 0) | (pi > 1)):
+        raise ValueError("pi_long: must be an array (..., rounds+1) of probabilities in [0, 1]")
+    return np.diff(logit(np.clip(pi, 1e-12, 1 - 1e-12)), axis=-1)
 
 
 # ----------------------------------------------------------------------------- kept-set statistics
