@@ -133,6 +133,15 @@ def test_flow_start_finite_and_infinity():
     np.testing.assert_allclose(flow[2], cf.ntp_optimum(d, p, lam), atol=TOL["flow_infinity"])  # t -> inf
 
 
+def test_flow_at_huge_times_is_the_optimum():
+    """Times far past convergence (t = 1e12, where the slowest head, curvature lambda_chain = 1e-3,
+    has relaxed for 1e9 of its time constants) give the optimum: the stiff solver does not
+    pay for t (an explicit method would take ~1e11 steps and never return within the test)."""
+    d, p, lam = 8, 0.25, (0.01, 0.01, 1e-3)
+    flow = cf.gradient_flow(d, p, lam, [0.0, 1e6, 1e12])
+    np.testing.assert_allclose(flow[1:], np.tile(cf.ntp_optimum(d, p, lam), (2, 1)), atol=TOL["flow_infinity"])
+
+
 def test_discrete_pegasos_average_converges():
     """Population Pegasos (1/(lam t), average iterate): error O(log T / T) -> shrinks ~10x per decade."""
     d, p, lam = 3, 0.4, 0.1
