@@ -208,22 +208,27 @@ def test_samples_memory_refusal_names_the_option_that_makes_it_large(extra, name
     assert line.startswith(f"error: {name}: the search needs"), line
 
 
-F5_GOOD = {"d": 8, "kappa": 1.0, "lam": [0.01, 0.01, 0.001], "replicates": 2, "n_max": 10, "b0": 8, "cap": 16}
-#: a bad point of the f5 task -> the parameter its refusal names
-F5_BAD = [({"bogus": 1}, "bogus"), ({"kappa": None}, "kappa"), ({"lam": 0.01}, "lam"),
-          ({"lam": [0.01, -1, 0.01]}, "lam"), ({"replicates": 0}, "replicates"), ({"cap": 1e30}, "cap"),
-          ({"frac": 2}, "frac"), ({"d": 2}, "d")]
+#: a good point of each sweep task with a check, and bad changes -> the parameter the refusal names
+TASK_GOOD = {"linparity.f5": {"d": 8, "kappa": 1.0, "lam": [0.01, 0.01, 0.001], "replicates": 2, "n_max": 10,
+                              "b0": 8, "cap": 16},
+             "linparity.f6": {"d": 4, "p": 0.25, "T": 100, "lam": [0.01, 0.01, 0.001]}}
+TASK_BAD = [("linparity.f5", {"bogus": 1}, "bogus"), ("linparity.f5", {"kappa": None}, "kappa"),
+            ("linparity.f5", {"lam": 0.01}, "lam"), ("linparity.f5", {"lam": [0.01, -1, 0.01]}, "lam"),
+            ("linparity.f5", {"replicates": 0}, "replicates"), ("linparity.f5", {"cap": 1e30}, "cap"),
+            ("linparity.f5", {"frac": 2}, "frac"), ("linparity.f5", {"d": 2}, "d"),
+            ("linparity.f6", {"bogus": 1}, "bogus"), ("linparity.f6", {"d": 13}, "d"),
+            ("linparity.f6", {"p": 1.5}, "p"), ("linparity.f6", {"T": 0}, "T"),
+            ("linparity.f6", {"lam": [0.01, 0.01]}, "lam"), ("linparity.f6", {"lam": [0.01, 0.01, 0]}, "lam")]
 
 
-@pytest.mark.parametrize("change, name", F5_BAD, ids=[str(c) for c, _ in F5_BAD])
-def test_f5_sweep_refuses_a_bad_point_before_any_task(change, name, tmp_path):
-    out = tmp_path / "out"
-    spec = SweepSpec.from_dict({**SAMPLES, "task": "linparity.f5", "out": str(out),
-                                "points": [F5_GOOD, {**F5_GOOD, **change}]})
+@pytest.mark.parametrize("task, change, name", TASK_BAD, ids=[f"{t} {c}" for t, c, _ in TASK_BAD])
+def test_sweep_task_refuses_a_bad_point_before_any_task(task, change, name, tmp_path):
+    out, good = tmp_path / "out", TASK_GOOD[task]
+    spec = SweepSpec.from_dict({**SAMPLES, "task": task, "out": str(out), "points": [good, {**good, **change}]})
     with pytest.raises(ValueError, match="point 1") as e:
         run_sweep(spec, progress=False)
     assert name in str(e.value) and not out.exists()
-    CHECKS["linparity.f5"](dict(F5_GOOD))      # the good point passes
+    CHECKS[task](dict(good))      # the good point passes
 
 
 SPEC_FILES = [("missing.toml", None), ("folder.toml/", None), ("plain.txt", "x = 1"), ("bad.toml", "a = = b"),

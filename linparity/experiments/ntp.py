@@ -19,7 +19,7 @@ from ..heads import default_lam, lam_triple
 from ..measures import evaluate
 from ..model import LinearAR
 from ..simulate import pretrain
-from ..sweep import register_task
+from ..sweep import check_lam_param, check_param_names, register_task
 
 __all__ = ["default_lam", "calibrated_start", "optimum_curves", "exact_optimum_curves", "simulate_pretraining",
            "reduced_head_errors", "checkpoint_head_errors", "exact_checkpoints", "bound_curves", "bias_terms",
@@ -123,7 +123,16 @@ def bound_curves(d, p, lam, Ts, delta) -> dict:
     return {k: np.array(v) for k, v in out.items()}
 
 
-@register_task("linparity.f6")
+def _check_f6(params: dict) -> None:
+    """The checks of :func:`f6_task` on ``params`` (names and ranges), without running it."""
+    check_param_names(params, ("d", "p", "T", "lam"))
+    check_d(params["d"], 2, 12)
+    check_prob("p", params["p"])
+    check_int("T", params["T"], 1)
+    check_lam_param(params["lam"])
+
+
+@register_task("linparity.f6", check=_check_f6)
 def f6_task(params: dict, rng: np.random.Generator) -> dict:
     """One Algorithm 3 run; the Prop 1-3 quantities maximised over all 2^d inputs.
 

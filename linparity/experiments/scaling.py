@@ -26,8 +26,7 @@ from .. import closed_form as cf
 from .. import exact
 from .. import theory
 from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
-from ..heads import lam_triple
-from ..sweep import check_param_names, register_task
+from ..sweep import check_lam_param, check_param_names, register_task
 
 #: the degree of the polynomial sample bound that Props 1-3 certify (proofs claim 8), plotted in F5
 sample_degree = theory.sample_degree
@@ -85,9 +84,7 @@ def _check_f5(params: dict) -> None:
     check_param_names(params, ("d", "kappa", "lam", "replicates", "n_max", "b0", "cap"), ("frac", "level"))
     check_d(params["d"], 3)
     check_nonneg("kappa", params["kappa"])
-    if not isinstance(params["lam"], (list, tuple)) or len(params["lam"]) != 3:
-        raise ValueError(f"lam: must be a list of 3 lambdas (head 1, stop, chain), got {params['lam']!r}")
-    lam_triple(params["lam"], positive=True)
+    check_lam_param(params["lam"])
     for k, lo in (("replicates", 1), ("n_max", 0), ("b0", 1), ("cap", 1)):
         check_int(k, params[k], lo)
     for k in ("frac", "level"):

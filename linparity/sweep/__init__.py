@@ -20,7 +20,7 @@ Modules
 
 Everything public is importable from ``linparity.sweep`` itself.
 """
-from .registry import CHECKS, TASKS, check_param_names, get_task, register_task
+from .registry import CHECKS, TASKS, check_lam_param, check_param_names, get_task, register_task
 from .results import SweepResult, load_results, summary_by_task, summary_rows, summary_table
 from .run import BACKENDS, run_sweep
 from .spec import MAX_TASKS, SweepSpec, TaskInfo, load_spec
@@ -28,4 +28,4 @@ from .store import CORRUPT_DIR, CorruptResultError, SweepLockedError
 
 __all__ = ["TASKS", "register_task", "get_task", "SweepSpec", "TaskInfo", "SweepResult",
            "load_spec", "run_sweep", "load_results", "summary_rows", "summary_table", "summary_by_task",
-           "BACKENDS", "CHECKS", "check_param_names", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]
+           "BACKENDS", "CHECKS", "check_param_names", "check_lam_param", "CorruptResultError", "SweepLockedError", "CORRUPT_DIR", "MAX_TASKS"]

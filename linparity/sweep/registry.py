@@ -71,6 +71,15 @@ def check_param_names(params: Mapping, required, optional=()) -> None:
                          f"task takes {', '.join(required)}" + (f" and optionally {', '.join(optional)}" if optional else ""))
 
 
+def check_lam_param(value) -> tuple:
+    """A spec's ``lam``: a list of 3 positive lambdas (head 1, stop, chain), as :func:`heads.lam_triple`
+    reads them; ValueError naming ``lam`` otherwise (a scalar would silently mean all three)."""
+    from ..heads import lam_triple
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError(f"lam: must be a list of 3 lambdas (head 1, stop, chain), got {value!r}")
+    return lam_triple(value, positive=True)
+
+
 def qualname(func) -> str:
     """``module.qualname`` of a function, for messages and for telling a re-registration apart."""
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
