@@ -84,3 +84,28 @@ def test_disabled_writes_nothing():
     with Progress(3, "work", enabled=False, stream=stream) as bar:
         bar.update()
     assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("estimate, enabled, tty, shown", [
+    (10.0, True, True, True),      # long work on a terminal: a heartbeat
+    (2.0, True, True, False),      # work estimated under 3 s: none
+    (10.0, False, True, False),    # --no-progress
+    (10.0, True, False, False),    # stderr not a terminal (a log file): none
+])
+def test_heartbeat_ticks_only_for_long_work_on_a_terminal(estimate, enabled, tty, shown, monkeypatch):
+    import time
+
+    from linparity.cli.output import Heartbeat
+    err = _Terminal() if tty else io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    with Heartbeat("pg", estimate, enabled) as hb:
+        # the thread ticks once a second; wait (at most 10 s, a bound, not a timing assertion) for a tick
+        deadline = time.monotonic() + (10.0 if shown else 1.5)
+        while "s estimated" not in err.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    out = err.getvalue()
+    assert hb.enabled is shown
+    if shown:
+        assert "pg [" in out and f"/{int(estimate)} s estimated" in out and out.endswith("\r\033[K")  # erased at exit
+    else:
+        assert out == ""
