@@ -7,6 +7,11 @@ the machine's cores), ``--out DIR`` (default ``figures`` for the full mode, ``fi
 and an output folder that cannot take the report print one line on stderr and exit with status 2,
 before anything is computed; Ctrl-C prints one line and exits with 130.
 
+In full mode the run also records the table of ``python -m proofs`` (seconds) and, when ``--out`` is a
+repository's ``figures`` folder, rewrites the generated blocks of its README.md and docs/*.md from the
+new record (:mod:`linparity.figures.findings`); ``--quick`` keeps the recorded proofs and touches no
+document.
+
 The report merges (``report.py``): a run replaces the rows of the figures it recomputes and carries
 over, marked, the recorded rows of every other figure; no run deletes an image or drops a row it
 did not recompute. A requested figure that cannot run (T1-T6 without torch or in quick mode) keeps
@@ -89,7 +94,7 @@ def _parse_only(only):
 def _skip(names, reason, log) -> list:
     """SKIPPED rows for the transformer figures ``names`` (their images and recorded rows stay)."""
     log(f"{','.join(names)} not run: {reason}")
-    return [skipped(n, [f"transformer figure {n} (docs/findings_transformer.md)"], reason) for n in names]
+    return [skipped(n, [f"transformer figure {n} (THEORY §7)"], reason) for n in names]
 
 
 def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None):
@@ -200,7 +205,9 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True,
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
     run's figures replace their rows, every other recorded figure is carried over (marked), so a
     partial run never drops a result (``report.py``). The report is rewritten after each figure,
-    so an interrupted run keeps what it finished. Ends with one summary line (claims, PASS,
+    so an interrupted run keeps what it finished. In full mode the proofs table is recomputed and
+    recorded, and the generated blocks of the README beside ``out`` are rewritten
+    (:func:`linparity.figures.findings.rewrite_docs`). Ends with one summary line (claims, PASS,
     DEVIATION, SKIPPED, carried over, the report's path) through ``log``.
     """
     settings = QUICK if quick else FULL
@@ -233,7 +240,7 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True,
         proofs["run"]["seconds"] = round(time.time() - t0, 1)
     results = merge(recorded, fresh, order)
     path = write_report(out, results, _header(quick, seed, results), proofs)
-    readme = findings.rewrite_docs(out)   # README.md's generated blocks, when out is a repository's figures/
+    readme = [] if quick else findings.rewrite_docs(out)   # the README's blocks, when out is a repository's figures/
     if readme:
         log(f"generated blocks rewritten from the report: {', '.join(map(str, readme))}")
     c = verdict_counts(results)
