@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from linparity.figures import cli
-from linparity.figures.report import REPORT_JSON, REPORT_MD, FigureResult, Row, load_recorded, write_report
+from linparity.figures.report import REPORT_JSON, REPORT_MD, FigureResult, Row, load_proofs, load_recorded, write_report
+from linparity.figures.sections import SECTIONS, section_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,8 +33,8 @@ def _record(out: Path, names, mode="quick", date="2000-01-01"):
 
 
 def _rows(out: Path) -> dict:
-    rows = [ln for ln in (out / REPORT_MD).read_text().splitlines() if ln.startswith(("| F", "| T"))]
-    return {r.split("|")[1].strip(): r for r in rows}
+    rows = [ln.split("|") for ln in (out / REPORT_MD).read_text().splitlines() if ln.startswith("| ")]
+    return {r[1].strip(): "|".join(r) for r in rows if re.fullmatch(r"[FT]\d+", r[1].strip())}
 
 
 def test_partial_run_carries_every_other_recorded_figure(tmp_path):
@@ -92,8 +94,8 @@ def test_out_that_would_lose_or_mix_results_is_refused_first(tmp_path, capsys, s
 def test_committed_record_renders_to_the_committed_report(tmp_path):
     """figures/report.json is the record of figures/REPORT.md: rendering it gives the same file."""
     rec = list(load_recorded(ROOT / "figures", as_carried=False).values())
-    header = (ROOT / "figures" / REPORT_MD).read_text().split("\n\n| fig |")[0]
-    write_report(tmp_path, rec, header)
+    header = (ROOT / "figures" / REPORT_MD).read_text().split("\n\n## Contents")[0]
+    write_report(tmp_path, rec, header, load_proofs(ROOT / "figures"))
     assert (tmp_path / REPORT_MD).read_text() == (ROOT / "figures" / REPORT_MD).read_text()
     assert json.loads((tmp_path / REPORT_JSON).read_text()) == json.loads((ROOT / "figures" / REPORT_JSON).read_text())
 
@@ -122,3 +124,44 @@ def test_f5_without_the_shipped_runs_is_refused_before_any_work(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "LINPARITY_RUNS" in err[0]
     assert not (tmp_path / "o" / "REPORT.md").exists()
+
+
+def _section_rows(text: str) -> dict:
+    """{section title: [its table rows]} of a rendered REPORT.md."""
+    out, cur = {}, None
+    for ln in text.splitlines():
+        if ln.startswith("### "):
+            cur = out.setdefault(ln[4:], [])
+        elif ln.startswith("## "):
+            cur = None
+        elif cur is not None and ln.startswith("| ") and not ln.startswith(("| fig", "|---")):
+            cur.append(ln)
+    return out
+
+
+def test_committed_report_is_sectioned_by_theorem_with_prop1_refuted():
+    """Every recorded row lands in exactly one section; Prop 1's stated forms sit REFUTED beside the
+    corrected ones in the Props section; figures recorded later (F12, F13, T7) have their section."""
+    text = (ROOT / "figures" / REPORT_MD).read_text()
+    secs = _section_rows(text)
+    assert list(secs) == [s.title for s in SECTIONS]
+    rec = load_recorded(ROOT / "figures", as_carried=False)
+    n_rows = sum(len(f.rows) for f in rec.values())
+    assert sum(not r.startswith("| proofs") for rows in secs.values() for r in rows) == n_rows
+    props = {r.split("|")[1].strip(): r for r in secs["Theorem 1: Props 1-3 as stated and corrected"]
+             if r.startswith("| proofs")}
+    assert {k: ("**REFUTED**" in v, "**PROVED**" in v) for k, v in props.items()} == {
+        "proofs 9b": (True, False), "proofs 10a": (True, False), "proofs 9d": (False, True), "proofs 10b": (False, True)}
+    assert [section_of(f, "any claim") for f in ("F12", "F13", "T7")] == ["thm2-rounds-d", "thm2-samples-d", "transformer"]
+    with pytest.raises(ValueError, match="figure: no REPORT section for 'X1'"):
+        section_of("X1", "claim")
+
+
+#: the figure modules whose claim texts this check covers (F4, F5, F8 and T1-T7 are left to their modules)
+SHORT_CLAIMS = ("F1", "F2", "F3", "F6", "F7", "F9", "F10", "F11")
+
+
+def test_claim_cells_are_short():
+    rec = load_recorded(ROOT / "figures", as_carried=False)
+    long = [(r.figure, len(r.claim)) for n in SHORT_CLAIMS for r in rec[n].rows if len(r.claim) > 150]
+    assert not long

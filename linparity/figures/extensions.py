@@ -71,25 +71,26 @@ def f9(s, ss, out, jobs=1, progress=False) -> FigureResult:
         se = sim.std(0, ddof=1) / np.sqrt(sim.shape[0])
         i = int(np.argmax(np.abs(sim.mean(0) - c["cf_pi_long"]) - 5 * se))
         ok, txt = within(sim.mean(0)[i], c["cf_pi_long"][i], se[i], floor=0.05)
-        rows.append(Row("F9", f"NTP on noisy data ({kind}): Algorithm 3 (T={z['f9_T']}, {fmt(p_ntp * z['f9_T'])} long "
-                              f"samples vs 10/lam_chain = {fmt(10 / lam[2])}) learns the closed-form "
+        rows.append(Row("F9", f"NTP on noisy data ({kind}): Algorithm 3 (T={z['f9_T']}) learns the closed-form "
                               "pi(L(x)|x) of the noisy optimum", f"{fmt(c['cf_pi_long'][i])} (eps_n={noises[i]}, worst)",
                         f"{fmt(sim.mean(0)[i])} +- {fmt(se[i], 2)}", ok,
-                        txt + " (floor 0.05: Algorithm 3 at finite T is not at the optimum; with label noise the averaged "
+                        txt + f" ({fmt(p_ntp * z['f9_T'])} long samples vs 10/lam_chain = {fmt(10 / lam[2])}; floor 0.05: Algorithm 3 at finite T is not at the optimum; with label noise the averaged "
                         "Pegasos iterate overshoots the chain logits for long: measured c_d = 2.55 at T = 1e5 and 1.70 "
                         "at 4e5 against the optimum 1.38, d = 8, eps_n = 0.2)"))
     c = curves["final"]
     pred = np.where(noises < 0.5, 1.0, np.where(noises == 0.5, 0.5, 0.0))   # eps = 1/2: c_d = 0, tie emits +1
     simg = c["sim_greedy"].mean(0)
     bad = np.abs(simg - pred) > 0.1
-    rows.append(Row("F9", f"NTP greedy decoding with final-answer noise (p={p_ntp} > 1/3): correct iff eps_n < 1/2 "
-                          "(chain head d's target is 1 - eps_n; at eps_n = 1/2 its logit is 0 and the tie rule is right half the time)", f"closed form {_vals(c['cf_greedy'])} at eps_n = {_vals(noises)}",
+    rows.append(Row("F9", f"NTP greedy decoding with final-answer noise (p={p_ntp} > 1/3): correct iff eps_n < 1/2",
+                    f"closed form {_vals(c['cf_greedy'])} at eps_n = {_vals(noises)}",
                     f"Algorithm 3 {_vals(simg)}, enumeration {_vals(c['ex_greedy'])}",
                     bool(np.all(np.abs(c["cf_greedy"] - pred) < 1e-9) and not bad.any()),
-                    "criterion: closed form = 1[eps_n < 1/2] (1/2 at eps_n = 1/2) and every simulated mean within 0.1 of it"))
+                    "criterion: closed form = 1[eps_n < 1/2] (1/2 at eps_n = 1/2) and every simulated mean within 0.1 of it "
+                    "(chain head d's target is 1 - eps_n; at eps_n = 1/2 its logit is 0 and the tie rule is right half "
+                    "the time)"))
     cc = curves["carried"]
-    rows.append(Row("F9", "NTP greedy decoding with carried noise stays correct for every eps_n (each chain head's "
-                          "label is flipped with probability eps_n/d only)", "1 (closed form)",
+    rows.append(Row("F9", "NTP greedy decoding with carried noise stays correct for every eps_n (each chain label "
+                          "flipped with probability eps_n/d)", "1 (closed form)",
                     f"closed form min {fmt(cc['cf_greedy'].min())}, enumeration min {fmt(cc['ex_greedy'].min())}, "
                     f"Algorithm 3 min {fmt(cc['sim_greedy'].mean(0).min())}",
                     bool(cc["cf_greedy"].min() == 1 and cc["sim_greedy"].mean(0).min() >= 0.9),
@@ -164,13 +165,14 @@ def f10(s, ss, out, jobs=1, progress=False) -> FigureResult:
             se = drift.std(ddof=1) / np.sqrt(drift.size)
             cfd = r["cf_u"][-1] - r["cf_u"][0]
             ok, txt = within(drift.mean(), cfd, se, floor=0.02)
-            side = ("below" if beta < bstar else "between beta* and the limit 1/2, where the limit predicts "
-                    "lengthening: above" if beta < 0.5 else "above")
-            rows.append(Row("F10", f"{algo} with length penalty beta={beta} ({side} beta*={fmt(bstar, 3)}): stop logit "
-                                   f"after y_1 = x_1 over {steps} steps (lr 1, from the calibrated optimum)",
+            side = (f"below beta*={fmt(bstar, 3)}" if beta < bstar else
+                    f"above beta*={fmt(bstar, 3)}, below the limit 1/2" if beta < 0.5 else f"above beta*={fmt(bstar, 3)}")
+            rows.append(Row("F10", f"{algo} with length penalty beta={beta} ({side}): stop logit "
+                                   f"after y_1 = x_1 over {steps} steps",
                             f"change {fmt(cfd)} (closed form: {'lengthens' if cfd < 0 else 'shortens'})",
                             f"{fmt(drift.mean())} +- {fmt(se, 2)} (simulation, {z['f10_R']} replicates)",
-                            ok and np.sign(drift.mean()) == np.sign(cfd), txt + "; and the same sign"))
+                            ok and np.sign(drift.mean()) == np.sign(cfd),
+                            "lr 1, from the calibrated optimum; " + txt + "; and the same sign"))
             if "ex_pi_long" in r:
                 diff = float(np.max(np.abs(r["ex_pi_long"] - r["cf_pi_long"])))
                 rows.append(Row("F10", f"expected REINFORCE ascent on r_beta (beta={beta}): full weights by enumeration "

@@ -157,7 +157,9 @@ def f6(s, ss, out, jobs=1, progress=False) -> FigureResult:
     axes[0].legend(fontsize=5.5)
     bias, terms = ntp.bias_terms(d, p, lam, delta)
     for key, term in terms.items():
-        rows.append(Row("F6", f"{names[key].split(':')[0]} bias term >= exact regularisation bias ({key}, lam={fmt(lam[0 if key == 'prop1' else 1 if key.startswith('prop2') else 2])})",
+        stated = " as stated (holds for lam1 <= 4/(1-p^2) only: proofs 9b, 9c)" if key == "prop1" else ""
+        rows.append(Row("F6", f"{names[key].split(':')[0]} bias term{stated} >= exact regularisation bias ({key}, "
+                              f"lam={fmt(lam[0 if key == 'prop1' else 1 if key.startswith('prop2') else 2])})",
                         f"bias term {fmt(term)}", f"exact bias {fmt(bias[key])} (closed_form optimum)",
                         bias[key] <= term, f"ratio exact/term = {fmt(bias[key] / term)}"))
     off = float(np.max(ex_off)) if len(ex_off) else 0.0

@@ -1,8 +1,9 @@
 """REPORT.md: one row per theorem claim with prediction, measurement, and PASS or DEVIATION.
 
 The report is stored twice in the output folder: ``report.json`` (the rows, captions and the
-provenance of each figure's run: date, mode, seed, seconds) is the record, and ``REPORT.md`` is
-rendered from it. A run that recomputes only some figures (``--only``, or T1-T6 without torch)
+provenance of each figure's run: date, mode, seed, seconds; and the table of ``python -m proofs``)
+is the record, and ``REPORT.md`` is rendered from it, by theorem: the sections of
+:mod:`linparity.figures.sections`, then the proofs, then the captions. A run that recomputes only some figures (``--only``, or T1-T6 without torch)
 merges: the figures it recomputed replace their rows, and every other figure's rows are carried
 over from the recorded run, each row saying so. No run deletes or drops a result it did not
 recompute; a figure that did not run and has no recorded run gets SKIPPED rows with the reason.
@@ -11,13 +12,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._io import atomic_write_text
+from .sections import PARTS, PROOF_ROWS, SECTIONS, section_of
 
 __all__ = ["Row", "FigureResult", "within", "fmt", "skipped", "verdict_counts", "VERDICTS",
-           "REPORT_MD", "REPORT_JSON", "load_recorded", "merge", "write_report", "run_text"]
+           "REPORT_MD", "REPORT_JSON", "load_recorded", "load_proofs", "run_proofs", "merge", "write_report",
+           "run_text", "render", "proof_counts"]
 
 #: the verdicts a row can carry: a measurement PASSes or DEVIATEs under its stated criterion; a claim
 #: whose figure did not run and has no recorded run is SKIPPED, with the reason
@@ -111,6 +115,34 @@ def load_recorded(out, as_carried: bool = True) -> dict:
     return figs
 
 
+def load_proofs(out) -> dict | None:
+    """The recorded table of ``python -m proofs`` in ``out/report.json`` (``{"run", "rows"}``), or None.
+
+    Each row is ``{"id", "claim", "status", "detail"}`` with status PROVED, CHECKED, REFUTED or FAILED.
+    Raises ValueError naming ``out`` as :func:`load_recorded` does.
+    """
+    path = Path(out) / REPORT_JSON
+    if not path.exists():
+        return None
+    try:
+        proofs = json.loads(path.read_text()).get("proofs")
+        if proofs is not None:
+            proofs = {"run": dict(proofs["run"]), "rows": [dict(id=r["id"], claim=r["claim"], status=r["status"],
+                                                               detail=r["detail"]) for r in proofs["rows"]]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"out: {path} is not a readable report record ({type(e).__name__}: {e}); "
+                         "move it away to start a new report") from None
+    return proofs
+
+
+def run_proofs(run: dict) -> dict:
+    """Run every claim of ``python -m proofs`` (sympy; seconds) and return its record with provenance ``run``."""
+    from proofs import row_id, run_all
+    rows = [{"id": row_id(r), "claim": r.claim[len(row_id(r)):].strip(), "status": r.status.value,
+             "detail": r.detail} for r in run_all()]
+    return {"run": dict(run), "rows": rows}
+
+
 def merge(recorded: dict, fresh: list, order: list) -> list:
     """The report's figures in ``order``: this run's results, else the recorded run's (carried).
 
@@ -128,27 +160,88 @@ def merge(recorded: dict, fresh: list, order: list) -> list:
     return out
 
 
-def _verdict_cell(res: FigureResult, r: Row) -> str:
-    carried = f" (carried over from the {run_text(res.run)}; not recomputed)" if res.carried else ""
-    return f"**{r.verdict}**{carried}: {r.detail}"
+def _cell(s) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
 
 
-def write_report(out, results: list, header: str) -> Path:
-    """Write ``out/report.json`` and the ``out/REPORT.md`` rendered from it (each atomically)."""
-    out = Path(out)
-    record = {"figures": [{"name": res.name, "caption": res.caption, "summary": res.summary,
-                           "run": res.run, "carried": res.carried, "rows": [{**asdict(r), "passed": bool(r.passed), "skipped": bool(r.skipped)}
-                                                     for r in res.rows]} for res in results]}
-    atomic_write_text(out / REPORT_JSON, json.dumps(record, indent=1) + "\n")
-    cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = [header, "", "| fig | claim | prediction | measured | verdict |", "|---|---|---|---|---|"]
-    lines += [f"| {r.figure} | {cell(r.claim)} | {cell(r.prediction)} | {cell(r.measured)} "
-              f"| {cell(_verdict_cell(res, r))} |" for res in results for r in res.rows]
+def _figure_row(res: FigureResult, r: Row) -> str:
+    carried = " (carried over)" if res.carried else ""
+    note = f"carried over from the {run_text(res.run)}; not recomputed. " if res.carried else ""
+    return (f"| {r.figure} | {_cell(r.claim)} | {_cell(r.prediction)} | {_cell(r.measured)} "
+            f"| **{r.verdict}**{carried} | {_cell(note + r.detail)} |")
+
+
+def _proof_row(p: dict) -> str:
+    return f"| proofs {p['id']} | {_cell(p['claim'])} | - | - | **{p['status']}** | {_cell(p['detail'])} |"
+
+
+def _sections(results: list, proofs) -> dict:
+    """Section id -> the rendered rows of that section (figure rows in report order, then proofs rows)."""
+    rows: dict = {s.id: [] for s in SECTIONS}
+    for res in results:
+        for r in res.rows:
+            rows[section_of(r.figure, r.claim)].append(_figure_row(res, r))
+    for p in (proofs or {}).get("rows", []):
+        if p["id"] in PROOF_ROWS:
+            rows[PROOF_ROWS[p["id"]]].append(_proof_row(p))
+    return rows
+
+
+def proof_counts(proofs) -> dict:
+    """{"PROVED": n, "CHECKED": n, "REFUTED": n, "FAILED": n} over the proofs record (zeros when None)."""
+    rows = (proofs or {}).get("rows", [])
+    return {s: sum(p["status"] == s for p in rows) for s in ("PROVED", "CHECKED", "REFUTED", "FAILED")}
+
+
+def render(results: list, header: str, proofs=None) -> str:
+    """REPORT.md: the header, the contents, one table per section, the proofs and the captions."""
+    by = _sections(results, proofs)
+    head = "| fig | claim | prediction | measured | verdict | notes |\n|---|---|---|---|---|---|"
+    lines = [header, "", "## Contents", "", "| part | section | figures | rows |", "|---|---|---|---|"]
+    lines += [f"| {s.part} | [{s.title}](#{_anchor(s.title)}) | {s.figures} | {len(by[s.id])} |" for s in SECTIONS]
+    for part in PARTS:
+        lines += ["", f"## {part}"]
+        for s in (s for s in SECTIONS if s.part == part):
+            lines += ["", f"### {s.title}", ""]
+            lines += [head, *by[s.id]] if by[s.id] else [f"No recorded row yet ({s.figures}): untested."]
     c = verdict_counts(results)
     skip = f", {c['SKIPPED']} SKIPPED (not measured; reason in the row)" if c["SKIPPED"] else ""
     lines += ["", f"{c['claims']} claims checked: {c['PASS']} PASS, {c['DEVIATION']} DEVIATION{skip}. Deviations are "
-              "reported, never tuned away.", "", "## Captions", ""]
+              "reported, never tuned away.", "", "## Proofs", ""]
+    if proofs:
+        n = proof_counts(proofs)
+        lines += [f"`python -m proofs` (run of {proofs['run'].get('date', '?')}): {n['PROVED']} PROVED, {n['CHECKED']} CHECKED, "
+                  f"{n['REFUTED']} REFUTED, {n['FAILED']} FAILED. PROVED: sympy establishes it; CHECKED: exact "
+                  "evaluation on a stated grid; REFUTED: a statement of the paper shown false by the counterexample "
+                  "in the row; FAILED: a claim of the toolkit did not hold.", "",
+                  "| row | claim | status | detail |", "|---|---|---|---|"]
+        lines += [f"| {p['id']} | {_cell(p['claim'])} | **{p['status']}** | {_cell(p['detail'])} |"
+                  for p in proofs["rows"]]
+    else:
+        lines += ["Not run in this mode (`python -m proofs` prints the table)."]
+    lines += ["", "## Captions", ""]
     lines += [f"- **{res.name}**: {res.caption}" for res in results]
+    return "\n".join(lines) + "\n"
+
+
+def _anchor(title: str) -> str:
+    """The GitHub/myst anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
+
+
+def write_report(out, results: list, header: str, proofs=None) -> Path:
+    """Write ``out/report.json`` and the ``out/REPORT.md`` rendered from it (each atomically).
+
+    ``proofs``: the record of ``python -m proofs`` (:func:`run_proofs`, :func:`load_proofs`), or None.
+    """
+    out = Path(out)
+    record = {"figures": [{"name": res.name, "caption": res.caption, "summary": res.summary,
+                           "run": res.run, "carried": res.carried,
+                           "rows": [{**asdict(r), "passed": bool(r.passed), "skipped": bool(r.skipped)}
+                                    for r in res.rows]} for res in results]}
+    if proofs is not None:
+        record["proofs"] = proofs
+    atomic_write_text(out / REPORT_JSON, json.dumps(record, indent=1) + "\n")
     path = out / REPORT_MD
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, render(results, header, proofs))
     return path
