@@ -88,7 +88,7 @@ def _parse_only(only):
 def _skip(names, reason, log) -> list:
     """SKIPPED rows for the transformer figures ``names`` (their images and recorded rows stay)."""
     log(f"{','.join(names)} not run: {reason}")
-    return [skipped(n, [f"transformer figure {n} (docs/findings_transformer.md)"], reason) for n in names]
+    return [skipped(n, [f"transformer figure {n} (docs/claims/transformer.md)"], reason) for n in names]
 
 
 def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None):
