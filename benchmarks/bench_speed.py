@@ -476,7 +476,7 @@ def bench_star(quick: bool = False) -> str:
 
 def bench_round_cost(quick: bool = False) -> str:
     """CPU time per input of one STaR `continue` round with mostly long answers, by d (the cost model
-    of the full-weight `samples` route at d = 128-256, docs/findings_samples.md)."""
+    of the full-weight `samples` route at d = 128-256, docs/claims/theorem2.md)."""
     from linparity.simulate import FIGURE_STAR_OPTIONS
     from linparity.simulate.batched import BatchedAR
     from linparity.simulate.star import StarConfig, sample_kept, star_round

@@ -1,6 +1,6 @@
 """linparity: closed form, exact enumeration and simulation of NTP then RL on the parity task.
 
-See ``../shared/THEORY.md`` (the specification) and README.md.
+See ``docs/theory.md`` (the specification) and README.md.
 """
 from .data import Mixture, reward_cot, reward_e2e
 from .model import LinearAR, Reduced

@@ -71,7 +71,7 @@ def lam_triple(lam, lam1=None, lam2a=None, lam_chain=None, *, positive: bool = F
 def default_lam(d: int) -> tuple[float, float, float]:
     """The default per-head lambdas, the figures': (lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d).
 
-    Chain calibration needs lam_chain << 1/d (README Finding 5): at the optimum lam c* = sigma(-c*),
+    Chain calibration needs lam_chain << 1/d (THEORY §10): at the optimum lam c* = sigma(-c*),
     each chain bit is wrong with probability sigma(-c*), and pi(L) carries the factor
     (1 - sigma(-c*))^(d-1). With lam_chain = 0.01/d, (d-1) sigma(-c*) is about 0.07 for d in
     [5, 128] (pi(L) ~ 0.93 p).

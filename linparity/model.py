@@ -343,7 +343,7 @@ class LinearAR:
         """log pi(Y | X) at temperature tau, ``(n,)`` float64 (natural log).
 
         log pi = log sigma(y_1 u_1/tau) + [short: log sigma(u_2a/tau)]
-                 or [long: log sigma(-u_2a/tau) + sum_l log sigma(y_l u_l/tau)].
+        or [long: log sigma(-u_2a/tau) + sum_l log sigma(y_l u_l/tau)].
         Responses the model cannot produce (neither of length 2 nor d+1, or a 0 bit) get -inf.
         """
         tau = check_temperature(temperature)

@@ -1,4 +1,4 @@
-"""Symbolic (sympy) checks of every closed-form claim of THEORY.md, one small module per claim.
+"""Symbolic (sympy) checks of every closed-form claim of docs/theory.md, one small module per claim.
 
 Each module has a one-sentence docstring stating its claim and a ``check() -> list[Result]``
 that derives the claim with declared assumptions and evaluates it against linparity's own

@@ -12,7 +12,7 @@ from . import CLAIM_MODULES, Status, run_all, select, table
 
 USAGE = f"""usage: python -m proofs [-h] [--only ROW[,ROW...]]
 
-Check every claim of THEORY.md with sympy (PROVED), exact / 50-digit evaluation on a grid (CHECKED),
+Check every claim of docs/theory.md with sympy (PROVED), exact / 50-digit evaluation on a grid (CHECKED),
 or show a statement of the source false with a counterexample (REFUTED). A row is FAILED when a claim
 of ours does not hold.
 

@@ -4,7 +4,7 @@ Reference values: :func:`linparity.references.pretrain_reference` / ``fit_sample
 (plain per-sample Python, THEORY §3). The blocked kernel is the same arithmetic reassociated
 (Gram terms instead of running dot products), so at lambda >= 0.01 the two agree to rounding
 (observed <= 1.1e-14 relative; asserted 1e-12). Below lambda = 0.01 Algorithm 3 is chaotic in
-rounding (pretrain's "Floating-point reproducibility", README Finding 9): there the check is
+rounding (pretrain's "Floating-point reproducibility"): there the check is
 statistical.
 """
 import numpy as np

@@ -325,7 +325,7 @@ def test_greedy_step_at_one_third(d, lam):
 
 
 def test_d2_ntp_greedy_generalises_below_one_third():
-    """Finding (findings_invariance.md): at d = 2 the full-weight NTP optimum uses the stop head's
+    """Finding (docs/claims/theorem1.md, d = 2): at d = 2 the full-weight NTP optimum uses the stop head's
     weight on x_2 and greedy decoding is always right at p = 0.25, where the reduced prediction is 1/2."""
     p, lam = 0.25, 0.01
     assert exact_metrics(exact_ntp_optimum(2, p, lam), p)["greedy_accuracy"] == 1.0
@@ -335,7 +335,7 @@ def test_d2_ntp_greedy_generalises_below_one_third():
 
 
 def test_d2_unregularised_limit_and_threshold():
-    """Derived lam -> 0 limit at d = 2 (findings_invariance.md): head 1 stays at P(y_1 = x_1) = (1+p)/2;
+    """Derived lam -> 0 limit at d = 2 (docs/claims/theorem1.md): head 1 stays at P(y_1 = x_1) = (1+p)/2;
     the stop head fits the three observed cells (y_1 x_1, x_2) = (+1,+1): P(EOS) = 1-p, (+1,-1): 0,
     (-1,-1): 1; chain exact. So pi(L(x)|x) = (1+p)p/2 (x_2 = +1) or (1+p)/2 (x_2 = -1):
     max_x |pi(L|x) - p| = (1-p)/2, P(long correct) = (1+p)^2/4, and greedy is always right (p > 0).

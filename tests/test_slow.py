@@ -53,7 +53,7 @@ def test_star_refit_needs_enough_samples_d20():
     The exact map generalises by n*. The refit variant (Algorithm 3 from 0 on the kept set) follows it
     at N = 100000 inputs per round (generalises within n* + 1) but collapses at N = 20000: with ~1000
     kept long samples, Pegasos at lam_chain = 1e-3 is far from its optimum, the refit chain heads are
-    noisy and pi(L) shrinks every round (README Findings: the map assumes an exact refit).
+    noisy and pi(L) shrinks every round (docs/claims/theorem2.md: the map assumes an exact refit).
     """
     d, p, lam = 20, 0.05, (0.01, 0.01, 1e-3)
     th = cf.ntp_optimum(d, p, lam)

@@ -246,7 +246,7 @@ def test_end_to_end_d6_rl_increases_length():
     over the same 1024 held-out inputs, one sample each, of a length in [1, d+1] (std <= d/2),
     so the rise has standard error <= sqrt(2) (d/2)/32 = 0.13 tokens; we require 5 se = 0.66.
     The ideal recursion (THEORY §6) from p_0 ~ 0.2 predicts a rise of (d-1)(p_3 - p_0) ~ 2.4.
-    Across 6 seed triples of this configuration (docs/findings_transformer.md) the rise was
+    Across 6 seed triples of this configuration (recorded when the test's settings were chosen) the rise was
     1.1-3.1 whenever the chain was learned before STaR (pi(L(x)|x) >= 0.8 pi(long)); the one
     seed without a learned chain (pi(L(x)|x) = 0.06 of 0.23) shrank the length instead, which
     is what the precondition below detects.

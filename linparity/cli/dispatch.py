@@ -19,7 +19,7 @@ from .work import check_work, cli_option
 __all__ = ["work", "run", "has_own_progress"]
 
 
-#: the figures' regularisation (README Finding 5): lam_chain must shrink like 1/d for calibration
+#: the figures' regularisation (THEORY §10): lam_chain must shrink like 1/d for calibration
 def _lam_tuple(a):
     """(lam1, lam2a, lam_chain): per-head option, else --lam, else the figures' (0.01, 0.01, 0.01/d)."""
     defaults = default_lam(a.d)

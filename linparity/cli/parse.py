@@ -86,7 +86,7 @@ def _common(p, d_min: int = 2):
                    help="probability of a long response, in [0, 1]")
     p.add_argument("--lam", type=ranged("lam"), default=None,
                    help=f"L2 strength of every head, in {_rng_text('lam')} (default: the figures' "
-                        "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); README Finding 5)")
+                        "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); THEORY §10)")
     p.add_argument("--lam1", type=ranged("lam"), help="head 1 L2 strength (default: --lam, else 0.01)")
     p.add_argument("--lam2a", type=ranged("lam"), help="stop head L2 strength (default: --lam, else 0.01)")
     p.add_argument("--lam-chain", type=ranged("lam"),

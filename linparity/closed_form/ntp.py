@@ -3,7 +3,7 @@
 The reduced state is ``theta = (a, b, c, c_2, ..., c_d)``, a float array ``(d+2,)``: head 1 weight
 a on x_1, stop-head bias b and weight c on y_1 x_1, chain weights c_l on y_{l-1} x_l. Nothing here
 samples: losses and gradients are exact population expectations (valid for d >= 3, where the
-subspace is invariant; see README "Findings"), optima come from 1-d root finding, dynamics from
+subspace is invariant; THEORY §4, §10), optima come from 1-d root finding, dynamics from
 an ODE solver or an explicit recursion.
 
 Regularisation ``lam`` is a scalar used for every head or a triple ``(lam1, lam2a, lam_chain)``.

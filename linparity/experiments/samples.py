@@ -71,7 +71,7 @@ HEADS = ("head1", "stop", "chain")
 def n_max_rounds(p, extra=10) -> int:
     """Round limit n*(p) + ``extra`` (n*(p): first n with p_n > 1/3 in the ideal recursion,
     closed_form.n_star). The 'continue' variant needs up to n* + 6 rounds (measured at d = 12,
-    p = 1/12, B = 16384: 10/10 replicates within n* + 6, 2/10 beyond n* + 4; docs/findings_samples.md),
+    p = 1/12, B = 16384: 10/10 replicates within n* + 6, 2/10 beyond n* + 4; docs/claims/theorem2.md),
     so a tighter limit makes the search buy rounds with budget."""
     ns = cf.n_star(check_prob("p", p))
     if not np.isfinite(ns):

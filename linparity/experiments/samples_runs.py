@@ -100,7 +100,7 @@ def pooled_shipped_totals(names, runs=None) -> list:
 def smallest_totals(names, runs=None, *, frac=0.9) -> dict:
     """The smallest mean total samples per setting and d over the full-weight points of the shipped
     sweeps ``runs/<name>``: F5's doubling searches (round limit n*(p) + 10) and the one-budget runs
-    (b0 = cap) with longer round limits (docs/findings_samples.md, finding 8).
+    (b0 = cap) with longer round limits (docs/claims/theorem2.md).
 
     A point counts at a budget B where at least ``frac`` of its replicates reached the level: a search
     task at the budget B it found (each task on its own), a one-budget point at B with every sweep
@@ -135,7 +135,7 @@ def smallest_totals(names, runs=None, *, frac=0.9) -> dict:
 
 
 def shipped_full_points(names, runs=None, *, replicates=None) -> list:
-    """The finished full-weight points of the shipped sweeps ``runs/<name>`` (examples/*.toml, run
+    """The finished full-weight points of the shipped sweeps ``runs/<name>`` (``examples/*.toml``, run
     once to completion and committed), as ``[(params, result), ...]`` with each point's params
     (d, kappa or p, ...) and its :func:`~linparity.experiments.samples.samples_task` result. Points of another route, or (when
     given) another replicate count, are left out, and so are unfinished points (a sweep still

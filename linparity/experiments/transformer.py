@@ -149,7 +149,7 @@ def _pre(model, p, s, rng, chain="full") -> dict:
     With ``s["decay_steps"] = k > 0`` the run has two phases (a warm-up/stable/decay schedule):
     ``steps - k`` steps at ``lr`` (after ``warmup``), then k steps at ``lr_final`` with a fresh
     AdamW. At constant lr 1e-3, pi(long) wanders by +-0.07 around p from step to step at d = 16
-    (docs/findings_transformer.md), enough to break calibration within 0.05 and to flip greedy
+    (docs/claims/transformer.md), enough to break calibration within 0.05 and to flip greedy
     decoding near the threshold; the low-lr phase measures the model the run converges to.
     Random streams: child 0 of ``rng`` for phase 1, child 1 for phase 2 (``rng`` itself when
     k = 0).

@@ -245,7 +245,7 @@ def _smallest_rows(mins, label, deg) -> list:
     """The REPORT row of the exponent of the smallest total per d (experiments.samples.smallest_totals:
     F5's searches and the runs with longer round limits, shipped), when it has >= 3 d (a standard error).
 
-    Added after the runs of findings 8 and 9 (docs/findings_samples.md), with the criterion the Props 1-3 rows
+    Added after the shipped runs with longer round limits (docs/claims/theorem2.md), with the criterion the Props 1-3 rows
     fixed before the first run; the fit is over the d of the shipped runs (d >= 16: the figure's own
     grid is not included)."""
     if len(mins) < 3:

@@ -337,7 +337,7 @@ def t5(out, mode="main", ss=None, jobs=1, progress=False) -> FigureResult:
     A snapshot is "too early" when its chain is not learned: pi(L(x)|x) < pi(long)/2. Rows
     (fixed before the run), per reward: (a) the paper's report: from too-early snapshots STaR
     fails (final accuracy < GENERALISED) while the mean length grows by more than 5 standard
-    errors; the linear model (F8, README finding 8) instead shrinks towards short answers;
+    errors; the linear model (F8, docs/claims/theorem2.md) instead shrinks towards short answers;
     (b) control: STaR from the last snapshot generalises."""
     r = ex.t5_data(out, mode, ss, jobs, progress)
     s = r["s"]

@@ -28,7 +28,7 @@ a_j over its own steps beyond). This is the arithmetic of the per-sample kernel 
 it equals the per-sample reference to rounding (tested to 1e-12 relative at lambda >= 0.01 for
 d <= 24 and at lambda = 0.1 for d = 64; at lambda = 0.01 and d >= 64 the per-sample compiled kernel
 itself is ~1e-11 from the Python reference and the blocked one as close; statistically at smaller
-lambda; see pretrain's "Floating-point reproducibility" and README Finding 9).
+lambda; see pretrain's "Floating-point reproducibility").
 
 Heads 1 and 2a are single heads (no shared Gram), so they keep the per-sample loop; the first
 chain step (k = 1, margin at w_0) is taken per sample too.

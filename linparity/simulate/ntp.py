@@ -7,7 +7,7 @@ Modules: this one (:func:`pretrain`, :func:`fit_samples`, :class:`PretrainResult
 :mod:`linparity.references`.
 
 Algorithm 3 (per-sample, ``batch_size = 1``)
--------------------------------------------
+--------------------------------------------
 All weights start at 0. For t = 1..T one fresh sample (x, y) is drawn from D(p).
 
 * head 1 steps while t <= T_1 on ell(y_1 <w_1, x>) + (lambda_1/2)|w_1|^2;

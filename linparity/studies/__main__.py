@@ -1,5 +1,5 @@
 """``python -m linparity.studies [--only invariance|d2]``: the invariance table and the d = 2 study
-(README Findings 1-2).
+(THEORY §4, §10; docs/claims/theorem1.md).
 
 Exit status 0 when printed, 2 on a usage error (one line on stderr), 130 when interrupted (Ctrl-C).
 """

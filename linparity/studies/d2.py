@@ -1,4 +1,4 @@
-"""The d = 2 exception to Theorem 1 (README Finding 2): exact full-weight NTP at d = 2 vs the reduced model.
+"""The d = 2 exception to Theorem 1 (THEORY §10, docs/claims/theorem1.md): exact full-weight NTP at d = 2 vs the reduced model.
 
 A study where two routes meet: exact enumeration (``linparity.exact``) on the full weights at
 d = 2, against the reduced closed form (``linparity.closed_form``), whose optimum (a, b, c, c_l)
