@@ -16,6 +16,8 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
+# GitHub's slugs, so that the links of REPORT.md's contents table work on GitHub and here alike
+myst_heading_slug_func = "github"
 
 # The docstrings are numpydoc; they write maths as plain text (|x|, a*), which reST would read as
 # substitutions and emphasis: _plain_maths keeps it literal.

@@ -8,7 +8,7 @@ and an output folder that cannot take the report print one line on stderr and ex
 before anything is computed; Ctrl-C prints one line and exits with 130.
 
 In full mode the run also records the table of ``python -m proofs`` (seconds) and, when ``--out`` is a
-repository's ``figures`` folder, rewrites the generated blocks of its README.md and docs/*.md from the
+repository's ``figures`` folder, rewrites the generated blocks of its ``README.md`` and ``docs/*.md`` from the
 new record (:mod:`linparity.figures.findings`); ``--quick`` keeps the recorded proofs and touches no
 document.
 

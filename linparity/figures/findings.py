@@ -338,7 +338,7 @@ def rewrite(text: str, data: Data) -> str:
 
 
 def rewrite_docs(out) -> list:
-    """Rewrite the generated blocks of the README.md and docs/*.md beside ``out`` when ``out`` is a
+    """Rewrite the generated blocks of the ``README.md`` and ``docs/*.md`` beside ``out`` when ``out`` is a
     repository's ``figures`` folder; returns the paths changed (none for any other ``out``)."""
     out = Path(out).resolve()
     repo = out.parent

@@ -225,7 +225,8 @@ def render(results: list, header: str, proofs=None) -> str:
 
 
 def _anchor(title: str) -> str:
-    """The GitHub/myst anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    """The GitHub anchor of a heading (docs/conf.py sets myst to the same): lower case, punctuation
+    dropped, spaces as hyphens."""
     return re.sub(r"[^a-z0-9 -]", "", title.lower()).replace(" ", "-")
 
 

@@ -30,7 +30,7 @@ class Section:
 PARTS = ("Paper claims", "The toolkit's own hypotheses", "Extensions", "Transformer experiments")
 
 SECTIONS = (
-    Section("thm1-threshold", PARTS[0], "Theorem 1: greedy threshold at p = 1/3", "F1"),
+    Section("thm1-threshold", PARTS[0], "Theorem 1: greedy threshold at one third", "F1"),
     Section("thm1-calibration", PARTS[0], "Theorem 1: length calibration", "F2"),
     Section("thm1-props", PARTS[0], "Theorem 1: Props 1-3 as stated and corrected", "F6; proofs 9b, 9d, 10a, 10b"),
     Section("thm2-recursion", PARTS[0], "Theorem 2: the ideal recursion and its two steps", "F3, F11"),
@@ -46,7 +46,7 @@ SECTIONS = (
     Section("ext-noise", PARTS[2], "Noisy demonstrations", "F9"),
     Section("ext-length", PARTS[2], "Length penalty", "F10"),
     Section("ext-leap2", PARTS[2], "Leap-2 partial chains", "T6"),
-    Section("ext-edges", PARTS[2], "Theorem 1 at p = 1/3 and p >= 3/4", "F11"),
+    Section("ext-edges", PARTS[2], "Theorem 1 at its edges (p exactly one third, p from three quarters)", "F11"),
     Section("transformer", PARTS[3], "Transformer experiments", "T1-T5, T7"),
 )
 
