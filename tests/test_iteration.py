@@ -82,3 +82,18 @@ def test_n_star_start_is_n_star_of_p_at_a_calibrated_start_and_not_when_the_stop
     over = commands.star_command(d, p, 1, pretrain_steps=None, lam=(0.01, 0.01, 0.001), method="closed-form")
     assert over["pi_long"][0] > 2 * p
     assert over["n_star"] == 6 and over["n_star_start"] == 5
+
+
+def test_pooled_offset_is_the_stratified_mean_and_shows_a_systematic_offset():
+    from linparity.experiments.star import pooled_offset
+    rounds = np.array([[7.0, 8.0, 9.0], [5.0, 5.0, 6.0]])           # k = 2 values of p, R = 3
+    off, se = pooled_offset(rounds, [6, 4])
+    # by hand: per-p offsets 2 and 4/3, se_i = 1/sqrt(3) and sqrt(1/3)/sqrt(3) = 1/3
+    assert off == pytest.approx((2 + 4 / 3) / 2)
+    assert se == pytest.approx(np.sqrt(1 / 3 + 1 / 9) / 2)
+    assert off > 2 * se                                              # an offset of +1.7 rounds shows
+    per_rep = np.array([[6, 6, 7], [4, 4, 4]])                       # a per-replicate prediction
+    assert pooled_offset(rounds, per_rep)[0] == pytest.approx((1 + 2 / 3 + 1 + 1 / 3) / 2)
+    assert pooled_offset([[np.inf, 3.0], [2.0, 2.0]], [1, 1]) == (np.inf, np.inf)
+    with pytest.raises(ValueError, match="rounds"):
+        pooled_offset([[3.0], [2.0]], [1, 1])

@@ -24,7 +24,7 @@ closed_form_map = cf.star_map
 exact_map = exact.star_map
 
 __all__ = ["n_star", "closed_form_map", "exact_map", "ideal_curves", "simulate_star",
-           "map_rounds", "map_generalises", "f8_task", "f8_boundary"]
+           "map_rounds", "map_generalises", "start_pi_long", "pooled_offset", "f8_task", "f8_boundary"]
 
 def ideal_curves(p0, d, rounds) -> dict:
     """The ideal recursion p_{n+1} = 2 p_n/(1+p_n) (Theorem 2, closed_form.ideal_recursion)
@@ -73,6 +73,33 @@ def map_generalises(theta0, d, lam, n_max, level=0.99) -> bool:
         return map_rounds(theta0, d, lam, n_max, level) <= n_max
     except ValueError:          # the model earns no reward: STaR keeps nothing
         return False
+
+
+def start_pi_long(theta0, d) -> float:
+    """pi(L(x)|x) at temperature 1 of the reduced start theta0 ``(d+2,)`` (closed_form.trajectory_probs):
+    the measured start whose n*(pi_0(L)) predicts the rounds where the start is not calibrated."""
+    return float(cf.trajectory_probs(theta0, d).pi_long)
+
+
+def pooled_offset(rounds, predicted) -> tuple[float, float]:
+    """Offset of measured rounds from a prediction, pooled across p, and its standard error.
+
+    rounds ``(k, R)``: rounds to generalise of R replicates at each of k values of p (inf: never);
+    predicted ``(k,)`` (one prediction per p, e.g. n*(p)) or ``(k, R)`` (per replicate, e.g.
+    n*(pi_0(L)) of each replicate's start). The offset o = rounds - predicted is averaged per p,
+    m_i = mean_r o_ir with se_i = std_r(o_ir)/sqrt(R), then over p with equal weights:
+    offset = mean_i m_i, se = sqrt(sum_i se_i^2)/k (a stratified mean: the differences between p are
+    not noise). Needs R >= 2. Returns (inf, inf) when a replicate never generalised.
+    """
+    r = np.asarray(rounds, dtype=np.float64)
+    if r.ndim != 2 or r.shape[1] < 2:
+        raise ValueError(f"rounds: need shape (k, R) with R >= 2 replicates, got {r.shape}")
+    pred = np.asarray(predicted, dtype=np.float64)
+    off = r - (pred[:, None] if pred.ndim == 1 else pred)
+    if not np.all(np.isfinite(off)):
+        return np.inf, np.inf
+    se_i = off.std(1, ddof=1) / np.sqrt(r.shape[1])
+    return float(off.mean()), float(np.sqrt(np.sum(se_i ** 2)) / len(off))
 
 
 @register_task("linparity.f8")
