@@ -33,7 +33,7 @@ from ._checks import check_d, check_int, check_prob, spawn
 from .closed_form import api as closed_form_api
 from .data import Mixture
 from .exact import api as exact_api
-from .heads import default_lam, lam_triple
+from .heads import CONVERGENCE_FACTOR, default_lam, lam_triple
 from .measures import Measures, check_supported, first_at_least
 from .model import LinearAR
 from .simulate import PGConfig, StarConfig
@@ -46,9 +46,6 @@ __all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "
 #: limits (MIN_D, MAX_D, SAMPLED, SUPPORTS)
 ROUTES = {"sgd": simulate_api, "closed-form": closed_form_api, "exact": exact_api}
 METHODS = tuple(ROUTES)
-
-#: a Pegasos head counts as converged after at least this many / lambda steps
-CONVERGENCE_FACTOR = 10.0
 
 
 def convergence(p, lams, steps, T1=None, T2a=None, T_chain=None, chain_steps=None) -> dict:

@@ -97,3 +97,17 @@ def test_pooled_offset_is_the_stratified_mean_and_shows_a_systematic_offset():
     assert pooled_offset([[np.inf, 3.0], [2.0, 2.0]], [1, 1]) == (np.inf, np.inf)
     with pytest.raises(ValueError, match="rounds"):
         pooled_offset([[3.0], [2.0]], [1, 1])
+
+
+def test_finite_n_predictor_and_switch_point_by_hand():
+    from linparity.experiments.star import f8_finite_n, switch_point
+    pi0 = [[0.0, 0.0], [0.01, 0.03], [0.2, 0.2]]                 # n_T = 3 starts, R = 2 each
+    pr = f8_finite_n(pi0, (0.01, 0.01, 0.001), [1000, 100_000])
+    # by hand: need = 10/0.001 = 1e4 kept correct long samples; w = (0, 0.02, 0.2)
+    assert pr["need"] == pytest.approx(1e4)
+    np.testing.assert_allclose(pr["w_long"], [0.0, 0.02, 0.2])
+    np.testing.assert_allclose(pr["n_boundary"], [np.inf, 5e5, 5e4])
+    np.testing.assert_array_equal(pr["predicted"], [[False, False, False], [False, False, True]])
+    assert switch_point([1, 2, 4, 8], [False, True, False, True]) == 8     # from 8 on, all succeed
+    assert switch_point([1, 2, 4, 8], [True, True, True, True]) == 1
+    assert switch_point([1, 2, 4, 8], [True, True, True, False]) is None

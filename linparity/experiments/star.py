@@ -14,7 +14,7 @@ from .. import closed_form as cf
 from .. import exact
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_prob, spawn
-from ..commands import CONVERGENCE_FACTOR
+from ..heads import CONVERGENCE_FACTOR
 from ..measures import first_at_least
 from ..sweep import register_task
 from ..studies.start import initial_models
@@ -143,7 +143,7 @@ def f8_finite_n(start_pi_long, lam, Ns) -> dict:
     """The finite-N predictor of whether STaR recovers from a checkpoint: the expected correct long
     samples kept per round, N W_long, against the steps a chain head needs to converge,
     CONVERGENCE_FACTOR / lambda_chain (= 10/lambda_chain, the Pegasos yardstick of
-    ``commands.convergence``).
+    ``commands.convergence``, heads.CONVERGENCE_FACTOR).
 
     W_long is the probability that a response sampled at tau = 1 is long and kept by r_cot, i.e.
     exactly L(x): the start's pi(L(x)|x) averaged over x, ``start_pi_long`` ``(n_T, R)`` as measured

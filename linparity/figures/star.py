@@ -234,7 +234,7 @@ def _f8_finite_n(s, ss, out, jobs, progress, ax, main_results) -> Row:
     _plot.markers(ax, pT, [np.nan if x is None else x for x in switch], color="C3", marker="x",
                   label="simulation switches to success")
     ax.set(xscale="log", yscale="log", xlabel=f"long pre-training samples p T (p={p})", ylabel="inputs per round N",
-           ylim=(min(Ns) / 2, max(Ns) * 2))
+           ylim=(min(Ns) / 2, 2 * max([*Ns, *[x for x in pr["n_boundary"] if np.isfinite(x)]])))
     ax.legend(fontsize=6, loc="lower center", bbox_to_anchor=(0.5, 1.01), frameon=False)
     agree = float(np.mean((frac >= 0.5) == pr["predicted"]))
     at_switch = [x * w for x, w in zip(switch, pr["w_long"]) if x is not None]
