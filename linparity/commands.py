@@ -33,7 +33,7 @@ from ._checks import check_d, check_int, check_prob, spawn
 from .closed_form import api as closed_form_api
 from .data import Mixture
 from .exact import api as exact_api
-from .heads import default_lam, lam_triple
+from .heads import CONVERGENCE_FACTOR, default_lam, lam_triple
 from .measures import Measures, check_supported, first_at_least
 from .model import LinearAR
 from .simulate import PGConfig, StarConfig
@@ -46,9 +46,6 @@ __all__ = ["METHODS", "CONVERGENCE_FACTOR", "convergence", "pretrain_summary", "
 #: limits (MIN_D, MAX_D, SAMPLED, SUPPORTS)
 ROUTES = {"sgd": simulate_api, "closed-form": closed_form_api, "exact": exact_api}
 METHODS = tuple(ROUTES)
-
-#: a Pegasos head counts as converged after at least this many / lambda steps
-CONVERGENCE_FACTOR = 10.0
 
 
 def convergence(p, lams, steps, T1=None, T2a=None, T_chain=None, chain_steps=None) -> dict:
@@ -223,8 +220,12 @@ def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, 
     ``pi_long``, ``p_ideal`` (p_n = 2^n p/(2^n p + 1 - p)), ``p_exact_map`` (pi(L) of
     closed_form.star_map from the starting reduced state), ``greedy_accuracy``, ``mean_length``,
     ``kept_fraction`` (E[r] of round n's model at tau: measured fraction kept for n < rounds, the
-    evaluation estimate for the last entry), and scalars ``rounds_to_generalize`` (first round with
-    greedy accuracy >= 0.99, None if never) and ``n_star``. ``method='closed-form'`` takes the
+    evaluation estimate for the last entry), ``log_odds_gain`` (length rounds: logit(pi_{n+1}(L)) -
+    logit(pi_n(L)), the mean over replicates of each replicate's gain; ln 2 under the ideal
+    recursion) with ``log_odds_gain_replicates`` and ``log_odds_gain_se``, and scalars
+    ``rounds_to_generalize`` (first round with greedy accuracy >= 0.99, None if never), ``n_star``
+    (n*(p)) and ``n_star_start`` (n*(pi_0(L)) at the measured start's replicate mean, with
+    ``n_star_start_replicates`` per replicate; :func:`_iteration_keys`). ``method='closed-form'`` takes the
     measured arrays from the exact map (start: ``pretrain_checkpoint`` after pretrain_steps, or the
     optimum when pretrain_steps is None). ``options`` go to :class:`StarConfig` (epochs, lr, batch_size, n_eval).
 
@@ -250,7 +251,6 @@ def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, 
                       variant=cfg.variant, rng=g_run, progress=progress, **options)
     mp = cf.star_map(start.theta, d, lams, cfg.rounds, cfg.reward, cfg.temperature)
     kept = traj.extra.get("kept_fraction")
-    ns = cf.n_star(p)
     return {"d": d, "p_cot": p, "method": method, "reward": cfg.reward, "temperature": cfg.temperature,
             "variant": traj.variant, "rounds": cfg.rounds, "samples": cfg.samples if route.SAMPLED else None,
             "lam": list(lams), "pretrain_steps": pretrain_steps, "replicates": R, "seed": seed,
@@ -261,11 +261,38 @@ def star_command(d, p_cot, rounds, samples=None, reward="cot", temperature=1.0, 
             "mean_length": _list(traj["mean_length"]),
             "kept_fraction": None if kept is None else _list(kept),   # JSON null where not computed, never NaN
             "rounds_to_generalize": first_at_least(traj["greedy_accuracy"]),
-            "n_star": None if not np.isfinite(ns) else int(ns),
+            "n_star": _n_star(p), **_iteration_keys(traj),
             **_route_keys(traj, ("off_subspace_norm",)),
             "distinct_inputs": traj.extra.get("distinct_inputs"),
             **_route_keys(traj, ("rl_samples", "continue_settings")),
             "distinct_inputs_pretrain_expected": start.extra.get("distinct_inputs_expected")}
+
+
+def _n_star(p) -> int | None:
+    """n*(p) of the ideal recursion (closed_form.n_star); None (JSON null) where it is infinite (p = 0)."""
+    ns = cf.n_star(p)
+    return int(ns) if np.isfinite(ns) else None
+
+
+def _iteration_keys(traj) -> dict:
+    """What a STaR run says about Theorem 2's iteration count, from its per-replicate pi(L) series
+    ``traj.replicates.pi_long`` ``(R, rounds+1)`` (R = 1 on the population routes).
+
+    ``n_star_start``: n*(pi_0) at the replicate mean pi_0 of the measured start (round 0 of
+    ``pi_long``), the rounds the ideal recursion needs from where the run really starts (n*(p) is the
+    yardstick only for a calibrated start); ``n_star_start_replicates``: n*(pi_0) of each
+    replicate's own start ``(R,)``. ``log_odds_gain_replicates`` ``(R, rounds)``:
+    logit(pi_{n+1}) - logit(pi_n) per replicate (closed_form.log_odds_gain; ln 2 under the
+    ideal recursion); ``log_odds_gain``: its mean over replicates ``(rounds,)`` and
+    ``log_odds_gain_se`` the standard error of that mean (None for R = 1).
+    """
+    pi = np.asarray(traj.replicates.pi_long, dtype=np.float64)             # (R, rounds+1)
+    gain = cf.log_odds_gain(pi)                                            # (R, rounds)
+    R = len(gain)
+    return {"n_star_start": _n_star(float(pi[:, 0].mean())),
+            "n_star_start_replicates": [_n_star(float(x)) for x in pi[:, 0]],
+            "log_odds_gain": _list(gain.mean(0)), "log_odds_gain_replicates": gain.tolist(),
+            "log_odds_gain_se": _list(gain.std(0, ddof=1) / np.sqrt(R)) if R > 1 else None}
 
 
 def _rl_setup(route, d, p, pretrain_steps, lams, replicates, seed, noise, noise_kind):

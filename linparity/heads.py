@@ -16,10 +16,15 @@ import numpy as np
 from ._checks import check_int
 from ._validate import check_lam
 
-__all__ = ["ell", "lam_triple", "default_lam", "pegasos_step_size", "step_schedule", "LAM_NAMES"]
+__all__ = ["ell", "lam_triple", "default_lam", "pegasos_step_size", "step_schedule", "LAM_NAMES",
+           "CONVERGENCE_FACTOR"]
 
 #: the names of the three regularisation strengths, in the order of a lambda triple
 LAM_NAMES = ("lam1", "lam2a", "lam_chain")
+
+#: a Pegasos head counts as converged after at least this many / lambda steps (its distance to the
+#: optimum decays like 1/(lambda T)): the yardstick of ``commands.convergence`` and of F8's predictor
+CONVERGENCE_FACTOR = 10.0
 
 
 def ell(m):

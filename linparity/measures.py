@@ -63,6 +63,11 @@ class Measures:
         """The computed fields (not None), in :data:`KEYS` order."""
         return {k: getattr(self, k) for k in KEYS if getattr(self, k) is not None}
 
+    def one_replicate(self) -> "Measures":
+        """Series ``(n,)`` of a route without replicates as one replicate, each ``(1, n)``
+        (:attr:`Trajectory.replicates` of the exact routes)."""
+        return Measures(**{k: np.asarray(v)[None] for k, v in self.as_dict().items()})
+
 
 #: the measurement vocabulary: every route's name for each quantity (means over uniform x), the
 #: fields of :class:`Measures` with their meaning (one definition: this is read off the dataclass)
@@ -92,6 +97,10 @@ class Trajectory:
         inputs; every field None where the route is exact.
     extra : dict
         What only this route has (models, reduced coordinates, kept-set statistics, distinct inputs...).
+    replicates : Measures
+        Each field a series ``(R, n)`` per replicate (``star`` fills it on every route: the
+        simulation's R replicates, one replicate ``(1, n)`` equal to ``mean`` on the exact routes);
+        every field None where a verb does not record it.
     """
     route: str
     method: str
@@ -100,6 +109,7 @@ class Trajectory:
     mean: Measures
     se: Measures = Measures()
     extra: dict = field(default_factory=dict)
+    replicates: Measures = Measures()
 
     def __getitem__(self, key: str):
         """The mean series of measurement ``key`` (a :data:`KEYS` name), None where not computed."""

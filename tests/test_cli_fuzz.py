@@ -58,7 +58,7 @@ OPTIONS = {
 #: keys whose value may be JSON null by documentation
 NULLABLE = {"group_size", "rounds_to_generalize", "n_star", "pretrain_steps", "kept_fraction", "samples",
             "distinct_inputs", "distinct_inputs_expected", "distinct_inputs_pretrain_expected", "noise_kind",
-            "length_penalty_threshold"}
+            "length_penalty_threshold", "n_star_start", "n_star_start_replicates", "log_odds_gain_se"}
 
 
 @st.composite

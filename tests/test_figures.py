@@ -47,13 +47,19 @@ def test_quick_run_writes_valid_files_and_report(quick_run):
 
 
 def test_report_quotes_library_numbers(quick_run):
-    """The n* prediction in each F4 row is closed_form.n_star of that row's p."""
+    """F4's pooled rows name every simulated p, and their offsets differ by the mean over p of
+    n*(pi_0(L)) - n*(p), with pi_0(L) the calibrated start's long probability (closed_form)."""
     _, out = quick_run
-    rows = [r for r in _rows((out / "REPORT.md").read_text()) if "STaR simulation rounds" in r]
-    assert len(rows) == len(QUICK.f4_ps)
-    for r, p in zip(rows, QUICK.f4_ps):
-        assert f"p={p}," in r
-        assert f"n* = {cf.n_star(p)} " in r + " "
+    rows = [r for r in _rows((out / "REPORT.md").read_text()) if "STaR simulation ('continue') rounds" in r]
+    assert len(rows) == 2 and "= n*(p)," in rows[0] and "= n*(pi_0(L))," in rows[1]
+    for r in rows:
+        assert all(f"p={p}:" in r for p in QUICK.f4_ps)
+    off_p, off_0 = (float(r.split("|")[4].split("+-")[0]) for r in rows)
+    d = QUICK.f3_d
+    lam = ntp.default_lam(d)
+    shift = np.mean([star.n_star(star.start_pi_long(cf.ntp_optimum(d, p, lam), d)) - cf.n_star(p)
+                     for p in QUICK.f4_ps])
+    assert off_p - off_0 == pytest.approx(shift, abs=0.01)       # the rows print 3 significant digits
 
 
 def test_same_seed_same_report(tmp_path):

@@ -116,7 +116,8 @@ def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", tem
     mean = Measures(pi_long=mp.pi_long, p_long=mp.p_long, greedy_accuracy=mp.greedy_accuracy,
                     mean_length=mp.mean_length, expected_reward=mp.kept_fraction)
     return Trajectory(ROUTE, "star", "refit (population)", np.arange(len(mp.pi_long)), mean,
-                      extra={"kept_fraction": mp.kept_fraction, "kept_q": mp.q, "theta": mp.theta})
+                      extra={"kept_fraction": mp.kept_fraction, "kept_q": mp.q, "theta": mp.theta},
+                      replicates=mean.one_replicate())
 
 
 def pg(d, p_cot, lam, steps, start: Start, *, algo="reinforce", lr=1.0, batch_size=256, group_size=8,

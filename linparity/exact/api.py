@@ -115,7 +115,8 @@ def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", tem
     em = rl.star_map(start.models, p_cot, lam_triple(lam, positive=True), rounds, temperature)
     mean = Measures(pi_long=em["pi_long"], greedy_accuracy=em["greedy_accuracy"], mean_length=em["mean_length"])
     return Trajectory(ROUTE, "star", "refit (population)", np.arange(len(em["pi_long"])), mean,
-                      extra={"off_subspace_norm": em["off_norm"], "theta": em["theta"]})
+                      extra={"off_subspace_norm": em["off_norm"], "theta": em["theta"]},
+                      replicates=mean.one_replicate())
 
 
 def pg(d, p_cot, lam, steps, start: Start, *, algo="reinforce", lr=1.0, batch_size=256, group_size=8,

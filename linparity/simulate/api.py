@@ -56,13 +56,13 @@ def measure(model: LinearAR, p_cot, *, temperature=1.0, reward="cot", rng=None, 
             Measures(**{k: float(v.std(ddof=1) / np.sqrt(n)) for k, v in ind.items()}))
 
 
-def _series(res, keys) -> tuple[Measures, Measures]:
-    """Replicate means ``(n,)`` of the result's ``<key>_`` arrays ``(R, n)`` and their standard errors
-    (None for R = 1)."""
+def _series(res, keys) -> tuple[Measures, Measures, Measures]:
+    """Replicate means ``(n,)`` of the result's ``<key>_`` arrays ``(R, n)``, their standard errors
+    (None for R = 1) and the arrays themselves (per replicate)."""
     cols = {k: getattr(res, k + "_") for k in keys}
     R = next(iter(cols.values())).shape[0]
     se = Measures(**{k: v.std(0, ddof=1) / np.sqrt(R) for k, v in cols.items()}) if R > 1 else Measures()
-    return Measures(**{k: v.mean(0) for k, v in cols.items()}), se
+    return Measures(**{k: v.mean(0) for k, v in cols.items()}), se, Measures(**cols)
 
 
 def start(d, p_cot, lam, pretrain_steps, *, optimum=None, noise=0.0, noise_kind="final", replicates=1,
@@ -144,17 +144,18 @@ def star(d, p_cot, lam, rounds, start: Start, *, samples=None, reward="cot", tem
     (:func:`linparity.simulate.run_star`; ``options`` go to :class:`StarConfig`: epochs, lr,
     batch_size, n_eval). ``extra``: ``kept_fraction`` ``(rounds+1,)`` (the measured fraction kept in
     rounds 1..n, then E[r] of the last model), ``distinct_inputs`` (mean over replicates),
-    ``rl_samples``, ``continue_settings`` (variant 'continue'), ``models``."""
+    ``rl_samples``, ``continue_settings`` (variant 'continue'), ``models``; ``replicates``: the R
+    series ``(R, rounds+1)`` whose means are ``mean``."""
     cfg = StarConfig(rounds=rounds, samples=samples, reward=reward, temperature=temperature, variant=variant,
                      lam=lam_triple(lam, positive=True), **options)
     res = run_star(start.models, cfg, rng, progress=progress)
-    mean, se = _series(res, ("pi_long", "greedy_accuracy", "mean_length", "expected_reward"))
+    mean, se, reps = _series(res, ("pi_long", "greedy_accuracy", "mean_length", "expected_reward"))
     extra = {"kept_fraction": np.concatenate([res.kept_fraction_.mean(0), res.expected_reward_[:, -1:].mean(0)]),
              "distinct_inputs": float(res.distinct_inputs_.mean()), "rl_samples": cfg.rounds * cfg.samples,
              "models": res.models_}
     if cfg.variant == "continue":
         extra["continue_settings"] = {"epochs": cfg.epochs, "lr": cfg.lr, "batch_size": cfg.batch_size}
-    return Trajectory(ROUTE, "star", cfg.variant, np.arange(cfg.rounds + 1), mean, se, extra)
+    return Trajectory(ROUTE, "star", cfg.variant, np.arange(cfg.rounds + 1), mean, se, extra, reps)
 
 
 def pg(d, p_cot, lam, steps, start: Start, *, algo="reinforce", lr=1.0, batch_size=256, group_size=8,
@@ -167,7 +168,7 @@ def pg(d, p_cot, lam, steps, start: Start, *, algo="reinforce", lr=1.0, batch_si
                    temperature=temperature, baseline=baseline, eval_every=1, length_penalty=length_penalty,
                    **options)
     res = run_pg(start.models, cfg, rng)
-    mean, se = _series(res, ("expected_reward", "pi_long", "greedy_accuracy", "mean_length"))
+    mean, se, _ = _series(res, ("expected_reward", "pi_long", "greedy_accuracy", "mean_length"))
     extra = {"distinct_inputs": float(res.distinct_inputs_.mean()),
              "rl_samples": cfg.steps * cfg.batch_size * (cfg.group_size if cfg.algo == "grpo" else 1),
              "rl_distinct_draws": cfg.steps * cfg.batch_size, "models": res.models_}
