@@ -211,7 +211,7 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
 
     Returns
     -------
-    dict with ``command``, ``task``, ``d`` and ``digits`` (the task's size; the other None), ``p_cot``,
+    dict with ``command``, ``task``, its size ``d`` (parity) or ``digits`` (multiplication), ``p_cot``,
     ``config`` (architecture), ``seed``, ``device``, the
     per-evaluation arrays ``eval_steps``, ``greedy_accuracy``, ``greedy_length``, ``pi_long``,
     ``mean_length``, ``long_fraction`` (``pi_long`` None for multiplication), the per-step ``loss`` (and for RL ``kept_fraction``,
@@ -270,8 +270,8 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
         if folder is not None:
             log["checkpoint"] = save_checkpoint(os.path.join(folder, f"{command}_final.pt"), model,
                                                 p_cot=p_cot, stage=command)
-    out.update({"task": o["task"], "d": o["d"], "digits": o["digits"], "p_cot": p_cot,
-                "config": model.config.to_dict()})
+    size = "digits" if o["task"] == "multiplication" else "d"
+    out.update({"task": o["task"], size: o[size], "p_cot": p_cot, "config": model.config.to_dict()})
     out.update(log)
     out["final"] = {k: log[k][-1] for k in ("greedy_accuracy", "greedy_length", "pi_long",
                                             "mean_length", "long_fraction")}
