@@ -31,7 +31,8 @@ Configurations (``mode``):
   steps x 128 fresh samples; sized so that T1-T6 together take about 10 minutes on 2 cores) and
   ``"large"`` (``--only T3 --scale large``: d = 25 for the threshold sweep, the paper's d).
 * ``"paper"`` (``--scale paper --device cuda``, a GPU; benchmarks/gpu_paper.sh): T1/T2 at d = 50
-  (depth 2, width 128, 3,000 NTP steps x 256), T3 at d = 25 (one seed per p). Not yet run on a GPU.
+  (depth 2, width 128, 3,000 NTP steps x 256), T3 at d = 25 (1,500 steps, one seed per p). Not yet
+  run on a GPU.
 * ``seeds`` (T3-T6) is a setting: the runs are independent, so S seeds cost S times one seed's time.
 """
 from __future__ import annotations
@@ -82,7 +83,7 @@ T1_SETTINGS = {
     "full": dict(**_MODEL_D16, steps=1500, batch_size=256, lr=1e-3, warmup=100, decay_steps=300,
                  lr_final=2e-4, p_grid=(0.1, 0.2, 0.25, 0.3, 0.4, 0.45, 0.6), n_eval=1024, jobs=2),
     "paper": dict(**_MODEL_D50, steps=3000, batch_size=256, lr=1e-3, warmup=100, decay_steps=500,
-                  lr_final=2e-4, p_grid=(0.1, 0.2, 0.45, 0.6), n_eval=1024, jobs=1, device="cuda"),
+                  lr_final=2e-4, p_grid=(0.2, 0.45), n_eval=1024, jobs=1, device="cuda"),
 }
 #: T2 settings per mode: the NTP fields of T1 at one p_cot, then STaR: rounds, samples (fresh
 #: inputs per round), epochs (passes over the kept set per round), star_lr (AdamW).
@@ -110,8 +111,8 @@ T3_SETTINGS = {
     "large": dict(d=25, depth=2, width=128, heads=4, steps=2000, batch_size=256, lr=1e-3, warmup=100,
                   decay_steps=400, lr_final=2e-4, n_eval=1024,
                   p_grid=(0.2, 0.25, 0.3, 0.333, 0.37, 0.4, 0.45), seeds=3),
-    "paper": dict(d=25, depth=2, width=128, heads=4, steps=2000, batch_size=256, lr=1e-3, warmup=100,
-                  decay_steps=400, lr_final=2e-4, n_eval=1024,
+    "paper": dict(d=25, depth=2, width=128, heads=4, steps=1500, batch_size=256, lr=1e-3, warmup=100,
+                  decay_steps=300, lr_final=2e-4, n_eval=1024,
                   p_grid=(0.2, 0.25, 0.3, 0.333, 0.37, 0.4, 0.45), seeds=1, device="cuda"),
 }
 #: T4 (RL grid): pre-train at p_cot, then every algorithm x reward x temperature. STaR: rounds of

@@ -17,7 +17,7 @@ sums, least-significant digit first). Seeds: ``[entropy, *spawn_key, r]`` for se
 
 Configurations (``mode``): ``tiny`` (tests), ``main`` (full figure mode; n = 2, sized from CPU
 probes on the shared 2-core machine), ``large`` (``--scale large``: n = 3), ``paper``
-(``--scale paper``, a GPU: n = 5, width 256).
+(``--scale paper``, a GPU: n = 5, depth 2, width 128; not yet run on a GPU).
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ T7_SETTINGS = {
     "large": dict(digits=3, depth=2, width=64, heads=4, steps=1600, batch_size=128, lr=1e-3, warmup=50, p_cot=0.1,
                   rounds=8, star_samples=1024, epochs=2, star_lr=5e-4, pg_steps=60, pg_batch=32, group=8,
                   pg_lr=3e-4, n_eval=512, seeds=1),
-    "paper": dict(digits=5, depth=4, width=256, heads=8, steps=3000, batch_size=256, lr=5e-4, warmup=200, p_cot=0.1,
-                  rounds=8, star_samples=4096, epochs=2, star_lr=2e-4, pg_steps=100, pg_batch=64, group=8,
-                  pg_lr=1e-4, n_eval=1024, seeds=1, device="cuda"),
+    "paper": dict(digits=5, depth=2, width=128, heads=4, steps=3000, batch_size=256, lr=1e-3, warmup=100, p_cot=0.1,
+                  rounds=8, star_samples=4096, epochs=2, star_lr=5e-4, pg_steps=100, pg_batch=64, group=8,
+                  pg_lr=3e-4, n_eval=1024, seeds=1, device="cuda"),
 }
 
 
