@@ -49,13 +49,14 @@ from .. import closed_form as cf
 from .._checks import check_int, spawn
 from ..sweep import SweepSpec, register_task, run_sweep
 from ..transformer.model import TransformerConfig, build_model
-from ..transformer.train import evaluate, grpo, pretrain, reinforce, star
+from ..transformer.train import evaluate, grpo, pretrain, reinforce, resolve_device, star
 from .star import ideal_curves
 
 __all__ = ["LAM", "ACC_TOL", "CALIB_TOL", "GENERALISED", "MODES", "T1_SETTINGS", "T2_SETTINGS",
            "T3_SETTINGS", "T4_SETTINGS", "T5_SETTINGS", "T6_SETTINGS", "one_thread", "ntp_text",
            "binomial_se", "t1_data", "t2_data", "t3_data", "t4_data", "t5_data", "t6_data",
-           "ntp_task", "star_task", "rl_grid_task", "early_task", "linear_threshold_curves"]
+           "ntp_task", "star_task", "rl_grid_task", "early_task", "linear_threshold_curves",
+           "resolve_device"]
 
 #: linear-model regularisation used for the overlaid closed form (small: close to lam -> 0)
 LAM = 1e-3

@@ -152,7 +152,7 @@ def _check_device(device: str) -> str:
     import importlib.util
     if importlib.util.find_spec("torch") is None:
         raise ValueError("--device: the transformer figures need torch (pip install -e '.[transformer]')")
-    from ..transformer.train import resolve_device
+    from ..experiments.transformer import resolve_device
     try:
         return resolve_device(device)
     except ValueError as e:
