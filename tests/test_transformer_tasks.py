@@ -180,3 +180,12 @@ def test_cli_every_command_takes_the_task(tmp_path, capsys):
         assert (out["task"], out["digits"]) == ("multiplication", 2)
     assert main(["transformer", "star", "--checkpoint", str(ck / "final.pt"), "--task", "parity"]) == 2
     assert "--task: 'parity' conflicts with --checkpoint" in capsys.readouterr().err
+
+
+def test_cli_refuses_multiplication_work_by_digits(monkeypatch, capsys):
+    from linparity.cli import main
+    monkeypatch.setenv("LINPARITY_MAX_SECONDS", "2")
+    # 9 digits: a 288-token context; lowering --digits to 1 shrinks the estimate the most
+    assert main(["transformer", "pretrain", "--task", "multiplication", "--digits", "9", "--steps", "50"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "--digits" in err[0]
