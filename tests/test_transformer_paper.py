@@ -56,3 +56,16 @@ def test_gpu_script_dry_run_on_the_cpu(tmp_path, capsys):
     for name in ("T1", "T2", "T3", "T7"):
         assert f"| {name} |" in report or f"{name} (tiny" in report
     assert "multiplication" in report
+
+
+def test_seeds_and_device_are_settings():
+    s = ex._settings(ex.T3_SETTINGS, "main", device="cpu", seeds=3)
+    assert (s["seeds"], s["device"]) == (3, "cpu") and ex.T3_SETTINGS["main"]["seeds"] == 1   # the table is untouched
+    assert ex._settings(ex.T3_SETTINGS, "main") == ex.T3_SETTINGS["main"]
+    with pytest.raises(ValueError, match="seeds"):
+        ex._settings(ex.T3_SETTINGS, "main", seeds=0)
+
+
+def test_figures_refuse_zero_seeds(tmp_path, capsys):
+    assert fcli.main(["--only", "T3", "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: --seeds: must be >= 1")

@@ -201,12 +201,16 @@ def _seed(params) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(e), spawn_key=tuple(int(k) for k in key))
 
 
-def _settings(table, mode, device=None) -> dict:
-    """The setting ``table[mode]``; ``device`` (when given) replaces its device (default cpu), so that
-    the runs' cache key names the device."""
+def _settings(table, mode, device=None, seeds=None) -> dict:
+    """The setting ``table[mode]``; ``device`` and ``seeds`` (when given) replace its device (default
+    cpu) and replicate count, so that the runs' cache key names them (seed r of S runs the same
+    stream whatever S: more seeds add runs, they do not change the first ones)."""
     if mode not in table:
         raise ValueError(f"mode: must be one of {tuple(table)}, got {mode!r}")
-    return {**table[mode], **({} if device is None else {"device": device})}
+    over = {k: v for k, v in (("device", device), ("seeds", seeds)) if v is not None}
+    if "seeds" in over:
+        over["seeds"] = check_int("seeds", seeds, 1)
+    return {**table[mode], **over}
 
 
 def _sweep(task, points, out_dir, name, jobs, progress, imports=("linparity.experiments.transformer",)):
@@ -371,8 +375,8 @@ def t2_data(out_dir, mode, ss, progress=False, device=None) -> dict:
                     "mean_length": np.asarray(lin.mean_length)}, "n_star": float(cf.n_star(p0))}
 
 
-def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain, device=None):
-    s = _settings(table, mode, device)
+def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain, device=None, seeds=None):
+    s = _settings(table, mode, device, seeds)
     grid = np.array(s["p_grid"])  # (P,)
     S = int(s["seeds"])
     pts = [{"s": s, "p": float(p), "chain": chain, "seed": [int(ss.entropy), *ss.spawn_key, i, r]}
@@ -383,23 +387,23 @@ def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain, device=Non
             "pi_long_correct": get("pi_long_correct"), "lin": linear_threshold_curves(s["d"])}
 
 
-def t3_data(out_dir, mode, ss, jobs=2, progress=False, device=None) -> dict:
+def t3_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T3: the threshold sweep, ``seeds`` fresh runs per p (seed [.., i, r] for p_grid[i], seed r);
     acc, pi_long, pi_long_correct ``(P, S)``; the linear curves."""
-    return _grid_data(T3_SETTINGS, "T3", out_dir, mode, ss, jobs, progress, "full", device)
+    return _grid_data(T3_SETTINGS, "T3", out_dir, mode, ss, jobs, progress, "full", device, seeds)
 
 
-def t6_data(out_dir, mode, ss, jobs=2, progress=False, device=None) -> dict:
+def t6_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T6: the threshold sweep on D(p) with leap-2 partial chains (``Mixture(chain='leap2')``)."""
-    return _grid_data(T6_SETTINGS, "T6", out_dir, mode, ss, jobs, progress, "leap2", device)
+    return _grid_data(T6_SETTINGS, "T6", out_dir, mode, ss, jobs, progress, "leap2", device, seeds)
 
 
-def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None) -> dict:
+def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T4: per algorithm (and seed) one pre-training at p_cot, then the reward x temperature grid.
 
     Returns s, pairs [(reward, tau)], and per algorithm ``acc``/``long``/``len``: lists over seeds of
     lists over pairs of per-evaluation arrays; ``pre`` the checkpoints' metrics."""
-    s = _settings(T4_SETTINGS, mode, device)
+    s = _settings(T4_SETTINGS, mode, device, seeds)
     pairs = [(r, float(t)) for r in s["rewards"] for t in s["temperatures"]]
     S = int(s["seeds"])
     # one checkpoint per seed, shared by the three algorithms: the NTP children do not depend on algo
@@ -415,10 +419,10 @@ def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None) -> dict:
     return out
 
 
-def t5_data(out_dir, mode, ss, jobs=1, progress=False, device=None) -> dict:
+def t5_data(out_dir, mode, ss, jobs=1, progress=False, device=None, seeds=None) -> dict:
     """T5: STaR from snapshots of one NTP run; arrays ``(S, K, n_rewards, rounds+1)`` and the
     snapshots' metrics ``(S, K)``."""
-    s = _settings(T5_SETTINGS, mode, device)
+    s = _settings(T5_SETTINGS, mode, device, seeds)
     S = int(s["seeds"])
     pts = [{"s": s, "seed": [int(ss.entropy), *ss.spawn_key, r]} for r in range(S)]
     res = _sweep("linparity.transformer.early", pts, out_dir, f"T5-{mode}", jobs, progress)

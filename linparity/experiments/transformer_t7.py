@@ -93,10 +93,10 @@ def t7_task(params: dict, rng=None) -> dict:
     return out
 
 
-def t7_data(out_dir, mode, ss, jobs=1, progress=False, device=None) -> dict:
+def t7_data(out_dir, mode, ss, jobs=1, progress=False, device=None, seeds=None) -> dict:
     """T7: ``seeds`` runs of :func:`t7_task` (cached under ``out_dir/sweeps/T7-<mode>``); every
     array stacked over seeds ``(S, ...)``, and the setting ``s``."""
-    s = _settings(T7_SETTINGS, mode, device)
+    s = _settings(T7_SETTINGS, mode, device, seeds)
     pts = [{"s": s, "seed": [int(ss.entropy), *ss.spawn_key, r]} for r in range(int(s["seeds"]))]
     res = _sweep("linparity.transformer.t7", pts, out_dir, f"T7-{mode}", jobs, progress,
                  imports=["linparity.experiments.transformer_t7"])

@@ -3,7 +3,8 @@
 Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers; default
 the machine's cores), ``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for
 ``--quick``, so a quick run never touches the committed full-mode gallery), ``--seed S``,
-``--no-progress``, ``--scale {main,large,paper,tiny}`` and ``--device`` (transformer figures: :data:`SCALES`).
+``--no-progress``, ``--scale {main,large,paper,tiny}``, ``--seeds`` and ``--device`` (transformer figures:
+:data:`SCALES`).
 Bad flags
 and an output folder that cannot take the report print one line on stderr and exit with status 2,
 before anything is computed; Ctrl-C prints one line and exits with 130.
@@ -80,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="transformer figures: 'large' runs T3 at the paper's d = 25 (21 runs; about 3.7 h on 2 cores) "
                          "and T7 at n = 3 digits; 'paper' the paper's sizes (T1/T2 d = 50, T3 d = 25, T7 n = 5) for a "
                          "GPU; 'tiny' toy sizes (a dry run)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="replicates of T3-T7 (default each mode's, 1 in full mode); S seeds cost S times one "
+                         "seed's time (full mode, idle 2-core machine: T3 about 2 min, T4 2 min, T5 1 min, T6 2 min, "
+                         "T7 about 12 min per seed) and seed r's runs do not depend on S")
     ap.add_argument("--device", default=None,
                     help="torch device of the transformer figures: cpu, cuda, cuda:k or auto (default: cpu, "
                          "cuda for --scale paper)")
@@ -104,13 +109,13 @@ def _skip(names, reason, log) -> list:
 
 
 def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None,
-                 device=None):
+                 device=None, seeds=None):
     """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
     installed, in full mode only; ``done(result)`` is called after each figure.
 
     Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16, T3-T6 at d = 12
     (depth 2, width 64, 600 NTP steps x 128); ``scale`` picks other modes (:data:`SCALES`) and ``device``
-    replaces each mode's torch device. Runs are cached
+    replaces each mode's torch device, ``seeds`` the replicate count of T3-T7. Runs are cached
     under ``out/sweeps/T<k>-<mode>`` (the sweep engine), so a rerun reuses them. ``--quick`` skips
     them. Seeds: ``SEED_KEYS`` children of ``SeedSequence(S)``. A figure that raises is logged and
     skipped, so the linear-model report is still written.
@@ -137,7 +142,7 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
         t0 = time.time()
         try:
             r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
-                                  jobs=jobs, progress=progress, device=device)
+                                  jobs=jobs, progress=progress, device=device, seeds=seeds)
         except Exception as exc:  # report, never hide; the linear-model report is still written
             done(_skip([name], f"failed: {exc.__class__.__name__}: {exc}", log)[0])
             continue
@@ -218,7 +223,7 @@ def _header(quick, seed, results) -> str:
 
 
 def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
-                scale="main", device=None) -> list:
+                scale="main", device=None, seeds=None) -> list:
     """Run the named figures (F1..F11, then T1..T6) and write REPORT.md; returns the report's FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
@@ -250,7 +255,7 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True,
                             progress)
         done(res, time.time() - t0)
     _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log, jobs, progress, scale, done,
-                 device)
+                 device, seeds)
     results = merge(recorded, fresh, order)
     path = write_report(out, results, _header(quick, seed, results))
     c = verdict_counts(results)
@@ -273,6 +278,8 @@ def main(argv=None) -> int:
                         "quick" if args.quick else "full", names)
         if "F5" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
             runs_dir()
+        if args.seeds is not None and args.seeds < 1:
+            raise ValueError(f"--seeds: must be >= 1, got {args.seeds}")
         if args.device is not None:
             args.device = _check_device(args.device)
     except ValueError as exc:
@@ -281,7 +288,7 @@ def main(argv=None) -> int:
     try:
         jobs = CORES if args.jobs == -1 else args.jobs
         run_figures(names, args.quick, out, args.seed, jobs, not args.no_progress, scale=args.scale,
-                    device=args.device)
+                    device=args.device, seeds=args.seeds)
     except KeyboardInterrupt:
         print(f"error: interrupted; the figures finished before it are in {out / REPORT_MD}", file=sys.stderr)
         return 130

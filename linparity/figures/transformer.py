@@ -11,7 +11,9 @@
 * T7: n-digit multiplication: NTP on few long demonstrations, then STaR and GRPO.
 
 Each figure function has the signature ``f(out, mode, ss, jobs=2, progress=False, device=None) ->
-FigureResult`` (``device``: the torch device of every run, default each mode's, cpu but for ``paper``); ``mode`` picks a configuration of the experiments module (T1/T2: quick, main,
+FigureResult`` (``device``: the torch device of every run, default each mode's, cpu but for ``paper``;
+``seeds``: the replicate count of T3-T7, default each mode's; T1 and T2 have one run per point and
+ignore it); ``mode`` picks a configuration of the experiments module (T1/T2: quick, main,
 full; T3: tiny, main, large; T4-T6: tiny, main; T7: tiny, main, large, paper). Every row's criterion is fixed in this file
 before the runs.
 """
@@ -50,7 +52,7 @@ def _model_text(s) -> str:
 
 
 # ------------------------------------------------------------------------------------ T1
-def t1(out, mode="main", ss=None, jobs=None, progress=False, device=None) -> FigureResult:
+def t1(out, mode="main", ss=None, jobs=None, progress=False, device=None, seeds=None) -> FigureResult:
     """T1: greedy accuracy and exact pi(long) after NTP at each p of the grid (one run per p), with
     the linear regularised NTP optimum. Rows: accuracy within ACC_TOL of 1/2 for
     p < 1/3, >= GENERALISED for p > 1/3, |pi(long) - p| <= CALIB_TOL for every p."""
@@ -102,7 +104,7 @@ def t1(out, mode="main", ss=None, jobs=None, progress=False, device=None) -> Fig
 
 
 # ------------------------------------------------------------------------------------ T2
-def t2(out, mode="main", ss=None, jobs=None, progress=False, device=None) -> FigureResult:
+def t2(out, mode="main", ss=None, jobs=None, progress=False, device=None, seeds=None) -> FigureResult:
     """T2: STaR after NTP at p_cot = 0.2 against the ideal recursion and the linear exact map.
 
     Rows: greedy accuracy reaches GENERALISED within the rounds; final mean sampled
@@ -204,13 +206,13 @@ def _crossing(grid, acc_mean) -> str:
     return f"between p = {grid[tail - 1]:g} and {grid[tail]:g}"
 
 
-def t3(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> FigureResult:
+def t3(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T3: the threshold sweep (7 p values around 1/3, ``seeds`` runs each).
 
     Rows (fixed before the run): mean greedy accuracy within ACC_TOL of 1/2 at every p <= 0.3
     and >= GENERALISED at every p >= 0.37 (p = 0.333 is left out: on the threshold); calibration
     |pi(long) - p| <= CALIB_TOL at every p and seed."""
-    r = ex.t3_data(out, mode, ss, jobs, progress, device)
+    r = ex.t3_data(out, mode, ss, jobs, progress, device, seeds)
     s, grid, acc, pil = r["s"], r["grid"], r["acc"], r["pi_long"]
     d, S, n = s["d"], acc.shape[1], s["n_eval"]
     fig = _threshold_plot(r, "T3", "threshold sweep", "L(x)")
@@ -239,7 +241,7 @@ def t3(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> Figure
     return FigureResult("T3", caption, summary, rows, files)
 
 
-def t6(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> FigureResult:
+def t6(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T6: the NTP threshold with leap-2 partial chains (x_1x_2, x_1..x_4, ..., chi(x), EOS).
 
     Rows (fixed before the run): (a) the paper's report, NTP generalises below 1/3: mean greedy
@@ -247,7 +249,7 @@ def t6(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> Figure
     chain but not chi(x) from the short answers: the first greedy token is s_2 (probability
     p + (1-p)/2), then it continues iff 2p/(1+p) > 1/2, i.e. p > 1/3, so accuracy 1/2 below
     1/3 (within ACC_TOL at every p <= 0.3) and >= GENERALISED at p = 0.4."""
-    r = ex.t6_data(out, mode, ss, jobs, progress, device)
+    r = ex.t6_data(out, mode, ss, jobs, progress, device, seeds)
     s, grid, acc = r["s"], r["grid"], r["acc"]
     d, S = s["d"], acc.shape[1]
     fig = _threshold_plot(r, "T6", "leap-2 chains", "leap-2 chain")
@@ -277,14 +279,14 @@ def t6(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> Figure
 
 
 # ------------------------------------------------------------------------------------ T4
-def t4(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> FigureResult:
+def t4(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T4: the RL grid from one p_cot < 1/3 checkpoint (per seed; the three algorithms start
     from the same checkpoint).
 
     Rows (fixed before the run): (a) the paper's noted failure, STaR + tau = 1.5 + r_e2e ends
     below GENERALISED; (b) for each algorithm, r_cot at tau = 1 ends >= GENERALISED within the
     stated budget."""
-    r = ex.t4_data(out, mode, ss, jobs, progress, device)
+    r = ex.t4_data(out, mode, ss, jobs, progress, device, seeds)
     s, pairs, runs = r["s"], r["pairs"], r["runs"]
     algos = list(s["algos"])
     final = {a: np.array([[runs[a]["acc"][sd][k][-1] for k in range(len(pairs))] for sd in range(s["seeds"])]).mean(0)
@@ -336,7 +338,7 @@ def t4(out, mode="main", ss=None, jobs=2, progress=False, device=None) -> Figure
 
 
 # ------------------------------------------------------------------------------------ T5
-def t5(out, mode="main", ss=None, jobs=1, progress=False, device=None) -> FigureResult:
+def t5(out, mode="main", ss=None, jobs=1, progress=False, device=None, seeds=None) -> FigureResult:
     """T5: STaR from snapshots of one NTP run (lengths in steps); length and accuracy per round.
 
     A snapshot is "too early" when its chain is not learned: pi(L(x)|x) < pi(long)/2. Rows
@@ -344,7 +346,7 @@ def t5(out, mode="main", ss=None, jobs=1, progress=False, device=None) -> Figure
     fails (final accuracy < GENERALISED) while the mean length grows by more than 5 standard
     errors; the linear model (F8, README finding 8) instead shrinks towards short answers;
     (b) control: STaR from the last snapshot generalises."""
-    r = ex.t5_data(out, mode, ss, jobs, progress, device)
+    r = ex.t5_data(out, mode, ss, jobs, progress, device, seeds)
     s = r["s"]
     L, rewards, d = list(s["lengths"]), list(s["rewards"]), s["d"]
     acc, ln = r["acc"].mean(0), r["len"].mean(0)  # (K, nr, R+1)
@@ -396,14 +398,14 @@ def t5(out, mode="main", ss=None, jobs=1, progress=False, device=None) -> Figure
 
 
 # ------------------------------------------------------------------------------------ T7
-def t7(out, mode="main", ss=None, jobs=1, progress=False, device=None) -> FigureResult:
+def t7(out, mode="main", ss=None, jobs=1, progress=False, device=None, seeds=None) -> FigureResult:
     """T7: n-digit multiplication. Long-only NTP (control), NTP on the mixture at p_cot, then STaR
     and GRPO (r_cot, tau = 1) from the mixture checkpoint; greedy accuracy, sampled long fraction
     and mean length per round / evaluation.
 
     Rows (fixed before the run; means over seeds): long-only NTP reaches >= LEARNED; mixture NTP
     stays <= LOW; STaR and GRPO each end >= LEARNED with the long fraction up by > 5 binomial se."""
-    r = ex7.t7_data(out, mode, ss, jobs, progress, device)
+    r = ex7.t7_data(out, mode, ss, jobs, progress, device, seeds)
     s = r["s"]
     n, p, S, ne = s["digits"], s["p_cot"], r["long_greedy_accuracy"].shape[0], s["n_eval"]
     Lmax = 3 * n * n + 2 * n
