@@ -1,7 +1,6 @@
 """The GPU path: figures --device/--scale and benchmarks/gpu_paper.py, dry-run on the CPU at toy sizes."""
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from .._checks import as_generator, check_int, check_temperature
-from ..data import response_length
 from .limits import check_option
 from .tasks import MAX_DIGITS, TASKS, Parity, make_task
 
@@ -38,9 +37,8 @@ __all__ = ["PLUS", "MINUS", "EOS", "SEP", "N_OUT", "TransformerConfig", "CausalT
            "sequence_log_prob", "generate", "generate_uncached", "n_parameters", "torch_seed",
            "make_generator", "build_model"]
 
-PLUS, MINUS, EOS, SEP = 0, 1, 2, 3
-N_IN = 4   # input vocabulary size
-N_OUT = 3  # output vocabulary: +1, -1, EOS
+PLUS, MINUS, EOS, SEP = Parity.PLUS, Parity.MINUS, Parity.EOS, Parity.SEP   # the parity task's ids
+N_OUT = Parity.n_out  # parity's output vocabulary: +1, -1, EOS
 
 
 @dataclass(frozen=True)
