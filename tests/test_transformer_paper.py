@@ -58,11 +58,11 @@ def test_gpu_script_dry_run_on_the_cpu(tmp_path, capsys):
 
 
 def test_seeds_and_device_are_settings():
-    s = ex._settings(ex.T3_SETTINGS, "main", device="cpu", seeds=3)
+    s = ex.settings_of(ex.T3_SETTINGS, "main", device="cpu", seeds=3)
     assert (s["seeds"], s["device"]) == (3, "cpu") and ex.T3_SETTINGS["main"]["seeds"] == 1   # the table is untouched
-    assert ex._settings(ex.T3_SETTINGS, "main") == ex.T3_SETTINGS["main"]
+    assert ex.settings_of(ex.T3_SETTINGS, "main") == ex.T3_SETTINGS["main"]
     with pytest.raises(ValueError, match="seeds"):
-        ex._settings(ex.T3_SETTINGS, "main", seeds=0)
+        ex.settings_of(ex.T3_SETTINGS, "main", seeds=0)
 
 
 def test_figures_refuse_zero_seeds(tmp_path, capsys):

@@ -56,7 +56,7 @@ __all__ = ["LAM", "ACC_TOL", "CALIB_TOL", "GENERALISED", "MODES", "T1_SETTINGS",
            "T3_SETTINGS", "T4_SETTINGS", "T5_SETTINGS", "T6_SETTINGS", "one_thread", "ntp_text",
            "binomial_se", "t1_data", "t2_data", "t3_data", "t4_data", "t5_data", "t6_data",
            "ntp_task", "star_task", "rl_grid_task", "early_task", "linear_threshold_curves",
-           "resolve_device"]
+           "resolve_device", "run_seed", "settings_of", "run_points"]
 
 #: linear-model regularisation used for the overlaid closed form (small: close to lam -> 0)
 LAM = 1e-3
@@ -196,12 +196,13 @@ def binomial_se(a, n) -> float:
     return math.sqrt(max(a * (1 - a), 0.0) / n)
 
 
-def _seed(params) -> np.random.SeedSequence:
+def run_seed(params) -> np.random.SeedSequence:
+    """The SeedSequence of a run from its parameters: ``params["seed"] = [entropy, *spawn_key]``."""
     e, *key = params["seed"]
     return np.random.SeedSequence(int(e), spawn_key=tuple(int(k) for k in key))
 
 
-def _settings(table, mode, device=None, seeds=None) -> dict:
+def settings_of(table, mode, device=None, seeds=None) -> dict:
     """The setting ``table[mode]``; ``device`` and ``seeds`` (when given) replace its device (default
     cpu) and replicate count, so that the runs' cache key names them (seed r of S runs the same
     stream whatever S: more seeds add runs, they do not change the first ones)."""
@@ -213,7 +214,7 @@ def _settings(table, mode, device=None, seeds=None) -> dict:
     return {**table[mode], **over}
 
 
-def _sweep(task, points, out_dir, name, jobs, progress, imports=("linparity.experiments.transformer",)):
+def run_points(task, points, out_dir, name, jobs, progress, imports=("linparity.experiments.transformer",)):
     """Run (or reuse from ``out_dir/sweeps/name``) one task per point (registered by a module of
     ``imports``); returns the results in point order (one dict of arrays each)."""
     pts = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()} for p in points]
@@ -233,7 +234,7 @@ def ntp_task(params: dict, rng=None) -> dict:
     setting ``params["s"]``; returns the final held-out metrics (floats). Seed: ``params["seed"]``
     split into (initialisation, NTP) children, as T1 always did."""
     s = params["s"]
-    g_init, g_train = spawn(np.random.default_rng(_seed(params)), 2)
+    g_init, g_train = spawn(np.random.default_rng(run_seed(params)), 2)
     with one_thread():
         log = _pre(_model(s, g_init), float(params["p"]), s, g_train, params.get("chain", "full"))
     return {k: float(log[k][-1]) for k in _METRICS}
@@ -244,7 +245,7 @@ def star_task(params: dict, rng=None) -> dict:
     """T2: fresh model, NTP at s["p_cot"], then STaR (r_cot, tau = 1); seed children (init, NTP,
     STaR). Returns the STaR log's per-round arrays and the NTP end's pi(L(x)|x)."""
     s = params["s"]
-    g_init, g_pre, g_rl = spawn(_seed(params), 3)
+    g_init, g_pre, g_rl = spawn(run_seed(params), 3)
     with one_thread():
         model = _model(s, g_init)
         pre = _pre(model, s["p_cot"], s, g_pre)
@@ -278,7 +279,7 @@ def rl_grid_task(params: dict, rng=None) -> dict:
     greedy accuracy, exact pi(long), sampled mean length per evaluation) and ``steps_k``."""
     s, algo = params["s"], params["algo"]
     pairs = [(r, t) for r in s["rewards"] for t in s["temperatures"]]
-    kids = spawn(_seed(params), 2 + len(pairs))
+    kids = spawn(run_seed(params), 2 + len(pairs))
     out = {}
     with one_thread():
         base = _model(s, kids[0])
@@ -305,7 +306,7 @@ def early_task(params: dict, rng=None) -> dict:
     s = params["s"]
     L = [int(x) for x in s["lengths"]]
     K, nr = len(L), len(s["rewards"])
-    kids = spawn(_seed(params), 2 + K * nr)
+    kids = spawn(run_seed(params), 2 + K * nr)
     snaps = []
     with one_thread():
         model = _model(s, kids[0])
@@ -321,7 +322,7 @@ def early_task(params: dict, rng=None) -> dict:
         for k in ("acc", "long", "len", "long_correct"):
             out[k] = np.zeros((K, nr, R))
         for i, snap in enumerate(snaps):
-            X_eval = np.random.default_rng(_seed(params)).choice([-1, 1], size=(s["rl_eval"], s["d"])).astype(np.int8)
+            X_eval = np.random.default_rng(run_seed(params)).choice([-1, 1], size=(s["rl_eval"], s["d"])).astype(np.int8)
             m = evaluate(snap, X_eval)
             for k in _METRICS:
                 out[f"pre_{k}"][i] = m[k]
@@ -353,11 +354,11 @@ def t1_data(out_dir, mode, ss, jobs=None, progress=False, device=None) -> dict:
     """T1 runs (one per p, SeedSequence child i of ``ss`` for p_grid[i]) and the linear curves.
 
     Returns s (the setting), grid ``(P,)``, acc / pi_long ``(P,)``, lin (linear_threshold_curves)."""
-    s = _settings(T1_SETTINGS, mode, device)
+    s = settings_of(T1_SETTINGS, mode, device)
     jobs = s["jobs"] if jobs is None else check_int("jobs", jobs, 1)
     grid = np.array(s["p_grid"])  # (P,)
     seeds = [[int(ss.entropy), *ss.spawn_key, i] for i in range(len(grid))]
-    res = _sweep("linparity.transformer.ntp", _points_ntp(s, grid, seeds), out_dir, f"T1-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.ntp", _points_ntp(s, grid, seeds), out_dir, f"T1-{mode}", jobs, progress)
     return {"s": s, "grid": grid, "acc": np.array([float(r["greedy_accuracy"]) for r in res]),
             "pi_long": np.array([float(r["pi_long"]) for r in res]), "lin": linear_threshold_curves(s["d"])}
 
@@ -365,9 +366,9 @@ def t1_data(out_dir, mode, ss, jobs=None, progress=False, device=None) -> dict:
 def t2_data(out_dir, mode, ss, progress=False, device=None) -> dict:
     """T2: the STaR run (seed ``ss``), the ideal recursion from the measured p_0 and the linear
     model's exact STaR map (closed_form.star_map at the lambda = LAM NTP optimum)."""
-    s = _settings(T2_SETTINGS, mode, device)
+    s = settings_of(T2_SETTINGS, mode, device)
     seed = [int(ss.entropy), *ss.spawn_key]
-    log = _sweep("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
+    log = run_points("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
     lin = cf.star_map(cf.ntp_optimum(s["d"], s["p_cot"], LAM), s["d"], LAM, s["rounds"])
     p0 = float(log["pi_long"][0])
     return {"s": s, "log": log, "ideal": ideal_curves(p0, s["d"], s["rounds"]),
@@ -376,12 +377,12 @@ def t2_data(out_dir, mode, ss, progress=False, device=None) -> dict:
 
 
 def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain, device=None, seeds=None):
-    s = _settings(table, mode, device, seeds)
+    s = settings_of(table, mode, device, seeds)
     grid = np.array(s["p_grid"])  # (P,)
     S = int(s["seeds"])
     pts = [{"s": s, "p": float(p), "chain": chain, "seed": [int(ss.entropy), *ss.spawn_key, i, r]}
            for i, p in enumerate(grid) for r in range(S)]
-    res = _sweep("linparity.transformer.ntp", pts, out_dir, f"{name}-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.ntp", pts, out_dir, f"{name}-{mode}", jobs, progress)
     get = lambda k: np.array([float(r[k]) for r in res]).reshape(len(grid), S)  # noqa: E731  (P, S)
     return {"s": s, "grid": grid, "acc": get("greedy_accuracy"), "pi_long": get("pi_long"),
             "pi_long_correct": get("pi_long_correct"), "lin": linear_threshold_curves(s["d"])}
@@ -403,12 +404,12 @@ def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) 
 
     Returns s, pairs [(reward, tau)], and per algorithm ``acc``/``long``/``len``: lists over seeds of
     lists over pairs of per-evaluation arrays; ``pre`` the checkpoints' metrics."""
-    s = _settings(T4_SETTINGS, mode, device, seeds)
+    s = settings_of(T4_SETTINGS, mode, device, seeds)
     pairs = [(r, float(t)) for r in s["rewards"] for t in s["temperatures"]]
     S = int(s["seeds"])
     # one checkpoint per seed, shared by the three algorithms: the NTP children do not depend on algo
     pts = [{"s": s, "algo": a, "seed": [int(ss.entropy), *ss.spawn_key, r]} for a in s["algos"] for r in range(S)]
-    res = _sweep("linparity.transformer.rl_grid", pts, out_dir, f"T4-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.rl_grid", pts, out_dir, f"T4-{mode}", jobs, progress)
     out = {"s": s, "pairs": pairs, "runs": {}}
     for ia, a in enumerate(s["algos"]):
         rs = res[ia * S:(ia + 1) * S]
@@ -422,10 +423,10 @@ def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) 
 def t5_data(out_dir, mode, ss, jobs=1, progress=False, device=None, seeds=None) -> dict:
     """T5: STaR from snapshots of one NTP run; arrays ``(S, K, n_rewards, rounds+1)`` and the
     snapshots' metrics ``(S, K)``."""
-    s = _settings(T5_SETTINGS, mode, device, seeds)
+    s = settings_of(T5_SETTINGS, mode, device, seeds)
     S = int(s["seeds"])
     pts = [{"s": s, "seed": [int(ss.entropy), *ss.spawn_key, r]} for r in range(S)]
-    res = _sweep("linparity.transformer.early", pts, out_dir, f"T5-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.early", pts, out_dir, f"T5-{mode}", jobs, progress)
     out = {"s": s}
     for k in res[0]:
         out[k] = np.stack([r[k] for r in res])

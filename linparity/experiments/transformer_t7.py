@@ -39,7 +39,7 @@ from .._checks import spawn
 from ..sweep import register_task
 from ..transformer.model import TransformerConfig, build_model
 from ..transformer.train import grpo, pretrain, star
-from .transformer import _seed, _settings, _sweep, one_thread
+from .transformer import one_thread, run_points, run_seed, settings_of
 
 __all__ = ["T7_SETTINGS", "t7_task", "t7_data"]
 
@@ -82,7 +82,7 @@ def t7_task(params: dict, rng=None) -> dict:
     per STaR round (round 0 = the checkpoint) and ``grpo_<metric>`` per GRPO evaluation (with
     ``grpo_steps``); metrics greedy_accuracy, long_fraction, mean_length (and STaR's kept_fraction)."""
     s = params["s"]
-    k = spawn(_seed(params), 6)
+    k = spawn(run_seed(params), 6)
     out = {}
     with one_thread():
         for name, p, g_init, g_data in (("long", 1.0, k[0], k[1]), ("ntp", s["p_cot"], k[2], k[3])):
@@ -106,8 +106,8 @@ def t7_task(params: dict, rng=None) -> dict:
 def t7_data(out_dir, mode, ss, jobs=1, progress=False, device=None, seeds=None) -> dict:
     """T7: ``seeds`` runs of :func:`t7_task` (cached under ``out_dir/sweeps/T7-<mode>``); every
     array stacked over seeds ``(S, ...)``, and the setting ``s``."""
-    s = _settings(T7_SETTINGS, mode, device, seeds)
+    s = settings_of(T7_SETTINGS, mode, device, seeds)
     pts = [{"s": s, "seed": [int(ss.entropy), *ss.spawn_key, r]} for r in range(int(s["seeds"]))]
-    res = _sweep("linparity.transformer.t7", pts, out_dir, f"T7-{mode}", jobs, progress,
+    res = run_points("linparity.transformer.t7", pts, out_dir, f"T7-{mode}", jobs, progress,
                  imports=["linparity.experiments.transformer_t7"])
     return {"s": s, **{k: np.stack([r[k] for r in res]) for k in res[0]}}
