@@ -11,14 +11,14 @@ before anything is computed; Ctrl-C prints one line and exits with 130.
 
 The report merges (``report.py``): a run replaces the rows of the figures it recomputes and carries
 over, marked, the recorded rows of every other figure; no run deletes an image or drops a row it
-did not recompute. A requested figure that cannot run (T1-T6 without torch or in quick mode) keeps
+did not recompute. A requested figure that cannot run (T1-T7 without torch or in quick mode) keeps
 its recorded rows, or gets SKIPPED rows with the reason when it has none. The run ends with one
 summary line: claims, PASS, DEVIATION, SKIPPED, rows carried over and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
 (``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
 transformer figures the fixed keys of ``linparity.figures.transformer.SEED_KEYS`` (T1: 8, T2: 9,
-T3..T6: 103..106), so ``--only`` and ``--jobs`` never change a figure's numbers.
+T3..T6: 103..106, T7: 15), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T6 and REPORT.md",
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T7 and REPORT.md",
                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (--out defaults to figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (None: all); the report "
@@ -110,7 +110,7 @@ def _skip(names, reason, log) -> list:
 
 def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None,
                  device=None, seeds=None):
-    """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
+    """The transformer figures ``names`` (T1..T7, linparity.figures.transformer) when torch is
     installed, in full mode only; ``done(result)`` is called after each figure.
 
     Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16, T3-T6 at d = 12
@@ -224,7 +224,7 @@ def _header(quick, seed, results) -> str:
 
 def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
                 scale="main", device=None, seeds=None) -> list:
-    """Run the named figures (F1..F11, then T1..T6) and write REPORT.md; returns the report's FigureResults.
+    """Run the named figures (F1..F11, then T1..T7) and write REPORT.md; returns the report's FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
     run's figures replace their rows, every other recorded figure is carried over (marked), so a
