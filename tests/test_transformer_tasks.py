@@ -189,3 +189,14 @@ def test_cli_refuses_multiplication_work_by_digits(monkeypatch, capsys):
     assert main(["transformer", "pretrain", "--task", "multiplication", "--digits", "9", "--steps", "50"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "--digits" in err[0]
+
+
+def test_a_manifest_from_before_the_task_options_is_a_parity_run(tmp_path):
+    from linparity.transformer.experiment import prepare
+    folder = tmp_path / "ck"
+    o = prepare("pretrain", checkpoint_dir=str(folder), steps=1)
+    opts = {k: v for k, v in o["manifest"]["options"].items() if k not in ("task", "digits")}
+    (folder / "pretrain.run.json").write_text(json.dumps({"command": "pretrain", "options": opts}))
+    prepare("pretrain", checkpoint_dir=str(folder), steps=1)   # the same run: accepted
+    with pytest.raises(ValueError, match="--task"):
+        prepare("pretrain", checkpoint_dir=str(folder), steps=1, task="multiplication", option=lambda n: "--" + n)

@@ -85,6 +85,8 @@ def _check_dir(folder, command, manifest, option) -> Path:
         if not (isinstance(old, dict) and isinstance(old.get("options"), dict)):
             raise ValueError(f"{name}: the manifest {str(path)!r} is not one this package writes (an object "
                              "with 'options'); remove it with the run's checkpoints, or choose another folder")
+        # manifests written before the task options existed are parity runs
+        old = {**old, "options": {"task": "parity", "digits": None, **old["options"]}}
         if old != manifest:
             diff = [k for k in sorted(set(old.get("options", {})) | set(manifest["options"]))
                     if old.get("options", {}).get(k) != manifest["options"].get(k)]
