@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seeds", type=int, default=None,
                     help="replicates of T3-T7 (default each mode's, 1 in full mode); S seeds cost S times one "
                          "seed's time (full mode, idle 2-core machine: T3 about 2 min, T4 2 min, T5 1 min, T6 2 min, "
-                         "T7 about 12 min per seed) and seed r's runs do not depend on S")
+                         "T7 about 6 min per seed) and seed r's runs do not depend on S")
     ap.add_argument("--device", default=None,
                     help="torch device of the transformer figures: cpu, cuda, cuda:k or auto (default: cpu, "
                          "cuda for --scale paper)")
