@@ -280,7 +280,7 @@ def test_main_figure_configuration_meets_issue_6():
     assert len(s3["p_grid"]) == 7 and min(s3["p_grid"]) < 1 / 3 < max(s3["p_grid"])
     assert ex.T3_SETTINGS["large"]["d"] == 25
     with pytest.raises(ValueError, match="mode"):
-        ex.t1_data(".", "paper", np.random.SeedSequence(0))
+        ex.t1_data(".", "huge", np.random.SeedSequence(0))
     with pytest.raises(ValueError, match="jobs"):
         ex.t1_data(".", "main", np.random.SeedSequence(0), jobs=0)
 

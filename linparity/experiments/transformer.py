@@ -24,12 +24,16 @@ second thread is slower on a shared 2-core machine, and a fixed count keeps a ru
 
 Configurations (``mode``):
 
-* T1/T2 keep the ``"quick"`` (d = 6, smoke test), ``"main"`` (what
+* T1/T2 keep the ``"tiny"`` (the GPU script's CPU dry run), ``"quick"`` (d = 6, smoke test), ``"main"`` (what
   ``python -m linparity.figures`` runs: d = 16, depth 2, width 64, 800 NTP steps x 256) and
   ``"full"`` (1,500 steps, 7 p values, 12 rounds).
 * T3-T6 have ``"tiny"`` (tests), ``"main"`` (full figure mode: d = 12, depth 2, width 64, 600 NTP
   steps x 128 fresh samples; sized so that T1-T6 together take about 10 minutes on 2 cores) and
   ``"large"`` (``--only T3 --scale large``: d = 25 for the threshold sweep, the paper's d).
+* ``"paper"`` (``--scale paper --device cuda``, a GPU; benchmarks/gpu_paper.sh): T1/T2 at d = 50
+  (depth 2, width 128, 3,000 NTP steps x 256), T3 at d = 25 (1,500 steps, one seed per p). Not yet
+  run on a GPU.
+* ``seeds`` (T3-T6) is a setting: the runs are independent, so S seeds cost S times one seed's time.
 """
 from __future__ import annotations
 
@@ -45,45 +49,56 @@ from .. import closed_form as cf
 from .._checks import check_int, spawn
 from ..sweep import SweepSpec, register_task, run_sweep
 from ..transformer.model import TransformerConfig, build_model
-from ..transformer.train import evaluate, grpo, pretrain, reinforce, star
+from ..transformer.train import evaluate, grpo, pretrain, reinforce, resolve_device, star
 from .star import ideal_curves
 
 __all__ = ["LAM", "ACC_TOL", "CALIB_TOL", "GENERALISED", "MODES", "T1_SETTINGS", "T2_SETTINGS",
            "T3_SETTINGS", "T4_SETTINGS", "T5_SETTINGS", "T6_SETTINGS", "one_thread", "ntp_text",
            "binomial_se", "t1_data", "t2_data", "t3_data", "t4_data", "t5_data", "t6_data",
-           "ntp_task", "star_task", "rl_grid_task", "early_task", "linear_threshold_curves"]
+           "ntp_task", "star_task", "rl_grid_task", "early_task", "linear_threshold_curves",
+           "resolve_device", "run_seed", "settings_of", "run_points"]
 
 #: linear-model regularisation used for the overlaid closed form (small: close to lam -> 0)
 LAM = 1e-3
 #: the criteria: greedy accuracy "within 0.05 of 0.5", pi(long) "within 0.05 of p_cot",
 #: accuracy ">= 0.99" counts as generalised
 ACC_TOL, CALIB_TOL, GENERALISED = 0.05, 0.05, 0.99
-MODES = ("quick", "main", "full")
+MODES = ("tiny", "quick", "main", "full", "paper")
 
 _MODEL_QUICK = dict(d=6, depth=2, width=32, heads=2)
 _MODEL_D16 = dict(d=16, depth=2, width=64, heads=4)
+#: the paper's main size (THEORY §7), first configuration: d = 50, depth 2, width 128 (a GPU)
+_MODEL_D50 = dict(d=50, depth=2, width=128, heads=4)
 #: T1 settings per mode. Fields: model (d, depth, width, heads); steps and batch_size of online
 #: NTP in total (fresh samples each step); lr and warmup (linear warm-up steps) of AdamW;
 #: decay_steps and lr_final (the last decay_steps steps run at lr_final, see ``_pre``; absent = 0);
 #: p_grid (p_cot values, one run each); n_eval (held-out fresh inputs for the metrics); jobs
 #: (processes).
 T1_SETTINGS = {
+    "tiny": dict(d=4, depth=1, width=16, heads=2, steps=6, batch_size=16, lr=3e-3, warmup=0, n_eval=32,
+                 p_grid=(0.2, 0.45), jobs=1),
     "quick": dict(**_MODEL_QUICK, steps=400, batch_size=64, lr=3e-3, warmup=20,
                   p_grid=(0.1, 0.2, 0.45, 0.6), n_eval=512, jobs=1),
     "main": dict(**_MODEL_D16, steps=800, batch_size=256, lr=1e-3, warmup=100, decay_steps=200,
                  lr_final=2e-4, p_grid=(0.1, 0.2, 0.45, 0.6), n_eval=1024, jobs=2),
     "full": dict(**_MODEL_D16, steps=1500, batch_size=256, lr=1e-3, warmup=100, decay_steps=300,
                  lr_final=2e-4, p_grid=(0.1, 0.2, 0.25, 0.3, 0.4, 0.45, 0.6), n_eval=1024, jobs=2),
+    "paper": dict(**_MODEL_D50, steps=3000, batch_size=256, lr=1e-3, warmup=100, decay_steps=500,
+                  lr_final=2e-4, p_grid=(0.2, 0.45), n_eval=1024, jobs=1, device="cuda"),
 }
 #: T2 settings per mode: the NTP fields of T1 at one p_cot, then STaR: rounds, samples (fresh
 #: inputs per round), epochs (passes over the kept set per round), star_lr (AdamW).
 T2_SETTINGS = {
+    "tiny": dict(d=4, depth=1, width=16, heads=2, p_cot=0.2, steps=6, batch_size=16, lr=3e-3, warmup=0,
+                 rounds=1, samples=32, epochs=1, star_lr=1e-3, n_eval=32),
     "quick": dict(**_MODEL_QUICK, p_cot=0.2, steps=800, batch_size=64, lr=3e-3, warmup=20,
                   rounds=4, samples=512, epochs=2, star_lr=1.5e-3, n_eval=512),
     "main": dict(**_MODEL_D16, p_cot=0.2, steps=800, batch_size=256, lr=1e-3, warmup=100,
                  decay_steps=200, lr_final=2e-4, rounds=8, samples=2048, epochs=2, star_lr=5e-4, n_eval=1024),
     "full": dict(**_MODEL_D16, p_cot=0.2, steps=1500, batch_size=256, lr=1e-3, warmup=100,
                  decay_steps=300, lr_final=2e-4, rounds=12, samples=2048, epochs=2, star_lr=5e-4, n_eval=1024),
+    "paper": dict(**_MODEL_D50, p_cot=0.25, steps=3000, batch_size=256, lr=1e-3, warmup=100, decay_steps=500,
+                  lr_final=2e-4, rounds=8, samples=4096, epochs=2, star_lr=5e-4, n_eval=1024, device="cuda"),
 }
 
 _MODEL_TINY = dict(d=4, depth=1, width=16, heads=2)
@@ -97,6 +112,9 @@ T3_SETTINGS = {
     "large": dict(d=25, depth=2, width=128, heads=4, steps=2000, batch_size=256, lr=1e-3, warmup=100,
                   decay_steps=400, lr_final=2e-4, n_eval=1024,
                   p_grid=(0.2, 0.25, 0.3, 0.333, 0.37, 0.4, 0.45), seeds=3),
+    "paper": dict(d=25, depth=2, width=128, heads=4, steps=1500, batch_size=256, lr=1e-3, warmup=100,
+                  decay_steps=300, lr_final=2e-4, n_eval=1024,
+                  p_grid=(0.2, 0.25, 0.3, 0.333, 0.37, 0.4, 0.45), seeds=1, device="cuda"),
 }
 #: T4 (RL grid): pre-train at p_cot, then every algorithm x reward x temperature. STaR: rounds of
 #: ``star_samples`` inputs, 1 epoch, lr star_lr; REINFORCE: pg_steps of pg_batch inputs; GRPO:
@@ -139,7 +157,7 @@ def one_thread():
 
 def _model(s, rng):
     return build_model(TransformerConfig(d=s["d"], depth=s["depth"], width=s["width"],
-                                         heads=s["heads"]), rng=rng)
+                                         heads=s["heads"]), rng=rng, device=s.get("device", "cpu"))
 
 
 def _pre(model, p, s, rng, chain="full") -> dict:
@@ -178,23 +196,30 @@ def binomial_se(a, n) -> float:
     return math.sqrt(max(a * (1 - a), 0.0) / n)
 
 
-def _seed(params) -> np.random.SeedSequence:
+def run_seed(params) -> np.random.SeedSequence:
+    """The SeedSequence of a run from its parameters: ``params["seed"] = [entropy, *spawn_key]``."""
     e, *key = params["seed"]
     return np.random.SeedSequence(int(e), spawn_key=tuple(int(k) for k in key))
 
 
-def _settings(table, mode) -> dict:
+def settings_of(table, mode, device=None, seeds=None) -> dict:
+    """The setting ``table[mode]``; ``device`` and ``seeds`` (when given) replace its device (default
+    cpu) and replicate count, so that the runs' cache key names them (seed r of S runs the same
+    stream whatever S: more seeds add runs, they do not change the first ones)."""
     if mode not in table:
         raise ValueError(f"mode: must be one of {tuple(table)}, got {mode!r}")
-    return dict(table[mode])
+    over = {k: v for k, v in (("device", device), ("seeds", seeds)) if v is not None}
+    if "seeds" in over:
+        over["seeds"] = check_int("seeds", seeds, 1)
+    return {**table[mode], **over}
 
 
-def _sweep(task, points, out_dir, name, jobs, progress):
-    """Run (or reuse from ``out_dir/sweeps/name``) one task per point; returns the results in point
-    order (one dict of arrays each)."""
+def run_points(task, points, out_dir, name, jobs, progress, imports=("linparity.experiments.transformer",)):
+    """Run (or reuse from ``out_dir/sweeps/name``) one task per point (registered by a module of
+    ``imports``); returns the results in point order (one dict of arrays each)."""
     pts = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()} for p in points]
     spec = SweepSpec(task=task, points=pts, replicates=1, seed=0,
-                     out=str(Path(out_dir) / "sweeps" / name), imports=["linparity.experiments.transformer"])
+                     out=str(Path(out_dir) / "sweeps" / name), imports=list(imports))
     sw = run_sweep(spec, jobs=min(max(jobs, 1), len(pts)), progress=progress)
     return [{k: np.asarray(v) for k, v in sw.results[i][0].items()} for i in range(len(pts))]
 
@@ -209,7 +234,7 @@ def ntp_task(params: dict, rng=None) -> dict:
     setting ``params["s"]``; returns the final held-out metrics (floats). Seed: ``params["seed"]``
     split into (initialisation, NTP) children, as T1 always did."""
     s = params["s"]
-    g_init, g_train = spawn(np.random.default_rng(_seed(params)), 2)
+    g_init, g_train = spawn(np.random.default_rng(run_seed(params)), 2)
     with one_thread():
         log = _pre(_model(s, g_init), float(params["p"]), s, g_train, params.get("chain", "full"))
     return {k: float(log[k][-1]) for k in _METRICS}
@@ -220,7 +245,7 @@ def star_task(params: dict, rng=None) -> dict:
     """T2: fresh model, NTP at s["p_cot"], then STaR (r_cot, tau = 1); seed children (init, NTP,
     STaR). Returns the STaR log's per-round arrays and the NTP end's pi(L(x)|x)."""
     s = params["s"]
-    g_init, g_pre, g_rl = spawn(_seed(params), 3)
+    g_init, g_pre, g_rl = spawn(run_seed(params), 3)
     with one_thread():
         model = _model(s, g_init)
         pre = _pre(model, s["p_cot"], s, g_pre)
@@ -254,7 +279,7 @@ def rl_grid_task(params: dict, rng=None) -> dict:
     greedy accuracy, exact pi(long), sampled mean length per evaluation) and ``steps_k``."""
     s, algo = params["s"], params["algo"]
     pairs = [(r, t) for r in s["rewards"] for t in s["temperatures"]]
-    kids = spawn(_seed(params), 2 + len(pairs))
+    kids = spawn(run_seed(params), 2 + len(pairs))
     out = {}
     with one_thread():
         base = _model(s, kids[0])
@@ -281,7 +306,7 @@ def early_task(params: dict, rng=None) -> dict:
     s = params["s"]
     L = [int(x) for x in s["lengths"]]
     K, nr = len(L), len(s["rewards"])
-    kids = spawn(_seed(params), 2 + K * nr)
+    kids = spawn(run_seed(params), 2 + K * nr)
     snaps = []
     with one_thread():
         model = _model(s, kids[0])
@@ -297,7 +322,7 @@ def early_task(params: dict, rng=None) -> dict:
         for k in ("acc", "long", "len", "long_correct"):
             out[k] = np.zeros((K, nr, R))
         for i, snap in enumerate(snaps):
-            X_eval = np.random.default_rng(_seed(params)).choice([-1, 1], size=(s["rl_eval"], s["d"])).astype(np.int8)
+            X_eval = np.random.default_rng(run_seed(params)).choice([-1, 1], size=(s["rl_eval"], s["d"])).astype(np.int8)
             m = evaluate(snap, X_eval)
             for k in _METRICS:
                 out[f"pre_{k}"][i] = m[k]
@@ -325,25 +350,25 @@ def _points_ntp(s, grid, seeds, chain="full"):
     return [{"s": s, "p": float(p), "chain": chain, "seed": seeds[i]} for i, p in enumerate(grid)]
 
 
-def t1_data(out_dir, mode, ss, jobs=None, progress=False) -> dict:
+def t1_data(out_dir, mode, ss, jobs=None, progress=False, device=None) -> dict:
     """T1 runs (one per p, SeedSequence child i of ``ss`` for p_grid[i]) and the linear curves.
 
     Returns s (the setting), grid ``(P,)``, acc / pi_long ``(P,)``, lin (linear_threshold_curves)."""
-    s = _settings(T1_SETTINGS, mode)
+    s = settings_of(T1_SETTINGS, mode, device)
     jobs = s["jobs"] if jobs is None else check_int("jobs", jobs, 1)
     grid = np.array(s["p_grid"])  # (P,)
     seeds = [[int(ss.entropy), *ss.spawn_key, i] for i in range(len(grid))]
-    res = _sweep("linparity.transformer.ntp", _points_ntp(s, grid, seeds), out_dir, f"T1-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.ntp", _points_ntp(s, grid, seeds), out_dir, f"T1-{mode}", jobs, progress)
     return {"s": s, "grid": grid, "acc": np.array([float(r["greedy_accuracy"]) for r in res]),
             "pi_long": np.array([float(r["pi_long"]) for r in res]), "lin": linear_threshold_curves(s["d"])}
 
 
-def t2_data(out_dir, mode, ss, progress=False) -> dict:
+def t2_data(out_dir, mode, ss, progress=False, device=None) -> dict:
     """T2: the STaR run (seed ``ss``), the ideal recursion from the measured p_0 and the linear
     model's exact STaR map (closed_form.star_map at the lambda = LAM NTP optimum)."""
-    s = _settings(T2_SETTINGS, mode)
+    s = settings_of(T2_SETTINGS, mode, device)
     seed = [int(ss.entropy), *ss.spawn_key]
-    log = _sweep("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
+    log = run_points("linparity.transformer.star", [{"s": s, "seed": seed}], out_dir, f"T2-{mode}", 1, progress)[0]
     lin = cf.star_map(cf.ntp_optimum(s["d"], s["p_cot"], LAM), s["d"], LAM, s["rounds"])
     p0 = float(log["pi_long"][0])
     return {"s": s, "log": log, "ideal": ideal_curves(p0, s["d"], s["rounds"]),
@@ -351,40 +376,40 @@ def t2_data(out_dir, mode, ss, progress=False) -> dict:
                     "mean_length": np.asarray(lin.mean_length)}, "n_star": float(cf.n_star(p0))}
 
 
-def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain):
-    s = _settings(table, mode)
+def _grid_data(table, name, out_dir, mode, ss, jobs, progress, chain, device=None, seeds=None):
+    s = settings_of(table, mode, device, seeds)
     grid = np.array(s["p_grid"])  # (P,)
     S = int(s["seeds"])
     pts = [{"s": s, "p": float(p), "chain": chain, "seed": [int(ss.entropy), *ss.spawn_key, i, r]}
            for i, p in enumerate(grid) for r in range(S)]
-    res = _sweep("linparity.transformer.ntp", pts, out_dir, f"{name}-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.ntp", pts, out_dir, f"{name}-{mode}", jobs, progress)
     get = lambda k: np.array([float(r[k]) for r in res]).reshape(len(grid), S)  # noqa: E731  (P, S)
     return {"s": s, "grid": grid, "acc": get("greedy_accuracy"), "pi_long": get("pi_long"),
             "pi_long_correct": get("pi_long_correct"), "lin": linear_threshold_curves(s["d"])}
 
 
-def t3_data(out_dir, mode, ss, jobs=2, progress=False) -> dict:
+def t3_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T3: the threshold sweep, ``seeds`` fresh runs per p (seed [.., i, r] for p_grid[i], seed r);
     acc, pi_long, pi_long_correct ``(P, S)``; the linear curves."""
-    return _grid_data(T3_SETTINGS, "T3", out_dir, mode, ss, jobs, progress, "full")
+    return _grid_data(T3_SETTINGS, "T3", out_dir, mode, ss, jobs, progress, "full", device, seeds)
 
 
-def t6_data(out_dir, mode, ss, jobs=2, progress=False) -> dict:
+def t6_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T6: the threshold sweep on D(p) with leap-2 partial chains (``Mixture(chain='leap2')``)."""
-    return _grid_data(T6_SETTINGS, "T6", out_dir, mode, ss, jobs, progress, "leap2")
+    return _grid_data(T6_SETTINGS, "T6", out_dir, mode, ss, jobs, progress, "leap2", device, seeds)
 
 
-def t4_data(out_dir, mode, ss, jobs=2, progress=False) -> dict:
+def t4_data(out_dir, mode, ss, jobs=2, progress=False, device=None, seeds=None) -> dict:
     """T4: per algorithm (and seed) one pre-training at p_cot, then the reward x temperature grid.
 
     Returns s, pairs [(reward, tau)], and per algorithm ``acc``/``long``/``len``: lists over seeds of
     lists over pairs of per-evaluation arrays; ``pre`` the checkpoints' metrics."""
-    s = _settings(T4_SETTINGS, mode)
+    s = settings_of(T4_SETTINGS, mode, device, seeds)
     pairs = [(r, float(t)) for r in s["rewards"] for t in s["temperatures"]]
     S = int(s["seeds"])
     # one checkpoint per seed, shared by the three algorithms: the NTP children do not depend on algo
     pts = [{"s": s, "algo": a, "seed": [int(ss.entropy), *ss.spawn_key, r]} for a in s["algos"] for r in range(S)]
-    res = _sweep("linparity.transformer.rl_grid", pts, out_dir, f"T4-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.rl_grid", pts, out_dir, f"T4-{mode}", jobs, progress)
     out = {"s": s, "pairs": pairs, "runs": {}}
     for ia, a in enumerate(s["algos"]):
         rs = res[ia * S:(ia + 1) * S]
@@ -395,13 +420,13 @@ def t4_data(out_dir, mode, ss, jobs=2, progress=False) -> dict:
     return out
 
 
-def t5_data(out_dir, mode, ss, jobs=1, progress=False) -> dict:
+def t5_data(out_dir, mode, ss, jobs=1, progress=False, device=None, seeds=None) -> dict:
     """T5: STaR from snapshots of one NTP run; arrays ``(S, K, n_rewards, rounds+1)`` and the
     snapshots' metrics ``(S, K)``."""
-    s = _settings(T5_SETTINGS, mode)
+    s = settings_of(T5_SETTINGS, mode, device, seeds)
     S = int(s["seeds"])
     pts = [{"s": s, "seed": [int(ss.entropy), *ss.spawn_key, r]} for r in range(S)]
-    res = _sweep("linparity.transformer.early", pts, out_dir, f"T5-{mode}", jobs, progress)
+    res = run_points("linparity.transformer.early", pts, out_dir, f"T5-{mode}", jobs, progress)
     out = {"s": s}
     for k in res[0]:
         out[k] = np.stack([r[k] for r in res])

@@ -3,7 +3,9 @@
 Flags: ``--quick`` (small sizes, for CI), ``--only F3,F5,T3``, ``--jobs N`` (sweep workers; default
 the machine's cores), ``--out DIR`` (default ``figures`` for the full mode, ``figures/quick`` for
 ``--quick``, so a quick run never touches the committed full-mode gallery), ``--seed S``,
-``--no-progress``, ``--scale {main,large}`` (transformer figures; ``large`` exists for T3). Bad flags
+``--no-progress``, ``--scale {main,large,paper,tiny}``, ``--seeds`` and ``--device`` (transformer figures:
+:data:`SCALES`).
+Bad flags
 and an output folder that cannot take the report print one line on stderr and exit with status 2,
 before anything is computed; Ctrl-C prints one line and exits with 130.
 
@@ -14,14 +16,14 @@ document.
 
 The report merges (``report.py``): a run replaces the rows of the figures it recomputes and carries
 over, marked, the recorded rows of every other figure; no run deletes an image or drops a row it
-did not recompute. A requested figure that cannot run (T1-T6 without torch or in quick mode) keeps
+did not recompute. A requested figure that cannot run (T1-T7 without torch or in quick mode) keeps
 its recorded rows, or gets SKIPPED rows with the reason when it has none. The run ends with one
 summary line: claims, PASS, DEVIATION, SKIPPED, rows carried over and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
 (``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
 transformer figures the fixed keys of ``linparity.figures.transformer.SEED_KEYS`` (T1: 8, T2: 9,
-T3..T6: 103..106), so ``--only`` and ``--jobs`` never change a figure's numbers.
+T3..T6: 103..106, T7: 15), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
 from __future__ import annotations
 
@@ -53,7 +55,13 @@ FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star
 #: take 10-12 (adding figures never changes an existing figure's numbers)
 SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12}
 #: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
-TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6")
+TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6", "T7")
+#: --scale -> the mode of each transformer figure that has one at that scale (the others run FULL_MODE):
+#: large: T3 at d = 25 and T7 at n = 3 (CPU hours); paper: the paper's sizes for a GPU (T1/T2 d = 50,
+#: T3 d = 25, T7 n = 5; benchmarks/gpu_paper.sh); tiny: every figure at toy sizes (the GPU script's CPU dry run)
+SCALES = {"main": {}, "large": {"T3": "large", "T7": "large"},
+          "paper": {"T1": "paper", "T2": "paper", "T3": "paper", "T7": "paper"},
+          "tiny": {n: "tiny" for n in TRANSFORMER_FIGURES}}
 #: default --jobs: the cores of this machine (the figures' numbers never depend on it)
 CORES = os.cpu_count() or 1
 
@@ -64,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T6 and REPORT.md",
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T7 and REPORT.md",
                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (--out defaults to figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (None: all); the report "
@@ -75,8 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="output folder (None: figures, or figures/quick with --quick)")
     ap.add_argument("--seed", type=int, default=0, help="root seed >= 0 (SeedSequence entropy)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
-    ap.add_argument("--scale", default="main", choices=["main", "large"],
-                    help="transformer figures: 'large' runs T3 at the paper's d = 25 (21 runs; about 3.7 h on 2 cores)")
+    ap.add_argument("--scale", default="main", choices=list(SCALES),
+                    help="transformer figures: 'large' runs T3 at the paper's d = 25 (21 runs; about 3.7 h on 2 cores) "
+                         "and T7 at n = 3 digits; 'paper' the paper's sizes (T1/T2 d = 50, T3 d = 25, T7 n = 5) for a "
+                         "GPU; 'tiny' toy sizes (a dry run)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="replicates of T3-T7 (default each mode's, 1 in full mode); S seeds cost S times one "
+                         "seed's time (full mode, idle 2-core machine: T3 about 2 min, T4 2 min, T5 1 min, T6 2 min, "
+                         "T7 about 6 min per seed) and seed r's runs do not depend on S")
+    ap.add_argument("--device", default=None,
+                    help="torch device of the transformer figures: cpu, cuda, cuda:k or auto (default: cpu, "
+                         "cuda for --scale paper)")
     return ap
 
 
@@ -97,12 +114,14 @@ def _skip(names, reason, log) -> list:
     return [skipped(n, [f"transformer figure {n} (THEORY §7)"], reason) for n in names]
 
 
-def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None):
-    """The transformer figures ``names`` (T1..T6, linparity.figures.transformer) when torch is
+def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale="main", done=lambda res: None,
+                 device=None, seeds=None):
+    """The transformer figures ``names`` (T1..T7, linparity.figures.transformer) when torch is
     installed, in full mode only; ``done(result)`` is called after each figure.
 
     Full mode runs each figure's ``FULL_MODE`` configuration: T1/T2 at d = 16, T3-T6 at d = 12
-    (depth 2, width 64, 600 NTP steps x 128). ``scale="large"`` runs T3 at d = 25. Runs are cached
+    (depth 2, width 64, 600 NTP steps x 128); ``scale`` picks other modes (:data:`SCALES`) and ``device``
+    replaces each mode's torch device, ``seeds`` the replicate count of T3-T7. Runs are cached
     under ``out/sweeps/T<k>-<mode>`` (the sweep engine), so a rerun reuses them. ``--quick`` skips
     them. Seeds: ``SEED_KEYS`` children of ``SeedSequence(S)``. A figure that raises is logged and
     skipped, so the linear-model report is still written.
@@ -125,11 +144,11 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
             done(r)
         return
     for name in names:
-        mode = "large" if (scale == "large" and name == "T3") else tf.FULL_MODE[name]
+        mode = SCALES[scale].get(name, tf.FULL_MODE[name])
         t0 = time.time()
         try:
             r = tf.TFIGURES[name](out, mode, np.random.SeedSequence(root.entropy, spawn_key=(tf.SEED_KEYS[name],)),
-                                  jobs=jobs, progress=progress)
+                                  jobs=jobs, progress=progress, device=device, seeds=seeds)
         except Exception as exc:  # report, never hide; the linear-model report is still written
             done(_skip([name], f"failed: {exc.__class__.__name__}: {exc}", log)[0])
             continue
@@ -137,6 +156,18 @@ def _transformer(names, settings, out, root, log, jobs=2, progress=False, scale=
         r.caption = f"{r.caption} Result: {r.summary} ({dt:.0f} s)"
         r.summary = f"{r.summary} ({dt:.0f} s)"
         done(r, dt)
+
+
+def _check_device(device: str) -> str:
+    """``device`` as torch will use it (ValueError naming --device: unknown, no GPU, no torch)."""
+    import importlib.util
+    if importlib.util.find_spec("torch") is None:
+        raise ValueError("--device: the transformer figures need torch (pip install -e '.[transformer]')")
+    from ..experiments.transformer import resolve_device
+    try:
+        return resolve_device(device)
+    except ValueError as e:
+        raise ValueError(f"--{e}") from None
 
 
 def default_out(quick: bool) -> Path:
@@ -199,8 +230,8 @@ def _header(quick, seed, results) -> str:
 
 
 def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
-                scale="main") -> list:
-    """Run the named figures (F1..F11, then T1..T6) and write REPORT.md; returns the report's FigureResults.
+                scale="main", device=None, seeds=None) -> list:
+    """Run the named figures (F1..F11, then T1..T7) and write REPORT.md; returns the report's FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
     run's figures replace their rows, every other recorded figure is carried over (marked), so a
@@ -233,7 +264,8 @@ def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True,
         res = FIGURES[name](settings, np.random.SeedSequence(root.entropy, spawn_key=(SEED_KEYS[name],)), out, jobs,
                             progress)
         done(res, time.time() - t0)
-    _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log, jobs, progress, scale, done)
+    _transformer([n for n in names if n in TRANSFORMER_FIGURES], settings, out, root, log, jobs, progress, scale, done,
+                 device, seeds)
     if not quick:   # the sympy table (seconds), recorded with the figures; quick mode keeps what is recorded
         t0 = time.time()
         proofs = run_proofs({"date": datetime.date.today().isoformat(), "mode": settings.name, "seed": seed})
@@ -263,12 +295,17 @@ def main(argv=None) -> int:
                         "quick" if args.quick else "full", names)
         if "F5" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
             runs_dir()
+        if args.seeds is not None and args.seeds < 1:
+            raise ValueError(f"--seeds: must be >= 1, got {args.seeds}")
+        if args.device is not None:
+            args.device = _check_device(args.device)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         jobs = CORES if args.jobs == -1 else args.jobs
-        run_figures(names, args.quick, out, args.seed, jobs, not args.no_progress, scale=args.scale)
+        run_figures(names, args.quick, out, args.seed, jobs, not args.no_progress, scale=args.scale,
+                    device=args.device, seeds=args.seeds)
     except KeyboardInterrupt:
         print(f"error: interrupted; the figures finished before it are in {out / REPORT_MD}", file=sys.stderr)
         return 130

@@ -7,11 +7,14 @@
 * T4: the RL grid from one p < 1/3 checkpoint: STaR / REINFORCE / GRPO x r_cot / r_e2e x
   tau in {0.75, 1, 1.5};
 * T5: RL (STaR) from too-early checkpoints: length and accuracy per round;
-* T6: leap-2 partial chains: the NTP threshold.
+* T6: leap-2 partial chains: the NTP threshold;
+* T7: n-digit multiplication: NTP on few long demonstrations, then STaR and GRPO.
 
-Each figure function has the signature ``f(out, mode, ss, jobs=2, progress=False) ->
-FigureResult``; ``mode`` picks a configuration of the experiments module (T1/T2: quick, main,
-full; T3: tiny, main, large; T4-T6: tiny, main). Every row's criterion is fixed in this file
+Each figure function has the signature ``f(out, mode, ss, jobs=2, progress=False, device=None) ->
+FigureResult`` (``device``: the torch device of every run, default each mode's, cpu but for ``paper``;
+``seeds``: the replicate count of T3-T7, default each mode's; T1 and T2 have one run per point and
+ignore it); ``mode`` picks a configuration of the experiments module (T1/T2: quick, main,
+full; T3: tiny, main, large; T4-T6: tiny, main; T7: tiny, main, large, paper). Every row's criterion is fixed in this file
 before the runs.
 """
 from __future__ import annotations
@@ -21,16 +24,20 @@ from pathlib import Path
 import numpy as np
 
 from ..experiments import transformer as ex
+from ..experiments import transformer_t7 as ex7
 from . import _plot
 from .report import FigureResult, Row, fmt
 
-__all__ = ["t1", "t2", "t3", "t4", "t5", "t6", "TFIGURES", "SEED_KEYS", "FULL_MODE"]
+__all__ = ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "TFIGURES", "SEED_KEYS", "FULL_MODE", "LEARNED", "LOW"]
 
 #: spawn key of each figure's SeedSequence child of the root seed. T1 and T2 keep the keys
 #: (8, 9) they had when they ran after F1-F8, so their numbers do not change.
-SEED_KEYS = {"T1": 8, "T2": 9, "T3": 103, "T4": 104, "T5": 105, "T6": 106}
+SEED_KEYS = {"T1": 8, "T2": 9, "T3": 103, "T4": 104, "T5": 105, "T6": 106, "T7": 15}
 #: the configuration each figure runs in full mode (``python -m linparity.figures``)
-FULL_MODE = {"T1": "main", "T2": "main", "T3": "main", "T4": "main", "T5": "main", "T6": "main"}
+FULL_MODE = {"T1": "main", "T2": "main", "T3": "main", "T4": "main", "T5": "main", "T6": "main", "T7": "main"}
+#: T7's criteria: an exact product counts as learned at greedy accuracy >= LEARNED; NTP on the
+#: mixture "stays low" at <= LOW
+LEARNED, LOW = 0.9, 0.5
 G = ex.GENERALISED
 
 
@@ -45,11 +52,11 @@ def _model_text(s) -> str:
 
 
 # ------------------------------------------------------------------------------------ T1
-def t1(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
+def t1(out, mode="main", ss=None, jobs=None, progress=False, device=None, seeds=None) -> FigureResult:
     """T1: greedy accuracy and exact pi(long) after NTP at each p of the grid (one run per p), with
     the linear regularised NTP optimum. Rows: accuracy within ACC_TOL of 1/2 for
     p < 1/3, >= GENERALISED for p > 1/3, |pi(long) - p| <= CALIB_TOL for every p."""
-    r = ex.t1_data(out, mode, ss, jobs, progress)
+    r = ex.t1_data(out, mode, ss, jobs, progress, device)
     s, grid, acc, pil, lin = r["s"], r["grid"], r["acc"], r["pi_long"], r["lin"]
     d, n = s["d"], s["n_eval"]
     fig, ax = _plot.new(2)
@@ -97,13 +104,13 @@ def t1(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
 
 
 # ------------------------------------------------------------------------------------ T2
-def t2(out, mode="main", ss=None, jobs=None, progress=False) -> FigureResult:
+def t2(out, mode="main", ss=None, jobs=None, progress=False, device=None, seeds=None) -> FigureResult:
     """T2: STaR after NTP at p_cot = 0.2 against the ideal recursion and the linear exact map.
 
     Rows: greedy accuracy reaches GENERALISED within the rounds; final mean sampled
     length >= 0.9 (d+1); the long share of round 1's kept set equals 2 p_0/(1+p_0) at the
     measured p_0 (THEORY §6), within 5 binomial standard errors of the kept set."""
-    r = ex.t2_data(out, mode, ss, progress)
+    r = ex.t2_data(out, mode, ss, progress, device)
     s, log, ic, lin = r["s"], r["log"], r["ideal"], r["lin"]
     d, p = s["d"], s["p_cot"]
     n = np.arange(s["rounds"] + 1)  # (R+1,)
@@ -199,13 +206,13 @@ def _crossing(grid, acc_mean) -> str:
     return f"between p = {grid[tail - 1]:g} and {grid[tail]:g}"
 
 
-def t3(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
+def t3(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T3: the threshold sweep (7 p values around 1/3, ``seeds`` runs each).
 
     Rows (fixed before the run): mean greedy accuracy within ACC_TOL of 1/2 at every p <= 0.3
     and >= GENERALISED at every p >= 0.37 (p = 0.333 is left out: on the threshold); calibration
     |pi(long) - p| <= CALIB_TOL at every p and seed."""
-    r = ex.t3_data(out, mode, ss, jobs, progress)
+    r = ex.t3_data(out, mode, ss, jobs, progress, device, seeds)
     s, grid, acc, pil = r["s"], r["grid"], r["acc"], r["pi_long"]
     d, S, n = s["d"], acc.shape[1], s["n_eval"]
     fig = _threshold_plot(r, "T3", "threshold sweep", "L(x)")
@@ -234,7 +241,7 @@ def t3(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
     return FigureResult("T3", caption, summary, rows, files)
 
 
-def t6(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
+def t6(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T6: the NTP threshold with leap-2 partial chains (x_1x_2, x_1..x_4, ..., chi(x), EOS).
 
     Rows (fixed before the run): (a) the paper's report, NTP generalises below 1/3: mean greedy
@@ -242,7 +249,7 @@ def t6(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
     chain but not chi(x) from the short answers: the first greedy token is s_2 (probability
     p + (1-p)/2), then it continues iff 2p/(1+p) > 1/2, i.e. p > 1/3, so accuracy 1/2 below
     1/3 (within ACC_TOL at every p <= 0.3) and >= GENERALISED at p = 0.4."""
-    r = ex.t6_data(out, mode, ss, jobs, progress)
+    r = ex.t6_data(out, mode, ss, jobs, progress, device, seeds)
     s, grid, acc = r["s"], r["grid"], r["acc"]
     d, S = s["d"], acc.shape[1]
     fig = _threshold_plot(r, "T6", "leap-2 chains", "leap-2 chain")
@@ -272,14 +279,14 @@ def t6(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
 
 
 # ------------------------------------------------------------------------------------ T4
-def t4(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
+def t4(out, mode="main", ss=None, jobs=2, progress=False, device=None, seeds=None) -> FigureResult:
     """T4: the RL grid from one p_cot < 1/3 checkpoint (per seed; the three algorithms start
     from the same checkpoint).
 
     Rows (fixed before the run): (a) the paper's noted failure, STaR + tau = 1.5 + r_e2e ends
     below GENERALISED; (b) for each algorithm, r_cot at tau = 1 ends >= GENERALISED within the
     stated budget."""
-    r = ex.t4_data(out, mode, ss, jobs, progress)
+    r = ex.t4_data(out, mode, ss, jobs, progress, device, seeds)
     s, pairs, runs = r["s"], r["pairs"], r["runs"]
     algos = list(s["algos"])
     final = {a: np.array([[runs[a]["acc"][sd][k][-1] for k in range(len(pairs))] for sd in range(s["seeds"])]).mean(0)
@@ -331,7 +338,7 @@ def t4(out, mode="main", ss=None, jobs=2, progress=False) -> FigureResult:
 
 
 # ------------------------------------------------------------------------------------ T5
-def t5(out, mode="main", ss=None, jobs=1, progress=False) -> FigureResult:
+def t5(out, mode="main", ss=None, jobs=1, progress=False, device=None, seeds=None) -> FigureResult:
     """T5: STaR from snapshots of one NTP run (lengths in steps); length and accuracy per round.
 
     A snapshot is "too early" when its chain is not learned: pi(L(x)|x) < pi(long)/2. Rows
@@ -339,7 +346,7 @@ def t5(out, mode="main", ss=None, jobs=1, progress=False) -> FigureResult:
     fails (final accuracy < GENERALISED) while the mean length grows by more than 5 standard
     errors; the linear model (F8, docs/claims/theorem2.md) instead shrinks towards short answers;
     (b) control: STaR from the last snapshot generalises."""
-    r = ex.t5_data(out, mode, ss, jobs, progress)
+    r = ex.t5_data(out, mode, ss, jobs, progress, device, seeds)
     s = r["s"]
     L, rewards, d = list(s["lengths"]), list(s["rewards"]), s["d"]
     acc, ln = r["acc"].mean(0), r["len"].mean(0)  # (K, nr, R+1)
@@ -390,5 +397,65 @@ def t5(out, mode="main", ss=None, jobs=1, progress=False) -> FigureResult:
     return FigureResult("T5", caption, summary, rows, files)
 
 
-#: figure name -> function(out, mode, ss, jobs, progress)
-TFIGURES = {"T1": t1, "T2": t2, "T3": t3, "T4": t4, "T5": t5, "T6": t6}
+# ------------------------------------------------------------------------------------ T7
+def t7(out, mode="main", ss=None, jobs=1, progress=False, device=None, seeds=None) -> FigureResult:
+    """T7: n-digit multiplication. Long-only NTP (control), NTP on the mixture at p_cot, then STaR
+    and GRPO (r_cot, tau = 1) from the mixture checkpoint; greedy accuracy, sampled long fraction
+    and mean length per round / evaluation.
+
+    Rows (fixed before the run; means over seeds): long-only NTP reaches >= LEARNED; mixture NTP
+    stays <= LOW; for STaR and GRPO each, (a) greedy accuracy and long fraction both rise by > 5
+    binomial se, (b) the final accuracy is >= LEARNED (the paper's success)."""
+    r = ex7.t7_data(out, mode, ss, jobs, progress, device, seeds)
+    s = r["s"]
+    n, p, S, ne = s["digits"], s["p_cot"], r["long_greedy_accuracy"].shape[0], s["n_eval"]
+    Lmax = 3 * n * n + 2 * n
+    mean = {k: v.mean(axis=0) for k, v in r.items() if k != "s"}
+    fig, ax = _plot.new(3)
+    _plot.markers(ax[0], mean["long_steps"], mean["long_greedy_accuracy"], label="NTP, long only (p=1)", color="C0")
+    _plot.markers(ax[0], mean["ntp_steps"], mean["ntp_greedy_accuracy"], label=f"NTP, mixture p={p:g}", color="C1")
+    ax[0].set(xlabel="NTP step", ylabel="greedy accuracy (exact product)", ylim=(-0.02, 1.02), title=f"T7 NTP, n={n}")
+    for a, name, unit, x in ((ax[1], "star", "STaR round", np.arange(len(mean["star_greedy_accuracy"]))),
+                             (ax[2], "grpo", "GRPO step", mean["grpo_steps"])):
+        _plot.markers(a, x, mean[f"{name}_greedy_accuracy"], label="greedy accuracy", color="C1")
+        _plot.markers(a, x, mean[f"{name}_long_fraction"], label="long fraction (tau=1)", color="C2", marker="s")
+        _plot.markers(a, x, mean[f"{name}_mean_length"] / Lmax, label=f"mean length / {Lmax}", color="C3", marker="^")
+        a.set(xlabel=unit, ylim=(-0.02, 1.02), title=f"{name.upper() if name == 'grpo' else 'STaR'} from the p={p:g} checkpoint")
+    for a in ax:
+        a.legend(fontsize=7)
+    caption = (f"T7 ({mode}): {n}-digit multiplication (partial products with running sums, least-significant digit "
+               f"first; long {Lmax} tokens, short {2 * n + 1}), transformer depth {s['depth']}, width {s['width']}; NTP "
+               f"{s['steps']} steps x {s['batch_size']} fresh demonstrations (lr {s['lr']:g}) on long-only data and on "
+               f"the mixture p_cot={p:g}; from the mixture checkpoint STaR {s['rounds']} rounds x {s['star_samples']} "
+               f"inputs ({s['epochs']} epochs, lr {s['star_lr']:g}) and GRPO {s['pg_steps']} steps x {s['pg_batch']} "
+               f"inputs x {s['group']} responses (lr {s['pg_lr']:g}), r_cot, tau=1; {S} seed(s); metrics on {ne} "
+               f"held-out inputs (accuracy: the greedy response ends in the exact product).")
+    files = _write(fig, out, "T7", caption)
+    acc = {k: mean[f"{k}_greedy_accuracy"] for k in ("long", "ntp", "star", "grpo")}
+    summary = (f"T7 ({mode}, n={n}, p={p:g}): long-only NTP {acc['long'][-1]:.3f}, mixture NTP {acc['ntp'][-1]:.3f}; "
+               f"STaR {acc['star'][0]:.3f} -> {acc['star'][-1]:.3f} (long {mean['star_long_fraction'][0]:.2f} -> "
+               f"{mean['star_long_fraction'][-1]:.2f}); GRPO {acc['grpo'][0]:.3f} -> {acc['grpo'][-1]:.3f}")
+    se = lambda a: ex.binomial_se(a, ne * S)  # noqa: E731
+    rows = [Row("T7", f"multiplication, n={n}: NTP on long demonstrations only learns the product", f">= {LEARNED}",
+                f"{acc['long'][-1]:.3f} +- {se(acc['long'][-1]):.3f} after {s['steps']} steps",
+                bool(acc["long"][-1] >= LEARNED), f"criterion: final greedy accuracy >= {LEARNED}"),
+            Row("T7", f"multiplication, n={n}: NTP on the mixture p_cot={p:g} stays low in the same budget "
+                "(THEORY §7)", f"<= {LOW}", f"{acc['ntp'][-1]:.3f} +- {se(acc['ntp'][-1]):.3f} after {s['steps']} steps",
+                bool(acc["ntp"][-1] <= LOW), f"criterion: final greedy accuracy <= {LOW}")]
+    for name, budget in (("star", f"{s['rounds']} rounds"), ("grpo", f"{s['pg_steps']} steps")):
+        a, lf = acc[name], mean[f"{name}_long_fraction"]
+        algo = "STaR" if name == "star" else "GRPO"
+        z_a, z_l = ((x[-1] - x[0]) / max(np.hypot(se(x[0]), se(x[-1])), 1 / (ne * S)) for x in (a, lf))
+        got = f"acc {a[0]:.3f} -> {a[-1]:.3f}; long fraction {lf[0]:.3f} -> {lf[-1]:.3f}"
+        rows.append(Row("T7", f"multiplication, n={n}: {algo} from the p_cot={p:g} checkpoint raises accuracy and "
+                        "lengthens answers (THEORY §6-7)", "both up by > 5 se", got, bool(z_a > 5 and z_l > 5),
+                        f"criterion: accuracy and long fraction each up by > 5 binomial se within {budget}; "
+                        f"z = {z_a:.1f}, {z_l:.1f}"))
+        rows.append(Row("T7", f"multiplication, n={n}: {algo} from the p_cot={p:g} checkpoint learns the product "
+                        "(the paper's RL success, THEORY §7)", f">= {LEARNED}", f"{a[-1]:.3f} after {budget}",
+                        bool(a[-1] >= LEARNED), f"criterion: final greedy accuracy >= {LEARNED} within {budget}"))
+    return FigureResult("T7", caption, summary, rows, files)
+
+
+#: figure name -> function(out, mode, ss, jobs, progress, device)
+TFIGURES = {"T1": t1, "T2": t2, "T3": t3, "T4": t4, "T5": t5, "T6": t6, "T7": t7}

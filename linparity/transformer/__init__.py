@@ -4,7 +4,11 @@ A GPT-2-style causal decoder trained online on D(p_cot) by next-token prediction
 post-trained by STaR, REINFORCE with a baseline or GRPO, with the data, rewards and metrics of
 the linear model (:mod:`linparity.data`). See THEORY §7 for what the paper reports.
 
-Modules: :mod:`.model` (tokens, the network, key/value-cached decoding), :mod:`.train`
+Tasks (:mod:`.tasks`, numpy only): :class:`Parity` (THEORY §1, the default) and
+:class:`Multiplication` (n-digit multiplication with partial products and running sums, THEORY §7);
+the model's config names its task, and every routine takes either.
+
+Modules: :mod:`.tasks`, :mod:`.model` (tokens, the network, key/value-cached decoding), :mod:`.train`
 (pre-training, RL, checkpoints), :mod:`.cli` (``python -m linparity transformer ...``); progress
 on stderr is the core's :mod:`linparity._progress`. This package imports only the core (data, model,
 _checks, _io, _progress); the figure experiments T1-T6 live in :mod:`linparity.experiments.transformer`
@@ -22,6 +26,12 @@ CPU check (each run a few minutes on 2 cores)::
         --steps 3000 --batch-size 256 --checkpoint-dir runs/p02
     python -m linparity transformer star --checkpoint runs/p02/final.pt --rounds 12 --samples 2048
 
+Multiplication (2 digits; long-only data is learned in about 800 steps x 128)::
+
+    python -m linparity transformer pretrain --task multiplication --digits 2 --p-cot 0.1 --steps 800 \
+        --batch-size 128 --checkpoint-dir runs/m2
+    python -m linparity transformer grpo --checkpoint runs/m2/final.pt --steps 60 --batch-size 32
+
 Paper scale (THEORY §7: d = 50, p_cot = 0.25, depth 2-8, width 128-256), for a GPU::
 
     python -m linparity transformer pretrain --d 50 --p-cot 0.25 --depth 4 --width 256 \\
@@ -37,10 +47,12 @@ import importlib.util
 #: True when torch can be imported; the CLI module stays importable without it
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
+from .tasks import Multiplication, Parity, make_task  # noqa: E402  (numpy only)
+
 INSTALL_HINT = ("linparity.transformer needs torch: pip install -e .[transformer] "
                 "(the extra pins torch==2.13.0)")
 
-__all__ = ["HAVE_TORCH", "require_torch", "CausalTransformer", "TransformerConfig", "build_model",
+__all__ = ["HAVE_TORCH", "require_torch", "Parity", "Multiplication", "make_task", "CausalTransformer", "TransformerConfig", "build_model",
            "generate", "sequence_log_prob", "evaluate", "exact_pi_long", "pretrain", "star",
            "reinforce", "grpo", "save_checkpoint", "load_checkpoint"]
 

@@ -42,7 +42,12 @@ def _num(p, flag: str, help: str, default=None, shown=None) -> None:
 def _common(p: argparse.ArgumentParser, command: str) -> None:
     dflt = DEFAULTS[command]
     arch = " for a fresh model; with --checkpoint the checkpoint's, and a different value is refused"
-    _num(p, "--d", "number of input bits (the context holds 2d+1 tokens)", shown=f"16{arch}")
+    p.add_argument("--task", default=None, choices=list(DEFAULTS["tasks"]),
+                   help=f"what the model learns: parity of d bits, or n-digit multiplication (linparity.transformer."
+                        f"tasks) (default parity{arch})")
+    _num(p, "--d", "parity: number of input bits (the context holds 2d+1 tokens)", shown=f"16{arch}")
+    _num(p, "--digits", "multiplication: digits n of each factor (the context holds 3n^2+4n+1 tokens)",
+         shown=f"3{arch}")
     p.add_argument("--p-cot", type=p.ranged("p_cot", RANGES), default=None,
                    help=f"probability of a long chain in D(p), in {range_text('p_cot')} (default 0.2{arch})")
     _num(p, "--depth", "transformer blocks (paper: 2-8)", shown=f"2{arch}")

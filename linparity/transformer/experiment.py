@@ -31,7 +31,7 @@ __all__ = ["COMMANDS", "DEFAULTS", "prepare", "run_experiment"]
 COMMANDS = ("pretrain", "star", "grpo", "reinforce")
 
 #: every option of :func:`run_experiment` and its default (None: per command, or the checkpoint's)
-OPTIONS = dict(d=None, depth=None, width=None, heads=None, p_cot=None, seed=0, device="cpu", threads=None,
+OPTIONS = dict(task=None, d=None, digits=None, depth=None, width=None, heads=None, p_cot=None, seed=0, device="cpu", threads=None,
                checkpoint=None, checkpoint_dir=None, checkpoint_every=None, eval_every=None, n_eval=1024,
                verbose=False, quiet=False, steps=None, batch_size=None, lr=None, warmup=100, weight_decay=0.0,
                pretrain_steps=None, pretrain_lr=None, reward="cot", temperature=1.0, rounds=12, samples=2048,
@@ -41,6 +41,19 @@ _PRE = {"pretrain_steps": 800, "pretrain_lr": 1e-3}
 #: options that do not change the result (left out of the manifest)
 _COSMETIC = ("verbose", "quiet", "threads", "checkpoint_dir")
 _ARCH = ("d", "depth", "width", "heads")
+#: what a checkpoint fixes: the task, its size (d for parity, digits for multiplication), the architecture, p_cot
+_FIXED = ("task", "d", "digits", "depth", "width", "heads", "p_cot")
+
+
+def _fixed_by(config, meta) -> dict:
+    """The values of :data:`_FIXED` a checkpoint holds (the size under d or digits, the other None)."""
+    mult = config.task == "multiplication"
+    return {**config.to_dict(), "d": None if mult else config.d, "digits": config.d if mult else None,
+            "p_cot": meta.get("p_cot")}
+
+
+def _show(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else repr(v)
 
 
 def _files_of(command: str) -> re.Pattern:
@@ -72,6 +85,8 @@ def _check_dir(folder, command, manifest, option) -> Path:
         if not (isinstance(old, dict) and isinstance(old.get("options"), dict)):
             raise ValueError(f"{name}: the manifest {str(path)!r} is not one this package writes (an object "
                              "with 'options'); remove it with the run's checkpoints, or choose another folder")
+        # manifests written before the task options existed are parity runs
+        old = {**old, "options": {"task": "parity", "digits": None, **old["options"]}}
         if old != manifest:
             diff = [k for k in sorted(set(old.get("options", {})) | set(manifest["options"]))
                     if old.get("options", {}).get(k) != manifest["options"].get(k)]
@@ -128,6 +143,8 @@ def prepare(command, *, force: bool = False, option=lambda n: n, **given) -> dic
             o[k] = check_option(k, o[k], option)
     if command == "star" and "steps" in given:
         raise ValueError(f"{option('steps')}: star counts {option('rounds')}, not {option('steps')}")
+    if o["task"] is not None and o["task"] not in DEFAULTS["tasks"]:
+        raise ValueError(f"{option('task')}: must be one of {DEFAULTS['tasks']}, got {o['task']!r}")
     if o["reward"] not in ("cot", "e2e"):
         raise ValueError(f"{option('reward')}: must be 'cot' or 'e2e', got {o['reward']!r}")
     o["device"] = resolve_device(o["device"])
@@ -143,11 +160,11 @@ def prepare(command, *, force: bool = False, option=lambda n: n, **given) -> dic
                 raise ValueError(f"{option(k)}: not used with {option('checkpoint')} (its model is pre-trained "
                                  f"already); leave {option(k)} out")
         model, meta = load_checkpoint(o["checkpoint"], "cpu")
-        have = {**model.config.to_dict(), "p_cot": meta.get("p_cot")}
-        for k in (*_ARCH, "p_cot"):
+        have = _fixed_by(model.config, meta)
+        for k in _FIXED:
             if k in given and have[k] is not None and o[k] != have[k]:
-                raise ValueError(f"{option(k)}: {o[k]:g} conflicts with {option('checkpoint')} "
-                                 f"{o['checkpoint']!r}, which holds {k} = {have[k]:g}; leave {option(k)} out "
+                raise ValueError(f"{option(k)}: {_show(o[k])} conflicts with {option('checkpoint')} "
+                                 f"{o['checkpoint']!r}, which holds {k} = {_show(have[k])}; leave {option(k)} out "
                                  "to use the checkpoint's value")
             o[k] = have[k] if have[k] is not None else o[k]
         if o["p_cot"] is None:
@@ -155,13 +172,18 @@ def prepare(command, *, force: bool = False, option=lambda n: n, **given) -> dic
     else:
         for k, v in _PRE.items():
             o[k] = v if o[k] is None else o[k]
-    for k in (*_ARCH, "p_cot"):
+    o["task"] = o["task"] or DEFAULTS["arch"]["task"]
+    size, other = ("digits", "d") if o["task"] == "multiplication" else ("d", "digits")
+    if o[other] is not None:
+        raise ValueError(f"{option(other)}: not an option of the {o['task']} task (its size is {option(size)}); "
+                         f"leave {option(other)} out")
+    for k in ("depth", "width", "heads", "p_cot", size):
         o[k] = DEFAULTS["arch"][k] if o[k] is None else o[k]
     if o["width"] % o["heads"]:
         raise ValueError(f"{option('width')}: must be a multiple of {option('heads')} = {o['heads']}, "
                          f"got {o['width']}")
     estimate = check_work(command, force=force, option=option,
-                          **{k: v for k, v in o.items() if k in RANGES or k == "checkpoint"})
+                          **{k: v for k, v in o.items() if k in RANGES or k in ("checkpoint", "task")})
     o["manifest"] = {"command": command, "options": {k: v for k, v in o.items()
                                                      if k in OPTIONS and k not in _COSMETIC}}
     if o["checkpoint_dir"] is not None:
@@ -174,7 +196,9 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
     """Run ``command`` (pretrain | star | grpo | reinforce) and return its log.
 
     Options (:data:`OPTIONS`; ranges in :data:`linparity.transformer.limits.RANGES`): the
-    architecture ``d``, ``depth``, ``width``, ``heads`` (default 16, 2, 64, 4) and ``p_cot``
+    ``task`` ('parity', the default, or 'multiplication', :mod:`.tasks`), its size ``d`` (parity,
+    default 16) or ``digits`` (multiplication, default 3; the other is refused), the
+    architecture ``depth``, ``width``, ``heads`` (default 2, 64, 4) and ``p_cot``
     (default 0.2), ``seed``, ``device``, ``threads``, ``checkpoint``, ``checkpoint_dir``,
     ``checkpoint_every``, ``eval_every``, ``n_eval``, ``verbose``, ``quiet``, ``steps``,
     ``batch_size``, ``lr`` (defaults per command: :data:`DEFAULTS`), ``warmup``,
@@ -189,9 +213,10 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
 
     Returns
     -------
-    dict with ``command``, ``d``, ``p_cot``, ``config`` (architecture), ``seed``, ``device``, the
+    dict with ``command``, ``task``, its size ``d`` (parity) or ``digits`` (multiplication), ``p_cot``,
+    ``config`` (architecture), ``seed``, ``device``, the
     per-evaluation arrays ``eval_steps``, ``greedy_accuracy``, ``greedy_length``, ``pi_long``,
-    ``mean_length``, ``long_fraction``, the per-step ``loss`` (and for RL ``kept_fraction``,
+    ``mean_length``, ``long_fraction`` (``pi_long`` None for multiplication), the per-step ``loss`` (and for RL ``kept_fraction``,
     ``train_mean_length``), ``final`` (the last held-out metrics) and, for RL started without a
     checkpoint, ``pretrain`` (the pre-training log). For ``star``, ``loss`` and
     ``kept_long_fraction`` are None (JSON null) for a round that kept nothing.
@@ -216,7 +241,8 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
     p_cot = o["p_cot"]
 
     def fresh():
-        cfg = TransformerConfig(**{k: o[k] for k in _ARCH})
+        size = o["digits"] if o["task"] == "multiplication" else o["d"]
+        cfg = TransformerConfig(**{k: o[k] for k in _ARCH[1:]}, d=size, task=o["task"])
         return build_model(cfg, rng=s_init, device=o["device"])
 
     if command == "pretrain":
@@ -246,7 +272,8 @@ def run_experiment(command, *, force: bool = False, **options) -> dict:
         if folder is not None:
             log["checkpoint"] = save_checkpoint(os.path.join(folder, f"{command}_final.pt"), model,
                                                 p_cot=p_cot, stage=command)
-    out.update({"d": model.config.d, "p_cot": p_cot, "config": model.config.to_dict()})
+    size = "digits" if o["task"] == "multiplication" else "d"
+    out.update({"task": o["task"], size: o[size], "p_cot": p_cot, "config": model.config.to_dict()})
     out.update(log)
     out["final"] = {k: log[k][-1] for k in ("greedy_accuracy", "greedy_length", "pi_long",
                                             "mean_length", "long_fraction")}

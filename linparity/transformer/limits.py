@@ -4,7 +4,8 @@ Importable without torch: the CLI checks every option against :data:`RANGES` whi
 refuses work that does not fit (:func:`check_work`) before torch allocates anything.
 
 The estimate counts the floating-point work of the network (GPT-2 blocks: 12 w^2 weights per block
-and token, attention 2 L w per block and token over a context of L = 2d+1 tokens; a training step is
+and token, attention 2 L w per block and token over the context of L tokens, the task's prompt and
+response, :mod:`.tasks`: 2d+1 for parity, 3n^2+4n+1 for n-digit multiplication; a training step is
 about 3 forward passes) plus a fixed cost per block and decoded token (Python and kernel launches),
 and the memory of the weights, AdamW's state, the activations kept for the backward pass (the
 attention matrices are materialised: rows x heads x L^2) and the key/value caches of decoding.
@@ -31,12 +32,14 @@ import os
 
 from .._checks import check_int
 from .._validate import INT_MAX, RANGES as _LINEAR, max_bytes, max_seconds, refuse_work
+from .tasks import MAX_DIGITS, TASKS, make_task
 
 __all__ = ["RANGES", "DEFAULTS", "range_text", "check_option", "estimate_work", "check_work"]
 
 #: documented range of every numeric transformer option: name (the CLI's dest) -> (kind, lo, hi)
 RANGES = {
     "d": ("int", 2, INT_MAX),             # the work estimate bounds it (memory grows like d^2)
+    "digits": ("int", 1, MAX_DIGITS),     # multiplication: a*b < 10^18 fits int64
     "depth": ("int", 1, 16), "width": ("int", 8, 1024), "heads": ("int", 1, 64),
     "p_cot": _LINEAR["p_cot"], "temperature": _LINEAR["temperature"], "seed": _LINEAR["seed"],
     # AdamW moves each weight by about lr per step: beyond 1 every run diverges
@@ -52,7 +55,8 @@ RANGES = {
 #: the defaults: the architecture of a fresh model and p_cot (with --checkpoint: the checkpoint's),
 #: and the per-command defaults of steps, lr and batch_size
 DEFAULTS = {
-    "arch": {"d": 16, "depth": 2, "width": 64, "heads": 4, "p_cot": 0.2},
+    "arch": {"d": 16, "depth": 2, "width": 64, "heads": 4, "p_cot": 0.2, "task": "parity", "digits": 3},
+    "tasks": tuple(TASKS),
     "pretrain": {"steps": 800, "lr": 1e-3, "batch_size": 256},
     "star": {"steps": None, "lr": 5e-4, "batch_size": 256},
     "reinforce": {"steps": 200, "lr": 1e-4, "batch_size": 256},
@@ -88,40 +92,44 @@ _C_STEP = 1e-2
 _F32 = 4
 
 
-def _per_token(d, w, depth):
-    """(flops of one forward pass per token, context length L)."""
-    L = 2 * d + 1
-    return 2 * depth * (12 * w * w + 2 * L * w), L
+def _lengths(task, size):
+    """(context length L, response tokens R) of ``task`` at ``size`` (d bits or n digits)."""
+    t = make_task(task, size) if task == "multiplication" else None
+    if t is None:   # parity, in float so that d up to 2^53 does not build an object
+        return 2 * size + 1, size + 1
+    return t.prompt_len + t.response_len - 1, t.response_len
 
 
-def _forward(rows, d, w, depth):
+def _per_token(L, w, depth):
+    """Flops of one forward pass per token over a context of L tokens."""
+    return 2 * depth * (12 * w * w + 2 * L * w)
+
+
+def _forward(rows, L, R, w, depth):
     """Seconds of one teacher-forced forward pass over ``rows`` full sequences."""
-    f, L = _per_token(d, w, depth)
-    return rows * L * f / _FLOPS + depth * _C_CALL
+    return rows * L * _per_token(L, w, depth) / _FLOPS + depth * _C_CALL
 
 
-def _decode(rows, d, w, depth):
-    """Seconds of decoding one response per row (prefill, then up to d+1 cached steps)."""
-    f, L = _per_token(d, w, depth)
-    return rows * L * f / _FLOPS + (d + 2) * depth * _C_CALL
+def _decode(rows, L, R, w, depth):
+    """Seconds of decoding one response per row (prefill, then up to R cached steps)."""
+    return rows * L * _per_token(L, w, depth) / _FLOPS + (R + 1) * depth * _C_CALL
 
 
-def _train_step(rows, d, w, depth):
-    return 3 * _forward(rows, d, w, depth) + _C_STEP
+def _train_step(rows, L, R, w, depth):
+    return 3 * _forward(rows, L, R, w, depth) + _C_STEP
 
 
-def _evaluate(n, d, w, depth):
+def _evaluate(n, L, R, w, depth):
     """Held-out evaluation: greedy and sampled decoding, teacher forcing, 3 prefix passes."""
-    return 2 * _decode(n, d, w, depth) + 4 * _forward(n, d, w, depth)
+    return 2 * _decode(n, L, R, w, depth) + 4 * _forward(n, L, R, w, depth)
 
 
 def _n_evals(steps, every):
     return 1 + (min(steps, 20) if every is None else steps / every + 1)
 
 
-def _memory(rows_train, rows_decode, d, w, depth, heads):
+def _memory(rows_train, rows_decode, L, w, depth, heads):
     """Peak bytes: weights with gradients and AdamW's two moments, activations, decoding caches."""
-    L = 2 * d + 1
     params = depth * 12 * w * w + (L + 7) * w
     act = rows_train * L * depth * (24 * w + 3 * heads * L) * _F32
     dec = rows_decode * (depth * 2 * L * w + heads * L * L + 16 * w) * _F32
@@ -131,37 +139,44 @@ def _memory(rows_train, rows_decode, d, w, depth, heads):
 def estimate_work(command: str, **o) -> tuple[float, float, list]:
     """(peak bytes, seconds, drivers) of transformer ``command`` with resolved options ``o``.
 
-    ``o`` holds the architecture (d, depth, width, heads) and the counts of the command (steps,
+    ``o`` holds the task (``task``, default parity), the architecture (``d`` bits for parity,
+    ``digits`` for multiplication, depth, width, heads) and the counts of the command (steps,
     batch_size, n_eval, eval_every, and for RL pretrain_steps when there is no checkpoint, rounds,
     samples, epochs, group). ``drivers`` lists the options the estimate depends on. The arithmetic
     is in float: counts as large as 2^53 do not overflow.
     """
     f = lambda k, dflt=0.0: float(o[k]) if o.get(k) is not None else float(dflt)  # noqa: E731
-    d, depth, w, H = f("d", 16), f("depth", 2), f("width", 64), f("heads", 4)
+    depth, w, H = f("depth", 2), f("width", 64), f("heads", 4)
+    task = o.get("task") or "parity"
+    if task not in TASKS:
+        raise ValueError(f"task: must be one of {tuple(TASKS)}, got {task!r}")
+    size = "digits" if task == "multiplication" else "d"
+    L, R = _lengths(task, int(f("digits", 3)) if size == "digits" else f("d", 16))
+    ctx = (L, R)   # every cost below depends on the task only through (L, R)
     n_eval, every = f("n_eval", 1024), o.get("eval_every")
-    drivers = ["d", "width", "depth", "heads", "n_eval"]
+    drivers = [size, "width", "depth", "heads", "n_eval"]
     B = f("batch_size", 256)
     sec = 0.0
     rows_train, rows_dec = 0.0, n_eval
     pre = f("pretrain_steps") if command != "pretrain" and o.get("checkpoint") is None else 0.0
     if command == "pretrain" or pre:
         T, Bp = (f("steps"), B) if command == "pretrain" else (pre, 256.0)
-        sec += T * _train_step(Bp, d, w, depth) + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
+        sec += T * _train_step(Bp, *ctx, w, depth) + _n_evals(T, every) * _evaluate(n_eval, *ctx, w, depth)
         rows_train = Bp
         drivers += ["steps", "batch_size"] if command == "pretrain" else ["pretrain_steps"]
     if command == "star":
         R, N, E = f("rounds"), f("samples"), f("epochs", 2)
-        sec += R * (_decode(N, d, w, depth) + E * (N / B + 1) * _train_step(min(B, N), d, w, depth)
-                    + _evaluate(n_eval, d, w, depth))
+        sec += R * (_decode(N, *ctx, w, depth) + E * (N / B + 1) * _train_step(min(B, N), *ctx, w, depth)
+                    + _evaluate(n_eval, *ctx, w, depth))
         rows_train, rows_dec = max(rows_train, min(B, N)), max(rows_dec, N)
         drivers += ["rounds", "samples", "epochs", "batch_size"]
     elif command in ("reinforce", "grpo"):
         T, G = f("steps"), (f("group", 8) if command == "grpo" else 1.0)
-        sec += T * (_decode(B * G, d, w, depth) + _train_step(B * G, d, w, depth)) \
-            + _n_evals(T, every) * _evaluate(n_eval, d, w, depth)
+        sec += T * (_decode(B * G, *ctx, w, depth) + _train_step(B * G, *ctx, w, depth)) \
+            + _n_evals(T, every) * _evaluate(n_eval, *ctx, w, depth)
         rows_train, rows_dec = max(rows_train, B * G), max(rows_dec, B * G)
         drivers += ["steps", "batch_size"] + (["group"] if command == "grpo" else [])
-    return _memory(rows_train, rows_dec, d, w, depth, H), sec, drivers
+    return _memory(rows_train, rows_dec, L, w, depth, H), sec, drivers
 
 
 def check_work(command: str, force: bool = False, option=lambda n: n, **o) -> tuple[float, float]:

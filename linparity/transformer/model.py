@@ -1,4 +1,8 @@
-"""A GPT-2-style causal decoder over the parity task's tokens, and its decoding.
+"""A GPT-2-style causal decoder over a task's tokens (:mod:`.tasks`: parity, multiplication), and its decoding.
+
+The task (``TransformerConfig.task``, default parity) fixes the vocabulary and the lengths; the
+sequence is always the prompt, then the response tokens, and the logits from the prompt's last
+position on predict the response. Below, the parity task's layout.
 
 Token layout (one sequence per example, THEORY §1)::
 
@@ -25,17 +29,16 @@ import torch
 from torch import nn
 
 from .._checks import as_generator, check_int, check_temperature
-from ..data import response_length
 from .limits import check_option
+from .tasks import MAX_DIGITS, TASKS, Parity, make_task
 
 __all__ = ["PLUS", "MINUS", "EOS", "SEP", "N_OUT", "TransformerConfig", "CausalTransformer",
            "encode_inputs", "encode_responses", "decode_tokens", "response_mask",
            "sequence_log_prob", "generate", "generate_uncached", "n_parameters", "torch_seed",
            "make_generator", "build_model"]
 
-PLUS, MINUS, EOS, SEP = 0, 1, 2, 3
-N_IN = 4   # input vocabulary size
-N_OUT = 3  # output vocabulary: +1, -1, EOS
+PLUS, MINUS, EOS, SEP = Parity.PLUS, Parity.MINUS, Parity.EOS, Parity.SEP   # the parity task's ids
+N_OUT = Parity.n_out  # parity's output vocabulary: +1, -1, EOS
 
 
 @dataclass(frozen=True)
@@ -45,23 +48,34 @@ class TransformerConfig:
     The paper's range is depth 2-8 and width 64-256 (THEORY §7); smaller values are
     accepted for tests.
     """
-    d: int             # number of input bits; the context holds 2d+1 tokens
+    d: int             # task size: input bits (parity; the context holds 2d+1 tokens) or digits (multiplication)
     depth: int = 2     # number of transformer blocks, in [1, 16] (limits.RANGES)
     width: int = 128   # residual stream width, in [8, 1024], a multiple of heads
     heads: int = 4     # attention heads per block, in [1, 64]
     mlp_ratio: int = 4  # hidden width of each MLP = mlp_ratio * width, in [1, 16]
+    task: str = "parity"  # 'parity' or 'multiplication' (:mod:`.tasks`)
 
     def __post_init__(self):
-        for name in ("d", "depth", "width", "heads"):
+        if self.task not in TASKS:
+            raise ValueError(f"task: must be one of {tuple(TASKS)}, got {self.task!r}")
+        if self.task == "multiplication":
+            check_int("digits", self.d, 1, MAX_DIGITS)
+        for name in ("d", "depth", "width", "heads")[self.task == "multiplication":]:
             check_option(name, getattr(self, name))
         check_int("mlp_ratio", self.mlp_ratio, 1, 16)
         if self.width % self.heads:
             raise ValueError(f"width: must be a multiple of heads={self.heads}, got {self.width}")
 
     @property
+    def spec(self):
+        """The task object (:func:`.tasks.make_task`) of this configuration."""
+        return make_task(self.task, self.d)
+
+    @property
     def max_len(self) -> int:
-        """Longest input the model reads: d bits, SEP, d response tokens."""
-        return 2 * self.d + 1
+        """Longest input the model reads: the prompt and all response tokens but the last (2d+1 for parity)."""
+        s = self.spec
+        return s.prompt_len + s.response_len - 1
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,13 +94,14 @@ class CausalTransformer(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
-        self.tok = nn.Embedding(N_IN, w)
+        task = config.spec
+        self.tok = nn.Embedding(task.n_in, w)
         self.pos = nn.Embedding(config.max_len, w)
         layer = nn.TransformerEncoderLayer(w, config.heads, config.mlp_ratio * w, dropout=0.0,
                                            activation="gelu", batch_first=True, norm_first=True)
         self.blocks = nn.TransformerEncoder(layer, config.depth, enable_nested_tensor=False)
         self.ln_f = nn.LayerNorm(w)
-        self.head = nn.Linear(w, N_OUT)
+        self.head = nn.Linear(w, task.n_out)
         # GPT-2 initialisation: N(0, 0.02) for embeddings and linear maps
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -99,7 +114,7 @@ class CausalTransformer(nn.Module):
         return self.head.weight.device
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """Logits ``(n, m, 3)`` for token ids ``(n, m)``, m <= 2d+1; position i sees ids[:, :i+1]."""
+        """Logits ``(n, m, n_out)`` for token ids ``(n, m)``, m <= max_len; position i sees ids[:, :i+1]."""
         n, m = ids.shape
         if m > self.config.max_len:
             raise ValueError(f"ids: at most {self.config.max_len} tokens, got {m}")
@@ -111,68 +126,67 @@ class CausalTransformer(nn.Module):
 
 
 # ---------------------------------------------------------------------- token conversion
-def encode_inputs(X, device="cpu") -> torch.Tensor:
-    """Token ids ``(n, d+1)`` for int8 inputs ``(n, d)`` of +-1: the bits, then SEP."""
-    X = np.asarray(X)
-    ids = np.where(X > 0, PLUS, MINUS)  # (n, d)
-    ids = np.concatenate([ids, np.full((X.shape[0], 1), SEP)], axis=1)
-    return torch.as_tensor(ids, dtype=torch.long, device=device)
+def _task(task, X):
+    """``task``, or the parity task of X's width when it is None."""
+    return Parity(np.asarray(X).shape[1]) if task is None else task
 
 
-def encode_responses(Y, device="cpu") -> torch.Tensor:
-    """Token ids ``(n, d+1)`` for responses in the int8 format: +1 -> PLUS, -1 -> MINUS, 0 -> EOS.
+def encode_inputs(X, device="cpu", task=None) -> torch.Tensor:
+    """Prompt token ids ``(n, prompt_len)``; parity (``task`` None): int8 ``(n, d)`` of +-1 -> the bits, then SEP."""
+    return torch.as_tensor(_task(task, X).prompt_ids(X), dtype=torch.long, device=device)
+
+
+def encode_responses(Y, device="cpu", task=None) -> torch.Tensor:
+    """Response token ids ``(n, response_len)``; parity: +1 -> PLUS, -1 -> MINUS, 0 -> EOS.
 
     Padding after the first EOS also becomes EOS; :func:`response_mask` excludes it.
     """
-    Y = np.asarray(Y)
-    ids = np.where(Y > 0, PLUS, np.where(Y < 0, MINUS, EOS))
-    return torch.as_tensor(ids, dtype=torch.long, device=device)
+    task = Parity(np.asarray(Y).shape[1] - 1) if task is None else task
+    return torch.as_tensor(task.response_ids(Y), dtype=torch.long, device=device)
 
 
-def decode_tokens(ids) -> np.ndarray:
-    """Generated response ids ``(n, d+1)`` -> int8 responses ``(n, d+1)``.
+def decode_tokens(ids, task=None) -> np.ndarray:
+    """Generated response ids ``(n, response_len)`` -> the task's responses; parity: int8 ``(n, d+1)``.
 
-    Everything from the first EOS on becomes 0 (the data format of :mod:`linparity.data`).
+    Everything from the first EOS on becomes 0 (parity, the data format of :mod:`linparity.data`) or EOS.
     """
     ids = ids.detach().cpu().numpy() if isinstance(ids, torch.Tensor) else np.asarray(ids)
-    Y = np.where(ids == PLUS, 1, -1).astype(np.int8)
-    after = np.cumsum(ids == EOS, axis=1) > 0  # (n, d+1): at or after the first EOS
-    Y[after] = 0
-    return Y
+    return (Parity(ids.shape[1] - 1) if task is None else task).responses(ids)
 
 
-def response_mask(Y, device="cpu") -> torch.Tensor:
-    """Bool ``(n, d+1)``: True on the response tokens that count (every bit and the first EOS).
+def response_mask(Y, device="cpu", task=None) -> torch.Tensor:
+    """Bool ``(n, response_len)``: True on the response tokens that count (every token and the first EOS).
 
-    Position j is in the response iff j < response_length(Y) (which counts EOS).
+    Position j is in the response iff j < the task's length of Y (which counts EOS).
     """
     Y = np.asarray(Y)
-    L = response_length(Y)  # (n,)
-    mask = np.arange(Y.shape[1])[None, :] < L[:, None]
-    return torch.as_tensor(mask, device=device)
+    L = (Parity(Y.shape[1] - 1) if task is None else task).length(Y)  # (n,)
+    return torch.as_tensor(np.arange(Y.shape[1])[None, :] < L[:, None], device=device)
 
 
 def sequence_log_prob(model: CausalTransformer, X, Y, temperature: float = 1.0,
                       per_token: bool = False) -> torch.Tensor:
-    """log pi_tau(Y | X) with gradients, ``(n,)`` (or ``(n, d+1)`` masked per token).
+    """log pi_tau(Y | X) with gradients, ``(n,)`` (or ``(n, response_len)`` masked per token).
 
-    Teacher forcing: the model reads (x, SEP, y_1..y_d); position d+j-1 predicts y_j with
-    probabilities softmax(logits / tau). Tokens after the first EOS contribute 0.
+    Teacher forcing: the model reads (prompt, y_1..y_{R-1}) (parity: x, SEP, y_1..y_d); the logits
+    from the prompt's last position on predict y_1..y_R with probabilities softmax(logits / tau).
+    Tokens after the first EOS contribute 0.
     """
     tau = check_temperature(temperature)
     dev = model.device
-    d = np.asarray(X).shape[1]
-    yid = encode_responses(Y, dev)  # (n, d+1)
-    ids = torch.cat([encode_inputs(X, dev), yid[:, :d]], dim=1)  # (n, 2d+1)
-    logits = model(ids)[:, d:, :] / tau  # (n, d+1, 3)
-    lp = torch.log_softmax(logits, dim=-1).gather(-1, yid[..., None])[..., 0]  # (n, d+1)
-    lp = lp * response_mask(Y, dev)
+    task = model.config.spec
+    P = task.prompt_len
+    yid = encode_responses(Y, dev, task)  # (n, R)
+    ids = torch.cat([encode_inputs(X, dev, task), yid[:, :-1]], dim=1)  # (n, P+R-1)
+    logits = model(ids)[:, P - 1:, :] / tau  # (n, R, n_out)
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, yid[..., None])[..., 0]  # (n, R)
+    lp = lp * response_mask(Y, dev, task)
     return lp if per_token else lp.sum(dim=1)
 
 
 def _sample_step(logits: torch.Tensor, tau: float, greedy: bool,
                  generator: torch.Generator | None) -> torch.Tensor:
-    """One token per row from logits ``(n, 3)``: argmax (ties to the lowest id) or a draw from
+    """One token per row from logits ``(n, n_out)``: argmax (ties to the lowest id) or a draw from
     softmax(logits / tau) by ``torch.multinomial`` (float64 probabilities).
 
     Shared by both decoding paths, so that from the same generator state they draw from the same
@@ -195,20 +209,20 @@ def generate_uncached(model: CausalTransformer, X, temperature: float = 1.0, gre
     """
     tau = 1.0 if greedy else check_temperature(temperature)
     dev = model.device
-    X = np.asarray(X)
-    n, d = X.shape
-    ids = encode_inputs(X, dev)  # (n, d+1), grows by one column per step
-    out = torch.full((n, d + 1), EOS, dtype=torch.long, device=dev)
+    task = model.config.spec
+    n, R, E = np.asarray(X).shape[0], task.response_len, task.eos
+    ids = encode_inputs(X, dev, task)  # (n, prompt_len), grows by one column per step
+    out = torch.full((n, R), E, dtype=torch.long, device=dev)
     done = torch.zeros(n, dtype=torch.bool, device=dev)
-    for j in range(d + 1):
+    for j in range(R):
         tok = _sample_step(model(ids)[:, -1, :], tau, greedy, generator)  # (n,)
-        tok = torch.where(done, torch.full_like(tok, EOS), tok)
+        tok = torch.where(done, torch.full_like(tok, E), tok)
         out[:, j] = tok
-        done |= tok == EOS
-        if bool(done.all()) or j == d:
+        done |= tok == E
+        if bool(done.all()) or j == R - 1:
             break
         ids = torch.cat([ids, tok[:, None]], dim=1)
-    return decode_tokens(out)
+    return decode_tokens(out, task)
 
 
 def _block_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor, kc: torch.Tensor, vc: torch.Tensor,
@@ -238,13 +252,14 @@ def _block_step(layer: nn.TransformerEncoderLayer, h: torch.Tensor, kc: torch.Te
 @torch.inference_mode()
 def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool = False,
              generator: torch.Generator | None = None, return_log_prob: bool = False):
-    """Sample (or greedily decode) one response per input, int8 ``(n, d+1)``; key/value cached.
+    """Sample (or greedily decode) one response per input (the task's format; parity: int8 ``(n, d+1)``);
+    key/value cached.
 
     With ``return_log_prob`` also returns log pi_tau(Y | X) ``(n,)`` float64 (tau = 1 for greedy),
     summed over the response tokens up to and including the first EOS, as
     :func:`sequence_log_prob` computes it by teacher forcing.
 
-    Decoding stops at EOS or after d+1 response tokens. Sampling draws from
+    Decoding stops at EOS or after ``response_len`` tokens (d+1 for parity). Sampling draws from
     softmax(logits / tau) with ``torch.multinomial`` and the given generator; greedy takes the
     argmax, ties going to the lowest id (+1 before -1 before EOS, so a bit tie gives +1 and a
     stop tie goes on, the linear model's convention).
@@ -259,47 +274,48 @@ def generate(model: CausalTransformer, X, temperature: float = 1.0, greedy: bool
     tau = 1.0 if greedy else check_temperature(temperature)
     dev = model.device
     X = np.asarray(X)
-    n, d = X.shape
     cfg = model.config
-    if d != cfg.d:
-        raise ValueError(f"X: the model reads d={cfg.d} bits, got inputs of width {d}")
+    task = cfg.spec
+    n, P, R, E = X.shape[0], task.prompt_len, task.response_len, task.eos
+    if task.name == "parity" and X.shape[1] != cfg.d:
+        raise ValueError(f"X: the model reads d={cfg.d} bits, got inputs of width {X.shape[1]}")
     H, w = cfg.heads, cfg.width
     layers = list(model.blocks.layers)
     kcs = [torch.empty((n, H, cfg.max_len, w // H), device=dev) for _ in layers]
     vcs = [torch.empty_like(k) for k in kcs]
-    ids = encode_inputs(X, dev)  # (n, d+1)
-    h = model.tok(ids) + model.pos(torch.arange(d + 1, device=dev))[None]  # (n, d+1, w)
+    ids = encode_inputs(X, dev, task)  # (n, P)
+    h = model.tok(ids) + model.pos(torch.arange(P, device=dev))[None]  # (n, P, w)
     for i, layer in enumerate(layers):
         h = _block_step(layer, h, kcs[i], vcs[i], 0, H)
-    last = model.head(model.ln_f(h[:, -1, :]))  # (n_active, 3)
-    out = torch.full((n, d + 1), EOS, dtype=torch.long, device=dev)
+    last = model.head(model.ln_f(h[:, -1, :]))  # (n_active, n_out)
+    out = torch.full((n, R), E, dtype=torch.long, device=dev)
     done = torch.zeros(n, dtype=torch.bool, device=dev)
     active = torch.arange(n, device=dev)  # rows still decoding, in batch order
-    full = torch.zeros((n, N_OUT), dtype=last.dtype, device=dev)  # finished rows: dummy logits
+    full = torch.zeros((n, task.n_out), dtype=last.dtype, device=dev)  # finished rows: dummy logits
     logp = torch.zeros(n, dtype=torch.float64, device=dev)
-    for j in range(d + 1):
+    for j in range(R):
         full.zero_()
         full[active] = last
         tok = _sample_step(full, tau, greedy, generator)  # (n,)
-        tok = torch.where(done, torch.full_like(tok, EOS), tok)
+        tok = torch.where(done, torch.full_like(tok, E), tok)
         if return_log_prob:
             lp = torch.log_softmax(full.double() / tau, dim=-1).gather(1, tok[:, None])[:, 0]  # (n,)
             logp += torch.where(done, torch.zeros_like(lp), lp)
         out[:, j] = tok
-        done |= tok == EOS
-        if bool(done.all()) or j == d:
+        done |= tok == E
+        if bool(done.all()) or j == R - 1:
             break
         keep = ~done[active]  # (n_active,)
         if not bool(keep.all()):  # drop finished rows from the batch and the caches
             active = active[keep]
             kcs = [k[keep] for k in kcs]
             vcs = [v[keep] for v in vcs]
-        t = d + 1 + j  # position of the token just emitted
+        t = P + j  # position of the token just emitted
         h = model.tok(tok[active])[:, None, :] + model.pos.weight[t][None, None, :]  # (n_active, 1, w)
         for i, layer in enumerate(layers):
             h = _block_step(layer, h, kcs[i], vcs[i], t, H)
         last = model.head(model.ln_f(h[:, -1, :]))
-    Y = decode_tokens(out)
+    Y = decode_tokens(out, task)
     return (Y, logp.cpu().numpy()) if return_log_prob else Y
 
 

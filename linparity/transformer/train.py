@@ -4,16 +4,19 @@ Every routine trains a :class:`~linparity.transformer.model.CausalTransformer` i
 returns a JSON-able dict of per-step logs with the metric names of the linear commands:
 
 * ``greedy_accuracy``: fraction of held-out fresh inputs whose greedy response ends with the
-  right parity bit (``reward_e2e`` of the greedy response: P(final answer correct), THEORY §4);
-* ``pi_long``: the model's exact probability of a long response at temperature 1,
-  sum over y_1 in {+1,-1} of pi(y_1|x) (1 - pi(EOS|x,y_1)), averaged over the held-out inputs;
+  right answer (the task's ``e2e`` reward of the greedy response: P(final answer correct), THEORY §4);
+* ``pi_long``: the model's exact probability of a long response at temperature 1, averaged over
+  the held-out inputs; parity: sum over y_1 in {+1,-1} of pi(y_1|x) (1 - pi(EOS|x,y_1));
+  multiplication: None (JSON null; the decision falls after 2n digits, no exact sum is cheap:
+  ``long_fraction`` estimates it from one sample per input);
 * ``mean_length``: mean length (EOS included, ``response_length``) of one response sampled at
   temperature 1 per held-out input;
 * ``loss``: the training loss of each step (NTP: mean response negative log-likelihood in nats;
   policy gradient: the surrogate -mean(A log pi));
 * ``kept_fraction`` (RL only): fraction of the sampled responses with reward 1.
 
-The held-out metrics are logged at ``eval_steps`` (step 0 is the starting model).
+The held-out metrics are logged at ``eval_steps`` (step 0 is the starting model). The task (its
+data, tokens and rewards, :mod:`.tasks`) is the model's: ``model.config.spec``.
 
 Random streams (numpy SPEC 7): ``rng`` is split with ``spawn`` into children for the training
 data, the held-out inputs and torch's sampling generator; model initialisation draws its own
@@ -31,10 +34,10 @@ import torch
 
 from .._checks import as_generator, check_int, check_nonneg, check_positive, check_prob, check_temperature, spawn
 from .._io import atomic_write
-from ..data import Mixture, chain_response, is_long, response_length, reward_e2e, reward_function
 from .._progress import Progress
 from .model import (EOS, MINUS, PLUS, CausalTransformer, TransformerConfig, encode_inputs,
                     generate, make_generator, sequence_log_prob)
+from .tasks import make_task
 
 __all__ = ["resolve_device", "evaluate", "exact_pi_long", "pretrain", "star", "reinforce", "grpo",
            "save_checkpoint", "load_checkpoint"]
@@ -63,13 +66,21 @@ def resolve_device(device: str = "cpu") -> str:
 
 
 # ---------------------------------------------------------------------------- metrics
+def _task(model, p_cot=0.0, chain="full"):
+    """The model's task with the demonstrations of D(p_cot) (and parity's ``chain``)."""
+    spec = model.config.spec
+    return make_task(spec.name, spec.size, p_cot, chain)
+
+
 @torch.no_grad()
 def exact_pi_long(model: CausalTransformer, X) -> np.ndarray:
     """pi(long | x) at temperature 1, ``(n,)``: sum_{y_1 = +-1} pi(y_1|x) (1 - pi(EOS|x, y_1)).
 
     A response is long when its second token is not EOS (``is_long``); EOS as the first token
-    (length 1) is short.
+    (length 1) is short. Parity only (ValueError naming ``model`` for another task).
     """
+    if model.config.task != "parity":
+        raise ValueError(f"model: exact pi(long) is computed for the parity task, not {model.config.task!r}")
     dev = model.device
     ids = encode_inputs(X, dev)  # (n, d+1)
     p1 = torch.softmax(model(ids)[:, -1, :].double(), dim=-1)  # (n, 3)
@@ -88,18 +99,20 @@ def evaluate(model: CausalTransformer, X, generator: torch.Generator | None = No
     mean_length (one sample per input at temperature 1), long_fraction (of those samples) and
     pi_long_correct = mean_x pi(L(x)|x) (exact; equals pi_long once the chain is learned, as
     ``closed_form.trajectory_probs(...).p_long_correct`` for the linear model). With
-    ``chain="leap2"`` the correct long response is the leap-2 chain (``data.chain_response``)."""
+    ``chain="leap2"`` the correct long response is the leap-2 chain (``data.chain_response``).
+    The task is the model's; pi_long is None for multiplication (module docstring)."""
+    task = _task(model, chain=chain)
     was = model.training
     model.eval()
     Yg = generate(model, X, greedy=True)
     Ys = generate(model, X, temperature=1.0, generator=generator)
-    pi_L = torch.exp(sequence_log_prob(model, X, chain_response(X, chain)).double()).mean().item()
+    pi_L = torch.exp(sequence_log_prob(model, X, task.long_response(X)).double()).mean().item()
     model.train(was)
-    return {"greedy_accuracy": float(reward_e2e(X, Yg).mean()),
-            "greedy_length": float(response_length(Yg).mean()),
-            "pi_long": float(exact_pi_long(model, X).mean()),
-            "mean_length": float(response_length(Ys).mean()),
-            "long_fraction": float(is_long(Ys).mean()),
+    return {"greedy_accuracy": float(task.reward("e2e")(X, Yg).mean()),
+            "greedy_length": float(task.length(Yg).mean()),
+            "pi_long": float(exact_pi_long(model, X).mean()) if task.name == "parity" else None,
+            "mean_length": float(task.length(Ys).mean()),
+            "long_fraction": float(task.is_long(Ys).mean()),
             "pi_long_correct": float(pi_L)}
 
 
@@ -117,7 +130,8 @@ class _Log:
         for k, v in m.items():
             self.d.setdefault(k, []).append(v)
         if self.verbose:
-            print(f"step {step:6d}  " + "  ".join(f"{k}={v:.4f}" for k, v in m.items()),
+            print(f"step {step:6d}  " + "  ".join(f"{k}={v:.4f}" if v is not None else f"{k}=null"
+                                                  for k, v in m.items()),
                   file=sys.stderr, flush=True)
 
     def add(self, **kw):
@@ -139,7 +153,7 @@ def _setup(model, rng, n_eval):
     rng = as_generator(rng)
     g_data, g_eval, g_torch = spawn(rng, 3)
     n_eval = check_int("n_eval", n_eval, 1)
-    X_eval = Mixture(model.config.d, 0.0).sample(n_eval, g_eval)[0]  # (n_eval, d) fresh inputs
+    X_eval = model.config.spec.inputs(n_eval, g_eval)  # (n_eval, d) fresh inputs (parity)
     return g_data, X_eval, make_generator(g_torch, model.device)
 
 
@@ -234,7 +248,8 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
              progress: bool = False, chain: str = "full") -> dict:
     """Online next-token prediction on fresh samples of D(p_cot) (THEORY §3, with a transformer).
 
-    Each step draws ``batch_size`` new pairs (x, y) from ``Mixture(d, p_cot)`` and takes one
+    Each step draws ``batch_size`` new pairs (x, y) from the model's task at p_cot (parity:
+    ``Mixture(d, p_cot)``; multiplication: long with probability p_cot) and takes one
     AdamW step on the mean response negative log-likelihood
     -1/B sum_i sum_{j <= |y_i|} log pi(y_ij | x_i, y_i,<j) (the input bits and the separator
     carry no loss; nothing after EOS counts). The learning rate warms up linearly over
@@ -253,12 +268,12 @@ def pretrain(model: CausalTransformer, p_cot: float, *, steps: int = 2000, batch
     every = _every(eval_every, steps)
     if checkpoint_every is not None:
         checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1)
-    mix = Mixture(model.config.d, p_cot, chain=chain)
+    mix = _task(model, p_cot, chain)
     g_data, X_eval, gen = _setup(model, rng, n_eval)
     opt = _adam(model, lr, weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / max(warmup, 1)))
     log = _Log(model, X_eval, gen, verbose, chain)
-    bar = Progress(steps, f"pretrain d={model.config.d} p_cot={p_cot:g}", "steps", progress)
+    bar = Progress(steps, f"pretrain {model.config.task} {model.config.d} p_cot={p_cot:g}", "steps", progress)
     log.evaluate(0)
     model.train()
     for t in range(1, steps + 1):
@@ -306,20 +321,20 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
     ``loss`` and ``kept_long_fraction`` as None (JSON null), and the run goes on. Held-out metrics
     are logged before round 1 and after every round (``eval_steps`` = round).
     """
-    rfn = reward_function(reward)
+    task = _task(model)
+    rfn = task.reward(reward)
     rounds = check_int("rounds", rounds, 0)
     samples = check_int("samples", samples, 1)
     epochs = check_int("epochs", epochs, 1)
     batch_size = check_int("batch_size", batch_size, 1)
     tau = check_temperature(temperature)
     g_data, X_eval, gen = _setup(model, rng, n_eval)
-    mix = Mixture(model.config.d, 0.0)
     opt = _adam(model, lr)
     log = _Log(model, X_eval, gen, verbose)
     bar = Progress(rounds, f"star reward={reward}", "rounds", progress)
     log.evaluate(0)
     for n in range(1, rounds + 1):
-        X = mix.sample(samples, g_data)[0]  # (N, d)
+        X = task.inputs(samples, g_data)  # (N, d)
         Y = _sample(model, X, tau, gen)  # (N, d+1)
         keep = rfn(X, Y) == 1.0
         Xk, Yk = X[keep], Y[keep]
@@ -334,8 +349,8 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
                 opt.step()
                 losses.append(loss.item())
         log.add(loss=np.mean(losses) if losses else None, kept_fraction=keep.mean(),
-                train_mean_length=response_length(Y).mean(), kept_long_fraction=(
-                    is_long(Yk).mean() if keep.any() else None))
+                train_mean_length=task.length(Y).mean(), kept_long_fraction=(
+                    task.is_long(Yk).mean() if keep.any() else None))
         log.evaluate(n)
         bar.update(1, kept=float(keep.mean()), greedy_acc=log.d["greedy_accuracy"][-1],
                    length=log.d["mean_length"][-1])
@@ -345,19 +360,19 @@ def star(model: CausalTransformer, *, reward: str = "cot", rounds: int = 20, sam
 
 def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, lr, temperature,
                      eval_every, n_eval, rng, verbose, progress=False, name="pg"):
-    rfn = reward_function(reward)
+    task = _task(model)
+    rfn = task.reward(reward)
     steps = check_int("steps", steps, 0)
     batch_size = check_int("batch_size", batch_size, 1)
     tau = check_temperature(temperature)
     every = _every(eval_every, steps)
     g_data, X_eval, gen = _setup(model, rng, n_eval)
-    mix = Mixture(model.config.d, 0.0)
     opt = _adam(model, lr)
     log = _Log(model, X_eval, gen, verbose)
     bar = Progress(steps, f"{name} reward={reward}", "steps", progress)
     log.evaluate(0)
     for t in range(1, steps + 1):
-        X = np.repeat(mix.sample(batch_size, g_data)[0], group, axis=0)  # (B*G, d)
+        X = np.repeat(task.inputs(batch_size, g_data), group, axis=0)  # (B*G, d)
         Y = _sample(model, X, tau, gen)  # (B*G, d+1)
         r = rfn(X, Y)  # (B*G,)
         A = torch.as_tensor(advantage_fn(r), dtype=torch.float32, device=model.device)
@@ -365,7 +380,7 @@ def _policy_gradient(model, advantage_fn, *, reward, steps, batch_size, group, l
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        log.add(loss=loss.item(), kept_fraction=r.mean(), train_mean_length=response_length(Y).mean())
+        log.add(loss=loss.item(), kept_fraction=r.mean(), train_mean_length=task.length(Y).mean())
         if t % every == 0 or t == steps:
             log.evaluate(t)
         bar.update(1, reward=float(r.mean()), greedy_acc=log.d["greedy_accuracy"][-1])
