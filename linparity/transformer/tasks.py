@@ -1,7 +1,7 @@
 """The tasks a transformer learns: inputs, long and short responses, tokens and rewards (numpy only).
 
 A task object fixes everything that differs between the parity task and n-digit multiplication,
-so that the model (:mod:`.model`), the training loops (:mod:`.train`) and the CLI share one code
+so that the model (:mod:`linparity.transformer.model`), the training loops (:mod:`linparity.transformer.train`) and the CLI share one code
 path. Every task has
 
 * ``name``, ``size`` (d bits, or n digits), ``p_cot`` (probability of a long demonstration) and
