@@ -75,12 +75,14 @@ def test_a_figure_recorded_later_is_picked_up_by_its_row():
 
 
 def test_numbers_come_from_the_rows_not_the_wording():
-    """rounds-gap reads n* and the measured mean from each F4 row: gaps -1 and +2 here."""
-    data = _record([("F4", "STaR simulation rounds to generalise, p=0.1", True),
-                    ("F4", "STaR simulation rounds to generalise, p=0.2", False)])
-    for r, (pred, meas) in zip(data.record["figures"][0]["rows"], (("n* = 3", "2 +- 0.1"), ("n* = 1", "3 +- 0.2"))):
-        r["prediction"], r["measured"] = pred, meas
-    assert STATEMENTS["rounds-gap"](data).startswith("Simulated STaR ('continue') takes -1.0 to +2.0 rounds")
+    """rounds-gap reads the reference, the pooled offset and the count of p from each pooled F4 row."""
+    data = _record([("F4", "STaR simulation ('continue') rounds to generalise = n*(p), offset pooled over 3 p (d=8)", False),
+                    ("F4", "STaR simulation ('continue') rounds to generalise = n*(pi_0(L)), offset pooled over 3 p (d=8)",
+                     True)])
+    for r, meas in zip(data.record["figures"][0]["rows"], ("1.5 +- 0.3 (4 replicates per p)", "-0.25 +- 0.5")):
+        r["measured"] = meas
+    assert STATEMENTS["rounds-gap"](data) == ("Simulated STaR ('continue') takes 1.5 +- 0.3 rounds more than n*(p) "
+                                              "and -0.25 +- 0.5 rounds more than n*(pi_0(L)), pooled over 3 values of p (F4).")
     with pytest.raises(ValueError, match="rounds-gap"):
         STATEMENTS["rounds-gap"](_record([]))
 
