@@ -34,6 +34,7 @@ d = 32 it is extrapolated as B_floor(32) (d/32)^1.5 (the floor's growth measured
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -45,12 +46,14 @@ from .._validate import check_alloc, star_round_bytes
 from ..data import MAX_ENUM_D
 from ..heads import default_lam, lam_triple
 from ..measures import first_at_least
-from ..sweep import check_param_names, register_task
+from ..sweep import check_param_names, load_results, register_task
 from .ntp import calibrated_start
-from .samples import head_errors
+from .samples import head_errors, runs_dir
 
 __all__ = ["VARIANTS", "FLOOR_BUDGET", "LEVEL", "floor_budget", "n_per_round", "default_n_max", "rounds_to_generalise",
-           "iteration_task", "mean_gain", "slope_fit", "rounds_slope", "gain_exponent", "chain_steps"]
+           "iteration_task", "mean_gain", "slope_fit", "rounds_slope", "gain_exponent", "chain_steps",
+           "SETTINGS", "REMEDY", "REMEDY_LR", "SHIPPED", "EXAMPLE_SPEC", "point", "setting_of", "collect", "shipped_pairs",
+           "summarise", "limits"]
 
 VARIANTS = ("map", "refit", "continue")
 #: the greedy accuracy that counts as generalised
@@ -280,3 +283,114 @@ def _replicate(d, lam, theta0, a, g) -> dict:
     row.update(rounds=float(rounds), censored=not acc_ok, gain=mean_gain(row["pi_long"][:n + 1], rounds),
                final_errors=head_errors(W, X)[0])
     return row
+
+
+# ----------------------------------------------------------------------------- reading the runs (F12)
+#: the settings of the spec (examples/rounds_d.toml), by name: the task parameters besides d and p
+SETTINGS = {"map": {"variant": "map"},
+            "continue-fig": {"variant": "continue", "epochs": 2, "lr": 0.5, "batch_size": 32},
+            "continue-alg1": {"variant": "continue", "epochs": 2, "lr": 0.05, "batch_size": 1},
+            "refit": {"variant": "refit"},
+            "E=1": {"variant": "continue", "epochs": 1, "lr": 0.5, "batch_size": 32},
+            "E=8": {"variant": "continue", "epochs": 8, "lr": 0.5, "batch_size": 32},
+            "lr=0.05": {"variant": "continue", "epochs": 2, "lr": 0.05, "batch_size": 32}}
+#: the remedy tested (§3 of F12): continue-fig with the step size scaled as lr = REMEDY_LR / d
+REMEDY, REMEDY_LR = "remedy", 4.0
+#: the folder of the shipped run of examples/rounds_d.toml, under the runs folder (samples.runs_dir)
+SHIPPED = "rounds-d"
+#: the spec of that run, in a checkout of the repository
+EXAMPLE_SPEC = Path(__file__).resolve().parents[2] / "examples" / "rounds_d.toml"
+
+
+def point(setting, d, p, n_multiple=2, replicates=10, **extra) -> dict:
+    """The task parameters of ``setting`` (a :data:`SETTINGS` name or :data:`REMEDY`) at (d, p)."""
+    if setting == REMEDY:
+        kw = {**SETTINGS["continue-fig"], "lr": REMEDY_LR / d}
+    elif setting in SETTINGS:
+        kw = dict(SETTINGS[setting])
+    else:
+        raise ValueError(f"setting: must be one of {', '.join([*SETTINGS, REMEDY])}, got {setting!r}")
+    size = {"replicates": 1} if setting == "map" else {"n_multiple": n_multiple, "replicates": replicates}
+    return {"d": d, "p": p, **kw, **size, **extra}
+
+
+def setting_of(params) -> str:
+    """The name of the setting of a task's parameters (inverse of :func:`point`; task defaults filled in)."""
+    a = {**_DEFAULTS, **params}
+    if a["variant"] in ("map", "refit"):
+        return a["variant"]
+    key = (a["epochs"], float(a["lr"]), a["batch_size"])
+    for name, kw in SETTINGS.items():
+        if kw["variant"] == "continue" and key == (kw["epochs"], kw["lr"], kw["batch_size"]):
+            return name
+    if key == (2, REMEDY_LR / a["d"], 32):
+        return REMEDY
+    return f"continue E={key[0]} lr={key[1]:g} batch={key[2]}"
+
+
+def collect(pairs) -> dict:
+    """``{(setting, p): {d: result}}`` from ``(params, result)`` pairs (later pairs win); a measured
+    remedy gets continue-fig's d = 8 point, which it equals (lr 4/8 = 0.5)."""
+    table = {}
+    for params, res in pairs:
+        table.setdefault((setting_of(params), float(params["p"])), {})[int(params["d"])] = res
+    for (name, p), by_d in list(table.items()):
+        fig = table.get(("continue-fig", p), {})
+        if name == REMEDY and 8 in fig:
+            by_d.setdefault(8, fig[8])
+    return table
+
+
+def shipped_pairs(runs=None) -> list:
+    """``(params, result)`` of every finished point of the shipped run of examples/rounds_d.toml
+    (``runs``/:data:`SHIPPED`; ``runs`` None: samples.runs_dir()); [] when it is absent."""
+    folder = Path(runs_dir() if runs is None else runs) / SHIPPED
+    if not (folder / "spec.json").exists():
+        return []
+    res = load_results(folder, allow_missing=True)
+    return [(dict(pt), recs[0]) for pt, recs in zip(res.points, res.results) if recs]
+
+
+def summarise(by_d: dict) -> dict:
+    """One setting's measurement over d (``{d: task result}``): ``ds``, per d the rounds ``mean``, ``mean_se``,
+    ``n_censored``, the gain per round ``gain`` and ``gain_se`` (over replicates), total RL samples
+    ``samples`` (N x mean rounds), n*(p) and n*(pi_0(L)) (``n_star``, ``n_star_start``); with >= 3 d the
+    verdict of :func:`rounds_slope` (``slope``, ``se``, ``passed``) and, where every mean gain is > 0,
+    the exponent ``a`` +- ``a_se`` of gain ~ d^-a (:func:`gain_exponent`); otherwise those are None."""
+    ds = sorted(by_d)
+    r = [np.asarray(by_d[d]["rounds"], float) for d in ds]
+    c = [np.asarray(by_d[d]["censored"], bool) for d in ds]
+    g = [np.asarray(by_d[d]["gain"], float) for d in ds]
+    sem = lambda v: float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0  # noqa: E731
+    out = {"ds": ds, "mean": [float(v.mean()) for v in r], "mean_se": [sem(v) for v in r],
+           "n_censored": [int(v.sum()) for v in c], "n": [v.size for v in r],
+           "gain": [float(v.mean()) for v in g], "gain_se": [sem(v) for v in g],
+           "samples": [float(by_d[d]["N"]) * float(v.mean()) for d, v in zip(ds, r)],
+           "n_star": float(by_d[ds[0]]["n_star"]), "n_star_start": [float(by_d[d]["n_star_start"]) for d in ds],
+           "slope": None, "se": None, "passed": None, "a": None, "a_se": None}
+    if len(ds) >= 3:
+        v = rounds_slope(ds, r, c)
+        out.update(slope=v["slope"], se=v["se"], passed=v["passed"])
+        if min(out["gain"]) > 0:
+            out["a"], out["a_se"] = gain_exponent(ds, out["gain"], out["gain_se"])
+    return out
+
+
+def limits(res: dict, d: int, params: dict) -> dict:
+    """What limits the simulated rounds of one task result (§3 of F12), means over replicates and rounds
+    used: ``off_norm_max`` (largest off-subspace norm along the run), ``stop_errors_last`` (the stop head's
+    greedy error rate before the last round), ``stop_move`` (median fraction of the way to the refit's
+    target the stop logit moved per round), ``kept_long`` (kept long samples per round) and
+    ``chain_steps_ratio`` (chain SGD steps per round over 10/lambda_chain = 1000 d)."""
+    a = {**_DEFAULTS, **params}
+    off, err = np.asarray(res["off_norm"], float), np.asarray(res["stop_errors"], float)
+    rounds = np.asarray(res["rounds"], float).astype(int)
+    last = [e[max(k - 1, 0)] for e, k in zip(err, rounds)]
+    kl = np.asarray(res["kept_long"], float)
+    lamc = lam_triple(default_lam(d) if a["lam"] is None else a["lam"])[2]
+    steps = chain_steps(kl, a["epochs"], a["batch_size"]) if a["variant"] == "continue" else np.full_like(kl, np.nan)
+    move = np.asarray(res["stop_move"], float)
+    move = move[np.isfinite(move)]
+    return {"off_norm_max": float(np.mean(np.nanmax(off, axis=1))), "stop_errors_last": float(np.mean(last)),
+            "stop_move": float(np.median(move)) if move.size else None, "kept_long": float(np.nanmean(kl)),
+            "chain_steps_ratio": float(np.nanmean(steps) * lamc / 10.0) if a["variant"] == "continue" else None}

@@ -14,7 +14,7 @@ its recorded rows, or gets SKIPPED rows with the reason when it has none. The ru
 summary line: claims, PASS, DEVIATION, SKIPPED, rows carried over and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
-(``SeedSequence(S, spawn_key=(k-1,))``), F9-F11 children 10-12 (:data:`SEED_KEYS`), the
+(``SeedSequence(S, spawn_key=(k-1,))``), F9-F12 children 10-13 (:data:`SEED_KEYS`), the
 transformer figures the fixed keys of ``linparity.figures.transformer.SEED_KEYS`` (T1: 8, T2: 9,
 T3..T6: 103..106), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
@@ -32,7 +32,7 @@ import numpy as np
 
 from .._validate import usage_message
 from ..experiments.samples_runs import runs_dir
-from . import extensions, policy, pretraining, scaling, star
+from . import extensions, iteration, policy, pretraining, scaling, star
 from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
@@ -41,11 +41,11 @@ __all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parse
 #: figure name -> function(settings, SeedSequence, out, jobs, progress) -> FigureResult
 FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star.f4,
            "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8,
-           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11}
+           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11, "F12": iteration.f12}
 
-#: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F11
-#: take 10-12 (adding figures never changes an existing figure's numbers)
-SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12}
+#: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F12
+#: take 10-13 (adding figures never changes an existing figure's numbers)
+SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12, "F12": 13}
 #: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
 TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6")
 #: default --jobs: the cores of this machine (the figures' numbers never depend on it)
