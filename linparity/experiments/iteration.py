@@ -117,12 +117,12 @@ def slope_fit(x, y, se=None) -> tuple[float, float]:
     w = np.ones_like(x) if se is None else np.asarray(se, dtype=float) ** -2.0
     if not np.all(np.isfinite(w)):
         raise ValueError("se: every standard error must be finite and > 0")
-    xm = np.sum(w * x) / w.sum()
+    xm, ym = np.sum(w * x) / w.sum(), np.sum(w * y) / w.sum()
     sxx = np.sum(w * (x - xm) ** 2)
-    slope = float(np.sum(w * (x - xm) * y) / sxx)
+    slope = float(np.sum(w * (x - xm) * (y - ym)) / sxx)      # centred: a constant y gives exactly 0
     if se is not None:
         return slope, float(np.sqrt(1.0 / sxx))
-    res = y - (np.mean(y) + slope * (x - xm))
+    res = (y - ym) - slope * (x - xm)
     return slope, float(np.sqrt(np.sum(res ** 2) / (x.size - 2) / sxx))
 
 
@@ -147,13 +147,14 @@ def rounds_slope(ds, rounds, censored) -> dict:
 def gain_exponent(ds, gain_mean, gain_se) -> tuple[float, float]:
     """a and its standard error in gain ~ d^-a: weighted least squares of ln(mean gain) on ln d with
     se(ln gain) = se / gain (delta method); points with a zero se get the smallest positive se of the
-    others (1e-9 if none). ValueError if a mean gain is <= 0."""
+    others; when every se is 0 (the deterministic map), ordinary least squares with the residual
+    standard error. ValueError if a mean gain is <= 0."""
     g, s = np.asarray(gain_mean, dtype=float), np.asarray(gain_se, dtype=float)
     if np.any(g <= 0):
         raise ValueError(f"gain_mean: a power law needs every mean gain > 0, got {g.min():g}")
     pos = s[s > 0]
-    s = np.where(s > 0, s, pos.min() if pos.size else 1e-9)
-    slope, se = slope_fit(np.log(ds), np.log(g), s / g)
+    w = np.where(s > 0, s, pos.min()) / g if pos.size else None
+    slope, se = slope_fit(np.log(ds), np.log(g), w)
     return -slope, se
 
 
