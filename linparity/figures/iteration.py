@@ -75,19 +75,24 @@ def finding_text(table) -> str:
                      + (f" (the paper's lr 0.05, batch 1: {alg1})" if alg1 else ""))
     rem, rtxt = series(it.REMEDY, 0.25)
     lim_fig, lim_rem = _limits_by_d(table, "continue-fig"), _limits_by_d(table, it.REMEDY)
+    maps = [(f"{fmt(sm['mean'][0])} at every d = {sm['ds'][0]}-{sm['ds'][-1]}" if len(set(sm["mean"])) == 1
+             else f"{txt} at d = {', '.join(map(str, sm['ds']))}") + f", p = {p} (n* = {int(sm['n_star'])})"
+            for p in _PS for sm, txt in [series("map", p)] if sm]
     text = ("Measured, not proved (F12; examples/runs/rounds-d, 10 replicates, converged start, N = 2 x the "
-            "pre-training floor): " + "; ".join(parts) + ". The exact map needs n*(p) rounds at every d.")
+            "pre-training floor): " + "; ".join(parts) + ". The exact map needs " + "; ".join(maps) + ".")
     if lim_fig:
-        text += (" What grows with d is the noise off the reduced subspace (largest off-subspace norm "
-                 + ", ".join(f"{fmt(v['off_norm_max'], 2)}" for v in lim_fig.values())
-                 + f" at d = {', '.join(map(str, lim_fig))}): the stop head then stops after y_1 = x_1 on some inputs, "
-                 "while on the subspace a round moves the stop logit about all the way to the refit's target "
-                 "(median fraction " + ", ".join(f"{fmt(v['stop_move'], 2)}" for v in lim_fig.values()) + ").")
+        ds = ", ".join(map(str, lim_fig))
+        text += (f" Per figures'-settings run at d = {ds} (p = 0.25): largest norm of the weights off the reduced "
+                 "subspace " + ", ".join(fmt(v["off_norm_max"], 2) for v in lim_fig.values())
+                 + "; stop head's greedy error rate before the last round "
+                 + ", ".join(fmt(v["stop_errors_last"], 2) for v in lim_fig.values())
+                 + "; median fraction of the way to the refit's target the stop logit moves in a round "
+                 + ", ".join(fmt(v["stop_move"], 2) for v in lim_fig.values()) + ".")
     if rem is not None and rem["slope"] is not None:
         text += (f" Scaling the step size as lr = 4/d (remedy) gives {rtxt} rounds at d = {', '.join(map(str, rem['ds']))} "
                  f"(slope on ln d {fmt(rem['slope'])} +- {fmt(rem['se'], 2)}: "
                  f"{'d-independent' if rem['passed'] else 'still d-dependent'} by the spec's criterion), "
-                 f"off-subspace norm " + ", ".join(f"{fmt(v['off_norm_max'], 2)}" for v in lim_rem.values())
+                 "off-subspace norm " + ", ".join(fmt(v["off_norm_max"], 2) for v in lim_rem.values())
                  + ", at " + ", ".join(f"{fmt(x, 2)}" for x in rem["samples"]) + " RL samples in all (N x rounds).")
     return text
 
