@@ -58,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F11, T1-T6 and REPORT.md",
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F12, T1-T6 and REPORT.md",
                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (--out defaults to figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (None: all); the report "
@@ -193,7 +193,7 @@ def _header(quick, seed, results) -> str:
 
 def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
                 scale="main") -> list:
-    """Run the named figures (F1..F11, then T1..T6) and write REPORT.md; returns the report's FigureResults.
+    """Run the named figures (F1..F12, then T1..T6) and write REPORT.md; returns the report's FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
     run's figures replace their rows, every other recorded figure is carried over (marked), so a
