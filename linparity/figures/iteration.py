@@ -53,6 +53,25 @@ def _row(name, p, sm, by_d) -> Row:
                f"{cens} censored of {sum(sm['n'])}{enum}")
 
 
+def _remedy_row(sm, table) -> Row:
+    """The §3 row: the remedy's rounds against d, its samples against continue-fig's, and what limits a round."""
+    ds = ", ".join(map(str, sm["ds"]))
+    ref = it.summarise(table[("continue-fig", 0.25)]) if ("continue-fig", 0.25) in table else None
+    ref_s = {d: x for d, x in zip(ref["ds"], ref["samples"])} if ref else {}
+    lim, lim_ref = _limits_by_d(table, it.REMEDY), _limits_by_d(table, "continue-fig")
+    norms = lambda lm: ", ".join(fmt(v["off_norm_max"], 2) for v in lm.values())  # noqa: E731
+    return Row("F12", "Algorithm 1 with a step size scaled as lr = 4/d: rounds to generalise do not depend on d "
+               "(p=0.25, measured)", "slope of rounds on ln d = 0",
+               f"mean rounds {', '.join(fmt(m) for m in sm['mean'])} at d={ds}; slope {fmt(sm['slope'])} +- "
+               f"{fmt(sm['se'], 2)}; RL samples (N x rounds) " + ", ".join(
+                   fmt(x, 2) + (f" (lr 0.5: {fmt(ref_s[d], 2)})" if d in ref_s else "") for d, x in zip(sm["ds"], sm["samples"])),
+               sm["passed"], "criterion (examples/rounds_d.toml): |slope| <= 2 se and no censored replicate. What limits a "
+               f"round: largest off-subspace norm along a run, lr 0.5: {norms(lim_ref)} at d={', '.join(map(str, lim_ref))}; "
+               f"lr = 4/d: {norms(lim)}; on the subspace a round moves the stop logit "
+               + ", ".join(fmt(v["stop_move"], 2) for v in lim_ref.values()) + " of the way to the refit's target (lr 0.5); "
+               "chain steps per round / (10/lambda_chain) " + ", ".join(fmt(v["chain_steps_ratio"], 2) for v in lim_ref.values()))
+
+
 def _limits_by_d(table, name, p=0.25) -> dict:
     by_d = table.get((name, p), {})
     return {d: it.limits(res, d, it.point(name, d, p)) for d, res in sorted(by_d.items())}
@@ -141,12 +160,7 @@ def f12(s, ss, out, jobs=1, progress=False) -> FigureResult:
     if (it.REMEDY, 0.25) in table:
         sm = it.summarise(table[(it.REMEDY, 0.25)])
         if sm["slope"] is not None:
-            rows.append(Row("F12", "Algorithm 1 with a step size scaled as lr = 4/d: rounds to generalise do not depend "
-                            "on d (p=0.25, measured)", "slope of rounds on ln d = 0",
-                            f"mean rounds {', '.join(fmt(m) for m in sm['mean'])} at d={', '.join(map(str, sm['ds']))}; "
-                            f"slope {fmt(sm['slope'])} +- {fmt(sm['se'], 2)}; RL samples "
-                            + ", ".join(fmt(x, 2) for x in sm["samples"]), sm["passed"],
-                            "criterion (examples/rounds_d.toml): |slope| <= 2 se and no censored replicate"))
+            rows.append(_remedy_row(sm, table))
             keys.append("remedy")
     for ax, yl in zip(axes, ("rounds to greedy accuracy >= 0.99", "mean log-odds gain per round",
                              "rounds (p = 0.25): ablations, remedy", "largest off-subspace norm (p = 0.25)")):
