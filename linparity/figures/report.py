@@ -33,7 +33,7 @@ REPORT_MD, REPORT_JSON = "REPORT.md", "report.json"
 @dataclass
 class Row:
     """One checked claim."""
-    figure: str        # "F1".."F11", "T1".."T6"
+    figure: str        # "F1".."F12", "T1".."T6"
     claim: str         # the statement checked, with its source (THEORY section)
     prediction: str    # the predicted value (closed form, formula or bound)
     measured: str      # the measured value with its uncertainty
@@ -49,7 +49,7 @@ class Row:
 @dataclass
 class FigureResult:
     """What a figure function returns, and what the report records of one figure's run."""
-    name: str                                  # "F1".."F11", "T1".."T6"
+    name: str                                  # "F1".."F12", "T1".."T6"
     caption: str                               # the caption line drawn under the figure
     summary: str                               # one line printed after the figure
     rows: list = field(default_factory=list)   # Row objects for REPORT.md

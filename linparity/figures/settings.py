@@ -45,6 +45,11 @@ class Settings:
     f8_rounds: int            # F8 STaR rounds
     f8_Ns: tuple              # F8 inputs per round N of the (p T, N) boundary sweep at p = max(f8_ps), beside
                               # f3_N (whose runs the (p, T) sweep already has); f8_Ts and f8_R as above
+    f12_map_ds: tuple         # F12 input sizes d of the exact map (closed form; enumeration too for d <= 12)
+    f12_sim_ds: tuple         # F12 input sizes d of the simulated variants recomputed by the figure
+    f12_R: int                # F12 replicates per simulated point
+    f12_n_max: int | None     # F12 round limit (None: n*(p) + 30, the shipped spec's)
+    f12_shipped: bool         # F12 reads the shipped run examples/runs/rounds-d for the other d
 
 
 QUICK = Settings(
@@ -53,7 +58,8 @@ QUICK = Settings(
     f4_ps=(0.02, 0.1), f5_ds=(8, 16, 32, 64), f5_R=10, f5_full_ds=(3, 4), f5_full_ds_k2=(), f5_full_R=3,
     f5_full_b0=64, f5_fixed_ps=(0.1, 0.25), f5_shipped=(), f5_more_rounds=(), f6_d=6, f6_Ts=(300, 3000, 30_000), f6_R=3,
     f6_exact_T=3000, f7_d=6, f7_steps=30, f7_R=3, f8_ps=(0.05, 0.2), f8_Ts=(30, 3000), f8_R=2,
-    f8_rounds=8, f8_Ns=(500, 8000))
+    f8_rounds=8, f8_Ns=(500, 8000), f12_map_ds=(8, 16, 32), f12_sim_ds=(8,), f12_R=2, f12_n_max=8,
+    f12_shipped=False)
 
 FULL = Settings(
     name="full", f1_ds=(5, 20, 50), f1_ps=(0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.37, 0.42, 0.5, 0.6, 0.7),
@@ -67,4 +73,4 @@ FULL = Settings(
     f6_Ts=(100, 300, 1000, 3000, 10_000, 30_000, 100_000, 300_000), f6_R=5,
     f6_exact_T=30_000, f7_d=8, f7_steps=150, f7_R=5, f8_ps=(0.02, 0.05, 0.1, 0.2),
     f8_Ts=(10, 30, 100, 300, 1000, 3000, 10_000), f8_R=3, f8_rounds=14,
-    f8_Ns=(1000, 2000, 8000, 16_000, 32_000))
+    f8_Ns=(1000, 2000, 8000, 16_000, 32_000), f12_map_ds=(8, 16, 32, 64, 128, 256), f12_sim_ds=(8,), f12_R=10, f12_n_max=None, f12_shipped=True)
