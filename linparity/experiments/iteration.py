@@ -59,7 +59,7 @@ VARIANTS = ("map", "refit", "continue")
 #: the greedy accuracy that counts as generalised
 LEVEL = 0.99
 #: B_floor(d, p): smallest budget B with >= 8/10 success in the shipped full-weight runs
-#: (docs/findings_samples.md, findings 8-9: examples/runs/samples-p01-search, samples-d128-p01-budgets,
+#: (docs/claims/theorem2.md, samples against d: examples/runs/samples-p01-search, samples-d128-p01-budgets,
 #: samples-p01-rounds, samples-p025-budgets; d = 256 from 2/2 replicates)
 FLOOR_BUDGET = {0.1: {32: 2 ** 14, 64: 2 ** 16, 128: 2 ** 17, 256: 2 ** 19},
                 0.25: {32: 2 ** 13, 64: 2 ** 15, 128: 2 ** 17, 256: 2 ** 18}}
