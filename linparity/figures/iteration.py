@@ -103,8 +103,6 @@ def finding_text(table) -> str:
         ds = ", ".join(map(str, lim_fig))
         text += (f" Per figures'-settings run at d = {ds} (p = 0.25): largest norm of the weights off the reduced "
                  "subspace " + ", ".join(fmt(v["off_norm_max"], 2) for v in lim_fig.values())
-                 + "; stop head's greedy error rate before the last round "
-                 + ", ".join(fmt(v["stop_errors_last"], 2) for v in lim_fig.values())
                  + "; median fraction of the way to the refit's target the stop logit moves in a round "
                  + ", ".join(fmt(v["stop_move"], 2) for v in lim_fig.values()) + ".")
     if rem is not None and rem["slope"] is not None:
