@@ -26,7 +26,8 @@ from ..sweep import load_results
 from .samples_runs import runs_dir
 
 __all__ = ["LOGIT90", "fit_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
-           "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups"]
+           "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups",
+           "local_slopes_from_means"]
 
 #: logit(0.9): the level at which b90 is read off the fitted curve
 LOGIT90 = float(np.log(9.0))
@@ -266,4 +267,19 @@ def schedule_groups(points) -> dict:
         if len({points[i][0]["d"] for i in idx}) >= 2:
             out[key] = [points[i] for i in idx]
             used.update(idx)
+    return out
+
+
+def local_slopes_from_means(d, mean, se, z=1.96) -> list:
+    """Local slopes ln(m2/m1) / ln(d2/d1) between neighbouring d of means with standard errors (the
+    shipped runs of the old format, one mean total per d), each with the interval slope +- z se_slope,
+    se_slope = sqrt((se1/m1)^2 + (se2/m2)^2) / ln(d2/d1) (delta method, independent runs):
+    ``[{"d": [d1, d2], "slope", "ci"}, ...]``."""
+    d, m, s = (np.asarray(x, dtype=np.float64) for x in (d, mean, se))
+    out = []
+    for i in range(d.size - 1):
+        ld = np.log(d[i + 1] / d[i])
+        slope = float(np.log(m[i + 1] / m[i]) / ld)
+        e = float(np.hypot(s[i] / m[i], s[i + 1] / m[i + 1]) / ld)
+        out.append({"d": [float(d[i]), float(d[i + 1])], "slope": slope, "ci": [slope - z * e, slope + z * e]})
     return out

@@ -32,7 +32,7 @@ import numpy as np
 
 from .._validate import usage_message
 from ..experiments.samples_runs import runs_dir
-from . import extensions, policy, pretraining, scaling, star
+from . import extensions, policy, pretraining, scaling, star, totals
 from .report import REPORT_JSON, REPORT_MD, load_recorded, merge, run_text, skipped, verdict_counts, write_report
 from .settings import FULL, QUICK
 
@@ -41,11 +41,11 @@ __all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parse
 #: figure name -> function(settings, SeedSequence, out, jobs, progress) -> FigureResult
 FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star.f4,
            "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8,
-           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11}
+           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11, "F13": totals.f13}
 
 #: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F11
-#: take 10-12 (adding figures never changes an existing figure's numbers)
-SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12}
+#: take 10-12 and F13 14 (F12: 13, T7: 15) (adding figures never changes an existing figure's numbers)
+SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12, "F13": 14}
 #: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
 TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6")
 #: default --jobs: the cores of this machine (the figures' numbers never depend on it)
@@ -244,7 +244,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--jobs: must be in [1, {CORES}] (the cores of this machine), or -1, got {args.jobs}")
         out = check_out(default_out(args.quick) if args.out is None else args.out,
                         "quick" if args.quick else "full", names)
-        if "F5" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
+        if "F5" in names or "F13" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
             runs_dir()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
