@@ -21,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import theory
 from .._checks import check_int, check_prob
 from ..sweep import load_results
 from .samples_runs import runs_dir
 
 __all__ = ["LOGIT90", "fit_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
            "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups",
-           "local_slopes_from_means"]
+           "local_slopes_from_means", "floor_references"]
 
 #: logit(0.9): the level at which b90 is read off the fitted curve
 LOGIT90 = float(np.log(9.0))
@@ -283,3 +284,12 @@ def local_slopes_from_means(d, mean, se, z=1.96) -> list:
         e = float(np.hypot(s[i] / m[i], s[i + 1] / m[i + 1]) / ld)
         out.append({"d": [float(d[i]), float(d[i + 1])], "slope": slope, "ci": [slope - z * e, slope + z * e]})
     return out
+
+
+def floor_references(group, delta=0.1) -> dict:
+    """The references of one setting's floor at the run's own lambdas (lam_1 = lam_2a = 0.01, the designed
+    specs' values, and each point's lambda_chain): ``certified`` = theory.certified_pretrain_samples'
+    T_long per d (inf: no T certifies) and ``lower`` = theory.rotation_invariant_lower (order d)."""
+    return {"certified": np.array([theory.certified_pretrain_samples(int(d), p, (0.01, 0.01, lc), delta)["T_long"]
+                                   for d, p, lc in zip(group["d"], group["p"], group["lam_chain"])]),
+            "lower": np.array([theory.rotation_invariant_lower(int(d)) for d in group["d"]])}

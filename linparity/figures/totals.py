@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import theory
 from ..experiments import design as dz
 from ..experiments import samples_runs as sr
 from . import _plot
@@ -44,8 +43,8 @@ def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
     for k, (key, grp) in enumerate(sorted(dz.group_curves(pts).items())):
         fl = dz.floor_fit(grp, N_BOOT, g)
         d = np.asarray(fl["d"])
-        lam = [(0.01, 0.01, lc) for lc in grp["lam_chain"]]
-        cert = np.array([theory.certified_pretrain_samples(int(x), p, l)["T_long"] for x, p, l in zip(d, grp["p"], lam)])
+        ref = dz.floor_references(grp)
+        cert = ref["certified"]
         ok = np.isfinite(fl["long"])
         ax.errorbar(d[ok], fl["long"][ok], yerr=np.abs(fl["long_ci"][ok].T - fl["long"][ok]), fmt="o-", color=f"C{k}",
                     ms=4, capsize=2, label=f"p T_90, {_label(key)}")
@@ -57,7 +56,7 @@ def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
                         "certified T_long: " + ", ".join(f"d={int(x)}: {fmt(c)}" for x, c in zip(d, cert)),
                         f"p T_90 95% upper ends {', '.join(fmt(x) for x in hi)}; exponent {fmt(fit['exponent'])} "
                         f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]; local {_slopes(fit['local'])}; lower line "
-                        f"(order d, Ng 2004): {', '.join(fmt(theory.rotation_invariant_lower(int(x))) for x in d)}",
+                        f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}",
                         passed, "criterion (design_floor.toml): every d's bootstrap 95% upper end <= certified "
                         "(inf: no T certifies); a b90 outside the grid fails"))
         for dc, N, curve in grp["checks"]:
