@@ -50,3 +50,11 @@ def test_f13_reads_the_old_format_runs(tmp_path):
     res = totals.f13(s, np.random.SeedSequence(0), tmp_path)
     rows = [r for r in res.rows if "rounds do not grow" in r.claim]
     assert rows and all("local" in r.measured for r in rows)
+
+
+@pytest.mark.slow
+def test_finding_text_from_the_stored_results(runs):
+    from linparity.experiments.design import finding_text
+    text = finding_text(runs, n_boot=200)
+    assert text.startswith("- p = 0.25: floor p T_90 ~ d^") and "total ~ d^" in text and "rounds' share" in text
+    assert finding_text(runs / "absent") == ""

@@ -28,7 +28,7 @@ from .samples_runs import runs_dir
 
 __all__ = ["LOGIT90", "fit_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
            "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups",
-           "local_slopes_from_means", "floor_references"]
+           "local_slopes_from_means", "floor_references", "finding_text"]
 
 #: logit(0.9): the level at which b90 is read off the fitted curve
 LOGIT90 = float(np.log(9.0))
@@ -293,3 +293,29 @@ def floor_references(group, delta=0.1) -> dict:
     return {"certified": np.array([theory.certified_pretrain_samples(int(d), p, (0.01, 0.01, lc), delta)["T_long"]
                                    for d, p, lc in zip(group["d"], group["p"], group["lam_chain"])]),
             "lower": np.array([theory.rotation_invariant_lower(int(d)) for d in group["d"]])}
+
+
+def finding_text(runs=None, n_boot=2000, rng=0) -> str:
+    """The README's statement of the designed experiment, generated from the stored results: per setting the
+    floor exponent (long pre-training samples), the total exponent and the rounds' share, and per lambda
+    schedule the floor exponent, each number with its 95% bootstrap interval; '' when the runs are not shipped."""
+    g = np.random.default_rng(rng)
+    floor = group_curves(designed_points("design-floor", runs))
+    total = group_curves(designed_points("design-total", runs))
+    iv = lambda f: f"{f['exponent']:.2f} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]"      # noqa: E731
+    lines = []
+    for key, grp in sorted(floor.items()):
+        name = f"p = d^-{key[1]:g}" if key[0] == "kappa" else f"p = {key[1]:g}"
+        fl = floor_fit(grp, n_boot, g)
+        line = f"{name}: floor p T_90 ~ d^{iv(fl['fit'])} (d = {', '.join(str(int(x)) for x in fl['d'])})"
+        if key in total:
+            t = total_fit(total[key], n_boot, g)
+            line += (f"; total ~ d^{iv(t['fit'])}, rounds' share "
+                     + ", ".join(f"{x:.2f}" for x in t["rounds_share"]))
+        lines.append(line)
+    lam = designed_points("design-lambda", runs)
+    today = [x for x in designed_points("design-floor", runs) if x[0].get("p") == 0.25]
+    for (name, c), pts in sorted(schedule_groups(lam + today).items()) if lam else []:
+        fl = floor_fit(next(iter(group_curves(pts).values())), n_boot, g)
+        lines.append(f"lambda_chain = {name}, c = {c:g} (p = 0.25): floor ~ d^{iv(fl['fit'])}")
+    return "\n".join(f"- {x}" for x in lines)
