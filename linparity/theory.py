@@ -12,7 +12,7 @@ heads. delta is the failure probability of the high-probability statement.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, lambertw
 
 from . import closed_form as cf
 from ._checks import check_int, check_positive, check_prob
@@ -22,7 +22,8 @@ from .measures import evaluate, inputs_for
 from .model import LinearAR
 
 __all__ = ["sgd_term", "prop1_bound", "prop1_errors", "prop2_bounds", "prop3_bound", "measured_head_errors",
-           "regularisation_bias", "theorem1_report", "sample_degree"]
+           "regularisation_bias", "theorem1_report", "sample_degree", "steps_for_estimation",
+           "certified_pretrain_samples", "rotation_invariant_lower"]
 
 
 def sgd_term(n_features, lam, T, delta):
@@ -229,3 +230,66 @@ def sample_degree(kappa, eps_relative: bool = False) -> float:
     if not (np.isfinite(kappa) and kappa >= 0):
         raise ValueError(f"kappa: must be a finite number >= 0, got {kappa}")
     return 2 + 7 * kappa if eps_relative else 2 + 2 * kappa
+
+
+def steps_for_estimation(coef, margin, delta) -> float:
+    """Smallest T >= 1 with coef sqrt((1 + ln T)/(delta T)) <= margin (the estimation term of Props 1-3).
+
+    With y = delta (margin/coef)^2, (1 + ln T)/T = y; T = 1 when y >= 1 (the term is already below the
+    margin), else u = 1 + ln T solves u e^(1-u) = y, i.e. u = -W_{-1}(-y/e) (Lambert W, branch -1, the
+    root with T > 1) and T = e^(u-1). inf when margin <= 0 (no T certifies it).
+    """
+    if margin <= 0:
+        return np.inf
+    y = delta * (margin / coef) ** 2
+    if y >= 1:
+        return 1.0
+    u = -lambertw(-y / np.e, -1).real
+    return float(np.exp(u - 1))
+
+
+def certified_pretrain_samples(d, p, lam, delta=0.1) -> dict:
+    """Pre-training samples T at which Props 1-3, at the lambdas ``lam``, certify every head accurate
+    enough for generalisation (THEORY §5; the accuracy targets below), with probability 1 - delta each.
+
+    Targets (the margin each head's bound must fall below):
+
+    * head 1, Prop 1 probability form with lambda_1 corrected (proofs 10b):
+      (d/(2 lam1)) r_T + lam1 a*/(1-p^2) <= p/2 (greedy y_1 = x_1: sigma stays above 1/2);
+    * stop head, Prop 2 'eq': (2(d+1)/lam2a) r_T + bias_eq <= p/(1+p) (half of P(go on | y_1 = x_1) =
+      2p/(1+p)), and 'neq': same estimation + sqrt(lam2a/(1-p)) <= 1/2;
+    * chain, Prop 3 at its largest prefactor l = d: ((3d-1)/(2 lam_chain)) r_{T_long} + sqrt(lam_chain)
+      <= ln 2 / d, the per-bit error at which the long chain is right with probability
+      (1 - ln2/d)^(d-1) >= ~1/2 (docs/findings_samples.md, finding 5); T_long = p T long samples.
+
+    r_T = sqrt((1 + ln T)/(delta T)); each T from :func:`steps_for_estimation` (inf where the bias term
+    alone exceeds the margin: the bound certifies no T at these lambdas).
+
+    Returns
+    -------
+    dict of floats: ``head1``, ``stop_eq``, ``stop_neq`` (T), ``chain_long`` (T_long), ``T`` = max(head1,
+    stop_eq, stop_neq, chain_long / p) and ``T_long`` = p T.
+    """
+    d, p = check_int("d", d, 2), check_prob("p_cot", p)
+    if not 0 < p < 1:
+        raise ValueError(f"p_cot: the Props 1-3 bounds need p in (0, 1), got {p}")
+    l1, l2, lc = lam_triple(lam, positive=True)
+    delta = check_prob("delta", delta)
+    check_positive("delta", delta)
+    b2 = prop2_bounds(d, p, l2, 1, delta)
+    out = {"head1": steps_for_estimation(d / (2 * l1), p / 2 - prop1_bound(d, p, l1, 1, delta)["prob_bias_corrected"], delta),
+           "stop_eq": steps_for_estimation(2 * (d + 1) / l2, p / (1 + p) - b2["bias_eq"], delta),
+           "stop_neq": steps_for_estimation(2 * (d + 1) / l2, 0.5 - b2["bias_neq"], delta),
+           "chain_long": steps_for_estimation((3 * d - 1) / (2 * lc), np.log(2) / d - np.sqrt(lc), delta)}
+    out["T"] = max(out["head1"], out["stop_eq"], out["stop_neq"], out["chain_long"] / p)
+    out["T_long"] = p * out["T"]
+    return out
+
+
+def rotation_invariant_lower(d) -> float:
+    """Order of the long samples a rotation-invariant learner (e.g. L2-regularised logistic regression)
+    needs for a sparse rule over d features: d (Ng 2004, 'Feature selection, L1 vs. L2 regularization,
+    and rotational invariance', ICML: the worst-case sample complexity of any rotationally invariant
+    algorithm grows at least linearly in d). The constant is not given: a line of slope 1 through
+    d long samples, context for a measured floor, not a bound to check against."""
+    return float(check_int("d", d, 1))

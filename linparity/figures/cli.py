@@ -21,7 +21,7 @@ its recorded rows, or gets SKIPPED rows with the reason when it has none. The ru
 summary line: claims, PASS, DEVIATION, SKIPPED, rows carried over and the report's path.
 
 Seeds: figure Fk (k = 1..8) uses child k-1 of ``SeedSequence(S)``
-(``SeedSequence(S, spawn_key=(k-1,))``), F9-F12 children 10-13 (:data:`SEED_KEYS`), the
+(``SeedSequence(S, spawn_key=(k-1,))``), F9-F13 children 10-14 (:data:`SEED_KEYS`), the
 transformer figures the fixed keys of ``linparity.figures.transformer.SEED_KEYS`` (T1: 8, T2: 9,
 T3..T6: 103..106, T7: 15), so ``--only`` and ``--jobs`` never change a figure's numbers.
 """
@@ -39,7 +39,7 @@ import numpy as np
 
 from .._validate import usage_message
 from ..experiments.samples_runs import runs_dir
-from . import extensions, findings, iteration, policy, pretraining, scaling, star
+from . import extensions, findings, iteration, policy, pretraining, scaling, star, totals
 from .report import (REPORT_JSON, REPORT_MD, load_proofs, load_recorded, merge, run_proofs, run_text, skipped,
                      verdict_counts, write_report)
 from .settings import FULL, QUICK
@@ -49,11 +49,12 @@ __all__ = ["FIGURES", "TRANSFORMER_FIGURES", "main", "run_figures", "build_parse
 #: figure name -> function(settings, SeedSequence, out, jobs, progress) -> FigureResult
 FIGURES = {"F1": pretraining.f1, "F2": pretraining.f2, "F3": star.f3, "F4": star.f4,
            "F5": scaling.f5, "F6": pretraining.f6, "F7": policy.f7, "F8": star.f8,
-           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11, "F12": iteration.f12}
+           "F9": extensions.f9, "F10": extensions.f10, "F11": extensions.f11, "F12": iteration.f12,
+           "F13": totals.f13}
 
-#: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F12
-#: take 10-13 (adding figures never changes an existing figure's numbers)
-SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12, "F12": 13}
+#: SeedSequence child of each figure: F1-F8 use k-1, the transformer's T1/T2 8 and 9, so F9-F13
+#: take 10-14 (T7: 15; adding figures never changes an existing figure's numbers)
+SEED_KEYS = {**{f"F{k}": k - 1 for k in range(1, 9)}, "F9": 10, "F10": 11, "F11": 12, "F12": 13, "F13": 14}
 #: transformer figures (linparity.figures.transformer, needs torch), run by :func:`_transformer`
 TRANSFORMER_FIGURES = ("T1", "T2", "T3", "T4", "T5", "T6", "T7")
 #: --scale -> the mode of each transformer figure that has one at that scale (the others run FULL_MODE):
@@ -72,7 +73,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F12, T1-T7 and REPORT.md",
+    ap = _Parser(prog="python -m linparity.figures", description="theorem figures F1-F13, T1-T7 and REPORT.md",
                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes for CI (--out defaults to figures/quick)")
     ap.add_argument("--only", default=None, help="comma-separated figures, e.g. F3,F5 (None: all); the report "
@@ -231,7 +232,7 @@ def _header(quick, seed, results) -> str:
 
 def run_figures(names, quick=False, out=None, seed=0, jobs=CORES, progress=True, log=print,
                 scale="main", device=None, seeds=None) -> list:
-    """Run the named figures (F1..F12, then T1..T7) and write REPORT.md; returns the report's FigureResults.
+    """Run the named figures (F1..F13, then T1..T7) and write REPORT.md; returns the report's FigureResults.
 
     ``out`` None: :func:`default_out` (``figures/quick`` in quick mode). The report merges: this
     run's figures replace their rows, every other recorded figure is carried over (marked), so a
@@ -293,7 +294,7 @@ def main(argv=None) -> int:
             raise ValueError(f"--jobs: must be in [1, {CORES}] (the cores of this machine), or -1, got {args.jobs}")
         out = check_out(default_out(args.quick) if args.out is None else args.out,
                         "quick" if args.quick else "full", names)
-        if "F5" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
+        if "F5" in names or "F13" in names:   # F5 draws the shipped runs: a missing runs folder is refused before any work
             runs_dir()
         if args.seeds is not None and args.seeds < 1:
             raise ValueError(f"--seeds: must be >= 1, got {args.seeds}")

@@ -14,7 +14,7 @@ from ..experiments import ntp
 from ..experiments import samples as sm
 from ..experiments import scaling as sc
 from ..sweep import SweepSpec, run_sweep
-from . import _plot
+from . import _plot, totals
 from .report import FigureResult, Row, fmt
 
 __all__ = ["f5", "KAPPAS"]
@@ -63,7 +63,7 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and
     could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
-    d reached, the exponent between them), reported beside the Props 1-3 row, outside its criterion.
+    d reached, the exponent between them), no longer reported (F13 has local slopes with intervals).
     ``missed``: (d, cap, success fraction at the cap, n_max) of the points not reached, named in both
     rows (the fit leaves them out)."""
     miss = "".join(f"; d = {m[0]} not reached: success {fmt(m[2])} at the cap B = 2^{int(round(np.log2(m[1])))}"
@@ -72,22 +72,12 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
     ss_, es = fit_stats["slope"], fit_stats["se"]
     tol = 2 * np.hypot(ef, es) if np.isfinite(ef) and np.isfinite(es) else np.nan
     all_found = bool(found_full.all())
-    agree = all_found and np.isfinite(tol) and abs(sf - ss_) <= tol
-    rows = [Row("F5", f"Full weights vs infinite-precision estimation, {label}: the full-weight route "
-                f"(Algorithm 3 + STaR 'continue', every head a full weight vector) has the exponent of the "
-                f"sufficient-statistics route, d in {ds_full}",
-                f"stats-route exponent {fmt(ss_)} +- {fmt(es, 2)} (d in {list(ds_stats)})",
-                f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)} ({int(found_full.sum())}/{len(ds_full)} d reached)"
-                + miss,
-                agree, "criterion (fixed before the run): every d reached below the cap and |full - stats| <= "
-                "2 sqrt(se_full^2 + se_stats^2)" + ("" if np.isfinite(tol) else "; fewer than 3 d: no se, not "
-                                                    "checkable")),
-            Row("F5", f"Props 1-3 certify O~(d^{deg:g}) samples per round at {label} (proofs claim 8); full-weight "
-                "route", f"exponent <= {deg:g}", f"full-weight exponent {fmt(sf)} +- {fmt(ef, 2)}" + (
-                    f"; between the two largest d ({int(local[0][0])} -> {int(local[0][1])}): {fmt(local[1])} "
-                    "(two points, no se; not part of the criterion)" if local else "") + miss,
-                all_found and sf <= deg + 2 * (ef if np.isfinite(ef) else 0.0),
-                "criterion (fixed before the run): every d reached and slope <= degree + 2 se")]
+    diff = sf - ss_
+    rows = [Row("F5", f"Contrast, {label}: estimating full weight vectors adds d-dependence (full-weight exponent above "
+                "the sufficient-statistics one)", f"stats exponent {fmt(ss_)} +- {fmt(es, 2)}",
+                f"full {fmt(sf)} +- {fmt(ef, 2)}, difference {fmt(diff)} ({int(found_full.sum())}/{len(ds_full)} d "
+                f"reached, d in {ds_full})" + miss, all_found and np.isfinite(tol) and diff > tol,
+                "criterion: every d reached and full - stats > 2 sqrt(se_full^2 + se_stats^2)")]
     if worst is not None:
         rows.append(Row("F5", f"Which head fails first, {label}: at the budget just below success, the head whose "
                         "factor of pi(L(x)|x) is furthest from the closed-form optimum (ln of measured/optimum, "
@@ -112,8 +102,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     res2 = [(pt, sw2.results[i][0]) for i, pt in enumerate(sw2.points)]
     shipped = sm.shipped_full_points(s.f5_shipped, replicates=s.f5_full_R)
     more_rounds = sm.pooled_shipped_totals(s.f5_more_rounds)
-    smallest = sm.smallest_totals(s.f5_shipped + s.f5_more_rounds)
-    fig, (ax, axp, ax2) = _plot.new(ncols=3, width=4.2, height=3.8)
+    fig, (ax, axp, ax2, axf) = _plot.new(ncols=4, width=4.2, height=3.8)
     rows, summ = [], []
     d_fine = np.geomspace(min(ds), max(ds), 60)
     for k, kappa in enumerate(KAPPAS):
@@ -141,18 +130,11 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
                         "reached)", ok, "criterion: every d reached below the cap 2^27 and |slope - guide| <= "
                         "max(5 se, 0.25)"))
         deg = sc.sample_degree(kappa)
-        rows.append(Row("F5", f"Props 1-3 with p = d^-{kappa:g} certify T = O~(d^(2+2 kappa)) samples per round "
-                        "(proofs claim 8; fixed eps, delta); sufficient-statistics route", f"exponent <= {deg:g}",
-                        f"fitted exponent {fmt(fit['slope'])} +- {fmt(fit['se'], 2)}",
-                        bool(found.all()) and fit["slope"] <= deg + 5 * fit["se"],
-                        "criterion: every d reached and fitted slope <= bound degree + 5 se (an upper bound: "
-                        "a much smaller slope means the bound is loose)"))
         # full-weight route on the same panel
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa],
                            shipped, "kappa", kappa)
         line_full = _full_route(ax, fr, col, f"kappa={kappa:g}", f"p = d^-{kappa:g}", deg, fit, ds, rows, summ)
         _more_rounds(ax, [x for x in more_rounds if x["kappa"] == kappa], col, f"kappa={kappa:g}")
-        rows += _smallest_rows(smallest.get(("kappa", kappa), []), f"p = d^-{kappa:g}", deg)
         # panel c: NTP alone at its optimum (any T): closed form line, enumeration markers
         ax2.plot(d_fine, [sc.ntp_alone_accuracy(max(3, int(round(d))), float(d) ** -kappa,
                                                 ntp.default_lam(max(3, int(round(d))))) for d in d_fine],
@@ -171,18 +153,10 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         st = _curve([(pt["d"], r) for pt, r in res2 if pt["route"] == "stats" and pt.get("p") == p])
         axp.plot(st[0][st[3]], st[1][st[3]], "s--", color=col, ms=4, mfc="none", label=f"stats route, p={p:g}")
         fit_s = _fit(*st[:2], st[3])
-        rows.append(Row("F5", f"Thm 2 at fixed p = {p:g}: total samples to generalise, sufficient-statistics route "
-                        f"(heads at their optimum: no d-dependence of estimation), d in {ds}",
-                        f"exponent <= {deg0:g} (Props 1-3, proofs claim 8 at kappa = 0)",
-                        f"fitted exponent {fmt(fit_s['slope'])} +- {fmt(fit_s['se'], 2)} "
-                        f"({int(st[3].sum())}/{len(st[0])} d reached)",
-                        bool(st[3].all()) and fit_s["slope"] <= deg0 + 2 * fit_s["se"],
-                        "criterion (fixed before the run): every d reached and slope <= degree + 2 se"))
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p],
                            shipped, "p", p)
         _full_route(axp, fr, col, f"p={p:g}", f"fixed p = {p:g}", deg0, fit_s, ds, rows, summ)
         _more_rounds(axp, [x for x in more_rounds if x["kappa"] is None and x["p"] == p], col, f"p={p:g}")
-        rows += _smallest_rows(smallest.get(("p", p), []), f"fixed p = {p:g}", deg0)
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]
     rows.append(Row("F5", "Thm 2: next-token prediction alone never makes greedy decoding correct for p < 1/3",
@@ -211,8 +185,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
            f"estimation reference (sampled type counts, heads refit to their regularised optimum). Filled circles, "
            f"solid: full weights ({s.f5_full_R} replicates, <= n*(p)+10 rounds; Algorithm 3, then STaR 'continue' "
            f"from the current weights, E = 2 epochs, lr 0.5, batch 32; success on all 2^d inputs for d <= 12, else "
-           f"4096 fresh inputs). Dotted: slope of the Props 1-3 degree (proofs claim 8: 2 + 2 kappa; 2 at fixed p) "
-           f"through the first full-weight point; thin lines: guide (1+n*(p))/p. Right: NTP alone at its optimum "
+           f"4096 fresh inputs). Thin lines: guide (1+n*(p))/p. Right: NTP alone at its optimum "
            f"(accuracy 1/2 for p < 1/3) and the fraction of replicates that generalise at the budget found (for a "
            f"point not reached: at its cap). Triangles: not reached below the cap (stats route: drawn at the cap; "
            f"full route: at the samples a replicate uses at the cap, B (1 + n_max), with the success there in "
@@ -230,6 +203,14 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
             f"examples/runs/{n}" for n in s.f5_more_rounds) + "; mean +- se, all replicates reached 0.99), not in "
             "the fits of the search; the smallest total per d over the search and these runs has its own REPORT "
             "row.")
+    floor_rows, floor_cap = totals.floor_layer(axf, rng=ss.spawn(1)[0])
+    rows += floor_rows
+    axf.set(xscale="log", yscale="log", xlabel="d (input bits)", ylabel="long pre-training samples p T_90",
+            title="the floor (designed runs)" if floor_rows else "the floor: designed runs not shipped yet")
+    axf.title.set_fontsize(7.5)
+    if floor_rows:
+        axf.legend(fontsize=5)
+    cap += floor_cap + " Totals against d: F13."
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
 
@@ -239,27 +220,6 @@ def _more_rounds(ax, more, col, key):
     if more:
         ax.errorbar([x["d"] for x in more], [x["mean"] for x in more], yerr=[x["se"] for x in more], fmt="*",
                     color=col, ms=8, capsize=2, label=f"full weights, {key}, more STaR rounds")
-
-
-def _smallest_rows(mins, label, deg) -> list:
-    """The REPORT row of the exponent of the smallest total per d (experiments.samples.smallest_totals:
-    F5's searches and the runs with longer round limits, shipped), when it has >= 3 d (a standard error).
-
-    Added after the shipped runs with longer round limits (docs/claims/theorem2.md), with the criterion the Props 1-3 rows
-    fixed before the first run; the fit is over the d of the shipped runs (d >= 16: the figure's own
-    grid is not included)."""
-    if len(mins) < 3:
-        return []
-    d = [m["d"] for m in mins]
-    fit = sc.fit_power_law(d, [m["mean"] for m in mins])
-    where = "; ".join(f"d = {m['d']}: B = 2^{np.log2(m['budget']):.0f}, round limit {m['n_max']:.0f}, "
-                      f"{m['n']} replicates" for m in mins)
-    return [Row("F5", f"Props 1-3 certify O~(d^{deg:g}) samples per round at {label} (proofs claim 8); full-weight "
-                f"route, smallest total per d over F5's searches and the shipped runs with longer round limits, d in {d}",
-                f"exponent <= {deg:g}", f"exponent {fmt(fit['slope'])} +- {fmt(fit['se'], 2)} ({where})",
-                fit["slope"] <= deg + 2 * fit["se"],
-                "criterion: the Props 1-3 rows' (slope <= degree + 2 se), fixed before the first run; this row "
-                "was added after the runs it fits (B on a grid of powers of 2: an upper bound on the minimum)")]
 
 
 def _with_shipped(fr, shipped, key, value) -> list:
@@ -288,15 +248,12 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
 
 
 def _full_layer(ax, fr, col, label, deg) -> dict:
-    """Plot one full-weight curve (filled circles, mean +- se) with its Props 1-3 slope reference;
+    """Plot one full-weight curve (filled circles, mean +- se) ;
     returns d, found, success fractions, the fit and the worst-head summary at the budget below."""
     d, mean, se, found = _curve(fr)
     recs = [r for _, r in sorted(fr, key=lambda x: x[0])]
     if found.any():
         ax.errorbar(d[found], mean[found], yerr=se[found], fmt="o-", color=col, ms=4, capsize=2, label=label)
-        d0, m0 = d[found][0], mean[found][0]
-        dl = np.geomspace(d.min(), d.max(), 20)
-        ax.plot(dl, m0 * (dl / d0) ** deg, ":", color=col, lw=1, label=f"Props 1-3 slope {deg:g}" if deg else None)
     last = [np.asarray(r["tried"]).reshape(-1, 2)[-1] for r in recs]              # (cap, success there)
     missed = [(int(x), t[0], t[1], float(r["n_max"])) for x, t, f, r in zip(d, last, found, recs) if not f]
     if missed:                                 # at the samples a replicate uses at the cap, B (1 + n_max)

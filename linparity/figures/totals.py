@@ -1,0 +1,165 @@
+"""F13: total samples against d with local slopes and intervals; and F5's designed-floor layer.
+
+Reads the shipped runs (examples/runs, :func:`linparity.experiments.samples_runs.runs_dir`): the
+designed runs (``design-floor``, ``design-total``, ``design-lambda``: success curves, b90 with
+bootstrap intervals, :mod:`linparity.experiments.design`) when present, and otherwise the older
+T = N = B runs (the smallest mean total per d, :func:`~linparity.experiments.samples_runs.smallest_totals`).
+Nothing here is a simulation: the bootstrap and the bound (theory.certified_pretrain_samples) are
+recomputed, the runs are read.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import design as dz
+from ..experiments import samples_runs as sr
+from . import _plot
+from .report import FigureResult, Row, fmt
+
+__all__ = ["f13", "floor_layer", "DESIGNED", "N_BOOT"]
+
+#: the designed runs under the runs folder (examples/design_*.toml)
+DESIGNED = {"floor": "design-floor", "total": "design-total", "lambda": "design-lambda"}
+N_BOOT = 2000
+
+
+def _label(key) -> str:
+    return f"p = d^-{key[1]:g}" if key[0] == "kappa" else f"p = {key[1]:g}"
+
+
+def _slopes(local) -> str:
+    return ", ".join(f"{int(l['d'][0])}->{int(l['d'][1])}: {fmt(l['slope'])} [{fmt(l['ci'][0])}, {fmt(l['ci'][1])}]"
+                     for l in local)
+
+
+def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
+    """Draw the designed floor p T_90(d) with its intervals, the Props 1-3 T_long at the run's own lambdas
+    and the order-d lower line on ``ax``; returns (REPORT rows, caption text). Nothing when not shipped."""
+    pts = dz.designed_points(DESIGNED["floor"], runs)
+    if not pts:
+        return [], ""
+    g = np.random.default_rng(rng)
+    rows = []
+    for k, (key, grp) in enumerate(sorted(dz.group_curves(pts).items())):
+        fl = dz.floor_fit(grp, N_BOOT, g)
+        d = np.asarray(fl["d"])
+        ref = dz.floor_references(grp)
+        cert = ref["certified"]
+        ok = np.isfinite(fl["long"])
+        ax.errorbar(d[ok], fl["long"][ok], yerr=np.abs(fl["long_ci"][ok].T - fl["long"][ok]), fmt="o-", color=f"C{k}",
+                    ms=4, capsize=2, label=f"p T_90, {_label(key)}")
+        hi = fl["long_ci"][:, 1]
+        passed = bool(np.all(np.isfinite(hi) & (hi <= cert)))
+        fit = fl["fit"]
+        rows.append(Row("F5", f"Props 1-3 at the run's own lambdas certify the floor, {_label(key)}: long pre-training "
+                        "samples p T_90 <= certified T_long at every d",
+                        "certified T_long: " + ", ".join(f"d={int(x)}: {fmt(c)}" for x, c in zip(d, cert)),
+                        f"p T_90 95% upper ends {', '.join(fmt(x) for x in hi)}; exponent {fmt(fit['exponent'])} "
+                        f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]; local {_slopes(fit['local'])}; lower line "
+                        f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}",
+                        passed, "criterion (design_floor.toml): every d's bootstrap 95% upper end <= certified "
+                        "(inf: no T certifies); a b90 outside the grid fails"))
+        for dc, N, curve in grp["checks"]:
+            i = list(d).index(dc)
+            c2 = dz.floor_fit({**grp, "d": [dc], "p": [grp["p"][i]], "curve": [curve]}, N_BOOT, g)["b90_ci"][0]
+            c1 = fl["b90_ci"][i]
+            rows.append(Row("F5", f"The floor is not bound by N, {_label(key)}, d = {int(dc)}: T_90 at N = "
+                            f"{fmt(grp['N'][i])} and at {fmt(N)} agree", "overlapping 95% intervals",
+                            f"[{fmt(c1[0])}, {fmt(c1[1])}] vs [{fmt(c2[0])}, {fmt(c2[1])}]",
+                            bool(np.all(np.isfinite([*c1, *c2])) and c1[0] <= c2[1] and c2[0] <= c1[1]),
+                            "criterion (design_floor.toml): the two intervals overlap"))
+    dl = np.geomspace(min(p[0]["d"] for p in pts), max(p[0]["d"] for p in pts), 20)
+    ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
+    rows += _lambda_rows(runs, g)
+    return rows, (" Designed floor (examples/runs/design-floor, read): p T_90 with 95% bootstrap intervals over "
+                  "whole success curves (recomputed); dotted: order-d lower line.")
+
+
+def _lambda_rows(runs, g) -> list:
+    """Rows of design_lambda.toml (and today's schedule from design_floor's p = 0.25 curve)."""
+    pts = dz.designed_points(DESIGNED["lambda"], runs)
+    if not pts:
+        return []
+    today = [x for x in dz.designed_points(DESIGNED["floor"], runs) if x[0].get("p") == 0.25]
+    groups = dz.schedule_groups(pts + today)
+    fits = {k: dz.floor_fit(next(iter(dz.group_curves(v).values())), N_BOOT, g) for k, v in groups.items()}
+    base = fits.get(("c/d", 0.01))
+    rows = []
+    for (name, c), fl in fits.items():
+        rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25: exponent of p T_90 (does d^2 "
+                        "persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
+                        f"[{fmt(fl['fit']['ci'][0])}, {fmt(fl['fit']['ci'][1])}], d in {[int(x) for x in fl['d']]}",
+                        bool(np.isfinite(fl["fit"]["exponent"])), "criterion: an exponent is defined (>= 2 d inside the grid)"))
+    if base is not None:
+        better = [f"{n} c={c:g} at d={int(x)}" for (n, c), fl in fits.items() if (n, c) != ("c/d", 0.01)
+                  for x, hi in zip(fl["d"], fl["b90_ci"][:, 1]) if x in base["d"]
+                  and hi < base["b90_ci"][base["d"].index(x), 0]]
+        rows.append(Row("F5", "Today's lam_chain = 0.01/d needs no more pre-training samples than any other schedule "
+                        "at any d (p = 0.25)", "no schedule's T_90 interval entirely below today's",
+                        "; ".join(better) or "none below", not better, "criterion (design_lambda.toml)"))
+    return rows
+
+
+def _old_rows(ax, runs, names) -> list:
+    """The older T = N = B runs: smallest mean total per d (an upper bound on the minimum over the power-of-2
+    grid), local slopes with delta-method intervals, and Thm 2's rounds claim on the rounds those totals used."""
+    rows = []
+    for k, (key, mins) in enumerate(sorted(sr.smallest_totals(names, runs).items())):
+        if len(mins) < 2:
+            continue
+        d = np.array([m["d"] for m in mins], float)
+        mean, se = np.array([m["mean"] for m in mins]), np.array([m["se"] for m in mins])
+        rounds = mean / np.array([m["budget"] for m in mins]) - 1
+        ax.errorbar(d, mean, yerr=se, fmt="s--", color=f"C{k}", ms=4, capsize=2, label=f"T = N = B, {_label(key)}")
+        rl = dz.local_slopes_from_means(d, rounds, se / np.array([m["budget"] for m in mins]))
+        grow = [l for l in rl if l["ci"][0] > 0]
+        rows.append(Row("F13", f"Thm 2: STaR's rounds do not grow with d, {_label(key)} (shipped T = N = B runs, at "
+                        "the smallest total per d)", "local slopes of rounds against d with 0 in their intervals",
+                        f"totals local {_slopes(dz.local_slopes_from_means(d, mean, se))}; rounds "
+                        f"{', '.join(fmt(r) for r in rounds)}, local {_slopes(rl)}", not grow,
+                        "criterion: no rounds slope's 95% interval (delta method) above 0; budgets on a power-of-2 grid"))
+    return rows
+
+
+def _designed_rows(ax, runs, g) -> list:
+    tot = dz.designed_points(DESIGNED["total"], runs)
+    floor = dz.group_curves(dz.designed_points(DESIGNED["floor"], runs))
+    rows = []
+    for k, (key, grp) in enumerate(sorted(dz.group_curves(tot).items())):
+        t = dz.total_fit(grp, N_BOOT, g)
+        d = np.asarray(t["d"])
+        ax.errorbar(d, t["total"], yerr=np.abs(t["total_ci"].T - t["total"]), fmt="o-", color=f"C{k}", ms=4,
+                    capsize=2, label=f"designed, {_label(key)}")
+        fl = dz.floor_fit(floor[key], N_BOOT, g) if key in floor else None
+        common = [x for x in d if fl is not None and x in fl["d"]]
+        if len(common) >= 2:
+            it, jf = [list(d).index(x) for x in common], [fl["d"].index(x) for x in common]
+            diff = dz.exponent_difference(t["total"][it], t["boot"][:, it], fl["b90"][jf], fl["boot"][:, jf], common)
+        else:
+            diff = {"diff": np.nan, "ci": [np.nan, np.nan]}
+        rows.append(Row("F13", f"Thm 2: the rounds add no power of d to the total, {_label(key)}: total exponent = "
+                        "floor exponent", "0 in the interval of (total - floor exponent)",
+                        f"total exponent {fmt(t['fit']['exponent'])} [{fmt(t['fit']['ci'][0])}, {fmt(t['fit']['ci'][1])}], "
+                        f"difference {fmt(diff['diff'])} [{fmt(diff['ci'][0])}, {fmt(diff['ci'][1])}]; rounds' share "
+                        f"{', '.join(fmt(x, 2) for x in t['rounds_share'])}; local {_slopes(t['fit']['local'])}",
+                        bool(diff["ci"][0] <= 0 <= diff["ci"][1]), "criterion (design_total.toml)"))
+    return rows
+
+
+def f13(s, ss, out, jobs=1, progress=False, runs=None) -> FigureResult:
+    """F13: total samples against d, local slopes with intervals (module docstring); reads the shipped runs."""
+    g = np.random.default_rng(ss)
+    fig, (ax, ax2) = _plot.new(ncols=2, width=4.2, height=3.8)
+    rows = _old_rows(ax, runs, s.f5_shipped + s.f5_more_rounds)
+    rows += _designed_rows(ax2, runs, g)
+    for a, t in ((ax, "shipped T = N = B runs (smallest total per d)"), (ax2, "designed: N fixed, T at b90")):
+        a.set(xscale="log", yscale="log", xlabel="d (input bits)", ylabel="total samples", title=t)
+        a.title.set_fontsize(7.5)
+        if a.get_legend_handles_labels()[0]:
+            a.legend(fontsize=5)
+    cap = ("F13. Total samples (pre-training + STaR rounds) to greedy accuracy >= 0.99 in >= 90% of replicates "
+           "against d, read from the shipped runs (examples/runs; not recomputed). Left: the older T = N = B runs, "
+           "smallest mean total per d +- se over the budgets tried (an upper bound on the minimum over a power-of-2 "
+           "grid); REPORT gives local slopes with delta-method intervals. Right: the designed runs (design_total.toml), "
+           "T_90 + rounds N with 95% bootstrap intervals over whole success curves (recomputed), when shipped.")
+    return FigureResult("F13", cap, f"{len(rows)} rows", rows, _plot.save(fig, out, "F13_totals", cap))

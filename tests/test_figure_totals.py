@@ -1,0 +1,60 @@
+"""F13 and F5's designed-floor layer on a small synthetic results folder (new format) and on the shipped
+old-format runs. The synthetic task draws success curves with b90(d) = 4 d^2 (floor) and rounds 5."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from linparity.figures import _plot, totals
+from linparity.figures.settings import QUICK
+from linparity.sweep import SweepSpec, register_task, run_sweep
+
+
+@register_task("test.designed_samples")
+def _fake(params, rng):
+    d, p = params["d"], params["p"]
+    B = 4.0 * d * d * 2.0 ** (np.arange(-4, 5) / 2)
+    pr = 1 / (1 + np.exp(-(4 * np.log(B / (4.0 * d * d)) + np.log(9))))
+    R = 20
+    return {"success_curve": np.column_stack([B, rng.binomial(R, pr), np.full(B.size, R)]), "p": p,
+            "round_samples": float(params["round_samples"]), "rounds_mean": 5.0, "rounds_se": 0.3,
+            "lam": np.array([0.01, 0.01, 0.01 / d])}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    for name, N in (("design-floor", 4096), ("design-total", 512)):
+        pts = [{"p": 0.25, "d": d, "round_samples": N} for d in (8, 16, 32)] + [{"p": 0.25, "d": 32, "round_samples": 2 * N}]
+        run_sweep(SweepSpec(task="test.designed_samples", points=pts, replicates=1, seed=1, out=str(root / name)))
+    return root
+
+
+@pytest.mark.slow
+def test_f13_and_the_floor_layer_on_designed_runs(runs, tmp_path):
+    res = totals.f13(QUICK, np.random.SeedSequence(0), tmp_path, runs=runs)
+    designed = [r for r in res.rows if "floor exponent" in r.claim]
+    assert len(designed) == 1 and "difference" in designed[0].measured
+    assert all(len(r.claim) <= 150 for r in res.rows) and (tmp_path / "F13_totals.png").exists()
+    ax = np.atleast_1d(_plot.new()[1]).flat[0]
+    rows, cap = totals.floor_layer(ax, runs)
+    names = [r.claim for r in rows]
+    assert any("certify the floor" in c for c in names) and any("not bound by N" in c for c in names)
+    cert = next(r for r in rows if "certify the floor" in r.claim)
+    assert cert.passed                      # p T_90 = d^2 is far below the certified T_long (> 1e12 at d = 8)
+    assert len(ax.get_legend_handles_labels()[1]) <= 8 and "read" in cap
+
+
+def test_f13_reads_the_old_format_runs(tmp_path):
+    s = dataclasses.replace(QUICK, f5_shipped=("samples-d32", "samples-d64"), f5_more_rounds=("samples-p025-budgets",))
+    res = totals.f13(s, np.random.SeedSequence(0), tmp_path)
+    rows = [r for r in res.rows if "rounds do not grow" in r.claim]
+    assert rows and all("local" in r.measured for r in rows)
+
+
+@pytest.mark.slow
+def test_finding_text_from_the_stored_results(runs):
+    from linparity.experiments.design import finding_text
+    text = finding_text(runs, n_boot=200)
+    assert text.startswith("- p = 0.25: floor p T_90 ~ d^") and "total ~ d^" in text and "rounds' share" in text
+    assert finding_text(runs / "absent") == ""
