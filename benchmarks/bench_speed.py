@@ -123,8 +123,8 @@ def _log_prob_reference(model: LinearAR, X, Y):
 
 
 def evaluate_reference(model: LinearAR, p: float, n_mc: int, rng: int) -> dict:
-    """metrics.evaluate before issue 10 (four log_prob calls, greedy decode, numpy bootstrap);
-    the Monte Carlo branch only (d > 12)."""
+    """The reference metrics.evaluate kept in this script (four log_prob calls, greedy decode, numpy
+    bootstrap); the Monte Carlo branch only (d > 12)."""
     g = np.random.default_rng(rng)
     X, _ = inputs_for(model.d, n_mc, g)
     n, d = X.shape
@@ -175,12 +175,12 @@ def bench_eval(quick: bool = False) -> str:
     evals = tt["summary"] - tt["train"]
     return (
         f"`metrics.evaluate` of one d = {d} model on n_mc = 20000 inputs (Monte Carlo branch), "
-        f"best of {reps}, interleaved with the pre-issue-10 implementation (four `log_prob` "
+        f"best of {reps}, interleaved with the reference implementation (four `log_prob` "
         "calls with scipy `log_expit`, numpy greedy decode, numpy bootstrap of 200 resamples) kept in this "
         "script. The command evaluates its R + 1 models on one input draw (`measures.evaluate_models`; before, "
         "each model redrew the same inputs from the same seed):\n\n"
         "| | time per model | ratio |\n|---|---|---|\n"
-        f"| reference (before) | {t['ref'] * 1e3:.1f} ms | 1 |\n"
+        f"| reference | {t['ref'] * 1e3:.1f} ms | 1 |\n"
         f"| `evaluate` (now) | {t['new'] * 1e3:.1f} ms | {t['ref'] / t['new']:.1f}x |\n"
         f"| `evaluate_models` of {R + 1} models on one input draw, per model (the command's path: row "
         f"blocks outside, models inside) | {t['many'] / (R + 1) * 1e3:.1f} ms | "
@@ -233,7 +233,7 @@ def bench_closed(quick: bool = False) -> str:
         f"Population Pegasos in reduced coordinates, d = {d}, p = {p}, lambda = {lam} "
         f"(`closed_form.discrete_dynamics_end`, compiled; chain coordinates advanced once):\n\n"
         "| | time | per step | ratio |\n|---|---|---|---|\n"
-        f"| numpy loop (before), {n_ref} steps | {t['ref']:.3f} s | {t['ref'] / n_ref * 1e6:.1f} us | 1 |\n"
+        f"| numpy loop (reference), {n_ref} steps | {t['ref']:.3f} s | {t['ref'] / n_ref * 1e6:.1f} us | 1 |\n"
         f"| compiled, {n_ref} steps | {t['end'] * 1e3:.2f} ms | {t['end'] / n_ref * 1e9:.0f} ns | "
         f"{t['ref'] / t['end']:.0f}x |\n"
         f"| compiled, {n:.0e} steps | {big:.2f} s | {big / n * 1e9:.0f} ns | "
@@ -303,9 +303,9 @@ def bench_blocked(quick: bool = False) -> str:
 
 # ============================================================================ STaR round
 def _continue_sgd_before(W, X, Y, kept, cfg, gens):
-    """simulate.star.continue_sgd before the second issue-10 session: per-step gathers of the
+    """The numpy reference of simulate.star.continue_sgd kept in this script: per-step gathers of the
     batch (take_along_axis), int8 -> float conversion per step, log-probabilities computed and
-    discarded by every `score` call. Kept here as the in-process reference."""
+    discarded by every `score` call."""
     from linparity.simulate.batched import accumulate, score
     R, N = kept.shape
     lam1, lam2a, lamc = cfg.lam
@@ -340,9 +340,9 @@ def _continue_sgd_before(W, X, Y, kept, cfg, gens):
 
 @njit(cache=True)
 def _chain_decode_before(rows, base, pair, WyT, U, tau, greedy, Y, uc):
-    """model.chain_decode (then simulate.batched._chain_decode) before the fourth issue-10 session:
+    """The reference sampler kernel kept in this script (same arguments as model.chain_decode):
     one loop per position that computes a logit, draws its bit and writes it to Y and uc at once;
-    blocks of 64 rows. Kept here as the in-process reference of the sampler; same arguments."""
+    blocks of 64 rows."""
     m, dm1 = base.shape
     store = uc.shape[0] > 0
     acc = np.empty((dm1, 64))
@@ -368,7 +368,7 @@ def _chain_decode_before(rows, base, pair, WyT, U, tau, greedy, Y, uc):
 
 
 def _sample_responses_before(W, X, gens, tau=1.0):
-    """batched.sample_responses with the sampler as it was before the fourth session: the kernel
+    """batched.sample_responses with the reference sampler kept in this script: the kernel
     above, and chain rows converted and decoded 65536 at a time (module attributes swapped for
     the call, restored after)."""
     from linparity.simulate import batched
@@ -444,8 +444,8 @@ def bench_star(quick: bool = False) -> str:
         f"Refit max rel. difference blocked vs per-sample: "
         f"{float(np.max(np.abs(a - b)) / np.max(np.abs(b))):.0e}.\n\n"
         f"Variant continue (the one `samples` and F5 run: E = 2 epochs of mini-batch NTP SGD, lr 0.5, "
-        f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data. Before: the numpy update "
-        f"of the first session (kept in this script); now: `star._continue_steps`, one compiled pass "
+        f"batch 32, lambda = (0.01, 0.01, 0.01/d)) on the same round's data. Before: the numpy reference "
+        f"update (kept in this script); now: `star._continue_steps`, one compiled pass "
         f"per replicate and epoch (chain heads by six BLAS products over the step's long rows only, decay "
         f"and step fused):\n\n"
         "| part | time | rate |\n|---|---|---|\n"
@@ -454,7 +454,7 @@ def bench_star(quick: bool = False) -> str:
         f"{2 * len(Xk) / upd_new / 1e3:.0f}k kept-sample visits/s ({tc['old'] / upd_new:.1f}x) |\n"
         f"| reward of the N responses: `data.reward_cot` (numpy, before) / compiled `rewards` (now) | "
         f"{tc['rew_np'] * 1e3:.0f} ms / {tc['rew'] * 1e3:.0f} ms | {tc['rew_np'] / tc['rew']:.1f}x |\n"
-        f"| sampling the N responses: the sampler before the fourth session (kept in this script) / "
+        f"| sampling the N responses: the reference sampler (kept in this script) / "
         f"`sample_responses` now (bitwise equal) | {tc['samp_old']:.2f} s / {tc['samp']:.2f} s | "
         f"{tc['samp_old'] / tc['samp']:.2f}x |\n"
         f"| the same, one more call each: user / system CPU time | {split_old[0]:.2f} / {split_old[1]:.2f} s, "
@@ -463,14 +463,14 @@ def bench_star(quick: bool = False) -> str:
         f"{round_before:.2f} s / {tc['new']:.2f} s | {round_before / tc['new']:.2f}x |\n"
         f"| the same with the samplers' user times of the extra call (no page faults: the lower bound) | "
         f"{round_user:.2f} s / {tc['new']:.2f} s | {round_user / tc['new']:.2f}x |\n\n"
-        f"The previous sampler allocated its chain rows' floats (inputs and x-parts: "
+        f"The reference sampler allocated its chain rows' floats (inputs and x-parts: "
         f"~{8 * 65536 * (3 * d - 2) / 1e6:.0f} MB at 65536 rows) afresh in every call, so its time depends on how the process allocated memory "
         f"before (page faults, system time); the sampler now converts {DECODE_ROWS}-row blocks that stay in cache.\n\n"
         f"Continue update, max |weight difference| now vs before: {dev_c:.0e} (summation order). At "
         f"~{fl / 1e3:.0f} kFLOP per visit of a long sample (chain heads, forward and backward; short "
         f"samples touch heads 1 and 2a only, ~{12 * d} FLOP) the update runs at "
-        f"{2 * n_long * fl / upd_new / 1e9:.1f} GFLOP/s (before: {2 * n_long * fl / tc['old'] / 1e9:.1f}; the "
-        f"record before this one divided all kept visits' count by the time, 2x too high); numpy's GEMM of one step's forward shape ({FIGURE_STAR_OPTIONS['batch_size']} x {d}) @ "
+        f"{2 * n_long * fl / upd_new / 1e9:.1f} GFLOP/s (before: {2 * n_long * fl / tc['old'] / 1e9:.1f}; "
+        f"long-sample visits counted only: all kept visits would overstate the rate 2x); numpy's GEMM of one step's forward shape ({FIGURE_STAR_OPTIONS['batch_size']} x {d}) @ "
         f"({d} x {3 * (d - 1)}) runs at {gf_step:.1f} GFLOP/s, a 1000^3 GEMM at {gemm_gflops(1000, 1000, 1000, 3):.0f}.\n")
 
 

@@ -260,7 +260,7 @@ def certified_pretrain_samples(d, p, lam, delta=0.1) -> dict:
       2p/(1+p)), and 'neq': same estimation + sqrt(lam2a/(1-p)) <= 1/2;
     * chain, Prop 3 at its largest prefactor l = d: ((3d-1)/(2 lam_chain)) r_{T_long} + sqrt(lam_chain)
       <= ln 2 / d, the per-bit error at which the long chain is right with probability
-      (1 - ln2/d)^(d-1) >= ~1/2 (docs/findings_samples.md, finding 5); T_long = p T long samples.
+      (1 - ln2/d)^(d-1) >= ~1/2 (docs/claims/theorem2.md); T_long = p T long samples.
 
     r_T = sqrt((1 + ln T)/(delta T)); each T from :func:`steps_for_estimation` (inf where the bias term
     alone exceeds the margin: the bound certifies no T at these lambdas).

@@ -1,4 +1,4 @@
-"""The architecture that keeps the three routes independent (issue 9), checked.
+"""The architecture that keeps the three routes independent, checked.
 
 * the import-linter contracts of setup.cfg hold, and a violating import breaks them (shown on a
   copy of the package with one forbidden import added);

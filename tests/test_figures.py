@@ -1,4 +1,4 @@
-"""Tests of ``python -m linparity.figures`` and the experiment drivers behind it (issue 5).
+"""Tests of ``python -m linparity.figures`` and the experiment drivers behind it.
 
 Reference values: closed_form.n_star / closed_form / theory (library functions the report must
 quote unchanged), exact power laws (fit_power_law), and file-format magic numbers (PNG, PDF).

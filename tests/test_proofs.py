@@ -1,4 +1,4 @@
-"""The symbolic proofs of ``proofs/`` (issue 4) and the honesty of their harness.
+"""The symbolic proofs of ``proofs/`` and the honesty of their harness.
 
 Reference values: each claim module derives its claim with sympy and evaluates it exactly
 (rationals / mpmath at 50 digits) against linparity's closed forms; see ``python -m proofs``.

@@ -1,4 +1,4 @@
-"""Tests of the sample-complexity measurement (issue 10, part 1): ``python -m linparity samples``.
+"""Tests of the sample-complexity measurement: ``python -m linparity samples``.
 
 Reference values: the closed-form regularised optimum (closed_form.ntp_optimum; on the reduced
 subspace every factor of pi(L(x)|x) equals its closed form, so the head log ratios vanish), the
@@ -214,7 +214,7 @@ def test_every_issue_10_spec_is_checked():
 
 @pytest.mark.parametrize("name", _SAMPLE_SPECS)
 def test_example_specs_load_and_name_the_samples_task(name):
-    """Every shipped issue-10 spec (examples/samples_*.toml) loads, names the registered task, and every
+    """Every shipped sample-complexity spec (examples/samples_*.toml) loads, names the registered task, and every
     point is a valid (route, d, p or kappa) of it (its d and lambda as the figures use: (0.01, 0.01, 0.01/d))."""
     from linparity.sweep import get_task, load_spec
     spec = load_spec(Path(__file__).resolve().parents[1] / "examples" / name)
@@ -227,8 +227,8 @@ def test_example_specs_load_and_name_the_samples_task(name):
 @pytest.mark.parametrize("p, stop_error", [(0.2, 1.0), (0.5, 0.0)])
 def test_head_errors_at_the_optimum(p, stop_error):
     """At the regularised optimum (reduced subspace) head 1 prefers x_1 (a > 0) and every chain head
-    its bit (c_l > 0) on every input; the stop head stops after x_1 iff p < 1/3 (Theorem 1, README
-    finding 3: the stop logit after y_1 = x_1 is 0 exactly at p = 1/3)."""
+    its bit (c_l > 0) on every input; the stop head stops after x_1 iff p < 1/3 (Theorem 1:
+    the stop logit after y_1 = x_1 is 0 exactly at p = 1/3)."""
     d = 6
     th = cf.ntp_optimum(d, p, ntp.default_lam(d))
     err = sm.head_errors(sim.BatchedAR.from_reduced(th, d), sample_inputs(300, d, 1))[0]

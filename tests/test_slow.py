@@ -69,7 +69,7 @@ def test_star_refit_needs_enough_samples_d20():
 
 
 def test_no_amplification_when_chain_regularisation_too_strong_d50():
-    """README finding 5: at d = 50 and lambda = 0.01 the chain is right with probability
+    """docs/claims/theorem2.md (amplification at any d): at d = 50 and lambda = 0.01 the chain is right with probability
     sigma(c*)^49 ~ 0.19 < 1/2, so STaR cannot lengthen responses: the exact map shrinks pi(L) and the
     simulation (refit variant, N = 20000) does not amplify either."""
     d, p, lam = 50, 0.05, 0.01

@@ -1,4 +1,4 @@
-"""Fast paths of issue 10 §2 agree with their plain references (no timing here: see benchmarks/).
+"""The compiled and blocked fast paths agree with their plain references (no timing here: see benchmarks/).
 
 * ``metrics.per_input`` (one GEMM pass + compiled chain pass) against the definition through
   :meth:`LinearAR.log_prob` and :meth:`LinearAR.greedy` (reference values: those methods).

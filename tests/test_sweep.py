@@ -1,4 +1,4 @@
-"""Tests of the sweep engine linparity.sweep (issue 5, "Sweeps and scale").
+"""Tests of the sweep engine linparity.sweep.
 
 Reference values: seeds are checked against numpy's own ``SeedSequence(seed).spawn(n)[i]``;
 stored results are checked against calling the task directly with that child's Generator;
@@ -414,7 +414,7 @@ def test_register_task_refuses_a_taken_name(monkeypatch):
         register_task("")
 
 
-# ----------------------------------------------------------------- corruption (issue 12)
+# ----------------------------------------------------------------- corruption
 # Reference values: a clean run of the same spec in another folder (bit-identical numbers,
 # since a task's seed depends only on its index); the stored sha256 is hashlib's own.
 
@@ -517,7 +517,7 @@ def test_sidecar_without_checksum_is_checked_by_crc(tmp_path, capsys):
     assert "Bad CRC" in capsys.readouterr().err
 
 
-# ----------------------------------------------------------------- CLI errors (issue 12)
+# ----------------------------------------------------------------- CLI errors
 
 def _cli(argv, capsys):
     """Run the CLI in process; returns (status, stdout, stderr lines)."""
@@ -656,7 +656,7 @@ def test_cli_concurrent_sweep_is_one_line(tmp_path, capsys, monkeypatch):
     assert status == 0  # the lock was released
 
 
-# ----------------------------------------------------------------- reading results (issue 12)
+# ----------------------------------------------------------------- reading results
 
 def test_cli_show_table_and_json(tmp_path, capsys):
     spec = _write_spec(tmp_path, {"task": "demo", "grid": {"n": [2, 3], "mu": [0.0, 1.5]},

@@ -270,9 +270,9 @@ def test_end_to_end_d6_rl_increases_length():
 
 
 # ------------------------------------------------------------------------- figures (plumbing)
-def test_main_figure_configuration_meets_issue_6():
-    """The configuration run by ``python -m linparity.figures``: d >= 16 (issue 6), p_cot on both
-    sides of 1/3 for T1, p_cot = 0.2 for T2; T3 has 7 p values around 1/3 (issue 13)."""
+def test_main_figure_configuration_has_the_designed_grids():
+    """The configuration run by ``python -m linparity.figures``: d >= 16, p_cot on both
+    sides of 1/3 for T1, p_cot = 0.2 for T2; T3 has 7 p values around 1/3."""
     from linparity.experiments import transformer as ex
     s1, s2, s3 = ex.T1_SETTINGS["main"], ex.T2_SETTINGS["main"], ex.T3_SETTINGS["main"]
     assert s1["d"] >= 16 and s2["d"] >= 16
@@ -286,7 +286,7 @@ def test_main_figure_configuration_meets_issue_6():
 
 
 def test_layering_transformer_imports_only_the_core():
-    """issue 9: linparity.transformer never imports figures, experiments or closed forms."""
+    """linparity.transformer never imports figures, experiments or closed forms."""
     import ast
     import pathlib
     import linparity.transformer as pkg
@@ -347,7 +347,7 @@ def test_new_figures_tiny(tmp_path, name):
     assert {f"{name}.pdf", f"{name}.png"} <= set(os.listdir(tmp_path))
 
 
-# ------------------------------------------------------------------------- cached generation (issue 13)
+# ------------------------------------------------------------------------- cached generation
 @pytest.mark.parametrize("tau,greedy", [(1.0, False), (0.75, False), (1.5, False), (1.0, True)])
 def test_cached_generation_equals_uncached(tau, greedy):
     """Same tokens from the same generator state (both paths draw one exponential per entry of the

@@ -1,4 +1,4 @@
-"""The validation layer at the public API (issue 12): bad input raises ValueError naming the argument,
+"""The validation layer at the public API: bad input raises ValueError naming the argument,
 NaN never leaves a public function silently, lambda is in its documented range, and the work
 estimate refuses what cannot fit. Each test failed on the code before the validation layer (the
 failure it had then is in its docstring)."""
