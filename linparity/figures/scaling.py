@@ -57,7 +57,7 @@ def _fit(d, mean, found):
 
 
 def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None,
-                missed=()) -> list:
+                missed=(), note="") -> list:
     """REPORT rows of one setting; the criteria were fixed before the full-mode run.
 
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
@@ -65,7 +65,7 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
     could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
     d reached, the exponent between them), no longer reported (F13 has local slopes with intervals).
     ``missed``: (d, cap, success fraction at the cap, n_max) of the points not reached, named in both
-    rows (the fit leaves them out)."""
+    rows (the fit leaves them out). ``note``: which d were read from shipped runs (in both rows' details)."""
     miss = "".join(f"; d = {m[0]} not reached: success {fmt(m[2])} at the cap B = 2^{int(round(np.log2(m[1])))}"
                    for m in missed)
     sf, ef = fit_full["slope"], fit_full["se"]
@@ -73,17 +73,18 @@ def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_
     tol = 2 * np.hypot(ef, es) if np.isfinite(ef) and np.isfinite(es) else np.nan
     all_found = bool(found_full.all())
     diff = sf - ss_
-    rows = [Row("F5", f"Contrast, {label}: estimating full weight vectors adds d-dependence (full-weight exponent above "
-                "the sufficient-statistics one)", f"stats exponent {fmt(ss_)} +- {fmt(es, 2)}",
+    rows = [Row("F5", f"Contrast, {label}: full weight vectors add d-dependence (full-weight exponent above the "
+                "sufficient-statistics one)", f"stats exponent {fmt(ss_)} +- {fmt(es, 2)}",
                 f"full {fmt(sf)} +- {fmt(ef, 2)}, difference {fmt(diff)} ({int(found_full.sum())}/{len(ds_full)} d "
                 f"reached, d in {ds_full})" + miss, all_found and np.isfinite(tol) and diff > tol,
-                "criterion: every d reached and full - stats > 2 sqrt(se_full^2 + se_stats^2)")]
+                "criterion: every d reached and full - stats > 2 sqrt(se_full^2 + se_stats^2)" + note)]
     if worst is not None:
-        rows.append(Row("F5", f"Which head fails first, {label}: at the budget just below success, the head whose "
-                        "factor of pi(L(x)|x) is furthest from the closed-form optimum (ln of measured/optimum, "
-                        "replicates that failed)", "the chain (it steps on p T long samples, lam_chain = 0.01/d)",
+        rows.append(Row("F5", f"Which head fails first, {label}: the head furthest from the closed-form optimum at the "
+                        "budget just below success", "the chain (it steps on p T long samples, lam_chain = 0.01/d)",
                         worst, worst.startswith("chain"),
-                        "criterion (fixed before the run): the chain is the most frequent worst head at every d"))
+                        "criterion (fixed before the run): the chain is the most frequent worst head at every d; "
+                        "distance: |ln measured/optimum| of the head's factor of pi(L(x)|x), replicates that failed"
+                        + note))
     return rows
 
 
@@ -123,12 +124,12 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         fit = sc.fit_power_law(dd[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
         g = sc.fit_power_law(dd, [sc.guide_samples(float(d) ** -kappa) for d in dd])
         ok = bool(found.all()) and abs(fit["slope"] - g["slope"]) <= max(5 * fit["se"], 0.25)
-        rows.append(Row("F5", f"Thm 2: total samples (pre-training + STaR) to greedy accuracy >= 0.99 in >= 90% of "
-                        f"replicates is poly(d), p = d^-{kappa:g}, d in {ds}; sufficient-statistics route",
+        rows.append(Row("F5", f"Thm 2: total samples to greedy accuracy >= 0.99 in >= 90% of replicates is poly(d), "
+                        f"p = d^-{kappa:g}; sufficient-statistics route",
                         f"finite exponent; guide (1+n*)/p has slope {fmt(g['slope'])}",
                         f"fitted exponent {fmt(fit['slope'])} +- {fmt(fit['se'], 2)} ({int(found.sum())}/{len(ds)} d "
-                        "reached)", ok, "criterion: every d reached below the cap 2^27 and |slope - guide| <= "
-                        "max(5 se, 0.25)"))
+                        "reached)", ok, f"criterion: every d reached below the cap 2^27 and |slope - guide| <= "
+                        f"max(5 se, 0.25); d in {ds}; total = pre-training + STaR samples"))
         deg = sc.sample_degree(kappa)
         # full-weight route on the same panel
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa],
@@ -236,12 +237,11 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
     """Draw the full-weight route of one sweep (:func:`_full_layer`), append its REPORT rows and its
     summary line next to the stats route's fit; returns the layer."""
     line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
-    if line_full["shipped"].size:
-        sweep += (f" (d = {', '.join(str(int(x)) for x in line_full['shipped'])} from the shipped runs in "
-                  "examples/runs, run once, not recomputed)")
+    note = (f"; d = {', '.join(str(int(x)) for x in line_full['shipped'])} read from the shipped runs in "
+            "examples/runs, not recomputed" if line_full["shipped"].size else "")
     rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
                         fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"],
-                        line_full["missed"])
+                        line_full["missed"], note)
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
     return line_full

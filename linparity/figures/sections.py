@@ -60,7 +60,7 @@ RULES = (
     ("F3", "", "thm2-recursion"),
     ("F4", "", "thm2-rounds-p"),
     ("F5", r"[Ww]hich head", "hyp-heads"),
-    ("F5", r"^Full weights vs", "hyp-shortcut"),
+    ("F5", r"^Contrast", "hyp-shortcut"),
     ("F5", "", "thm2-samples-d"),
     ("F6", r"subspace", "routes"),
     ("F6", "", "thm1-props"),
