@@ -54,6 +54,7 @@ RANGES = {
     "temperature": ("float", 1e-3, 1e3), "lr": ("float", 1e-12, 1e6), "noise": ("float", 0.0, 1.0),
     "length_penalty": ("float", 0.0, 1e6),
     "n_max": ("int", 0, INT_MAX), "b0": ("int", 1, INT_MAX), "cap": ("int", 1, INT_MAX),
+    "budgets": ("int", 1, INT_MAX), "pretrain_samples": ("int", 1, INT_MAX), "round_samples": ("int", 1, INT_MAX),
     "jobs": ("int", 1, os.cpu_count() or 1),
 }
 
