@@ -224,9 +224,10 @@ def fmt_bytes(b: float) -> str:
 
 
 def fmt_seconds(s: float) -> str:
+    """Seconds in the largest unit that fits; beyond a day also in hours (``1.49 days = 35.8 h``)."""
     for unit, k in (("years", 3.15e7), ("days", 86400), ("h", 3600), ("min", 60)):
         if s >= k:
-            return f"{s / k:.3g} {unit}"
+            return f"{s / k:.3g} {unit}" + (f" = {s / 3600:.3g} h" if k > 3600 else "")
     return f"{s:.2g} s"
 
 

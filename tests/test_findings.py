@@ -353,5 +353,5 @@ def test_projection_of_the_points_not_run():
         cpu = (f"{sec[0] / 60:.0f}-{sec[1] / 60:.0f} min" if sec[1] < 3600 * 2 else
                f"{sec[0] / 3600:.0f}-{sec[1] / 3600:.0f} h")
         row = (f"| kappa = {kappa}, d = {d} | 2^-{int(np.log2(1 / p))} | 2^{lo}-2^{hi} | "
-               f"{gib[0]:,.0f}-{gib[1]:,.0f} GiB | {cpu} |")
+               f"{gib[0]:.2g}-{gib[1]:.2g} GiB | {cpu} |")
         assert row in doc, row

@@ -27,9 +27,18 @@ factor), each factor averaged over inputs, for head 1, the stop head and the cha
 l). The head with the largest |log ratio| is the one furthest from its calibrated target.
 
 Distinct prompts (THEORY §8): full route, the exact number of distinct inputs x in pre-training
-and all rounds of a replicate (counted on the inputs drawn; STaR's inputs are redrawn from a copy
-of the replicate's generator, which :func:`linparity.simulate.sample_kept` draws first, tested);
-stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n) for n uniform draws.
+and all rounds of a replicate for d < 128 (counted on the inputs drawn, as ``star_round`` draws
+them); for d >= 128 the number of inputs drawn, which is the number of distinct ones except with
+probability <= n^2 / 2^(d+1) < 2^-75 for n <= 2^53 draws (holding every key would make the memory
+grow with the budget); stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n)
+for n uniform draws.
+
+Memory: a replicate holds one chunk of ``simulate.STREAM_CHUNK`` = 2^16 inputs at a time, in
+pre-training and in every round (:func:`linparity.simulate.star_round` streams a round of N > 2^16
+inputs, regenerating each chunk from the round-start weights and the chunk's seed in every epoch),
+so the peak does not grow with T or N (:func:`full_level_bytes`). Where T and N are <= 2^16 the
+numbers are those of the unstreamed computation; above, the random stream (and so each replicate's
+numbers, not their distribution) differs from the version that held whole rounds.
 
 Shipped runs: the sweeps of ``examples/*.toml`` were run once and their results committed under
 ``examples/runs``; :func:`shipped_full_points`, :func:`pooled_shipped_totals` and
@@ -40,7 +49,6 @@ default :func:`runs_dir`: the folder named by ``$LINPARITY_RUNS`` when set, else
 """
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -55,7 +63,8 @@ from ..heads import lam_triple
 from ..sweep import check_param_names, register_task
 from . import scaling as sc
 from .samples_fit import fit_b90
-from .samples_work import ROUTES, budget_levels, full_level_bytes, level_sizes, n_max_rounds, samples_work
+from .samples_work import (EXACT_DISTINCT_D, ROUTES, budget_levels, full_level_bytes, level_sizes, n_max_rounds,
+                           samples_work)
 # the readers of the shipped runs, re-exported: callers know them as samples.*
 from .samples_runs import EXAMPLE_RUNS, RUNS_ENV, pooled_shipped_totals, runs_dir, shipped_full_points, smallest_totals
 
@@ -162,13 +171,22 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
 
 def _full_replicate(d, p, lams, T, n_max, streams, cfg, level, Xe) -> dict:
     """One replicate of :func:`full_weight_level` on its streams (pre-training, STaR, evaluation)
-    and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1)."""
-    seen = DistinctInputs(d)
-    X, Y = Mixture(d, p).sample(T, streams[0])
-    seen.add(X)
-    W = start = sim.BatchedAR.stack([sim.fit_samples(X, Y, lams)])
-    del X, Y
-    N = cfg.samples
+    and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1).
+
+    Streamed: pre-training draws its T samples in chunks of ``cfg.chunk`` (``Mixture.sample`` on the
+    pre-training stream, one chunk after the other) and fits them as they come
+    (:func:`linparity.simulate.fit_sample_chunks`); the rounds stream likewise (``star_round``). With
+    T and N <= chunk that is the unstreamed computation, number for number."""
+    seen = DistinctInputs(d) if d < EXACT_DISTINCT_D else None
+    mix, N = Mixture(d, p), cfg.samples
+
+    def pretrain_chunks():
+        for s in range(0, T, cfg.chunk):
+            X, Y = mix.sample(min(cfg.chunk, T - s), streams[0])
+            if seen is not None:
+                seen.add(X)
+            yield X, Y
+    W = start = sim.BatchedAR.stack([sim.fit_sample_chunks(pretrain_chunks(), d, lams, T)])
     row = {"success": False, "rounds": n_max, "total": np.inf, "accuracy_se": 0.0, "kept_long": 0.0}
     for n in range(n_max + 1):
         acc = float(_accuracy(W, Xe[None])[0])
@@ -180,10 +198,9 @@ def _full_replicate(d, p, lams, T, n_max, streams, cfg, level, Xe) -> dict:
             break
         if n == n_max:
             break
-        seen.add(sample_inputs(N, d, copy.deepcopy(streams[1])))   # the inputs star_round will draw
-        W, stats = sim.star_round(W, cfg, [streams[1]])
+        W, stats = sim.star_round(W, cfg, [streams[1]], None if seen is None else [seen])
         row["kept_long"] += float(stats["kept_fraction"][0] * np.nan_to_num(stats["q"][0]) * N)
-    row.update(distinct=float(len(seen)), start=start, last=W)
+    row.update(distinct=float(T + N * row["rounds"] if seen is None else len(seen)), start=start, last=W)
     return row
 
 

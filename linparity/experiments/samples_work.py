@@ -18,12 +18,14 @@ from .._checks import check_d, check_int, check_prob
 from .._validate import fmt_bytes, max_bytes
 from ..data import MAX_ENUM_D
 
-__all__ = ["ROUTES", "DEFAULT_B0", "DEFAULT_CAP", "n_max_rounds", "budget_levels", "level_sizes",
+__all__ = ["ROUTES", "DEFAULT_B0", "DEFAULT_CAP", "EXACT_DISTINCT_D", "n_max_rounds", "budget_levels", "level_sizes",
            "full_level_bytes", "samples_work"]
 
 ROUTES = ("full", "stats")
 #: the doubling search's default range of budgets
 DEFAULT_B0, DEFAULT_CAP = 8, 2 ** 20
+#: from this d on the distinct inputs are not held (counted as drawn: P(a repeat) <= n^2 / 2^(d+1))
+EXACT_DISTINCT_D = 128
 
 
 def n_max_rounds(p, extra=10) -> int:
@@ -83,19 +85,21 @@ def level_sizes(B, pretrain_samples=None, round_samples=None) -> tuple:
 def full_level_bytes(d, budget, n_max, round_samples=None) -> float:
     """Peak memory (bytes) of one full-weight level (:func:`linparity.experiments.samples.full_weight_level`)
     with T = ``budget`` pre-training samples and N = ``round_samples`` (default ``budget``) inputs a
-    round, counted from the arrays of the one replicate it holds at a time: a round's (or the
-    pre-training's) inputs and responses (int8, (2d+1) per input); the reward's checks and the
-    distinct-input copy of the inputs (bool/int8 temporaries, <= 7 d); the head logits and the
-    uniforms (8 (d+3)); one block of ``sim.DECODE_ROWS`` float rows (inputs and the chain heads'
-    x-parts, 8 (3d-2) per row); the distinct-input keys (8 ceil(d/64) bytes per input drawn,
-    T + n_max N). It does not grow with the number of replicates. At d = 128, B = 2^20, n_max = 11:
-    2.7e9 (peak RSS measured at d = 128, B = 2^17 and 2^19: 0.55 and 1.4 GB including the interpreter
-    and libraries, ~0.4 GB)."""
+    round, counted from the arrays of the one replicate it holds at a time. Pre-training and every
+    round are streamed in chunks of M = min(max(T, N), ``simulate.STREAM_CHUNK`` = 2^16) inputs; per
+    chunk: inputs and responses (int8, (2d+1) per input); the reward's checks and the kept rows
+    (bool/int8 temporaries, <= 7 d); the head logits and the uniforms (8 (d+3)); then one block of
+    ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) per row); four
+    models (start, current, round-start, new: 4 x 8 x 3 d^2); and for d < :data:`EXACT_DISTINCT_D`
+    the distinct-input keys (8 ceil(d/64) bytes per input drawn, T + n_max N; for larger d nothing is
+    kept). So for d >= 128 it does not grow with T, N or the number of replicates: at d = 256 about
+    0.3 GB whatever the budget (before streaming a level at d = 256, B = 2^23 needed 35 GiB)."""
     T = float(budget)
     N = T if round_samples is None else float(round_samples)
-    M = max(T, N)
-    return (M * (2 * d + 1) + 7 * M * d + 8 * M * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2)
-            + 8 * -(-d // 64) * (T + n_max * N))
+    M = min(max(T, N), float(sim.STREAM_CHUNK))
+    keys = 8 * -(-d // 64) * (T + n_max * N) if d < EXACT_DISTINCT_D else 0.0
+    return (M * (2 * d + 1) + 7 * M * d + 8 * M * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2) + 96.0 * d * d
+            + keys)
 
 
 # seconds of the work, measured on the development machine (2-core Xeon, single thread):
@@ -106,6 +110,9 @@ _PRETRAIN_PER_INPUT = 4e-8    # Algorithm 3, per sample and per (d + p d^2) weig
 _EVAL_PER_INPUT = 2e-8        # a greedy evaluation, per held-out input and per d^2
 _STATS_ROUND = (1e-3, 2.5e-4)  # one round of the stats route, a + b d (measured 3 ms at d = 16, 1.5 s at 8192)
 _PER_ROUND = 5e-3             # Python overhead per round and replicate
+#: sampling and scoring one response, a d + b d^2 (linparity.cli.work's _RESPONSE): a streamed round of
+#: N > STREAM_CHUNK regenerates its chunks in each of the E = 2 epochs, one sampling pass more
+_SAMPLE_PER_INPUT = (3e-8, 3e-10)
 _PER_REPLICATE_BYTES = 5e3    # a replicate's generators and scalars, held for all R at once
 _REF_SUM_B = 8.0 * (2 ** 18 - 1)   # the budgets of the README's example (b0 = 8 up to 2^20)
 
@@ -164,6 +171,8 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=None, cap=Non
         a, b = _ROUND_PER_INPUT
         sec = R * (sums["pretrain_samples"] * _PRETRAIN_PER_INPUT * (d + p * d * d)
                    + sums["round_samples"] * n_max * (a * d + b * d * d)
+                   + sum(n for _, n in sizes if n > sim.STREAM_CHUNK) * n_max * (_SAMPLE_PER_INPUT[0] * d
+                                                                                 + _SAMPLE_PER_INPUT[1] * d * d)
                    + len(levels) * ((n_max + 1) * (_EVAL_PER_INPUT * n_ev * d * d + _PER_ROUND)))
         per_d = (a + b * d) * d / (16 * (a + b * 16))
     else:
