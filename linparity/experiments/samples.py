@@ -1,12 +1,14 @@
 """Sample complexity against d on FULL weights (THEORY §5-6), beside the shortcut route.
 
-Two routes measure the same quantity: the smallest per-round budget B at which at least ``frac``
-(90%) of R replicates reach greedy accuracy >= ``level`` (0.99), and the total samples that used.
+Two routes measure the same quantity: the smallest budget B at which at least ``frac`` (90%) of R
+replicates reach greedy accuracy >= ``level`` (0.99), the total samples that used, and the success
+curve over the budgets tried with B90, where a logistic fit of it in ln B crosses 90%
+(:mod:`linparity.experiments.samples_fit`; failed replicates count).
 
 * ``route="full"`` (this module): every head is a full weight vector, trained on sampled data.
-  Pre-training is Algorithm 3 (THEORY §3) on T = B fresh samples of D(p)
-  (``Mixture.sample`` + :func:`linparity.simulate.fit_samples`); then STaR rounds as THEORY §6
-  states Algorithm 1 (:func:`linparity.simulate.star_round`): N = B fresh inputs, one response each
+  Pre-training is Algorithm 3 (THEORY §3) on T fresh samples of D(p)
+  (``Mixture.sample`` + :func:`linparity.simulate.fit_sample_chunks`); then STaR rounds as THEORY §6
+  states Algorithm 1 (:func:`linparity.simulate.star_round`): N fresh inputs, one response each
   at tau = 1, keep reward-1 ('cot') pairs, update. Variant ``continue`` (the paper's, default): E = 2
   epochs of mini-batch NTP SGD from the current weights (``simulate.FIGURE_STAR_OPTIONS``); variant
   ``refit``: Algorithm 3 from zero on the kept set. The estimation error of every weight vector
@@ -14,10 +16,12 @@ Two routes measure the same quantity: the smallest per-round budget B at which a
 * ``route="stats"`` (:mod:`linparity.experiments.scaling`): exact type counts, every head refit to
   its regularised optimum on the empirical mixture: the infinite-precision-estimation reference.
 
-Schedule (both routes): T = B, then rounds of N = B inputs, at most ``n_max`` rounds, stopping a
-replicate at its first success. Success is checked before every round on held-out inputs: all 2^d
-inputs for d <= 12 (exact), else ``n_eval`` >= 4096 fresh inputs per replicate (standard error
-sqrt(a (1-a)/n_eval) reported). A replicate's total is B (1 + rounds used).
+Schedule (both routes): T pre-training samples, then rounds of N inputs, at most ``n_max`` rounds,
+stopping a replicate at its first success; T and N are each fixed or the budget B (default T = N =
+B; :mod:`linparity.experiments.samples_work`), B doubled from b0 to cap or taken from a grid.
+Success is checked before every round on held-out inputs: all 2^d inputs for d <= 12 (exact), else
+``n_eval`` >= 4096 fresh inputs per replicate (standard error sqrt(a (1-a)/n_eval) reported). A
+replicate's total is T + N (rounds used).
 
 Which head fails first: for every replicate of the last budget that failed (the one just below
 success) the start model (after pre-training) is compared with the closed-form regularised optimum

@@ -306,9 +306,10 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
     kept set are drawn by :func:`sample_kept` from the round-start model with the Generator seeded by
     (key, c), so any pass can regenerate them exactly. 'continue': each of the E epochs visits the
     chunks in a fresh order (a permutation from ``gens[r]``) and each chunk's kept pairs in a fresh
-    order (likewise), regenerating every chunk, with mini-batches within a chunk: the same update
-    rule as :func:`continue_sgd` on the same distribution of data, in another visiting order and
-    random stream, at E times the sampling cost. 'refit': Algorithm 3 from zero on the kept pairs in
+    order (likewise), regenerating every chunk; mini-batches run across chunk boundaries (the < B rows
+    left at the end of a chunk open the next one's first batch), so an epoch takes ceil(K / B) steps
+    on its K kept pairs as :func:`continue_sgd` does: the same update rule on the same distribution
+    of data, in another visiting order and random stream, at E times the sampling cost. 'refit': Algorithm 3 from zero on the kept pairs in
     chunk order (:func:`linparity.simulate.ntp.fit_sample_chunks`: one pass, as
     ``fit_samples`` on their concatenation). The statistics and ``seen`` count every input once.
     """
@@ -333,12 +334,20 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
             models.append(fit_sample_chunks(((X[k], Y[k]) for X, Y, k in (chunk(c, True) for c in range(len(sizes)))),
                                             d, cfg.lams(d), N))
             continue
+        def steps(X, Y, n):       # SGD steps on the first n rows of X, Y in row order
+            _continue_steps(X, Y, np.arange(n), cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
+                            new.w1[r], new.w2[r], new.b2[r:r + 1], new.Wx[r], new.Wy[r], new.Wp[r])
         for e in range(cfg.epochs):
+            XL, YL = np.empty((0, d), np.int8), np.empty((0, d + 1), np.int8)   # kept rows not yet stepped on
             for c in g.permutation(len(sizes)):
                 X, Y, kept = chunk(c, e == 0)
                 idx = np.flatnonzero(kept)
-                _continue_steps(X, Y, idx[g.permutation(idx.size)], cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
-                                new.w1[r], new.w2[r], new.b2[r:r + 1], new.Wx[r], new.Wy[r], new.Wp[r])
+                idx = idx[g.permutation(idx.size)]
+                X, Y = np.concatenate([XL, X[idx]]), np.concatenate([YL, Y[idx]])
+                full = X.shape[0] - X.shape[0] % cfg.batch_size        # whole batches now, the rest with the next
+                steps(X, Y, full)
+                XL, YL = X[full:], Y[full:]
+            steps(XL, YL, XL.shape[0])
     return (BatchedAR.stack(models) if models else new), _kept_stats(counts)
 
 
