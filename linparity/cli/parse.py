@@ -98,6 +98,16 @@ def _common(p, d_min: int = 2):
                    help=f"number of input bits d >= {d_min} (memory and time grow with d^2)")
     p.add_argument("--p-cot", type=ranged("p_cot"), required=True,
                    help="probability of a long response, in [0, 1]")
+    _lam_args(p)
+    p.add_argument("--replicates", type=ranged("replicates"), default=1, help="independent replicates R >= 1")
+    p.add_argument("--seed", type=ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the estimated memory or time exceeds the machine "
+                        "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _lam_args(p):
     p.add_argument("--lam", type=ranged("lam"), default=None,
                    help=f"L2 strength of every head, in {_rng_text('lam')} (default: the figures' "
                         "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); README Finding 5)")
@@ -105,12 +115,6 @@ def _common(p, d_min: int = 2):
     p.add_argument("--lam2a", type=ranged("lam"), help="stop head L2 strength (default: --lam, else 0.01)")
     p.add_argument("--lam-chain", type=ranged("lam"),
                    help="chain heads' L2 strength (default: --lam, else 0.01/d)")
-    p.add_argument("--replicates", type=ranged("replicates"), default=1, help="independent replicates R >= 1")
-    p.add_argument("--seed", type=ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
-    p.add_argument("--force", action="store_true",
-                   help="run even when the estimated memory or time exceeds the machine "
-                        "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _noise_args(p):
@@ -215,12 +219,7 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--round-samples", type=ranged("round_samples"), metavar="N",
                    help="fixed inputs N per STaR round (default: the budget B); with --pretrain-samples: one "
                         "level, nothing searched")
-    p.add_argument("--lam", type=ranged("lam"), default=None,
-                   help=f"L2 strength of every head, in {_rng_text('lam')} (default: the figures' "
-                        "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); README Finding 5)")
-    p.add_argument("--lam1", type=ranged("lam"), help="head 1 L2 strength (default: --lam, else 0.01)")
-    p.add_argument("--lam2a", type=ranged("lam"), help="stop head L2 strength (default: --lam, else 0.01)")
-    p.add_argument("--lam-chain", type=ranged("lam"), help="chain heads' L2 strength (default: --lam, else 0.01/d)")
+    _lam_args(p)
     p.add_argument("--force", action="store_true",
                    help="run even when the estimated time (every budget tried, every round) exceeds "
                         "LINPARITY_MAX_SECONDS (default 1 h)")
