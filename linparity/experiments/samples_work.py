@@ -89,7 +89,8 @@ def full_level_bytes(d, budget, n_max, round_samples=None) -> float:
     round are streamed in chunks of M = min(max(T, N), ``simulate.STREAM_CHUNK`` = 2^16) inputs; per
     chunk: inputs and responses (int8, (2d+1) per input); the reward's checks and the kept rows
     (bool/int8 temporaries, <= 7 d); the head logits and the uniforms (8 (d+3)); then one block of
-    ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) per row); four
+    ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) per row); a streamed
+    round's chunk order (16 bytes a chunk, ``sim.stream_order_bytes``); four
     models (start, current, round-start, new: 4 x 8 x 3 d^2); and for d < :data:`EXACT_DISTINCT_D`
     the distinct-input keys (8 ceil(d/64) bytes per input drawn, T + n_max N; for larger d nothing is
     kept). So for d >= 128 it does not grow with T, N or the number of replicates: at d = 256 about
@@ -99,7 +100,7 @@ def full_level_bytes(d, budget, n_max, round_samples=None) -> float:
     M = min(max(T, N), float(sim.STREAM_CHUNK))
     keys = 8 * -(-d // 64) * (T + n_max * N) if d < EXACT_DISTINCT_D else 0.0
     return (M * (2 * d + 1) + 7 * M * d + 8 * M * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2) + 96.0 * d * d
-            + keys)
+            + sim.stream_order_bytes(N, sim.STREAM_CHUNK) + keys)
 
 
 # seconds of the work, measured on the development machine (2-core Xeon, single thread):

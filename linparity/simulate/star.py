@@ -31,7 +31,7 @@ from .ntp import fit_sample_chunks, fit_samples
 from .batched import BatchedAR, rewards, sample_responses
 from .runs import Recorder, run_streams
 
-__all__ = ["StarConfig", "STREAM_CHUNK", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
+__all__ = ["StarConfig", "STREAM_CHUNK", "stream_order_bytes", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
            "star_round", "run_star"]
 
 
@@ -299,6 +299,12 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
     return W, stats
 
 
+def stream_order_bytes(samples, chunk) -> float:
+    """Bytes of a streamed round's chunk order: a permutation of its ceil(N / chunk) chunks (int64,
+    and its temporary); 0 for a round of N <= chunk, which is drawn whole."""
+    return 16.0 * -(-samples // chunk) if samples > chunk else 0.0
+
+
 def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedAR, dict]:
     """:func:`star_round` holding ``cfg.chunk`` inputs at a time (N split into K = ceil(N / chunk) chunks).
 
@@ -314,7 +320,8 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
     ``fit_samples`` on their concatenation). The statistics and ``seen`` count every input once.
     """
     R, d, N, ch = W.R, W.d, cfg.samples, cfg.chunk
-    sizes = [min(ch, N - s) for s in range(0, N, ch)]
+    K = -(-N // ch)
+    check_alloc("samples", stream_order_bytes(N, ch))        # the epochs' chunk orders, before any work
     lam1, lam2a, lamc = cfg.lams(d)
     counts = np.zeros((R, 5), dtype=np.int64)
     new = W.copy()
@@ -324,14 +331,15 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
         key = g.integers(0, 2 ** 63, size=2)
 
         def chunk(c, first):
-            X, Y, kept, _ = sample_kept(W0, sizes[c], cfg.reward, cfg.temperature, [np.random.default_rng([*key, c])])
+            X, Y, kept, _ = sample_kept(W0, min(ch, N - c * ch), cfg.reward, cfg.temperature,
+                                        [np.random.default_rng([*key, c])])
             if first:                                           # the first visit counts the inputs
                 counts[r] += _kept_counts(X, Y, kept)[0]
                 if seen:
                     seen[r].add(X[0])
             return X[0], Y[0], kept[0]
         if cfg.variant == "refit":
-            models.append(fit_sample_chunks(((X[k], Y[k]) for X, Y, k in (chunk(c, True) for c in range(len(sizes)))),
+            models.append(fit_sample_chunks(((X[k], Y[k]) for X, Y, k in (chunk(c, True) for c in range(K))),
                                             d, cfg.lams(d), N))
             continue
         def steps(X, Y, n):       # SGD steps on the first n rows of X, Y in row order
@@ -339,7 +347,7 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
                             new.w1[r], new.w2[r], new.b2[r:r + 1], new.Wx[r], new.Wy[r], new.Wp[r])
         for e in range(cfg.epochs):
             XL, YL = np.empty((0, d), np.int8), np.empty((0, d + 1), np.int8)   # kept rows not yet stepped on
-            for c in g.permutation(len(sizes)):
+            for c in g.permutation(K):
                 X, Y, kept = chunk(c, e == 0)
                 idx = np.flatnonzero(kept)
                 idx = idx[g.permutation(idx.size)]
@@ -362,7 +370,7 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress:
     R, d = W0.R, W0.d
     cfg = replace(cfg, lam=cfg.lams(d))    # the result records the lambdas it ran with
     # a round's (or its chunk's) inputs, responses and their float work arrays: refused by name before any work
-    check_alloc("samples", star_round_bytes(R, min(cfg.samples, cfg.chunk), d))
+    check_alloc("samples", star_round_bytes(R, min(cfg.samples, cfg.chunk), d) + stream_order_bytes(cfg.samples, cfg.chunk))
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
