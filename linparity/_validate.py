@@ -54,6 +54,7 @@ RANGES = {
     "temperature": ("float", 1e-3, 1e3), "lr": ("float", 1e-12, 1e6), "noise": ("float", 0.0, 1.0),
     "length_penalty": ("float", 0.0, 1e6),
     "n_max": ("int", 0, INT_MAX), "b0": ("int", 1, INT_MAX), "cap": ("int", 1, INT_MAX),
+    "budgets": ("int", 1, INT_MAX), "pretrain_samples": ("int", 1, INT_MAX), "round_samples": ("int", 1, INT_MAX),
     "jobs": ("int", 1, os.cpu_count() or 1),
 }
 
@@ -223,9 +224,10 @@ def fmt_bytes(b: float) -> str:
 
 
 def fmt_seconds(s: float) -> str:
+    """Seconds in the largest unit that fits; beyond a day also in hours (``1.49 days = 35.8 h``)."""
     for unit, k in (("years", 3.15e7), ("days", 86400), ("h", 3600), ("min", 60)):
         if s >= k:
-            return f"{s / k:.3g} {unit}"
+            return f"{s / k:.3g} {unit}" + (f" = {s / 3600:.3g} h" if k > 3600 else "")
     return f"{s:.2g} s"
 
 

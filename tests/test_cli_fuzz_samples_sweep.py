@@ -25,10 +25,14 @@ from _fuzz import HOSTILE, null_keys, value_in
 #: samples: a search that succeeds or stops within a few milliseconds per budget
 SAMPLES_BASE = ["samples", "--d", "3", "--p-cot", "0.6", "--replicates", "2", "--cap", "16"]
 SAMPLES_OPTIONS = {"--d": "d", "--p-cot": "p_cot", "--replicates": "replicates", "--seed": "seed",
-                   "--n-max": "n_max", "--b0": "b0", "--cap": "cap"}
-#: keys whose value is null by documentation (samples_search: undefined where no replicate succeeded)
-SAMPLES_NULLABLE = {"budget", "total_samples_mean", "total_samples_se", "rounds_mean", "totals", "head1", "stop",
-                    "chain"}
+                   "--n-max": "n_max", "--b0": "b0", "--cap": "cap", "--grid": "budgets",
+                   "--pretrain-samples": "pretrain_samples", "--round-samples": "round_samples", "--lam": "lam",
+                   "--lam1": "lam", "--lam2a": "lam", "--lam-chain": "lam"}
+#: keys whose value is null by documentation (samples_search: undefined where no replicate succeeded, the
+#: sizes that are searched, B90 where the success curve cannot be fitted and the interval ends it does not bound)
+SAMPLES_NULLABLE = {"budget", "total_samples_mean", "total_samples_se", "rounds_mean", "rounds_se", "totals", "head1",
+                    "stop", "chain", "pretrain_samples", "round_samples", "long_pretrain_samples", "rounds_curve",
+                    "b90", "b90_ci", "b90_slope", "b90_reason"}
 
 
 @pytest.fixture
@@ -57,9 +61,22 @@ def check(argv, names, capsys, nullable=frozenset()):
 @given(opt=st.sampled_from(sorted(SAMPLES_OPTIONS)), data=st.data())
 def test_samples_fuzz(opt, data, capsys, bounded):
     val = data.draw(st.one_of(value_in(RANGES[SAMPLES_OPTIONS[opt]]), st.sampled_from(HOSTILE)))
-    argv = SAMPLES_BASE + [opt, val, "--json"]          # a later option overrides the base's value
+    base = SAMPLES_BASE[:-2] if opt == "--grid" else SAMPLES_BASE     # a grid with the base's --cap is refused
+    argv = base + [opt, val, "--json"]          # a later option overrides the base's value
     # the option itself; b0 > cap names both (--b0 given too large, or --cap below the base's b0)
     check(argv, [opt], capsys, SAMPLES_NULLABLE | {"below"})
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(vals=st.lists(st.one_of(st.integers(1, 64).map(str), value_in(RANGES["budgets"]), st.sampled_from(HOSTILE)),
+                     min_size=1, max_size=5),
+       extra=st.sampled_from([[], ["--b0", "8"], ["--cap", "16"], ["--pretrain-samples", "8"],
+                              ["--pretrain-samples", "8", "--round-samples", "8"]]))
+def test_samples_grid_fuzz(vals, extra, capsys, bounded):
+    """--grid with lists of in-range and hostile budgets (not increasing, empty entries), alone or with an
+    option it cannot go with: the grid runs, or one line names --grid or the option it conflicts with."""
+    check(SAMPLES_BASE[:-2] + ["--grid", ",".join(vals), *extra, "--json"], ["--grid", *extra[:1]], capsys,
+          SAMPLES_NULLABLE | {"below"})
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

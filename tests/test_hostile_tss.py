@@ -47,6 +47,13 @@ BAD_POINTS = [
     ({"d": 3, "p": 0.5, "route": "xx"}, "route:"),
     ({"d": 3, "p": 0.5, "variant": "bogus"}, "variant:"),
     ({"d": 3, "p": 0.5, "lam": [0.1, -1, 0.1]}, "lam"),
+    ({"d": 3, "p": 0.5, "budgets": [16, 8]}, "budgets:"),               # not increasing
+    ({"d": 3, "p": 0.5, "budgets": "8,16"}, "budgets:"),                # a string, not a list
+    ({"d": 3, "p": 0.5, "budgets": [8, 16], "b0": 8}, "b0:"),           # a grid replaces the doubling search
+    ({"d": 3, "p": 0.5, "budgets": [8, 16], "pretrain_samples": 8, "round_samples": 8}, "budgets:"),
+    ({"d": 3, "p": 0.5, "pretrain_samples": 0}, "pretrain_samples:"),
+    ({"d": 3, "p": 0.5, "round_samples": 2.5}, "round_samples:"),
+    ({"d": 3, "p": 0.5, "round_samples": 2 ** 52, "cap": 16}, "round_samples:"),
 ]
 
 
@@ -199,7 +206,10 @@ def test_json_manifest_round_trip_is_accepted(tmp_path, capsys):
 #: lowering --cap alone was counted as no gain, so the round limit was blamed)
 TOO_BIG = [(["--b0", str(2 ** 53), "--cap", str(2 ** 53)], "--cap"), (["--cap", str(2 ** 53)], "--cap"),
            (["--b0", str(2 ** 40), "--cap", str(2 ** 41)], "--cap"), (["--d", "100000"], "--d"),
-           (["--replicates", str(10 ** 9), "--cap", "8"], "--replicates")]
+           (["--replicates", str(10 ** 9), "--cap", "8"], "--replicates"),
+           (["--pretrain-samples", str(2 ** 50), "--cap", "8"], "--pretrain-samples"),
+           (["--round-samples", str(2 ** 50), "--pretrain-samples", "8"], "--round-samples"),
+           (["--grid", f"8,{2 ** 50}"], "--grid")]
 
 
 @pytest.mark.parametrize("extra, name", TOO_BIG, ids=[" ".join(e) for e, _ in TOO_BIG])

@@ -126,8 +126,9 @@ def test_no_budget_up_to_the_cap_reports_null_and_keeps_the_levels(route, capsys
 
 
 def test_star_inputs_are_redrawn_exactly():
-    """The distinct-input count redraws STaR's inputs from a copy of the replicate's stream: they must
-    be the inputs sample_kept draws (if the simulation changes its draw order, this fails)."""
+    """sample_kept draws a round's inputs first from the replicate's stream, so a copy of the stream
+    redraws them (tests/test_streaming.py rebuilds streamed chunks this way; if the simulation changes
+    its draw order, this fails)."""
     d, N = 7, 300
     W = sim.BatchedAR.from_reduced(cf.ntp_optimum(d, 0.2, ntp.default_lam(d)), d, 1)
     g = np.random.default_rng(11)

@@ -30,11 +30,17 @@ def _lam_tuple(a):
 def _samples_work(a) -> float:
     """Seconds estimated for ``samples`` (sizes and memory checked by the library, the time here)."""
     from ..experiments.samples import samples_work
-    sec, drivers = samples_work(a.d, a.p_cot, a.route, a.replicates, a.n_max, a.b0, a.cap, option=cli_option)
+    sec, drivers = samples_work(a.d, a.p_cot, a.route, a.replicates, a.n_max, a.b0, a.cap, option=_samples_option,
+                                budgets=a.budgets, pretrain_samples=a.pretrain_samples, round_samples=a.round_samples)
     if not a.force:
-        refuse_work(0.0, sec, sorted(drivers, key=lambda k: -drivers[k]), cli_option,
-                    what="the search (every budget up to --cap, every round)")
+        refuse_work(0.0, sec, sorted(drivers, key=lambda k: -drivers[k]), _samples_option,
+                    what="the search (every budget tried, every round)")
     return sec
+
+
+def _samples_option(name: str) -> str:
+    """How ``samples`` spells an argument: ``budgets`` is ``--grid``, the others as :func:`cli_option`."""
+    return "--grid" if name == "budgets" else cli_option(name)
 
 
 def work(a) -> float:
@@ -86,8 +92,9 @@ def run(a) -> dict:
                           length_penalty=a.length_penalty, noise=a.noise, noise_kind=a.noise_kind)
     if a.command == "samples":
         from ..experiments.samples import samples_search
-        return samples_search(a.d, a.p_cot, a.route, a.variant, None, a.replicates, np.random.SeedSequence(a.seed),
-                              n_max=a.n_max, b0=a.b0, cap=a.cap,
+        return samples_search(a.d, a.p_cot, a.route, a.variant, _lam_tuple(a), a.replicates,
+                              np.random.SeedSequence(a.seed), n_max=a.n_max, b0=a.b0, cap=a.cap, budgets=a.budgets,
+                              pretrain_samples=a.pretrain_samples, round_samples=a.round_samples,
                               progress=progress) | {"seed": a.seed}
     if a.command == "sweep":
         import dataclasses

@@ -73,6 +73,20 @@ def ranged(name: str, table=RANGES):
     return parse
 
 
+def ranged_list(name: str, table=RANGES):
+    """An argparse ``type`` for a comma-separated list of option ``name``'s values (``--grid 8,16,32``),
+    each checked as :func:`ranged` checks one; at most 1000 values."""
+    one = ranged(name, table)
+
+    def parse(text: str):
+        parts = text.split(",")
+        if len(parts) > 1000:
+            raise argparse.ArgumentTypeError(f"at most 1000 values, got {len(parts)}")
+        return [one(t) for t in parts]
+    parse.__name__ = name
+    return parse
+
+
 def _rng_text(name: str) -> str:
     kind, lo, hi = RANGES[name]
     hi = "2^53" if hi == INT_MAX else f"{hi:g}"
@@ -84,6 +98,16 @@ def _common(p, d_min: int = 2):
                    help=f"number of input bits d >= {d_min} (memory and time grow with d^2)")
     p.add_argument("--p-cot", type=ranged("p_cot"), required=True,
                    help="probability of a long response, in [0, 1]")
+    _lam_args(p)
+    p.add_argument("--replicates", type=ranged("replicates"), default=1, help="independent replicates R >= 1")
+    p.add_argument("--seed", type=ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the estimated memory or time exceeds the machine "
+                        "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _lam_args(p):
     p.add_argument("--lam", type=ranged("lam"), default=None,
                    help=f"L2 strength of every head, in {_rng_text('lam')} (default: the figures' "
                         "(lam1, lam2a, lam_chain) = (0.01, 0.01, 0.01/d); THEORY §10)")
@@ -91,12 +115,6 @@ def _common(p, d_min: int = 2):
     p.add_argument("--lam2a", type=ranged("lam"), help="stop head L2 strength (default: --lam, else 0.01)")
     p.add_argument("--lam-chain", type=ranged("lam"),
                    help="chain heads' L2 strength (default: --lam, else 0.01/d)")
-    p.add_argument("--replicates", type=ranged("replicates"), default=1, help="independent replicates R >= 1")
-    p.add_argument("--seed", type=ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
-    p.add_argument("--force", action="store_true",
-                   help="run even when the estimated memory or time exceeds the machine "
-                        "(80%% of available memory; LINPARITY_MAX_SECONDS, default 1 h)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _noise_args(p):
@@ -189,11 +207,21 @@ def build_parser(with_transformer: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=ranged("replicates"), default=10, help="replicates R >= 1 per budget")
     p.add_argument("--seed", type=ranged("seed"), default=0, help="root seed (SeedSequence entropy), >= 0")
     p.add_argument("--n-max", type=ranged("n_max"), help="STaR round limit >= 0 (default n*(p) + 10)")
-    p.add_argument("--b0", type=ranged("b0"), default=8, help="first budget of the doubling search, >= 1")
-    p.add_argument("--cap", type=ranged("cap"), default=2 ** 20,
-                   help="largest budget, >= --b0; a point that no budget up to it generalises reports budget null")
+    p.add_argument("--b0", type=ranged("b0"), help="first budget of the doubling search, >= 1 (default 8)")
+    p.add_argument("--cap", type=ranged("cap"),
+                   help="largest budget, >= --b0 (default 2^20); a point that no budget up to it generalises "
+                        "reports budget null")
+    p.add_argument("--grid", type=ranged_list("budgets"), dest="budgets", metavar="B1,B2,...",
+                   help="explicit increasing budgets, every one run with all replicates (no early stop), "
+                        "instead of the doubling search (not with --b0, --cap)")
+    p.add_argument("--pretrain-samples", type=ranged("pretrain_samples"), metavar="T",
+                   help="fixed pre-training samples T (default: the budget B)")
+    p.add_argument("--round-samples", type=ranged("round_samples"), metavar="N",
+                   help="fixed inputs N per STaR round (default: the budget B); with --pretrain-samples: one "
+                        "level, nothing searched")
+    _lam_args(p)
     p.add_argument("--force", action="store_true",
-                   help="run even when the estimated time (every budget up to --cap, every round) exceeds "
+                   help="run even when the estimated time (every budget tried, every round) exceeds "
                         "LINPARITY_MAX_SECONDS (default 1 h)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -1,12 +1,14 @@
 """Sample complexity against d on FULL weights (THEORY §5-6), beside the shortcut route.
 
-Two routes measure the same quantity: the smallest per-round budget B at which at least ``frac``
-(90%) of R replicates reach greedy accuracy >= ``level`` (0.99), and the total samples that used.
+Two routes measure the same quantity: the smallest budget B at which at least ``frac`` (90%) of R
+replicates reach greedy accuracy >= ``level`` (0.99), the total samples that used, and the success
+curve over the budgets tried with B90, where a logistic fit of it in ln B crosses 90%
+(:mod:`linparity.experiments.samples_fit`; failed replicates count).
 
 * ``route="full"`` (this module): every head is a full weight vector, trained on sampled data.
-  Pre-training is Algorithm 3 (THEORY §3) on T = B fresh samples of D(p)
-  (``Mixture.sample`` + :func:`linparity.simulate.fit_samples`); then STaR rounds as THEORY §6
-  states Algorithm 1 (:func:`linparity.simulate.star_round`): N = B fresh inputs, one response each
+  Pre-training is Algorithm 3 (THEORY §3) on T fresh samples of D(p)
+  (``Mixture.sample`` + :func:`linparity.simulate.fit_sample_chunks`); then STaR rounds as THEORY §6
+  states Algorithm 1 (:func:`linparity.simulate.star_round`): N fresh inputs, one response each
   at tau = 1, keep reward-1 ('cot') pairs, update. Variant ``continue`` (the paper's, default): E = 2
   epochs of mini-batch NTP SGD from the current weights (``simulate.FIGURE_STAR_OPTIONS``); variant
   ``refit``: Algorithm 3 from zero on the kept set. The estimation error of every weight vector
@@ -14,10 +16,12 @@ Two routes measure the same quantity: the smallest per-round budget B at which a
 * ``route="stats"`` (:mod:`linparity.experiments.scaling`): exact type counts, every head refit to
   its regularised optimum on the empirical mixture: the infinite-precision-estimation reference.
 
-Schedule (both routes): T = B, then rounds of N = B inputs, at most ``n_max`` rounds, stopping a
-replicate at its first success. Success is checked before every round on held-out inputs: all 2^d
-inputs for d <= 12 (exact), else ``n_eval`` >= 4096 fresh inputs per replicate (standard error
-sqrt(a (1-a)/n_eval) reported). A replicate's total is B (1 + rounds used).
+Schedule (both routes): T pre-training samples, then rounds of N inputs, at most ``n_max`` rounds,
+stopping a replicate at its first success; T and N are each fixed or the budget B (default T = N =
+B; :mod:`linparity.experiments.samples_work`), B doubled from b0 to cap or taken from a grid.
+Success is checked before every round on held-out inputs: all 2^d inputs for d <= 12 (exact), else
+``n_eval`` >= 4096 fresh inputs per replicate (standard error sqrt(a (1-a)/n_eval) reported). A
+replicate's total is T + N (rounds used).
 
 Which head fails first: for every replicate of the last budget that failed (the one just below
 success) the start model (after pre-training) is compared with the closed-form regularised optimum
@@ -27,9 +31,18 @@ factor), each factor averaged over inputs, for head 1, the stop head and the cha
 l). The head with the largest |log ratio| is the one furthest from its calibrated target.
 
 Distinct prompts (THEORY §8): full route, the exact number of distinct inputs x in pre-training
-and all rounds of a replicate (counted on the inputs drawn; STaR's inputs are redrawn from a copy
-of the replicate's generator, which :func:`linparity.simulate.sample_kept` draws first, tested);
-stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n) for n uniform draws.
+and all rounds of a replicate for d < 128 (counted on the inputs drawn, as ``star_round`` draws
+them); for d >= 128 the number of inputs drawn, which is the number of distinct ones except with
+probability <= n^2 / 2^(d+1) < 2^-75 for n <= 2^53 draws (holding every key would make the memory
+grow with the budget); stats route (no inputs are drawn), the expected number 2^d (1 - (1 - 2^-d)^n)
+for n uniform draws.
+
+Memory: a replicate holds one chunk of ``simulate.STREAM_CHUNK`` = 2^16 inputs at a time, in
+pre-training and in every round (:func:`linparity.simulate.star_round` streams a round of N > 2^16
+inputs, regenerating each chunk from the round-start weights and the chunk's seed in every epoch),
+so the peak does not grow with T or N (:func:`full_level_bytes`). Where T and N are <= 2^16 the
+numbers are those of the unstreamed computation; above, the random stream (and so each replicate's
+numbers, not their distribution) differs from the version that held whole rounds.
 
 Shipped runs: the sweeps of ``examples/*.toml`` were run once and their results committed under
 ``examples/runs``; :func:`shipped_full_points`, :func:`pooled_shipped_totals` and
@@ -40,7 +53,6 @@ default :func:`runs_dir`: the folder named by ``$LINPARITY_RUNS`` when set, else
 """
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -49,34 +61,26 @@ from .. import closed_form as cf
 from .. import simulate as sim
 from .._checks import check_d, check_int, check_nonneg, check_prob, spawn
 from .._progress import Progress
-from .._validate import check_alloc, fmt_bytes, max_bytes
+from .._validate import check_alloc
 from ..data import MAX_ENUM_D, DistinctInputs, Mixture, all_inputs, expected_distinct, long_response, sample_inputs
 from ..heads import lam_triple
 from ..sweep import check_param_names, register_task
 from . import scaling as sc
+from .samples_fit import fit_b90
+from .samples_work import (EXACT_DISTINCT_D, ROUTES, budget_levels, full_level_bytes, level_sizes, n_max_rounds,
+                           samples_work)
 # the readers of the shipped runs, re-exported: callers know them as samples.*
 from .samples_runs import EXAMPLE_RUNS, RUNS_ENV, pooled_shipped_totals, runs_dir, shipped_full_points, smallest_totals
 
-__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "full_weight_level",
+__all__ = ["ROUTES", "VARIANTS", "HEADS", "n_max_rounds", "full_level_bytes", "samples_work", "budget_levels",
+           "fit_b90", "full_weight_level",
            "stats_level", "search_budget",
            "samples_search", "samples_task", "head_log_ratios", "head_errors",
            "RUNS_ENV", "EXAMPLE_RUNS", "runs_dir", "shipped_full_points", "pooled_shipped_totals", "smallest_totals"]
 
-ROUTES = ("full", "stats")
 VARIANTS = ("continue", "refit")
 #: the three parts of the model compared with their calibrated targets
 HEADS = ("head1", "stop", "chain")
-
-
-def n_max_rounds(p, extra=10) -> int:
-    """Round limit n*(p) + ``extra`` (n*(p): first n with p_n > 1/3 in the ideal recursion,
-    closed_form.n_star). The 'continue' variant needs up to n* + 6 rounds (measured at d = 12,
-    p = 1/12, B = 16384: 10/10 replicates within n* + 6, 2/10 beyond n* + 4; docs/claims/theorem2.md),
-    so a tighter limit makes the search buy rounds with budget."""
-    ns = cf.n_star(check_prob("p", p))
-    if not np.isfinite(ns):
-        raise ValueError(f"p: must be > 0 for STaR to generalise, got {p}")
-    return int(ns) + check_int("extra", extra, 0)
 
 
 def head_log_ratios(W: sim.BatchedAR, X, theta_opt) -> np.ndarray:
@@ -127,117 +131,19 @@ def _accuracy(W, Xe) -> np.ndarray:
     return (last == np.prod(Xe, axis=-1, dtype=np.int8)).mean(-1)
 
 
-def full_level_bytes(d, budget, n_max) -> float:
-    """Peak memory (bytes) of :func:`full_weight_level`, counted from the arrays of the one replicate
-    it holds at a time: a round's inputs and responses (int8, B (2d+1)); the reward's checks and the
-    distinct-input copy of the inputs (bool/int8 temporaries, <= 7 B d); the head logits and the
-    uniforms (8 B (d+3)); one block of ``sim.DECODE_ROWS`` float rows (inputs and the chain heads'
-    x-parts, 8 (3d-2) per row); the distinct-input keys (8 ceil(d/64) bytes per input drawn,
-    B (n_max+1)). It does not grow with the number of replicates. At d = 128, B = 2^20, n_max = 11:
-    2.7e9 (peak RSS measured at d = 128, B = 2^17 and 2^19: 0.55 and 1.4 GB including the interpreter
-    and libraries, ~0.4 GB; before, all R replicates were held at once: 8.9 GB at R = 10, and a first
-    version that also held all float inputs and chain logits was killed for memory at d = 64, R = 10)."""
-    B = float(budget)
-    return (B * (2 * d + 1) + 7 * B * d + 8 * B * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2)
-            + 8 * -(-d // 64) * B * (n_max + 1))
-
-
-# seconds of the work, measured on the development machine (2-core Xeon, single thread):
-#: one STaR round on full weights, per input: a d + b d^2, fitted to BENCHMARKS.md 'cost' (4.6, 13.9 and
-#: 50.6 us per input at d = 64, 128, 256; the fit gives 4.6, 14.6, 50.6)
-_ROUND_PER_INPUT = (3.0e-8, 6.6e-10)
-_PRETRAIN_PER_INPUT = 4e-8    # Algorithm 3, per sample and per (d + p d^2) weight touched
-_EVAL_PER_INPUT = 2e-8        # a greedy evaluation, per held-out input and per d^2
-_STATS_ROUND = (1e-3, 2.5e-4)  # one round of the stats route, a + b d (measured 3 ms at d = 16, 1.5 s at 8192)
-_PER_ROUND = 5e-3             # Python overhead per round and replicate
-_PER_REPLICATE_BYTES = 5e3    # a replicate's generators and scalars, held for all R at once
-
-
-def samples_work(d, p, route="full", replicates=10, n_max=None, b0=8, cap=2 ** 20, n_eval=4096,
-                 option=lambda name: name) -> tuple[float, dict]:
-    """Check the sizes of :func:`samples_search` and estimate its time, before any work.
-
-    The estimate is an upper bound: every budget B = b0, 2 b0, ... <= cap runs, and every replicate
-    runs all ``n_max`` rounds (what the replicates that fail do; the search stops at the first
-    budget where >= 90% succeed). Full route, per replicate and budget: Algorithm 3 on B samples,
-    ``n_max`` STaR rounds of B inputs (per-input cost fitted to BENCHMARKS.md 'cost') and
-    ``n_max + 1`` evaluations on the held-out inputs; stats route: ``n_max + 1`` rounds of cost
-    a + b d, whatever B.
-
-    Memory is checked here (a hard limit, as :func:`full_weight_level` refuses it too): the largest
-    budget's level (:func:`full_level_bytes`) plus the generators and held-out inputs of all R
-    replicates must fit in :func:`linparity._validate.max_bytes`; otherwise ValueError naming the
-    argument that makes it large (of cap, replicates, the round limit and d, the one whose smallest
-    value alone shrinks the memory most), as ``option`` spells it.
-
-    Returns
-    -------
-    (seconds, drivers) : the estimated seconds, and for each argument that multiplies them
-        (``d``, ``cap``, ``replicates``, and ``n_max`` or ``p_cot`` that sets the round limit) its
-        factor relative to the README's example (d = 16, p = 0.25, cap 2^20, R = 10), so the caller
-        can name the largest.
-    """
-    d, p = check_d(d, 3), check_prob("p_cot", p)
-    if p == 0:
-        raise ValueError("p_cot: must be in (0, 1] (with p = 0 no long answer is ever kept)")
-    if route not in ROUTES:
-        raise ValueError(f"route: must be one of {', '.join(ROUTES)}, got {route!r}")
-    R = check_int("replicates", replicates, 1)
-    rounds_by = "p_cot" if n_max is None else "n_max"
-    n_max = n_max_rounds(p) if n_max is None else check_int("n_max", n_max, 0)
-    b0, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
-    if cap < b0:
-        raise ValueError(f"{option('cap')}: must be >= {option('b0')} (the first budget of the doubling "
-                         f"search), got {option('cap')} {cap} < {option('b0')} {b0}")
-    levels = (cap // b0).bit_length()                      # B = b0 2^k <= cap for k < levels
-    sum_b = float(b0) * (2.0 ** levels - 1)
-    full = route == "full"
-
-    def need(d, B, n_max, R):   # bytes: the level at budget B, and what every replicate holds
-        held_out = n_eval * d if full and d > MAX_ENUM_D else 0.0   # int8 held-out inputs
-        return (full_level_bytes(d, B, n_max) if full else 0.0) + R * (_PER_REPLICATE_BYTES + held_out)
-
-    n_ev = 2.0 ** d if d <= MAX_ENUM_D else float(n_eval)
-    if full:
-        a, b = _ROUND_PER_INPUT
-        sec = R * (sum_b * (_PRETRAIN_PER_INPUT * (d + p * d * d) + n_max * (a * d + b * d * d))
-                   + levels * ((n_max + 1) * (_EVAL_PER_INPUT * n_ev * d * d + _PER_ROUND)))
-        ref = 16 * (a + b * 16)
-        per_d = (a + b * d) * d / ref
-    else:
-        a, b = _STATS_ROUND
-        sec = R * levels * (n_max + 1) * (a + b * d)
-        per_d = (a + b * d) / (a + b * 16)
-    drivers = {"d": per_d, "cap": sum_b / (8.0 * (2 ** 18 - 1)), "replicates": R / 10,
-               rounds_by: (n_max + 1) / (n_max_rounds(0.25) + 1)}
-    if need(d, cap, n_max, R) > max_bytes():
-        # name the argument that alone, at its smallest, would fit (the largest against the README's
-        # example if several would); if none would, the one that shrinks the need most
-        # the budget at its smallest is B = 1 (--cap and --b0 lowered together: with b0 = cap, lowering
-        # --cap alone is no option, and the round limit would be named for what the budget does)
-        lower = {"cap": need(d, 1, n_max, R), "replicates": need(d, cap, n_max, 1),
-                 rounds_by: need(d, cap, 0, R), "d": need(3, cap, n_max, R)}
-        fit = [k for k in lower if lower[k] <= max_bytes()]
-        big = max(fit, key=drivers.get) if fit else min(lower, key=lower.get)
-        raise ValueError(f"{option(big)}: the search needs about {fmt_bytes(need(d, cap, n_max, R))} of memory "
-                         f"at d = {d}, {option('b0')} {b0}, {option('cap')} {cap}, {option('replicates')} {R}, {n_max} rounds, more "
-                         f"than the {fmt_bytes(max_bytes())} available (LINPARITY_MAX_BYTES changes the limit); "
-                         "lower it")
-    return sec, drivers
-
-
 def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=0.99, n_eval=4096,
-                      diagnose=False) -> dict:
-    """R replicates of the full-weight pipeline at one budget B (one Generator per replicate).
+                      diagnose=False, *, round_samples=None) -> dict:
+    """R replicates of the full-weight pipeline at one level (one Generator per replicate).
 
-    Pre-training: Algorithm 3 on T = B samples of D(p); then up to ``n_max`` STaR rounds of N = B
-    inputs (reward 'cot', tau = 1, ``variant``), a replicate stopping at its first success (greedy
-    accuracy >= ``level`` on its held-out inputs, checked before every round). Replicate r uses
-    ``gens[r]`` only (children: pre-training, STaR, evaluation) and the replicates run one after
-    the other, so its numbers and the memory (:func:`full_level_bytes`) do not depend on R.
+    Pre-training: Algorithm 3 on T = ``budget`` samples of D(p); then up to ``n_max`` STaR rounds of
+    N = ``round_samples`` inputs (default T; reward 'cot', tau = 1, ``variant``), a replicate stopping
+    at its first success (greedy accuracy >= ``level`` on its held-out inputs, checked before every
+    round). Replicate r uses ``gens[r]`` only (children: pre-training, STaR, evaluation) and the
+    replicates run one after the other, so its numbers and the memory (:func:`full_level_bytes`) do
+    not depend on R.
 
     Returns arrays ``(R,)``: ``success`` (bool), ``rounds`` (rounds used; n_max where it failed),
-    ``total`` (B (1 + rounds); inf where it failed), ``distinct`` (distinct inputs seen),
+    ``total`` (T + N rounds; inf where it failed), ``distinct`` (distinct inputs seen),
     ``accuracy`` and ``accuracy_se`` (last evaluation; se 0 when exact over all 2^d inputs),
     ``kept_long`` (kept long samples over all rounds), and with ``diagnose`` ``start_log_ratio``
     ``(R, 3)`` (:func:`head_log_ratios` of the pre-trained model vs the closed-form optimum) and
@@ -246,17 +152,18 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     held-out inputs of replicate 0.
     """
     d, p = check_d(d, 3), check_prob("p", p)
-    B, n_max = check_int("budget", budget, 1), check_int("n_max", n_max, 0)
+    T, n_max = check_int("budget", budget, 1), check_int("n_max", n_max, 0)
+    N = T if round_samples is None else check_int("round_samples", round_samples, 1)
     if variant not in VARIANTS:
         raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
     lams = lam_triple(lam, positive=True)
-    check_alloc("budget", full_level_bytes(d, B, n_max))   # refused by name, not killed for memory
+    check_alloc("budget", full_level_bytes(d, T, n_max, N))   # refused by name, not killed for memory
     streams = [spawn(g, 3) for g in gens]                 # (pre-training, STaR, evaluation) per replicate
     Xe = ([all_inputs(d)] * len(gens) if d <= MAX_ENUM_D       # held-out inputs per replicate
           else [sample_inputs(check_int("n_eval", n_eval, 4096), d, s[2]) for s in streams])
-    cfg = sim.StarConfig(rounds=1, samples=B, lam=lams, **{**sim.FIGURE_STAR_OPTIONS, "variant": variant})
+    cfg = sim.StarConfig(rounds=1, samples=N, lam=lams, **{**sim.FIGURE_STAR_OPTIONS, "variant": variant})
     keys = ("success", "rounds", "total", "distinct", "accuracy", "accuracy_se", "kept_long")
-    rows = [_full_replicate(d, p, lams, B, n_max, s, cfg, level, x) for s, x in zip(streams, Xe)]
+    rows = [_full_replicate(d, p, lams, T, n_max, s, cfg, level, x) for s, x in zip(streams, Xe)]
     out = {k: np.array([row[k] for row in rows]) for k in keys}
     if diagnose:
         theta_opt = cf.ntp_optimum(d, p, lams)
@@ -266,14 +173,24 @@ def full_weight_level(d, p, lam, budget, n_max, gens, variant="continue", level=
     return out
 
 
-def _full_replicate(d, p, lams, B, n_max, streams, cfg, level, Xe) -> dict:
+def _full_replicate(d, p, lams, T, n_max, streams, cfg, level, Xe) -> dict:
     """One replicate of :func:`full_weight_level` on its streams (pre-training, STaR, evaluation)
-    and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1)."""
-    seen = DistinctInputs(d)
-    X, Y = Mixture(d, p).sample(B, streams[0])
-    seen.add(X)
-    W = start = sim.BatchedAR.stack([sim.fit_samples(X, Y, lams)])
-    del X, Y
+    and held-out inputs Xe ``(n, d)``: its scalars and its start and last models (BatchedAR, R = 1).
+
+    Streamed: pre-training draws its T samples in chunks of ``cfg.chunk`` (``Mixture.sample`` on the
+    pre-training stream, one chunk after the other) and fits them as they come
+    (:func:`linparity.simulate.fit_sample_chunks`); the rounds stream likewise (``star_round``). With
+    T and N <= chunk that is the unstreamed computation, number for number."""
+    seen = DistinctInputs(d) if d < EXACT_DISTINCT_D else None
+    mix, N = Mixture(d, p), cfg.samples
+
+    def pretrain_chunks():
+        for s in range(0, T, cfg.chunk):
+            X, Y = mix.sample(min(cfg.chunk, T - s), streams[0])
+            if seen is not None:
+                seen.add(X)
+            yield X, Y
+    W = start = sim.BatchedAR.stack([sim.fit_sample_chunks(pretrain_chunks(), d, lams, T)])
     row = {"success": False, "rounds": n_max, "total": np.inf, "accuracy_se": 0.0, "kept_long": 0.0}
     for n in range(n_max + 1):
         acc = float(_accuracy(W, Xe[None])[0])
@@ -281,62 +198,79 @@ def _full_replicate(d, p, lams, B, n_max, streams, cfg, level, Xe) -> dict:
         if d > MAX_ENUM_D:
             row["accuracy_se"] = float(np.sqrt(acc * (1 - acc) / Xe.shape[0]))
         if acc >= level:
-            row.update(success=True, rounds=n, total=float(B * (1 + n)))
+            row.update(success=True, rounds=n, total=float(T + N * n))
             break
         if n == n_max:
             break
-        seen.add(sample_inputs(B, d, copy.deepcopy(streams[1])))   # the inputs star_round will draw
-        W, stats = sim.star_round(W, cfg, [streams[1]])
-        row["kept_long"] += float(stats["kept_fraction"][0] * np.nan_to_num(stats["q"][0]) * B)
-    row.update(distinct=float(len(seen)), start=start, last=W)
+        W, stats = sim.star_round(W, cfg, [streams[1]], None if seen is None else [seen])
+        row["kept_long"] += float(stats["kept_fraction"][0] * np.nan_to_num(stats["q"][0]) * N)
+    row.update(distinct=float(T + N * row["rounds"] if seen is None else len(seen)), start=start, last=W)
     return row
 
 
-def stats_level(d, p, lam, budget, n_max, gens, level=0.99) -> dict:
-    """The sufficient-statistics route at one budget (scaling.samples_to_generalise per replicate).
+def stats_level(d, p, lam, budget, n_max, gens, level=0.99, *, round_samples=None) -> dict:
+    """The sufficient-statistics route at one level: T = ``budget``, N = ``round_samples`` (default T)
+    (scaling.samples_to_generalise per replicate).
 
     Returns ``success``, ``rounds``, ``total`` (arrays ``(R,)``) and ``distinct``: the expected
     number of distinct inputs among ``total`` uniform draws (data.expected_distinct; no inputs are
-    drawn in this route), at the samples used (failed replicates: B (1 + n_max)).
+    drawn in this route), at the samples used (failed replicates: T + N n_max).
     """
-    B = check_int("budget", budget, 1)
-    tot = np.array([sc.samples_to_generalise(d, p, lam, B, n_max, g, level) for g in gens])
+    T = check_int("budget", budget, 1)
+    N = T if round_samples is None else check_int("round_samples", round_samples, 1)
+    tot = np.array([sc.samples_to_generalise(d, p, lam, T, n_max, g, level, round_samples=N) for g in gens])
     ok = np.isfinite(tot)
-    rounds = np.where(ok, np.nan_to_num(tot / B - 1, posinf=0), n_max).astype(np.int64)
-    used = np.where(ok, tot, B * (1 + n_max))
+    rounds = np.where(ok, np.nan_to_num((tot - T) / N, posinf=0), n_max).astype(np.int64)
+    used = np.where(ok, tot, T + N * n_max)
     return {"success": ok, "rounds": rounds, "total": tot,
             "distinct": np.array([expected_distinct(d, u) for u in used])}
 
 
-def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progress: bool = False) -> dict:
-    """Doubling search over B = b0, 2 b0, ... <= cap for the first budget at which >= ``frac`` of
-    the R replicates succeed. Level k runs ``run_level(B, gens)`` with R fresh children of ``rng``.
+def search_budget(run_level, rng, replicates, b0=8, cap=2 ** 20, frac=0.9, progress: bool = False, *,
+                  budgets=None) -> dict:
+    """The levels of the budget search. Doubling (``budgets`` None): B = b0, 2 b0, ... <= cap, stopping
+    at the first budget at which >= ``frac`` of the R replicates succeed. Grid: every B of the
+    increasing list ``budgets``, all run. Level k runs ``run_level(B, gens)`` with R fresh children of
+    ``rng`` (the same children in both modes for the same k).
 
-    Returns ``budget`` (inf if the cap is passed), ``level`` (that level's output dict, or the
-    last one tried), ``below`` (the level before it, None if none) and ``tried`` (list of
-    [B, success fraction]). ``progress`` shows each level's B and success fraction on stderr.
+    Returns ``budget`` (the first B with >= ``frac`` successes; inf if none), ``level`` (that level's
+    output dict, or the last one run), ``below`` (the level before it, None if none), ``levels``
+    (every level's output), ``tried`` ([B, success fraction] per level) and ``curve`` ([B, successes,
+    R] per level). ``progress`` shows each level's B and success fraction on stderr.
     """
     R = check_int("replicates", replicates, 1)
-    B, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
-    if cap < B:
-        raise ValueError(f"cap: must be >= b0 (the first budget of the doubling search), got cap {cap} < b0 {B}")
-    tried, prev, cur = [], None, None
-    # at most this many levels: the search stops at the first one that succeeds
-    with Progress((cap // B).bit_length(), "samples", "budgets", progress) as bar:
-        while B <= cap:
-            prev, cur = cur, run_level(B, spawn(rng, R))
-            f = float(np.mean(cur["success"]))
-            tried.append([B, f])
-            bar.update(B=B, success=round(f, 2))
-            if f >= frac:
-                return {"budget": float(B), "level": cur, "below": prev, "tried": tried}
-            B *= 2
-    return {"budget": np.inf, "level": cur, "below": cur, "tried": tried}
+    if budgets is None:
+        B, cap = check_int("b0", b0, 1), check_int("cap", cap, 1)
+        if cap < B:
+            raise ValueError(f"cap: must be >= b0 (the first budget of the doubling search), got cap {cap} < b0 {B}")
+        budgets = [B * 2 ** k for k in range((cap // B).bit_length())]
+        stop = True
+    else:
+        budgets, stop = [check_int("budgets", B, 1) for B in budgets], False
+    tried, curve, levels, found = [], [], [], None
+    # at most this many levels: the doubling search stops at the first one that succeeds
+    with Progress(len(budgets), "samples", "budgets", progress) as bar:
+        for B in budgets:
+            levels.append(run_level(B, spawn(rng, R)))
+            k = int(np.sum(levels[-1]["success"]))
+            tried.append([B, k / R])
+            curve.append([B, k, R])
+            bar.update(B=B, success=round(k / R, 2))
+            if k >= frac * R and found is None:
+                found = len(levels) - 1
+                if stop:
+                    break
+    if found is None:        # the last level stands for both (its failed replicates are diagnosed)
+        return {"budget": np.inf, "level": levels[-1], "below": levels[-1], "levels": levels, "tried": tried,
+                "curve": curve}
+    return {"budget": float(budgets[found]), "level": levels[found], "below": levels[found - 1] if found else None,
+            "levels": levels, "tried": tried, "curve": curve}
 
 
 def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
-                   b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress: bool = False) -> dict:
-    """Smallest per-round budget B at which >= ``frac`` of R replicates generalise (module docstring).
+                   b0=None, cap=None, budgets=None, pretrain_samples=None, round_samples=None, frac=0.9,
+                   level=0.99, n_eval=4096, progress: bool = False) -> dict:
+    """Smallest budget B at which >= ``frac`` of R replicates generalise, and the success curve's B90.
 
     Parameters
     ----------
@@ -345,35 +279,55 @@ def samples_search(d, p, route="full", variant=None, lam=None, replicates=10, rn
     variant : 'continue' (default) or 'refit' for the full route; must be None for 'stats'
     lam : per-head lambdas, default experiments.ntp.default_lam(d) = (0.01, 0.01, 0.01/d)
     replicates : R >= 1; rng : None/int/SeedSequence/Generator
-    n_max : round limit, default :func:`n_max_rounds` (n*(p) + 10); b0, cap : doubling range of B
+    n_max : round limit, default :func:`n_max_rounds` (n*(p) + 10)
+    b0, cap : doubling range of B (default 8, 2^20); budgets : an increasing grid of B instead, every
+        budget run with all R replicates (not with b0, cap)
+    pretrain_samples, round_samples : T and N fixed; the one not fixed is B (neither: T = N = B; both:
+        one level, recorded at B = N; :mod:`linparity.experiments.samples_work`)
     progress : bool, show each budget tried and its success fraction on stderr
 
     Returns
     -------
     dict (JSON-able; every number finite, None where it is undefined) with ``d``, ``p_cot``, ``route``,
-    ``variant``, ``lam``, ``replicates``, ``n_max``, ``budget`` (B; None if no budget up to the cap
-    succeeded: the levels tried are still reported), ``total_samples_mean`` / ``total_samples_se`` (mean and
-    its standard error over the replicates that succeeded at B), ``rounds_mean``, ``success_fraction``,
-    ``distinct_inputs_mean``, ``tried`` ([B, success fraction] per level), ``totals`` (per replicate
-    at B, None where it failed), ``seconds``; full route
-    also ``accuracy_mean``, ``accuracy_se`` (mean Monte Carlo se; 0 when exact) and ``below``: at the
-    budget just below B, the mean log ratio per head (:data:`HEADS`) of the pre-trained model to the
-    closed-form optimum and ``worst_head`` (largest mean |log ratio|) with ``worst_head_counts``, and
-    ``final_errors``: each head's greedy error rate on L(x) in the last model of the failed replicates.
+    ``variant``, ``lam``, ``replicates``, ``n_max``, ``pretrain_samples``, ``round_samples`` (None where
+    searched), ``budget`` (B; None if no budget tried reached ``frac``: the levels tried are still
+    reported), ``long_pretrain_samples`` (p T at that B), ``total_samples_mean`` / ``total_samples_se``
+    (mean and its standard error of T + N rounds over the replicates that succeeded at B),
+    ``rounds_mean`` / ``rounds_se`` (rounds those replicates used), ``success_fraction``,
+    ``distinct_inputs_mean``, ``tried`` ([B, success fraction] per level), ``success_curve`` ([B,
+    successes, replicates] per level, failed replicates counted), ``rounds_curve`` ([B, mean, se] of
+    the rounds the successful replicates used, per level), ``b90``, ``b90_ci``, ``b90_reason``,
+    ``b90_slope`` (:func:`linparity.experiments.samples_fit.fit_b90` on the success curve: logistic
+    in ln B by maximum likelihood, 95% profile-likelihood interval), ``totals`` (per replicate at B,
+    None where it failed), ``seconds``; full route also ``accuracy_mean``, ``accuracy_se`` (mean
+    Monte Carlo se; 0 when exact) and ``below``: at the budget just below B, the mean log ratio per
+    head (:data:`HEADS`) of the pre-trained model to the closed-form optimum and ``worst_head``
+    (largest mean |log ratio|) with ``worst_head_counts``, and ``final_errors``: each head's greedy
+    error rate on L(x) in the last model of the failed replicates.
 
-    Raises ValueError naming the argument before any work: bad sizes, ``cap < b0``, or memory that
-    does not fit (:func:`samples_work`).
+    Raises ValueError naming the argument before any work: bad sizes or combinations (a grid with b0
+    or cap, a grid or b0/cap with both T and N fixed, ``cap < b0``, a grid not increasing), or
+    memory that does not fit (:func:`samples_work`).
     """
     return _finite_or_none(_search(d, p, route, variant, lam, replicates, rng, n_max=n_max, b0=b0, cap=cap,
+                                   budgets=budgets, pretrain_samples=pretrain_samples, round_samples=round_samples,
                                    frac=frac, level=level, n_eval=n_eval, progress=progress))
 
 
+def _mean_se(v) -> tuple[float, float]:
+    """Mean and its standard error (ddof = 1) of the values v; nan where undefined (< 1 or < 2 values)."""
+    v = np.asarray(v, dtype=np.float64)
+    return (v.mean() if v.size else np.nan, v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else np.nan)
+
+
 def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None, *, n_max=None,
-            b0=8, cap=2 ** 20, frac=0.9, level=0.99, n_eval=4096, progress=False) -> dict:
+            b0=None, cap=None, budgets=None, pretrain_samples=None, round_samples=None, frac=0.9, level=0.99,
+            n_eval=4096, progress=False) -> dict:
     """:func:`samples_search` with NaN where a number is undefined and inf for a failed replicate's
     total and a budget past the cap (the form :func:`samples_task` stores)."""
     t0 = time.perf_counter()
-    samples_work(d, p, route, replicates, n_max, b0, cap, n_eval)     # sizes and memory, before any work
+    size = dict(pretrain_samples=pretrain_samples, round_samples=round_samples)
+    samples_work(d, p, route, replicates, n_max, b0, cap, n_eval, budgets=budgets, **size)   # before any work
     d, p = check_d(d, 3), check_prob("p_cot", p)
     if route == "stats" and variant is not None:
         raise ValueError("variant: applies to --route full only (the stats route refits every head to its optimum)")
@@ -381,28 +335,36 @@ def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None,
     if route == "full" and variant not in VARIANTS:
         raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {variant!r}")
     lams = lam_triple((0.01, 0.01, 0.01 / d) if lam is None else lam, positive=True)
+    if route == "full":        # the 'continue' step's decay limit on the lambdas, before any work
+        sim.StarConfig(rounds=1, samples=1, lam=lams, **{**sim.FIGURE_STAR_OPTIONS, "variant": variant})
     n_max = n_max_rounds(p) if n_max is None else check_int("n_max", n_max, 0)
     R = check_int("replicates", replicates, 1)
     if not 0 < float(frac) <= 1:
         raise ValueError(f"frac: must be in (0, 1], got {frac}")
-    if route == "full":
-        def run(B, gens):
-            return full_weight_level(d, p, lams, B, n_max, gens, variant, level, n_eval, diagnose=True)
-    else:
-        def run(B, gens):
-            return stats_level(d, p, lams, B, n_max, gens, level)
+    grid, search = budget_levels(b0, cap, budgets, **size)
+    level_fn = full_weight_level if route == "full" else stats_level
+    extra = dict(variant=variant, level=level, n_eval=n_eval, diagnose=True) if route == "full" else dict(level=level)
+
+    def run(B, gens):
+        T, N = level_sizes(B, **size)
+        return level_fn(d, p, lams, T, n_max, gens, round_samples=N, **extra)
     s = search_budget(run, np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng,
-                      R, b0, cap, frac, progress)
+                      R, frac=frac, progress=progress, **({"b0": grid[0], "cap": grid[-1]} if search else
+                                                          {"budgets": grid}))
     lv = s["level"]
     tot = lv["total"][np.isfinite(lv["total"])]
     ok = lv["success"]
+    T_at = level_sizes(s["budget"], **size)[0]
+    rounds_curve = [[B, *_mean_se(v["rounds"][v["success"]])] for (B, _, _), v in zip(s["curve"], s["levels"])]
+    fit = fit_b90(s["curve"], 0.9)
     out = {"d": d, "p_cot": p, "route": route, "variant": variant, "lam": list(lams), "replicates": R,
-           "n_max": n_max, "budget": s["budget"],
-           "total_samples_mean": tot.mean() if tot.size else np.nan,
-           "total_samples_se": tot.std(ddof=1) / np.sqrt(tot.size) if tot.size > 1 else np.nan,
-           "rounds_mean": lv["rounds"][ok].mean() if ok.any() else np.nan,
-           "success_fraction": ok.mean(), "distinct_inputs_mean": lv["distinct"].mean(),
-           "tried": s["tried"], "totals": list(lv["total"])}
+           "n_max": n_max, **{k: np.nan if v is None else v for k, v in size.items()}, "budget": s["budget"],
+           "long_pretrain_samples": p * T_at, "total_samples_mean": tot.mean() if tot.size else np.nan,
+           "total_samples_se": _mean_se(tot)[1], "rounds_mean": _mean_se(lv["rounds"][ok])[0],
+           "rounds_se": _mean_se(lv["rounds"][ok])[1], "success_fraction": ok.mean(),
+           "distinct_inputs_mean": lv["distinct"].mean(), "tried": s["tried"], "success_curve": s["curve"],
+           "rounds_curve": rounds_curve, **{k: np.nan if v is None else v for k, v in fit.items() if k != "b90_ci"},
+           "b90_ci": [np.nan if v is None else v for v in fit["b90_ci"]], "totals": list(lv["total"])}
     if route == "full":
         out["accuracy_mean"] = lv["accuracy"].mean()
         out["accuracy_se"] = lv["accuracy_se"].mean()
@@ -410,6 +372,11 @@ def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None,
             out["below"] = _diagnosis(s["below"])
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+def _reason(r) -> str:
+    """The stored form of ``b90_reason``: the text, or '' when B90 was fitted (NaN in :func:`_search`)."""
+    return r if isinstance(r, str) else ""
 
 
 def _finite_or_none(o):
@@ -437,8 +404,8 @@ def _diagnosis(lv) -> dict:
 
 
 #: the parameters of the ``linparity.samples`` task (besides d and one of p, kappa) and their defaults
-_TASK_DEFAULTS = dict(route="full", variant=None, lam=None, replicates=10, n_max=None, b0=8, cap=2 ** 20,
-                      frac=0.9, level=0.99, n_eval=4096)
+_TASK_DEFAULTS = dict(route="full", variant=None, lam=None, replicates=10, n_max=None, b0=None, cap=None,
+                      budgets=None, pretrain_samples=None, round_samples=None, frac=0.9, level=0.99, n_eval=4096)
 
 
 def _task_args(params: dict) -> dict:
@@ -465,7 +432,8 @@ def _check_task(params: dict) -> None:
         raise ValueError(f"variant: must be one of {', '.join(VARIANTS)}, got {a['variant']!r}")
     if a["lam"] is not None:
         lam_triple(a["lam"], positive=True)
-    samples_work(a["d"], a["p"], a["route"], a["replicates"], a["n_max"], a["b0"], a["cap"], a["n_eval"])
+    samples_work(a["d"], a["p"], a["route"], a["replicates"], a["n_max"], a["b0"], a["cap"], a["n_eval"],
+                 budgets=a["budgets"], pretrain_samples=a["pretrain_samples"], round_samples=a["round_samples"])
 
 
 @register_task("linparity.samples", check=_check_task)
@@ -474,9 +442,13 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
 
     params: d, and p or kappa (p = d^-kappa); route ('full' | 'stats'), variant (full route:
     'continue' | 'refit'), lam (triple; default (0.01, 0.01, 0.01/d)), replicates R, n_max (default
-    n*(p) + 10), b0, cap, frac (0.9), level (0.99), n_eval (4096); any other name is refused. Returns
-    the scalars of :func:`samples_search` (nan where undefined; budget inf if the cap was passed),
-    ``totals`` ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, and for the full route
+    n*(p) + 10), b0, cap (default 8, 2^20) or budgets (a list: the grid), pretrain_samples,
+    round_samples (T, N fixed; :func:`samples_search`), frac (0.9), level (0.99), n_eval (4096); any
+    other name is refused. Returns the scalars of :func:`samples_search` (nan where undefined, also
+    pretrain_samples and round_samples where searched; budget inf if no budget reached frac),
+    ``b90_reason`` (a string, empty when B90 was fitted), ``lam`` ``(3,)``, ``b90_ci`` ``(2,)``,
+    ``totals`` ``(R,)`` (inf where a replicate failed), ``tried`` ``(k, 2)``, ``success_curve`` and
+    ``rounds_curve`` ``(k, 3)``, and for the full route
     ``log_ratio`` ``(3,)``, ``worst_counts`` ``(3,)`` and ``final_errors`` ``(3,)`` (mean over the
     replicates that failed) at the budget below success (:data:`HEADS` order; nan / 0 when the first
     budget already succeeded).
@@ -484,10 +456,13 @@ def samples_task(params: dict, rng: np.random.Generator) -> dict:
     a = _task_args(params)
     d, p, route = a.pop("d"), a.pop("p"), a.pop("route")
     res = _search(d, p, route, a.pop("variant"), a.pop("lam"), a.pop("replicates"), rng, **a)
-    out = {k: float(res[k]) for k in ("budget", "total_samples_mean", "total_samples_se", "rounds_mean",
-                                      "success_fraction", "distinct_inputs_mean", "seconds")}
+    out = {k: float(res[k]) for k in ("budget", "total_samples_mean", "total_samples_se", "rounds_mean", "rounds_se",
+                                      "success_fraction", "distinct_inputs_mean", "seconds", "pretrain_samples",
+                                      "round_samples", "long_pretrain_samples", "b90", "b90_slope")}
     out.update(p=p, n_max=float(res["n_max"]), totals=np.array(res["totals"], dtype=float),
-               tried=np.array(res["tried"], dtype=float).reshape(-1, 2))
+               tried=np.array(res["tried"], dtype=float).reshape(-1, 2), lam=np.array(res["lam"], dtype=float),
+               b90_ci=np.array(res["b90_ci"], dtype=float), b90_reason=np.str_(_reason(res["b90_reason"])),
+               **{k: np.array(res[k], dtype=float).reshape(-1, 3) for k in ("success_curve", "rounds_curve")})
     if route == "full":
         out["accuracy_mean"] = res["accuracy_mean"]
         b = res.get("below")

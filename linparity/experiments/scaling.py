@@ -63,17 +63,19 @@ def sampled_star_round(theta, d, lam, samples, rng) -> np.ndarray:
     return cf.refit(stats, d, lam)
 
 
-def samples_to_generalise(d, p, lam, budget, n_max, rng, level=0.99) -> float:
+def samples_to_generalise(d, p, lam, budget, n_max, rng, level=0.99, round_samples=None) -> float:
     """Total samples until greedy accuracy >= level: T = budget pre-training samples, then rounds of
-    N = budget inputs; budget * (1 + rounds) at the first success, +inf if none within n_max rounds."""
+    N = ``round_samples`` inputs (default: budget); T + N rounds at the first success, +inf if none
+    within n_max rounds."""
+    N = budget if round_samples is None else check_int("round_samples", round_samples, 1)
     gens = spawn(rng, n_max + 1)
     theta = sampled_pretrain(d, p, lam, budget, gens[0])
     for n in range(n_max + 1):
         if cf.greedy_probs(theta, d).p_correct >= level:
-            return float(budget * (1 + n))
+            return float(budget + N * n)
         if n < n_max:
             try:
-                theta = sampled_star_round(theta, d, lam, budget, gens[n + 1])
+                theta = sampled_star_round(theta, d, lam, N, gens[n + 1])
             except ValueError:       # no reward at all: STaR keeps nothing forever
                 return np.inf
     return np.inf

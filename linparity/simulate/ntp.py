@@ -87,7 +87,7 @@ from .._progress import Progress
 from .ntp_config import CHUNK_SAMPLES, check_init, check_samples, make_config, samples_config
 from .ntp_kernel import FastRun, run_replicate
 
-__all__ = ["pretrain", "fit_samples", "PretrainResult", "CHUNK_SAMPLES"]
+__all__ = ["pretrain", "fit_samples", "fit_sample_chunks", "PretrainResult", "CHUNK_SAMPLES"]
 
 
 @dataclass
@@ -226,3 +226,23 @@ def fit_samples(X, Y, lam=None, *, lam1=None, lam2a=None, lam_chain=None, init=N
         run.feed(Xf, Yf)
     mean, last = run.models()
     return (mean, last) if return_last else mean
+
+
+def fit_sample_chunks(chunks, d: int, lam, n_max: int) -> LinearAR:
+    """Algorithm 3 from zero on samples that arrive as chunks (X ``(n_c, d)``, Y ``(n_c, d+1)``) in row
+    order, holding one chunk at a time: the steps of :func:`fit_samples` on their concatenation (one
+    chunk: the same result; several: the same up to rounding where the blocked kernel regroups the
+    chain heads' steps). ``n_max`` >= the total number of samples (the heads' step limits); the
+    average iterate is returned (the zero model when there is no sample)."""
+    d, n_max = check_int("d", d, 2), check_int("n_max", n_max, 0)
+    cfg = make_config(d, 0.0, max(n_max, 1), lam, None, None, None, n_max, n_max, n_max, 1)
+    run, n = FastRun(cfg), 0
+    for X, Y in chunks:
+        Xf, Yf = check_samples(X, Y)
+        if Xf.shape[1] != d or n + Xf.shape[0] > n_max:
+            raise ValueError(f"chunks: must hold at most n_max = {n_max} samples of d = {d}, got {Xf.shape} "
+                             f"after {n}")
+        if Xf.shape[0]:
+            run.feed(Xf, Yf)
+            n += Xf.shape[0]
+    return run.models()[0]

@@ -27,11 +27,11 @@ from .._validate import check_alloc, check_type, star_round_bytes
 from ..data import DistinctInputs, check_reward, sample_inputs
 from ..heads import default_lam, lam_triple
 from ..model import LinearAR
-from .ntp import fit_samples
+from .ntp import fit_sample_chunks, fit_samples
 from .batched import BatchedAR, rewards, sample_responses
 from .runs import Recorder, run_streams
 
-__all__ = ["StarConfig", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
+__all__ = ["StarConfig", "STREAM_CHUNK", "stream_order_bytes", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
            "star_round", "run_star"]
 
 
@@ -42,6 +42,10 @@ def fit_algorithm3(X, Y, lam) -> LinearAR:
     ``linparity.simulate.ntp.fit_samples(X, Y, lam)``; an empty set gives the zero model.
     """
     return fit_samples(X, Y, lam_triple(lam))
+
+
+#: inputs a STaR round holds at a time (StarConfig.chunk); a round of N <= STREAM_CHUNK is drawn whole
+STREAM_CHUNK = 2 ** 16
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class StarConfig:
     lr: float = 0.05             # 'continue': constant SGD step size
     batch_size: int = 1          # 'continue': kept samples per SGD step (1: one step per kept pair)
     n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D (all 2^d otherwise)
+    chunk: int = STREAM_CHUNK    # inputs a round holds at a time (STREAM_CHUNK); N > chunk is streamed (star_round)
 
     def __post_init__(self):
         check_int("rounds", self.rounds, 0)
@@ -71,6 +76,7 @@ class StarConfig:
         check_positive("lr", self.lr)
         check_int("batch_size", self.batch_size, 1)
         check_int("n_eval", self.n_eval, 2)
+        check_int("chunk", self.chunk, 1)
         if self.lam is not None:
             object.__setattr__(self, "lam", lam_triple(self.lam, positive=True))
             self._check_decay(self.lam)
@@ -248,19 +254,28 @@ def sample_kept(W: BatchedAR, samples: int, reward: str, temperature: float, gen
     kept-set statistics (each ``(R,)``): kept_fraction, q (long share of the kept set) and r (share
     of chi(x) = x_1 among kept short answers), the sample versions of closed_form.kept_stats.
     """
-    R, d, N = W.R, W.d, samples
+    d, N = W.d, samples
     X = np.stack([sample_inputs(N, d, g) for g in gens])
     Y = sample_responses(W, X, gens, temperature)                    # (R, N, d+1)
     kept = rewards(reward, X, Y) > 0                                # (R, N)
+    return X, Y, kept, _kept_stats(_kept_counts(X, Y, kept))
+
+
+def _kept_counts(X, Y, kept) -> np.ndarray:
+    """``(R, 5)`` counts per replicate: inputs, kept, kept long, kept short, kept short with chi(x) = x_1."""
     long_ = Y[..., 1] != 0
     short_kept = kept & ~long_
     eq = np.prod(X, axis=2, dtype=np.int8) == X[..., 0]
-    nk = kept.sum(1)
-    stats = {"kept_fraction": nk / N,
-             "q": np.divide((kept & long_).sum(1), nk, out=np.full(R, np.nan), where=nk > 0),
-             "r": np.divide((short_kept & eq).sum(1), short_kept.sum(1), out=np.full(R, np.nan),
-                            where=short_kept.sum(1) > 0)}
-    return X, Y, kept, stats
+    return np.stack([np.full(kept.shape[0], kept.shape[1]), kept.sum(1), (kept & long_).sum(1), short_kept.sum(1),
+                     (short_kept & eq).sum(1)], axis=1)
+
+
+def _kept_stats(counts) -> dict:
+    """The kept-set statistics of :func:`sample_kept` from :func:`_kept_counts` ``(R, 5)``."""
+    n, nk, nl, ns, ne = (counts[:, i] for i in range(5))
+    R = counts.shape[0]
+    return {"kept_fraction": nk / n, "q": np.divide(nl, nk, out=np.full(R, np.nan), where=nk > 0),
+            "r": np.divide(ne, ns, out=np.full(R, np.nan), where=ns > 0)}
 
 
 def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedAR, dict]:
@@ -268,7 +283,11 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
 
     Returns the new weights and the measured kept-set statistics of :func:`sample_kept`.
     ``seen``: optional list of R data.DistinctInputs, updated with each replicate's inputs.
+    A round of N > ``cfg.chunk`` inputs is streamed (:func:`_streamed_round`): it holds one chunk
+    at a time, so its memory does not grow with N; a round of N <= chunk draws all N at once.
     """
+    if cfg.samples > cfg.chunk:
+        return _streamed_round(W, cfg, gens, seen)
     X, Y, kept, stats = sample_kept(W, cfg.samples, cfg.reward, cfg.temperature, gens)
     for r, sr in enumerate(seen or ()):
         sr.add(X[r])
@@ -278,6 +297,66 @@ def star_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedA
     else:
         W = continue_sgd(W.copy(), X, Y, kept, cfg, gens)
     return W, stats
+
+
+def stream_order_bytes(samples, chunk) -> float:
+    """Bytes of a streamed round's chunk order: a permutation of its ceil(N / chunk) chunks (int64,
+    and its temporary); 0 for a round of N <= chunk, which is drawn whole."""
+    return 16.0 * -(-samples // chunk) if samples > chunk else 0.0
+
+
+def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedAR, dict]:
+    """:func:`star_round` holding ``cfg.chunk`` inputs at a time (N split into K = ceil(N / chunk) chunks).
+
+    Replicate r first draws a key (two integers) from ``gens[r]``; chunk c's inputs, responses and
+    kept set are drawn by :func:`sample_kept` from the round-start model with the Generator seeded by
+    (key, c), so any pass can regenerate them exactly. 'continue': each of the E epochs visits the
+    chunks in a fresh order (a permutation from ``gens[r]``) and each chunk's kept pairs in a fresh
+    order (likewise), regenerating every chunk; mini-batches run across chunk boundaries (the < B rows
+    left at the end of a chunk open the next one's first batch), so an epoch takes ceil(K / B) steps
+    on its K kept pairs as :func:`continue_sgd` does: the same update rule on the same distribution
+    of data, in another visiting order and random stream, at E times the sampling cost. 'refit': Algorithm 3 from zero on the kept pairs in
+    chunk order (:func:`linparity.simulate.ntp.fit_sample_chunks`: one pass, as
+    ``fit_samples`` on their concatenation). The statistics and ``seen`` count every input once.
+    """
+    R, d, N, ch = W.R, W.d, cfg.samples, cfg.chunk
+    K = -(-N // ch)
+    check_alloc("samples", stream_order_bytes(N, ch))        # the epochs' chunk orders, before any work
+    lam1, lam2a, lamc = cfg.lams(d)
+    counts = np.zeros((R, 5), dtype=np.int64)
+    new = W.copy()
+    models = []
+    for r, g in enumerate(gens):
+        W0 = BatchedAR(*(a[r:r + 1] for a in W._arrays()))     # the round-start model (a view, never written)
+        key = g.integers(0, 2 ** 63, size=2)
+
+        def chunk(c, first):
+            X, Y, kept, _ = sample_kept(W0, min(ch, N - c * ch), cfg.reward, cfg.temperature,
+                                        [np.random.default_rng([*key, c])])
+            if first:                                           # the first visit counts the inputs
+                counts[r] += _kept_counts(X, Y, kept)[0]
+                if seen:
+                    seen[r].add(X[0])
+            return X[0], Y[0], kept[0]
+        if cfg.variant == "refit":
+            models.append(fit_sample_chunks(((X[k], Y[k]) for X, Y, k in (chunk(c, True) for c in range(K))),
+                                            d, cfg.lams(d), N))
+            continue
+        def steps(X, Y, n):       # SGD steps on the first n rows of X, Y in row order
+            _continue_steps(X, Y, np.arange(n), cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
+                            new.w1[r], new.w2[r], new.b2[r:r + 1], new.Wx[r], new.Wy[r], new.Wp[r])
+        for e in range(cfg.epochs):
+            XL, YL = np.empty((0, d), np.int8), np.empty((0, d + 1), np.int8)   # kept rows not yet stepped on
+            for c in g.permutation(K):
+                X, Y, kept = chunk(c, e == 0)
+                idx = np.flatnonzero(kept)
+                idx = idx[g.permutation(idx.size)]
+                X, Y = np.concatenate([XL, X[idx]]), np.concatenate([YL, Y[idx]])
+                full = X.shape[0] - X.shape[0] % cfg.batch_size        # whole batches now, the rest with the next
+                steps(X, Y, full)
+                XL, YL = X[full:], Y[full:]
+            steps(XL, YL, XL.shape[0])
+    return (BatchedAR.stack(models) if models else new), _kept_stats(counts)
 
 
 def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress: bool = False) -> StarResult:
@@ -290,8 +369,8 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress:
     check_type("cfg", cfg, StarConfig)
     R, d = W0.R, W0.d
     cfg = replace(cfg, lam=cfg.lams(d))    # the result records the lambdas it ran with
-    # a round's inputs, responses and their float work arrays: refused by name before any work
-    check_alloc("samples", star_round_bytes(R, cfg.samples, d))
+    # a round's (or its chunk's) inputs, responses and their float work arrays: refused by name before any work
+    check_alloc("samples", star_round_bytes(R, min(cfg.samples, cfg.chunk), d) + stream_order_bytes(cfg.samples, cfg.chunk))
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
