@@ -21,21 +21,21 @@ def test_fit_b90_recovers_the_crossing_of_a_noiseless_curve():
     """R = 10^6: the counts are the probabilities to 1e-3 (se sqrt(0.25/1e6) = 5e-4), so b90 is the true one
     to well under 1% (the Jeffreys half-counts move it by O(1/R))."""
     c = _curve(23.0, 10 ** 6, np.random.default_rng(0))
-    f = D.fit_b90(c)
+    f = D.smoothed_b90(c)
     assert f["where"] == "inside" and f["b90"] == pytest.approx(23.0, rel=5e-3) and f["b"] == pytest.approx(4.0, rel=5e-3)
 
 
 @pytest.mark.parametrize("curve, where", [([[1, 0, 20], [2, 0, 20], [4, 1, 20]], "above"),
                                           ([[1, 20, 20], [2, 20, 20]], "below")])
 def test_fit_b90_outside_the_grid_is_nan_and_named(curve, where):
-    f = D.fit_b90(curve)
+    f = D.smoothed_b90(curve)
     assert np.isnan(f["b90"]) and f["where"] == where
 
 
 @pytest.mark.parametrize("bad", [[[1, 0, 20]], [[2, 0, 20], [1, 5, 20]], [[1, 21, 20], [2, 0, 20]], [[0, 1, 2], [1, 1, 2]]])
 def test_fit_b90_refuses_bad_curves(bad):
     with pytest.raises(ValueError, match="curve"):
-        D.fit_b90(bad)
+        D.smoothed_b90(bad)
 
 
 def test_exponent_interval_covers_the_true_exponent():
@@ -47,7 +47,7 @@ def test_exponent_interval_covers_the_true_exponent():
     covered, widths = 0, []
     for _ in range(10):
         curves = [_curve(0.05 * x ** 2, 20, rng, scale=0.05 * x ** 2 / 16) for x in d]
-        b90 = np.array([D.fit_b90(c)["b90"] for c in curves])
+        b90 = np.array([D.smoothed_b90(c)["b90"] for c in curves])
         fit = D.scaling_fit(d, b90, D.bootstrap_b90(curves, 400, rng))
         covered += fit["ci"][0] <= 2 <= fit["ci"][1]
         widths.append(fit["ci"][1] - fit["ci"][0])
@@ -62,7 +62,7 @@ def test_local_slopes_see_a_change_of_exponent():
     d = np.array([8, 16, 32.0])
     true = np.array([8.0, 16.0, 128.0])
     curves = [_curve(t, 2000, rng, scale=t / 16) for t in true]
-    b90 = np.array([D.fit_b90(c)["b90"] for c in curves])
+    b90 = np.array([D.smoothed_b90(c)["b90"] for c in curves])
     fit = D.scaling_fit(d, b90, D.bootstrap_b90(curves, 300, rng))
     lo, hi = fit["local"]
     assert lo["slope"] == pytest.approx(1, abs=0.3) and hi["slope"] == pytest.approx(3, abs=0.3)

@@ -3,11 +3,16 @@
 A point of the designed specs runs every budget of an explicit grid with all R replicates and stores
 its success curve ``[[budget, successes, replicates], ...]`` (task ``linparity.samples``). Here:
 
-* :func:`fit_b90`: a logistic curve in ln(budget), P(success) = sigma(a + b ln budget), fitted by
+* :func:`smoothed_b90`: a logistic curve in ln(budget), P(success) = sigma(a + b ln budget), fitted by
   maximum likelihood to the binomial counts with Jeffreys' half-counts (s + 1/2 of R + 1, so a curve
   that jumps from 0 to R between two budgets still has a finite fit); b90 = exp((logit 0.9 - a) / b),
   where the fitted curve crosses 0.9. A b90 outside the grid's range (the curve never reaches 0.9,
   or already starts above it) is not extrapolated: nan, with the side named. Failed replicates count.
+  This is the estimator of the exponents and their bootstrap: the half-counts keep every resample
+  finite. Each run's own ``b90`` in the ``samples`` JSON is the plain maximum-likelihood crossing
+  with its profile-likelihood interval (:func:`linparity.experiments.samples_fit.fit_b90`), which
+  is undefined on a separated curve; on curves that are not separated the two differ by the
+  half-counts' pull towards 1/2.
 * :func:`bootstrap_b90`: the whole-curve bootstrap: each budget's replicates resampled (successes* ~
   Bin(R, s/R)) and b90 refitted, for every curve at once, ``(n_boot, n_curves)``.
 * :func:`scaling_fit`: the exponent of b90 (or of any quantity built from the resampled b90, such as a
@@ -26,7 +31,7 @@ from .._checks import check_int, check_prob
 from ..sweep import load_results
 from .samples_runs import runs_dir
 
-__all__ = ["LOGIT90", "fit_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
+__all__ = ["LOGIT90", "smoothed_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
            "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups",
            "local_slopes_from_means", "floor_references", "finding_text"]
 
@@ -74,7 +79,7 @@ def _b90_from(a, b, x, target):
     return np.where(where == "inside", np.exp(np.clip(lx, x[0], x[-1])), np.nan), where
 
 
-def fit_b90(curve, frac=0.9) -> dict:
+def smoothed_b90(curve, frac=0.9) -> dict:
     """Budget where the logistic fit of a success curve crosses ``frac`` (module docstring).
 
     Parameters
@@ -102,7 +107,7 @@ def bootstrap_b90(curves, n_boot=2000, rng=None, frac=0.9) -> np.ndarray:
     """Whole-curve bootstrap of b90: ``(n_boot, n_curves)``, nan where a resample's b90 leaves the grid.
 
     Resample i redraws every budget of every curve, successes* ~ Bin(R, s/R) (resampling the R
-    binary outcomes of that budget with replacement), and refits :func:`fit_b90`.
+    binary outcomes of that budget with replacement), and refits :func:`smoothed_b90`.
     """
     n_boot = check_int("n_boot", n_boot, 1)
     g = np.random.default_rng(rng)
@@ -203,7 +208,7 @@ def floor_fit(group, n_boot=2000, rng=None) -> dict:
     and their exponent and local slopes (:func:`scaling_fit`). Returns ``{"d", "b90", "b90_ci", "long",
     "long_ci", "where", "fit", "boot"}`` (``boot``: ``(n_boot, n_d)`` resampled b90)."""
     curves = group["curve"]
-    fits = [fit_b90(c) for c in curves]
+    fits = [smoothed_b90(c) for c in curves]
     boot = bootstrap_b90(curves, n_boot, rng)
     p = np.asarray(group["p"], float)
     b90 = np.array([f["b90"] for f in fits])
