@@ -164,3 +164,19 @@ def test_f5_contrast_row_names_a_point_not_reached_and_fails_the_every_d_criteri
     miss = _route_rows(*args, np.array([True, True, False]), None, [8, 16], missed=[(128, 2.0 ** 20, 0.6, 11.0)])
     assert ok[0].passed and not miss[0].passed and len(ok) == 1
     assert "d = 128 not reached: success 0.6 at the cap B = 2^20" in miss[0].measured
+
+
+def test_legends_have_at_most_8_entries_a_panel(tmp_path, monkeypatch):
+    """Each panel's legend names at most 8 kinds of mark (colours are named once, kinds once): the
+    figures with the most series, in quick mode, with every saved figure's legends counted."""
+    from linparity.figures import _plot
+    counts, save = {}, _plot.save
+
+    def counting_save(fig, out, name, caption):
+        counts[name] = [len(ax.get_legend_handles_labels()[1]) for ax in fig.axes if ax.get_legend() is not None]
+        return save(fig, out, name, caption)
+
+    monkeypatch.setattr(_plot, "save", counting_save)
+    assert cli.main(["--quick", "--only", "F3,F5,F12", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert set(counts) == {"F3_star_dynamics", "F5_sample_complexity", "F12_rounds_d"}
+    assert all(n <= 8 for c in counts.values() for n in c), counts

@@ -41,6 +41,12 @@ def band(ax, x, Y, label=None, color=None, **kw):
     return h
 
 
+def once(ax, label: str) -> str | None:
+    """``label`` the first time an axis gets it, None after: one legend entry per kind of mark, whose
+    colour is named by another entry (keeps a panel's legend to a few entries)."""
+    return None if label in ax.get_legend_handles_labels()[1] else label
+
+
 def save(fig, out: Path, name: str, caption: str) -> list[Path]:
     """Write ``name``.png and ``name``.pdf atomically (temp file + os.replace), caption underneath."""
     width, height = fig.get_size_inches()

@@ -120,7 +120,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         ax.errorbar(dd[found], mean[found], yerr=std[found], fmt="s--", color=col, ms=4, capsize=2, mfc="none",
                     label=f"stats route, kappa={kappa:g}")
         if (~found).any():
-            ax.plot(dd[~found], [CAP] * int((~found).sum()), "^", color=col, mfc="none", label="cap passed")
+            ax.plot(dd[~found], [CAP] * int((~found).sum()), "^", color=col, mfc="none",
+                    label=_plot.once(ax, "stats: cap passed"))
         fit = sc.fit_power_law(dd[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
         g = sc.fit_power_law(dd, [sc.guide_samples(float(d) ** -kappa) for d in dd])
         ok = bool(found.all()) and abs(fit["slope"] - g["slope"]) <= max(5 * fit["se"], 0.25)
@@ -135,18 +136,19 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("kappa") == kappa],
                            shipped, "kappa", kappa)
         line_full = _full_route(ax, fr, col, f"kappa={kappa:g}", f"p = d^-{kappa:g}", deg, fit, ds, rows, summ)
-        _more_rounds(ax, [x for x in more_rounds if x["kappa"] == kappa], col, f"kappa={kappa:g}")
+        _more_rounds(ax, [x for x in more_rounds if x["kappa"] == kappa], col)
         # panel c: NTP alone at its optimum (any T): closed form line, enumeration markers
         ax2.plot(d_fine, [sc.ntp_alone_accuracy(max(3, int(round(d))), float(d) ** -kappa,
                                                 ntp.default_lam(max(3, int(round(d))))) for d in d_fine],
-                 color=col, label=f"NTP alone, closed form, kappa={kappa:g}")
+                 color=col, label=f"NTP alone (closed form), kappa={kappa:g}")
         d_ex = [d for d in ds if d <= 10] or [8]
         _plot.markers(ax2, d_ex, [sc.exact_ntp_alone_accuracy(d, d ** -kappa, ntp.default_lam(d)) for d in d_ex],
                       color=col, label="NTP alone, enumeration" if k == 0 else None)
+        # one legend entry per kind (the colour is kappa's, named by the closed-form line)
         ax2.plot(dd, [np.mean(np.isfinite(t)) for t in tot], "s--", color=col, ms=4, mfc="none",
-                 label=f"pipeline success, stats route, kappa={kappa:g}")
+                 label="pipeline success, stats route" if k == 0 else None)
         fd, ff = line_full["d"], line_full["success"]
-        ax2.plot(fd, ff, "o-", color=col, ms=4, label=f"pipeline success, full weights, kappa={kappa:g}")
+        ax2.plot(fd, ff, "o-", color=col, ms=4, label="pipeline success, full weights" if k == 0 else None)
     # sweep 2: fixed p, both routes
     deg0 = sc.sample_degree(0.0)
     for k, p in enumerate(s.f5_fixed_ps):
@@ -157,7 +159,7 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
         fr = _with_shipped([(pt["d"], r) for pt, r in res2 if pt["route"] == "full" and pt.get("p") == p],
                            shipped, "p", p)
         _full_route(axp, fr, col, f"p={p:g}", f"fixed p = {p:g}", deg0, fit_s, ds, rows, summ)
-        _more_rounds(axp, [x for x in more_rounds if x["kappa"] is None and x["p"] == p], col, f"p={p:g}")
+        _more_rounds(axp, [x for x in more_rounds if x["kappa"] is None and x["p"] == p], col)
     never = [(k, d) for k in KAPPAS for d in ds if float(d) ** -k < 1 / 3]
     acc = [sc.ntp_alone_accuracy(d, float(d) ** -k, ntp.default_lam(d)) for k, d in never]
     rows.append(Row("F5", "Thm 2: next-token prediction alone never makes greedy decoding correct for p < 1/3",
@@ -216,11 +218,11 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     return res
 
 
-def _more_rounds(ax, more, col, key):
+def _more_rounds(ax, more, col):
     """Stars: the shipped full-weight runs with longer round limits (experiments.samples.pooled_shipped_totals)."""
     if more:
         ax.errorbar([x["d"] for x in more], [x["mean"] for x in more], yerr=[x["se"] for x in more], fmt="*",
-                    color=col, ms=8, capsize=2, label=f"full weights, {key}, more STaR rounds")
+                    color=col, ms=8, capsize=2, label=_plot.once(ax, "full weights, more STaR rounds (stars)"))
 
 
 def _with_shipped(fr, shipped, key, value) -> list:
@@ -236,7 +238,7 @@ def _with_shipped(fr, shipped, key, value) -> list:
 def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict:
     """Draw the full-weight route of one sweep (:func:`_full_layer`), append its REPORT rows and its
     summary line next to the stats route's fit; returns the layer."""
-    line_full = _full_layer(ax, fr, col, f"full weights, {key}", deg)
+    line_full = _full_layer(ax, fr, col, deg)
     note = (f"; d = {', '.join(str(int(x)) for x in line_full['shipped'])} read from the shipped runs in "
             "examples/runs, not recomputed" if line_full["shipped"].size else "")
     rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
@@ -247,24 +249,23 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
     return line_full
 
 
-def _full_layer(ax, fr, col, label, deg) -> dict:
+def _full_layer(ax, fr, col, deg) -> dict:
     """Plot one full-weight curve (filled circles, mean +- se) ;
     returns d, found, success fractions, the fit and the worst-head summary at the budget below."""
     d, mean, se, found = _curve(fr)
     recs = [r for _, r in sorted(fr, key=lambda x: x[0])]
     if found.any():
-        ax.errorbar(d[found], mean[found], yerr=se[found], fmt="o-", color=col, ms=4, capsize=2, label=label)
+        ax.errorbar(d[found], mean[found], yerr=se[found], fmt="o-", color=col, ms=4, capsize=2,
+                    label=_plot.once(ax, "full weights (circles)"))
     last = [np.asarray(r["tried"]).reshape(-1, 2)[-1] for r in recs]              # (cap, success there)
     missed = [(int(x), t[0], t[1], float(r["n_max"])) for x, t, f, r in zip(d, last, found, recs) if not f]
     if missed:                                 # at the samples a replicate uses at the cap, B (1 + n_max)
-        lab = "full: cap passed"
         ax.plot([m[0] for m in missed], [m[1] * (1 + m[3]) for m in missed], "^", color=col, ms=7,
-                label=None if lab in ax.get_legend_handles_labels()[1] else lab)
+                label=_plot.once(ax, "full: cap passed"))
     ship = np.array([bool(r.get("shipped")) for r in recs], dtype=bool)
     if (ship & found).any():
-        lab = "shipped run (examples/runs)"
         ax.plot(d[ship & found], mean[ship & found], "D", color=col, ms=7, mfc="none", mew=0.8,
-                label=None if lab in ax.get_legend_handles_labels()[1] else lab)
+                label=_plot.once(ax, "shipped run (examples/runs)"))
     counts = np.array([np.asarray(r["worst_counts"]) for r in recs])               # (n_d, 3)
     worst = None
     if counts.size and counts.sum() > 0:
