@@ -307,20 +307,40 @@ def finding_text(runs=None, n_boot=2000, rng=0) -> str:
     g = np.random.default_rng(rng)
     floor = group_curves(designed_points("design-floor", runs))
     total = group_curves(designed_points("design-total", runs))
-    iv = lambda f: f"{f['exponent']:.2f} [{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]"      # noqa: E731
+    def iv(f):            # an exponent with its interval, or why there is none (never a NaN)
+        if not np.isfinite(f["exponent"]):
+            return "no exponent (fewer than 2 d with b90 inside the grid)"
+        ci = ("no interval (too few resamples inside the grid)" if not np.all(np.isfinite(f["ci"]))
+              else f"[{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]")
+        return f"d^{f['exponent']:.2f} {ci} (d = {', '.join(str(int(x)) for x in f['d'])})"
+
+    def outside(grp, fl):   # where the fit leaves the grid, what the observed curve says
+        out = []
+        for d, w, c in zip(fl["d"], fl["where"], grp["curve"]):
+            if w == "inside":
+                continue
+            c = np.asarray(c, float).reshape(-1, 3)
+            hit = np.flatnonzero(c[:, 1] / c[:, 2] >= 0.9)
+            seen = ("no budget reaches 90%" if not hit.size else "90% first at T = "
+                    f"{c[hit[0], 0]:.0f}" + (f" after {c[hit[0] - 1, 1]:.0f}/{c[hit[0] - 1, 2]:.0f} at "
+                                             f"{c[hit[0] - 1, 0]:.0f}" if hit[0] else ""))
+            out.append(f"d = {int(d)}: {seen}")
+        return f" (fit outside the grid; observed: {'; '.join(out)})" if out else ""
+
     lines = []
     for key, grp in sorted(floor.items()):
         name = f"p = d^-{key[1]:g}" if key[0] == "kappa" else f"p = {key[1]:g}"
         fl = floor_fit(grp, n_boot, g)
-        line = f"{name}: floor p T_90 ~ d^{iv(fl['fit'])} (d = {', '.join(str(int(x)) for x in fl['d'])})"
+        line = f"{name}: floor p T_90 ~ {iv(fl['fit'])}{outside(grp, fl)}"
         if key in total:
             t = total_fit(total[key], n_boot, g)
-            line += (f"; total ~ d^{iv(t['fit'])}, rounds' share "
-                     + ", ".join(f"{x:.2f}" for x in t["rounds_share"]))
+            share = [f"{x:.2f}" for x in t["rounds_share"] if np.isfinite(x)]
+            line += f"; total ~ {iv(t['fit'])}" + (f", rounds' share {', '.join(share)}" if share else "")
         lines.append(line)
     lam = designed_points("design-lambda", runs)
     today = [x for x in designed_points("design-floor", runs) if x[0].get("p") == 0.25]
     for (name, c), pts in sorted(schedule_groups(lam + today).items()) if lam else []:
-        fl = floor_fit(next(iter(group_curves(pts).values())), n_boot, g)
-        lines.append(f"lambda_chain = {name}, c = {c:g} (p = 0.25): floor ~ d^{iv(fl['fit'])}")
+        grp = next(iter(group_curves(pts).values()))
+        fl = floor_fit(grp, n_boot, g)
+        lines.append(f"lambda_chain = {name}, c = {c:g} (p = 0.25): floor ~ {iv(fl['fit'])}{outside(grp, fl)}")
     return "\n".join(f"- {x}" for x in lines)
