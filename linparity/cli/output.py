@@ -11,7 +11,6 @@ import json
 import math
 import sys
 import threading
-import time
 
 import numpy as np
 

@@ -84,6 +84,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from .._checks import check_int, spawn
 from .._progress import Progress
+from ..model import LinearAR
 from .ntp_config import CHUNK_SAMPLES, check_init, check_samples, make_config, samples_config
 from .ntp_kernel import FastRun, run_replicate
 
