@@ -310,8 +310,9 @@ def samples_against_d(data: Data) -> str:
     if grow:
         text += (f"; STaR's rounds grow with d in {sum(not r['passed'] for r in grow)} of {len(grow)} settings "
                  "(local slopes with intervals, F13), so part of the total's growth is rounds")
-    designed = finding_text(data.runs)
-    return text + "." + (f" The designed experiment (examples/design_*.toml, 95% bootstrap intervals):\n{designed}"
+    designed = [ln[2:] for ln in finding_text(data.runs).splitlines()]      # its "- " bullets, as one sentence
+    return text + "." + (" The designed experiment (examples/design_*.toml, d = 8-32, N fixed, 20 replicates a "
+                         "budget, 95% bootstrap intervals over whole curves): " + "; ".join(designed) + "."
                          if designed else "")
 
 

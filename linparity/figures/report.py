@@ -59,9 +59,10 @@ class FigureResult:
 
 
 def fmt(x, digits=3) -> str:
-    """A number in short form (inf and nan spelled out)."""
+    """A number in short form; inf spelled out, a missing value (None or nan) 'n/a', so that no
+    report cell reads nan (the row's detail says why a value is missing)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "nan"
+        return "n/a"
     if isinstance(x, float) and math.isinf(x):
         return "inf"
     return f"{x:.{digits}g}"

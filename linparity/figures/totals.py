@@ -21,6 +21,8 @@ __all__ = ["f13", "floor_layer", "DESIGNED", "N_BOOT"]
 #: the designed runs under the runs folder (examples/design_*.toml)
 DESIGNED = {"floor": "design-floor", "total": "design-total", "lambda": "design-lambda"}
 N_BOOT = 2000
+#: what a missing value (report.fmt's n/a) in a designed row means
+NA = "; n/a: b90 outside the budget grid (no budget reached 90%, or the fit crossed outside it; not extrapolated)"
 
 
 def _label(key) -> str:
@@ -58,7 +60,7 @@ def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
                         f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]; local {_slopes(fit['local'])}; lower line "
                         f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}",
                         passed, "criterion (design_floor.toml): every d's bootstrap 95% upper end <= certified "
-                        "(inf: no T certifies); a b90 outside the grid fails"))
+                        "(inf: no T certifies); a b90 outside the grid fails" + NA))
         for dc, N, curve in grp["checks"]:
             i = list(d).index(dc)
             c2 = dz.floor_fit({**grp, "d": [dc], "p": [grp["p"][i]], "curve": [curve]}, N_BOOT, g)["b90_ci"][0]
@@ -89,7 +91,8 @@ def _lambda_rows(runs, g) -> list:
         rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25: exponent of p T_90 (does d^2 "
                         "persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
                         f"[{fmt(fl['fit']['ci'][0])}, {fmt(fl['fit']['ci'][1])}], d in {[int(x) for x in fl['d']]}",
-                        bool(np.isfinite(fl["fit"]["exponent"])), "criterion: an exponent is defined (>= 2 d inside the grid)"))
+                        bool(np.isfinite(fl["fit"]["exponent"])),
+                        "criterion: an exponent is defined (>= 2 d inside the grid)" + NA))
     if base is not None:
         better = [f"{n} c={c:g} at d={int(x)}" for (n, c), fl in fits.items() if (n, c) != ("c/d", 0.01)
                   for x, hi in zip(fl["d"], fl["b90_ci"][:, 1]) if x in base["d"]
@@ -142,7 +145,7 @@ def _designed_rows(ax, runs, g) -> list:
                         f"total exponent {fmt(t['fit']['exponent'])} [{fmt(t['fit']['ci'][0])}, {fmt(t['fit']['ci'][1])}], "
                         f"difference {fmt(diff['diff'])} [{fmt(diff['ci'][0])}, {fmt(diff['ci'][1])}]; rounds' share "
                         f"{', '.join(fmt(x, 2) for x in t['rounds_share'])}; local {_slopes(t['fit']['local'])}",
-                        bool(diff["ci"][0] <= 0 <= diff["ci"][1]), "criterion (design_total.toml)"))
+                        bool(diff["ci"][0] <= 0 <= diff["ci"][1]), "criterion (design_total.toml)" + NA))
     return rows
 
 
