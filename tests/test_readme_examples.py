@@ -182,7 +182,8 @@ def test_quick_command_prints_the_table(line, capsys, monkeypatch):
 @pytest.mark.parametrize("line", sorted(c for c in SLOW if " sweep " not in c))
 def test_slow_command_prints_the_table(line, capsys, monkeypatch):
     if " transformer " in line:
-        pytest.importorskip("torch")
+        pytest.importorskip("torch", reason="the transformer example needs the transformer extra (torch): "
+                                             "pip install -e '.[transformer]'")
     monkeypatch.chdir(ROOT)
     _check(line, capsys)
 
@@ -225,7 +226,8 @@ def test_the_f5_output_folder_is_ignored_and_shipped_results_are_not():
     committed results of the other specs and must stay tracked."""
     git = shutil.which("git")
     if git is None or not (ROOT / ".git").exists():
-        pytest.skip("not a git checkout")
+        pytest.skip("needs git and a git checkout (a source archive has no .git): what git ignores cannot be "
+                    "asked otherwise")
     ignored = subprocess.run([git, "check-ignore", "-q", "examples/runs/f5/x.npz"], cwd=ROOT)
     assert ignored.returncode == 0
     shipped = subprocess.run([git, "ls-files", "examples/runs"], cwd=ROOT, capture_output=True, text=True).stdout
