@@ -56,14 +56,12 @@ def _fit(d, mean, found):
     return sc.fit_power_law(d[found], mean[found]) if found.sum() >= 2 else {"slope": np.nan, "se": np.nan}
 
 
-def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, local=None,
-                missed=(), note="") -> list:
+def _route_rows(label, deg, ds_full, fit_full, fit_stats, found_full, worst, ds_stats, missed=(), note="") -> list:
     """REPORT rows of one setting; the criteria were fixed before the full-mode run.
 
     The stats-route exponent is fitted over its own d range (ds_stats): the two routes share only
     d = 8 and 16, too few for a standard error (the first run compared over the shared d only and
-    could not check the criterion; the verdicts are the same either way). ``local``: (the two largest
-    d reached, the exponent between them), no longer reported (F13 has local slopes with intervals).
+    could not check the criterion; the verdicts are the same either way).
     ``missed``: (d, cap, success fraction at the cap, n_max) of the points not reached, named in both
     rows (the fit leaves them out). ``note``: which d were read from shipped runs (in both rows' details)."""
     miss = "".join(f"; d = {m[0]} not reached: success {fmt(m[2])} at the cap B = 2^{int(round(np.log2(m[1])))}"
@@ -242,8 +240,7 @@ def _full_route(ax, fr, col, key, sweep, deg, fit_stats, ds, rows, summ) -> dict
     note = (f"; d = {', '.join(str(int(x)) for x in line_full['shipped'])} read from the shipped runs in "
             "examples/runs, not recomputed" if line_full["shipped"].size else "")
     rows += _route_rows(sweep, deg, [int(x) for x in line_full["d"]], line_full["fit"],
-                        fit_stats, line_full["found"], line_full["worst"], ds, line_full["local"],
-                        line_full["missed"], note)
+                        fit_stats, line_full["found"], line_full["worst"], ds, line_full["missed"], note)
     summ.append(f"{key}: stats {fmt(fit_stats['slope'])}+-{fmt(fit_stats['se'], 2)}, full "
                 f"{fmt(line_full['fit']['slope'])}+-{fmt(line_full['fit']['se'], 2)} (bound {deg:g})")
     return line_full
@@ -272,8 +269,6 @@ def _full_layer(ax, fr, col, deg) -> dict:
         per_d = [sm.HEADS[int(np.argmax(c))] if c.sum() else "-" for c in counts]
         worst = ", ".join(f"d={int(x)}: {h}" for x, h in zip(d, per_d))
         worst = ("chain at every d (" if all(h == "chain" for h in per_d if h != "-") else "mixed (") + worst + ")"
-    top = np.flatnonzero(found)[-2:]                     # the two largest d reached: local exponent
     return {"d": d, "found": found, "fit": _fit(d, mean, found), "worst": worst,
-            "local": (d[top], sc.fit_power_law(d[top], mean[top])["slope"]) if top.size == 2 else None,
             "success": np.array([float(r["success_fraction"]) for r in recs]), "shipped": d[ship],
             "missed": missed}
