@@ -10,18 +10,20 @@ a failed replicate does), so this is an upper bound; the shipped runs took 0.3-6
 'Designed experiment').
 
 Run:  python benchmarks/design_cost.py examples/design_floor.toml [...]
-Prints CPU-hours per spec, split at d <= 128 and d > 128.
+Prints CPU-hours per spec, split at d <= 128 and d > 128, and, where the spec's run is shipped, what its
+finished points took (each task's ``elapsed_s``) against their estimate.
 """
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 # memory is the streaming rounds' concern, not the time estimate's: no refusal here
 os.environ.setdefault("LINPARITY_MAX_BYTES", str(2 ** 50))
 
 from linparity.experiments.samples import n_max_rounds, samples_work
-from linparity.sweep import load_spec
+from linparity.sweep import load_results, load_spec
 
 
 def point_seconds(pt) -> float:
@@ -42,12 +44,27 @@ def point_seconds(pt) -> float:
     return total
 
 
+def measured(path, spec) -> tuple[int, float, float]:
+    """(finished points, their measured seconds, their estimate) of the spec's shipped run (the folder is the
+    spec's ``out``). Measured: each task's wall time ``elapsed_s`` from its sidecar (one task per point, every
+    budget and replicate of it, on one core); on a shared machine an upper bound on the task's CPU time."""
+    folder = Path(spec.out)                      # load_spec resolves it beside the spec file
+    if not (folder / "spec.json").exists():
+        return 0, 0.0, 0.0
+    res = load_results(folder, allow_missing=True)
+    done = [(pt, m[0]["elapsed_s"]) for pt, m in zip(res.points, res.meta) if m]
+    return len(done), sum(t for _, t in done), sum(point_seconds(pt) for pt, _ in done)
+
+
 def main(paths) -> None:
     for path in paths:
         spec = load_spec(path)
         small = sum(point_seconds(pt) for pt in spec.points if pt["d"] <= 128)
         large = sum(point_seconds(pt) for pt in spec.points if pt["d"] > 128)
-        print(f"{path}: {len(spec.points)} points; d <= 128: {small / 3600:.2f} CPU-h, d > 128: {large / 3600:.2f} CPU-h")
+        n, took, est = measured(path, spec)
+        print(f"{path}: {len(spec.points)} points; d <= 128: {small / 3600:.2f} CPU-h, d > 128: {large / 3600:.2f} CPU-h"
+              + (f"; shipped: {n} points took {took / 3600:.2f} core-hours (task wall time) against {est / 3600:.2f} estimated "
+                 f"({took / est:.2f}x)" if n else "; not run"))
 
 
 if __name__ == "__main__":

@@ -101,7 +101,8 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     res2 = [(pt, sw2.results[i][0]) for i, pt in enumerate(sw2.points)]
     shipped = sm.shipped_full_points(s.f5_shipped, replicates=s.f5_full_R)
     more_rounds = sm.pooled_shipped_totals(s.f5_more_rounds)
-    fig, (ax, axp, ax2, axf) = _plot.new(ncols=4, width=4.2, height=3.8)
+    fig, (ax, axp, ax2, axf, axn, spare) = _plot.new(ncols=3, nrows=2, width=4.2, height=3.8)
+    spare.set_axis_off()
     rows, summ = [], []
     d_fine = np.geomspace(min(ds), max(ds), 60)
     for k, kappa in enumerate(KAPPAS):
@@ -204,7 +205,9 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
             f"examples/runs/{n}" for n in s.f5_more_rounds) + "; mean +- se, all replicates reached 0.99), not in "
             "the fits of the search; the smallest total per d over the search and these runs has its own REPORT "
             "row.")
-    floor_rows, floor_cap = totals.floor_layer(axf, rng=ss.spawn(1)[0])
+    floor_rows, floor_cap = totals.floor_layer(axf, axn, rng=ss.spawn(1)[0])
+    if not axn.has_data():
+        axn.set_axis_off()
     rows += floor_rows
     axf.set(xscale="log", yscale="log", xlabel="d (input bits)", ylabel="long pre-training samples p T_90",
             title="the floor (designed runs)" if floor_rows else "the floor: designed runs not shipped yet")

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..experiments import design as dz
 from ..experiments import samples_runs as sr
+from ..experiments import floor_n as fn
 from . import _plot
 from .report import FigureResult, Row, fmt
 
@@ -22,6 +23,8 @@ __all__ = ["f13", "floor_layer", "DESIGNED", "N_BOOT"]
 DESIGNED = {"floor": "design-floor", "total": "design-total", "lambda": "design-lambda"}
 N_BOOT = 2000
 #: what a missing value (report.fmt's n/a) in a designed row means
+#: the multiple m of B(d) at which design_fine.toml measures the floor of every setting
+FLOOR_M = 4
 NA = "; n/a: b90 outside the budget grid (no budget reached 90%, or the fit crossed outside it; not extrapolated)"
 
 
@@ -34,15 +37,25 @@ def _slopes(local) -> str:
                      for l in local)
 
 
-def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
+def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     """Draw the designed floor p T_90(d) with its intervals, the Props 1-3 T_long at the run's own lambdas
-    and the order-d lower line on ``ax``; returns (REPORT rows, caption text). Nothing when not shipped."""
-    pts = dz.designed_points(DESIGNED["floor"], runs)
-    if not pts:
+    and the order-d lower line on ``ax``, and T_90 against N on ``ax_n`` (when given); returns (REPORT rows,
+    caption text). The floor is the second stage's (design_fine.toml, N = 4 B(d)) where it is shipped, else
+    the first stage's (N = B(d)). Nothing when no designed run is shipped."""
+    first = dz.designed_points(DESIGNED["floor"], runs)
+    fine = dz.designed_points(fn.FINE, runs)
+    if not first and not fine:
         return [], ""
     g = np.random.default_rng(rng)
+    stage1 = dz.group_curves(first)
+    pooled = fn.pooled_curves(first + fine)
+    if fine:
+        groups = {k: grp for k in sorted(pooled) if (grp := fn.floor_group(pooled[k], k, FLOOR_M)) is not None}
+        n_rule = f"N = {FLOOR_M} B(d)"
+    else:
+        groups, n_rule = stage1, "N = B(d)"
     rows = []
-    for k, (key, grp) in enumerate(sorted(dz.group_curves(pts).items())):
+    for k, (key, grp) in enumerate(sorted(groups.items())):
         fl = dz.floor_fit(grp, N_BOOT, g)
         d = np.asarray(fl["d"])
         ref = dz.floor_references(grp)
@@ -50,31 +63,84 @@ def floor_layer(ax, runs=None, rng=0) -> tuple[list, str]:
         ok = np.isfinite(fl["long"])
         ax.errorbar(d[ok], fl["long"][ok], yerr=np.abs(fl["long_ci"][ok].T - fl["long"][ok]), fmt="o-", color=f"C{k}",
                     ms=4, capsize=2, label=f"p T_90, {_label(key)}")
+        if fine and key in stage1:
+            f1 = dz.floor_fit(stage1[key], N_BOOT, g)
+            ax.plot(np.asarray(f1["d"]), f1["long"], "--", color=f"C{k}", lw=0.8, alpha=0.6,
+                    label=_plot.once(ax, "dashed: N = B(d) (first stage)"))
         hi = fl["long_ci"][:, 1]
         passed = bool(np.all(np.isfinite(hi) & (hi <= cert)))
         fit = fl["fit"]
-        rows.append(Row("F5", f"Props 1-3 at the run's own lambdas certify the floor, {_label(key)}: long pre-training "
-                        "samples p T_90 <= certified T_long at every d",
+        rows.append(Row("F5", f"Props 1-3 at the run's own lambdas certify the floor, {_label(key)}, {n_rule}: long "
+                        "pre-training samples p T_90 <= certified T_long at every d",
                         "certified T_long: " + ", ".join(f"d={int(x)}: {fmt(c)}" for x, c in zip(d, cert)),
                         f"p T_90 95% upper ends {', '.join(fmt(x) for x in hi)}; exponent {fmt(fit['exponent'])} "
                         f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]; local {_slopes(fit['local'])}; lower line "
                         f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}",
-                        passed, "criterion (design_floor.toml): every d's bootstrap 95% upper end <= certified "
-                        "(inf: no T certifies); a b90 outside the grid fails" + NA))
+                        passed, f"criterion ({'design_fine' if fine else 'design_floor'}.toml): every d's bootstrap "
+                        "95% upper end <= certified (inf: no T certifies); a b90 outside the grid fails" + NA))
+    for key, grp in sorted(stage1.items()):
         for dc, N, curve in grp["checks"]:
-            i = list(d).index(dc)
-            c2 = dz.floor_fit({**grp, "d": [dc], "p": [grp["p"][i]], "curve": [curve]}, N_BOOT, g)["b90_ci"][0]
-            c1 = fl["b90_ci"][i]
+            i = list(grp["d"]).index(dc)
+            c1, c2 = (dz.floor_fit({**grp, "d": [dc], "p": [1.0], "curve": [c]}, N_BOOT, g)["b90_ci"][0]
+                      for c in (grp["curve"][i], curve))
             rows.append(Row("F5", f"The floor is not bound by N, {_label(key)}, d = {int(dc)}: T_90 at N = "
                             f"{fmt(grp['N'][i])} and at {fmt(N)} agree", "overlapping 95% intervals",
                             f"[{fmt(c1[0])}, {fmt(c1[1])}] vs [{fmt(c2[0])}, {fmt(c2[1])}]",
                             bool(np.all(np.isfinite([*c1, *c2])) and c1[0] <= c2[1] and c2[0] <= c1[1]),
                             "criterion (design_floor.toml): the two intervals overlap"))
-    dl = np.geomspace(min(p[0]["d"] for p in pts), max(p[0]["d"] for p in pts), 20)
+    if fine:
+        rows += _n_rows(ax_n, pooled, g)
+    dl = np.geomspace(min(p[0]["d"] for p in first + fine), max(p[0]["d"] for p in first + fine), 20)
     ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
     rows += _lambda_rows(runs, g)
-    return rows, (" Designed floor (examples/runs/design-floor, read): p T_90 with 95% bootstrap intervals over "
-                  "whole success curves (recomputed); dotted: order-d lower line.")
+    src = "examples/runs/design-floor" + (" and design-fine" if fine else "")
+    return rows, (f" Designed floor ({src}, read): p T_90 at {n_rule} with 95% bootstrap intervals over whole "
+                  "success curves (recomputed); dotted: order-d lower line."
+                  + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
+
+
+def _n_rows(ax, pooled, g) -> list:
+    """T_90 against N per (setting, d) on ``ax``, and the design_fine.toml row: the floor does not depend on N
+    from N = 4 B(d) on (p = 0.25: no doubling from m = 4 moves the b90 interval wholly below)."""
+    parts, context, binds, marks = [], [], [], iter("osD^v")
+    for key in sorted(pooled):
+        deps = {d: fn.n_dependence(by_n, N_BOOT, g) for d, by_n in sorted(pooled[key].items()) if len(by_n) >= 2}
+        mk = next(marks) if deps else None
+        for d, nd in deps.items():
+            m = np.asarray(nd["N"]) / fn.prior_budget(d, key)
+            ok = np.isfinite(nd["b90"])
+            if ax is not None and ok.any():
+                ax.errorbar(m[ok], nd["b90"][ok], yerr=np.abs(nd["b90_ci"][ok].T - nd["b90"][ok]), fmt=mk + "-",
+                            color=f"C{int(np.log2(d / 8)) % 10}", ms=4, capsize=2, mfc="none" if key != ("p", 0.25) else None,
+                            label=f"{_label(key)}, d = {int(d)}")
+            text = (f"d={int(d)}: T_90 {', '.join(fmt(x) for x in nd['b90'])} at m = {', '.join(fmt(x) for x in m)}; "
+                    f"beta {fmt(nd['beta'])} [{fmt(nd['beta_ci'][0])}, {fmt(nd['beta_ci'][1])}]; rounds at 90% "
+                    f"{', '.join(fmt(x, 2) for x in nd['rounds_at_90'])}")
+            if key == ("p", 0.25):
+                parts.append(text)
+                binds += [(d, N / fn.prior_budget(d, key), b) for N, b in nd["binds"]
+                          if N >= FLOOR_M * fn.prior_budget(d, key)]
+            else:
+                context.append(f"{_label(key)}, {text}")
+    if ax is not None:
+        ax.set_xscale("log", base=2)
+        ax.set(yscale="log", xlabel="m = N / B(d) (colour: d; marker: setting)", ylabel="T_90 (pre-training samples)",
+               title="the floor against the round inputs N")
+        ax.title.set_fontsize(7.5)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=5)
+    if not binds:
+        return []
+    bound = [f"d={int(d)} at m={fmt(m)}" for d, m, b in binds if b]
+    unknown = [f"d={int(d)} at m={fmt(m)}" for d, m, b in binds if b is None]
+    return [Row("F5", f"The floor does not depend on N from N = {FLOOR_M} B(d) on, p = 0.25: T_90 at N and 2N agree",
+                "no doubling of N from 4 B(d) lowers the b90 interval wholly below the one before",
+                "; ".join(parts) + (f". N binds: {', '.join(bound)}" if bound else ". N binds nowhere")
+                + (f"; undecided (b90 outside the grid): {', '.join(unknown)}" if unknown else "")
+                + (f". Context, no criterion: {'; '.join(context)}" if context else ""),
+                not bound and not unknown,
+                "criterion (design_fine.toml): every d where m = 8 ran; beta: T_90 ~ N^-beta, least squares on ln N "
+                "with a whole-curve bootstrap interval" + NA)]
 
 
 def _lambda_rows(runs, g) -> list:

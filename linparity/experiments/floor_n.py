@@ -1,0 +1,114 @@
+"""The pre-training floor T_90 against the per-round inputs N (examples/design_floor.toml, design_fine.toml).
+
+The designed runs measure success curves over the pre-training samples T at a fixed number N of fresh
+inputs per STaR round, N = m B(d) with the first stage's budget B(d) = 2^5 d^2 (p = d^-1: 2^7 d^2).
+Here the curves of both stages are pooled by (setting, d, N) (replicates at a budget that both stages
+ran add up: they are independent draws of the same experiment), and:
+
+* :func:`n_dependence`: at one (setting, d), b90 at every N with its bootstrap interval, whether N
+  binds between N and 2N (the interval at 2N lies wholly below the one at N), and the exponent beta of
+  T_90 ~ N^-beta (least squares of ln b90 on ln N over the N with b90 inside the grid; percentile
+  interval over whole-curve resamples, :func:`linparity.experiments.design.scaling_fit`).
+* :func:`floor_group`: one setting's curves at N = m B(d) for every d, in the form of
+  :func:`linparity.experiments.design.group_curves`, for :func:`~linparity.experiments.design.floor_fit`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import design as dz
+
+__all__ = ["FINE", "prior_budget", "pooled_curves", "n_dependence", "floor_group"]
+
+#: the second stage's run folder (examples/design_fine.toml); the first stage's is "design-floor"
+FINE = "design-fine"
+
+
+def prior_budget(d, setting) -> float:
+    """B(d), the first stage's per-round inputs: 2^5 d^2, and 2^7 d^2 for p = d^-1 (setting
+    ``("kappa", 1.0)``); the unit of the multiple m = N / B(d)."""
+    return float((2 ** 7 if tuple(setting) == ("kappa", 1.0) else 2 ** 5) * float(d) ** 2)
+
+
+def _pool(a, b) -> np.ndarray:
+    """Two success curves ``(k, 3)`` merged by budget: replicates and successes at a shared budget add."""
+    rows = {}
+    for bud, s, r in np.concatenate([a, b]):
+        s0, r0 = rows.get(bud, (0.0, 0.0))
+        rows[bud] = (s0 + s, r0 + r)
+    return np.array([[bud, *rows[bud]] for bud in sorted(rows)])
+
+
+def pooled_curves(points) -> dict:
+    """Designed points ``[(params, result), ...]`` (any stages) as ``{setting: {d: {N: entry}}}``, entry
+    ``{"curve": (k, 3) pooled success curve, "p", "lam_chain", "rounds": [(budget, rounds_mean, n), ...]}``,
+    setting ``("p", p)`` or ``("kappa", kappa)``; d and N as floats."""
+    out = {}
+    for pt, r in points:
+        setting = ("kappa", float(pt["kappa"])) if "kappa" in pt else ("p", float(pt["p"]))
+        d, N = float(pt["d"]), float(r["round_samples"])
+        curve = np.asarray(r["success_curve"], dtype=np.float64).reshape(-1, 3)
+        rounds = [(float(b), float(m), float(n)) for (b, m, _), (_, n, _) in
+                  zip(np.asarray(r.get("rounds_curve", []), float).reshape(-1, 3), curve)
+                  if np.isfinite(m)]
+        slot = out.setdefault(setting, {}).setdefault(d, {})
+        if N in slot:
+            slot[N]["curve"] = _pool(slot[N]["curve"], curve)
+            slot[N]["rounds"] += rounds
+        else:
+            slot[N] = {"curve": curve, "p": float(r["p"]), "lam_chain": float(np.asarray(r["lam"], float)[-1]),
+                       "rounds": rounds}
+    return out
+
+
+def n_dependence(by_n, n_boot=2000, rng=None) -> dict:
+    """b90 against N at one (setting, d).
+
+    Parameters
+    ----------
+    by_n : ``{N: entry}`` (:func:`pooled_curves`), at least one N.
+    n_boot, rng : the whole-curve bootstrap (:func:`linparity.experiments.design.bootstrap_b90`).
+
+    Returns
+    -------
+    dict: ``N`` (ascending), ``b90``, ``b90_ci`` ``(n_N, 2)``, ``where`` (per N: 'inside' the grid,
+    'above' it or 'below'), ``binds``: per pair of neighbouring N with N' = 2N, ``(N, True/False)``, or
+    None where an interval is undefined (b90 outside the grid); ``beta``, ``beta_ci`` (T_90 ~ N^-beta;
+    nan with fewer than 2 N inside the grid) and ``rounds_at_90``: per N the mean rounds at the smallest
+    budget where >= 90% of replicates generalised (nan where none did).
+    """
+    Ns = sorted(by_n)
+    # floor_fit on the N as its abscissa (p = 1): b90, its interval and the exponent against N in one pass
+    fl = dz.floor_fit({"d": Ns, "p": [1.0] * len(Ns), "curve": [by_n[N]["curve"] for N in Ns]}, n_boot, rng)
+    ci = np.asarray(fl["b90_ci"], dtype=np.float64)
+    binds = []
+    for i in range(len(Ns) - 1):
+        if Ns[i + 1] == 2 * Ns[i]:
+            ok = np.all(np.isfinite(ci[[i, i + 1]]))
+            binds.append((Ns[i], bool(ci[i + 1, 1] < ci[i, 0]) if ok else None))
+    fit = fl["fit"]
+    return {"N": Ns, "b90": np.asarray(fl["b90"], dtype=np.float64), "b90_ci": ci, "where": fl["where"],
+            "binds": binds, "beta": -fit["exponent"], "beta_ci": [-fit["ci"][1], -fit["ci"][0]],
+            "rounds_at_90": np.array([_rounds_at_90(by_n[N]) for N in Ns])}
+
+
+def _rounds_at_90(entry) -> float:
+    c = entry["curve"]
+    hit = np.flatnonzero(c[:, 1] >= 0.9 * c[:, 2])
+    if not hit.size:
+        return float("nan")
+    b = c[hit[0], 0]
+    got = [(m, n) for bb, m, n in entry["rounds"] if bb == b]
+    return float(sum(m * n for m, n in got) / sum(n for _, n in got)) if got else float("nan")
+
+
+def floor_group(by_d, setting, m) -> dict:
+    """One setting's curves at N = m B(d) for every d that ran it (``by_d``: ``{d: {N: entry}}``), as
+    :func:`linparity.experiments.design.group_curves` builds a group (``d``, ``p``, ``N``, ``curve``,
+    ``lam_chain``, no ``checks``); None when fewer than one d ran it."""
+    ds = [d for d in sorted(by_d) if m * prior_budget(d, setting) in by_d[d]]
+    if not ds:
+        return None
+    e = [by_d[d][m * prior_budget(d, setting)] for d in ds]
+    return {"d": ds, "p": [x["p"] for x in e], "N": [m * prior_budget(d, setting) for d in ds],
+            "curve": [x["curve"] for x in e], "lam_chain": [x["lam_chain"] for x in e], "checks": []}
