@@ -3,7 +3,8 @@
 
 References: the logistic maximum-likelihood estimate on expected counts n P(B) equals the true
 parameters (derivation: the score equations sum_i (n_i P_i - s_i) (1, ln B_i) = 0 hold at the truth when
-s_i = n_i P_i); the half-counts' pull on it to first order (derivation in ``_pull``); the coverage of a 95% interval is a binomial proportion over seeded repeats.
+s_i = n_i P_i); the half-counts' pull on it to first order (derivation in ``_pull``); the coverage of a
+95% interval is a binomial proportion over seeded repeats.
 """
 from __future__ import annotations
 

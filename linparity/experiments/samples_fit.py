@@ -105,7 +105,8 @@ def _degenerate(x, s, n) -> str | None:
     """Why plain maximum likelihood has no finite fit (module docstring), or None."""
     fail_x, succ_x = x[s < n], x[s > 0]
     if fail_x.size == 0 or succ_x.size == 0:
-        what = "every replicate succeeded at every budget" if fail_x.size == 0 else "no replicate succeeded at any budget"
+        what = ("every replicate succeeded at every budget" if fail_x.size == 0
+                else "no replicate succeeded at any budget")
         return f"{what}: the crossing lies outside the budgets tried"
     if fail_x.max() <= succ_x.min():
         return (f"separated: failures only up to B = {np.exp(fail_x.max()):.6g}, successes only from B = "

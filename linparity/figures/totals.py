@@ -148,7 +148,8 @@ def _designed_rows(ax, runs, g) -> list:
                         f"total exponent {fmt(t['fit']['exponent'])} [{fmt(t['fit']['ci'][0])}, {fmt(t['fit']['ci'][1])}], "
                         f"difference {fmt(diff['diff'])} [{fmt(diff['ci'][0])}, {fmt(diff['ci'][1])}]; rounds' share "
                         f"{', '.join(fmt(x, 2) for x in t['rounds_share'])}; local {_slopes(t['fit']['local'])}",
-                        None not in diff["ci"] and diff["ci"][0] <= 0 <= diff["ci"][1], "criterion (design_total.toml)" + NA))
+                        None not in diff["ci"] and diff["ci"][0] <= 0 <= diff["ci"][1],
+                        "criterion (design_total.toml)" + NA))
     return rows
 
 
