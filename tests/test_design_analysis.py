@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from linparity.experiments import design as D
+from linparity.experiments.samples_fit import bootstrap_b90, fit_b90
 
 GRID = 2.0 ** (np.arange(0, 17) / 2)          # 2^(k/2), 1 .. 256
 
@@ -17,25 +18,46 @@ def _curve(b90, R, rng, k=4.0, scale=1.0):
     return np.column_stack([B, rng.binomial(R, pr), np.full(B.size, R)])
 
 
-def test_fit_b90_recovers_the_crossing_of_a_noiseless_curve():
+def _b90(c):
+    return fit_b90(c, smoothing=D.JEFFREYS)["b90"]
+
+
+def test_half_counts_recover_the_crossing_of_binomial_draws():
     """R = 10^6: the counts are the probabilities to 1e-3 (se sqrt(0.25/1e6) = 5e-4), so b90 is the true one
     to well under 1% (the Jeffreys half-counts move it by O(1/R))."""
-    c = _curve(23.0, 10 ** 6, np.random.default_rng(0))
-    f = D.smoothed_b90(c)
-    assert f["where"] == "inside" and f["b90"] == pytest.approx(23.0, rel=5e-3) and f["b"] == pytest.approx(4.0, rel=5e-3)
+    f = fit_b90(_curve(23.0, 10 ** 6, np.random.default_rng(0)), smoothing=D.JEFFREYS)
+    assert f["where"] == "inside" and f["b90"] == pytest.approx(23.0, rel=5e-3)
+    assert f["b90_slope"] == pytest.approx(4.0, rel=5e-3)
 
 
-@pytest.mark.parametrize("curve, where", [([[1, 0, 20], [2, 0, 20], [4, 1, 20]], "above"),
-                                          ([[1, 20, 20], [2, 20, 20]], "below")])
-def test_fit_b90_outside_the_grid_is_nan_and_named(curve, where):
-    f = D.smoothed_b90(curve)
-    assert np.isnan(f["b90"]) and f["where"] == where
+@pytest.mark.parametrize("bad, match", [([[1, 21, 20], [2, 0, 20]], "curve:"), ([[0, 1, 2], [1, 1, 2]], "curve:"),
+                                        ([[1, 5, 20]], "curves:")])                 # one budget: no resample fits
+def test_bootstrap_refuses_bad_curves(bad, match):
+    with pytest.raises(ValueError, match=match):
+        bootstrap_b90([bad], 10, 0)
 
 
-@pytest.mark.parametrize("bad", [[[1, 0, 20]], [[2, 0, 20], [1, 5, 20]], [[1, 21, 20], [2, 0, 20]], [[0, 1, 2], [1, 1, 2]]])
-def test_fit_b90_refuses_bad_curves(bad):
-    with pytest.raises(ValueError, match="curve"):
-        D.smoothed_b90(bad)
+def test_outside_the_grid_is_none_and_masked_never_nan():
+    """d = 16's curve never reaches 90% (b90 'above' the grid): floor_fit gives None there, every resample
+    of it is masked, the exponent uses the two other d, and no public number is NaN."""
+    rng = np.random.default_rng(5)
+    pts = [({"p": 0.25, "d": d}, {"p": 0.25, "round_samples": 1000.0, "rounds_mean": 5.0, "rounds_se": 0.5,
+                                  "lam": [0.01, 0.01, 0.01 / d], "success_curve": c})
+           for d, c in ((8, _curve(30, 20, rng, scale=2)), (32, _curve(300, 20, rng, scale=20)),
+                        (16, np.c_[GRID, np.zeros(GRID.size), np.full(GRID.size, 20)]))]      # 16: never succeeds
+    fl = D.total_fit(D.group_curves(pts)[("p", 0.25)], 200, rng)["floor"]
+    assert fl["where"] == ["inside", "above", "inside"] and fl["b90"][1] is None and fl["long"][1] is None
+    assert fl["b90_ci"][1] == [None, None] and fl["boot"].mask[:, 1].all() and not fl["boot"].mask[:, 0].any()
+    assert fl["fit"]["d"] == [8.0, 32.0] and fl["fit"]["exponent"] > 0
+    assert not any(x is not None and np.isnan(x) for x in _leaves([fl[k] for k in ("b90", "long", "b90_ci", "long_ci")]
+                                                                   + [fl["fit"]["ci"], fl["fit"]["local"]]))
+
+
+def _leaves(x):
+    """The numbers in nested lists and dicts (the d of a local slope included)."""
+    if isinstance(x, dict):
+        return [y for v in x.values() for y in _leaves(v)]
+    return [y for v in x for y in _leaves(v)] if isinstance(x, (list, tuple)) else [x]
 
 
 def test_exponent_interval_covers_the_true_exponent():
@@ -47,8 +69,8 @@ def test_exponent_interval_covers_the_true_exponent():
     covered, widths = 0, []
     for _ in range(10):
         curves = [_curve(0.05 * x ** 2, 20, rng, scale=0.05 * x ** 2 / 16) for x in d]
-        b90 = np.array([D.smoothed_b90(c)["b90"] for c in curves])
-        fit = D.scaling_fit(d, b90, D.bootstrap_b90(curves, 400, rng))
+        b90 = np.array([_b90(c) for c in curves])
+        fit = D.scaling_fit(d, b90, bootstrap_b90(curves, 400, rng))
         covered += fit["ci"][0] <= 2 <= fit["ci"][1]
         widths.append(fit["ci"][1] - fit["ci"][0])
         assert len(fit["local"]) == 3 and all(l["ci"][0] < l["slope"] < l["ci"][1] for l in fit["local"])
@@ -62,8 +84,8 @@ def test_local_slopes_see_a_change_of_exponent():
     d = np.array([8, 16, 32.0])
     true = np.array([8.0, 16.0, 128.0])
     curves = [_curve(t, 2000, rng, scale=t / 16) for t in true]
-    b90 = np.array([D.smoothed_b90(c)["b90"] for c in curves])
-    fit = D.scaling_fit(d, b90, D.bootstrap_b90(curves, 300, rng))
+    b90 = np.array([_b90(c) for c in curves])
+    fit = D.scaling_fit(d, b90, bootstrap_b90(curves, 300, rng))
     lo, hi = fit["local"]
     assert lo["slope"] == pytest.approx(1, abs=0.3) and hi["slope"] == pytest.approx(3, abs=0.3)
     assert lo["ci"][1] < hi["ci"][0]

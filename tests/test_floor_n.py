@@ -50,7 +50,7 @@ def test_n_dependence_recovers_beta_and_flags_binding():
     r = F.n_dependence(by_n, 400, rng)
     assert r["beta_ci"][0] <= 1 <= r["beta_ci"][1] and r["beta_ci"][1] - r["beta_ci"][0] < 0.3
     assert [b for _, b in r["binds"]] == [True, True, True]
-    np.testing.assert_allclose(r["b90"], 4096 / np.array([1, 2, 4, 8.0]), rtol=0.1)
+    np.testing.assert_allclose(np.array(r["b90"], float), 4096 / np.array([1, 2, 4, 8.0]), rtol=0.1)
 
 
 def test_n_dependence_sees_no_binding_when_the_floor_is_flat():
@@ -65,12 +65,12 @@ def test_n_dependence_sees_no_binding_when_the_floor_is_flat():
 
 def test_n_dependence_reports_rounds_at_the_first_budget_reaching_90_percent():
     """rounds_at_90 is the rounds mean of the first budget where >= 90% succeeded (weighted by successes
-    when stages pool); nan where no budget reached it."""
+    when stages pool); None where no budget reached it."""
     c = np.array([[1, 0, 20], [2, 17, 20], [4, 19, 20], [8, 20, 20.0]])
     entry = {"curve": c, "rounds": [(2.0, 9.0, 17.0), (4.0, 7.0, 10.0), (4.0, 4.0, 9.0), (8.0, 3.0, 20.0)]}
     none = {"curve": np.array([[1, 0, 20], [2, 3, 20.0]]), "rounds": [(2.0, 9.0, 3.0)]}
     r = F.n_dependence({1.0: entry, 2.0: none}, 50, 0)
-    assert r["rounds_at_90"][0] == pytest.approx((7 * 10 + 4 * 9) / 19) and np.isnan(r["rounds_at_90"][1])
+    assert r["rounds_at_90"][0] == pytest.approx((7 * 10 + 4 * 9) / 19) and r["rounds_at_90"][1] is None
 
 
 def test_floor_group_takes_each_d_at_its_own_multiple():
@@ -81,3 +81,16 @@ def test_floor_group_takes_each_d_at_its_own_multiple():
     g = F.floor_group(F.pooled_curves(pts)[("p", 0.25)], ("p", 0.25), 4)
     assert g["d"] == [8.0, 16.0] and g["N"] == [4 * 2048.0, 4 * 8192.0] and g["p"] == [0.25, 0.25]
     assert F.floor_group(F.pooled_curves(pts)[("p", 0.25)], ("p", 0.25), 16) is None
+
+
+def test_n_dependence_outside_the_grid_is_none_not_nan():
+    """An N whose curve never reaches 90% has b90 None ('above' the grid), its doubling is undecided (None),
+    and no float in the result is NaN."""
+    rng = np.random.default_rng(3)
+    by_n = {1.0: {"curve": np.array([[1, 0, 20], [2, 1, 20], [4, 2, 20.0]]), "rounds": []},
+            2.0: {"curve": _curve(8.0, 20, rng), "rounds": []}}
+    r = F.n_dependence(by_n, 200, rng)
+    assert r["b90"][0] is None and r["where"][0] == "above" and r["binds"] == [(1.0, None)]
+    assert r["beta"] is None and r["beta_ci"] == [None, None]
+    flat = [x for v in r.values() for x in np.ravel(np.array(v, dtype=object)) if isinstance(x, float)]
+    assert flat and not any(np.isnan(flat))

@@ -3,7 +3,8 @@
 
 References: the logistic maximum-likelihood estimate on expected counts n P(B) equals the true
 parameters (derivation: the score equations sum_i (n_i P_i - s_i) (1, ln B_i) = 0 hold at the truth when
-s_i = n_i P_i); the coverage of a 95% interval is a binomial proportion over seeded repeats.
+s_i = n_i P_i); the half-counts' pull on it to first order (derivation in ``_pull``); the coverage of a
+95% interval is a binomial proportion over seeded repeats.
 """
 from __future__ import annotations
 
@@ -51,6 +52,51 @@ def test_b90_interval_covers_the_truth_at_its_level():
     assert abs(cover / M - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / M)
 
 
+def _pull(n, c):
+    """First-order pull of ln B90 by c pseudo-counts on the expected counts n P(B) (derivation): at the plain
+    fit (the truth, where s = n P) the smoothed score is U = c sum_k (1 - 2 P_k) (1, ln B_k), so (a, b) move
+    by I^-1 U, I = sum_k (n + 2c) P_k (1 - P_k) (1, ln B_k)(1, ln B_k)^T, and ln B90 = (logit 0.9 - a) / b
+    by -(da + ln B90 db) / b."""
+    X = np.c_[np.ones(GRID.size), np.log(GRID)]
+    da, db = np.linalg.solve(X.T @ (((n + 2 * c) * P_TRUE * (1 - P_TRUE))[:, None] * X), c * X.T @ (1 - 2 * P_TRUE))
+    return -(da + np.log(TRUE_B90) * db) / SLOPE
+
+
+@pytest.mark.parametrize("n", [5, 20, 200, 2000, 10 ** 6])
+def test_half_counts_pull_b90_by_the_derived_amount(n):
+    """The two settings on one non-separated curve (expected counts, n replicates a budget): plain maximum
+    likelihood gives the truth, the half-counts flatten the slope and move ln B90 by the first-order pull
+    of :func:`_pull` (+0.77 at n = 5, +4.6e-6 at n = 10^6), up to the second-order remainder, bounded by
+    pull^2 (measured: 0.01 to 0.15 pull^2)."""
+    curve = np.c_[GRID, n * P_TRUE, np.full(GRID.size, n)]
+    plain, half = fit_b90(curve), fit_b90(curve, smoothing=0.5)
+    pull, pred = np.log(half["b90"] / plain["b90"]), _pull(n, 0.5)
+    assert plain["b90"] == pytest.approx(TRUE_B90, rel=1e-9) and half["b90_slope"] < plain["b90_slope"]
+    assert pred > 0 and abs(pull - pred) <= pred ** 2
+
+
+def test_half_counts_recover_the_crossing_of_a_noiseless_curve():
+    """n = 10^6 expected counts a budget: the half-counts' pull is 4.6e-6 in ln B90 (:func:`_pull`), so B90 is
+    the true crossing to 1e-5 and inside the grid; its interval is the bootstrap's (none here)."""
+    fit = fit_b90(np.c_[GRID, 1e6 * P_TRUE, np.full(GRID.size, 1e6)], smoothing=0.5)
+    assert fit["b90"] == pytest.approx(TRUE_B90, rel=1e-5) and fit["where"] == "inside"
+    assert fit["b90_ci"] == [None, None] and fit["b90_reason"] is None
+
+
+@pytest.mark.parametrize("curve, where", [([[1, 0, 20], [2, 0, 20], [4, 1, 20]], "above"),
+                                          ([[1, 20, 20], [2, 20, 20]], "below"),
+                                          ([[1, 20, 20], [2, 10, 20], [4, 0, 20]], "below")])   # slope < 0
+def test_half_counts_give_no_b90_outside_the_grid_and_name_the_side(curve, where):
+    fit = fit_b90(curve, smoothing=0.5)
+    assert fit["b90"] is None and fit["where"] == where and "not extrapolated" in fit["b90_reason"]
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.5])
+def test_one_budget_has_no_b90_at_either_setting(smoothing):
+    fit = fit_b90([[8, 5, 10]], smoothing=smoothing)
+    assert fit["b90"] is None and fit["where"] is None and "one budget" in fit["b90_reason"]
+
+
 @pytest.mark.parametrize("curve, reason", [
     ([[8, 10, 10], [16, 10, 10]], "every replicate succeeded"),
     ([[8, 0, 10], [16, 0, 10]], "no replicate succeeded"),
@@ -64,10 +110,14 @@ def test_degenerate_curves_give_no_b90_and_say_why(curve, reason):
     assert fit["b90"] is None and fit["b90_ci"] == [None, None] and reason in fit["b90_reason"]
 
 
-@pytest.mark.parametrize("curve", [[[8, 11, 10]], [[0, 1, 2]], [[8, -1, 2]], [[8, 1]], [], [[8, np.nan, 2]]])
-def test_bad_curves_are_refused_by_name(curve):
-    with pytest.raises(ValueError, match="curve:"):
-        fit_b90(curve)
+@pytest.mark.parametrize("kw, name", [(dict(curve=[[8, 11, 10]]), "curve:"), (dict(curve=[[0, 1, 2]]), "curve:"),
+                                      (dict(curve=[[8, -1, 2]]), "curve:"), (dict(curve=[[8, 1]]), "curve:"),
+                                      (dict(curve=[]), "curve:"), (dict(curve=[[8, np.nan, 2]]), "curve:"),
+                                      (dict(smoothing=-0.5), "smoothing:"), (dict(smoothing=np.nan), "smoothing:"),
+                                      (dict(smoothing="half"), "smoothing:"), (dict(target=1.0), "target:")])
+def test_bad_arguments_are_refused_by_name(kw, name):
+    with pytest.raises(ValueError, match=name):
+        fit_b90(**{"curve": [[8, 1, 2], [16, 2, 2]], **kw})
 
 
 @pytest.mark.parametrize("route", ["full", "stats"])

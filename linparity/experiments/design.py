@@ -3,18 +3,12 @@
 A point of the designed specs runs every budget of an explicit grid with all R replicates and stores
 its success curve ``[[budget, successes, replicates], ...]`` (task ``linparity.samples``). Here:
 
-* :func:`smoothed_b90`: a logistic curve in ln(budget), P(success) = sigma(a + b ln budget), fitted by
-  maximum likelihood to the binomial counts with Jeffreys' half-counts (s + 1/2 of R + 1, so a curve
-  that jumps from 0 to R between two budgets still has a finite fit); b90 = exp((logit 0.9 - a) / b),
-  where the fitted curve crosses 0.9. A b90 outside the grid's range (the curve never reaches 0.9,
-  or already starts above it) is not extrapolated: nan, with the side named. Failed replicates count.
-  This is the estimator of the exponents and their bootstrap: the half-counts keep every resample
-  finite. Each run's own ``b90`` in the ``samples`` JSON is the plain maximum-likelihood crossing
-  with its profile-likelihood interval (:func:`linparity.experiments.samples_fit.fit_b90`), which
-  is undefined on a separated curve; on curves that are not separated the two differ by the
-  half-counts' pull towards 1/2.
-* :func:`bootstrap_b90`: the whole-curve bootstrap: each budget's replicates resampled (successes* ~
-  Bin(R, s/R)) and b90 refitted, for every curve at once, ``(n_boot, n_curves)``.
+* b90 of each curve (:func:`linparity.experiments.samples_fit.fit_b90` with Jeffreys' half-counts,
+  ``smoothing = 1/2``, read inside the grid only: a b90 outside it is None with its side named) and its
+  whole-curve bootstrap (:func:`linparity.experiments.samples_fit.bootstrap_b90`: each budget's
+  replicates resampled, b90 refitted; a masked array, masked outside the grid). The half-counts keep
+  every resample finite; the ``samples`` command's own b90 is the plain maximum-likelihood crossing
+  (``smoothing = 0``) with its profile-likelihood interval, undefined on a separated curve.
 * :func:`scaling_fit`: the exponent of b90 (or of any quantity built from the resampled b90, such as a
   total) against d, and the local slopes between neighbouring d, each with its percentile interval
   over the same resamples (the slope refitted on every resample). No minimum over noisy means enters.
@@ -27,98 +21,21 @@ from pathlib import Path
 import numpy as np
 
 from .. import theory
-from .._checks import check_int, check_prob
 from ..sweep import load_results
+from .samples_fit import bootstrap_b90, fit_b90
 from .samples_runs import runs_dir
 
-__all__ = ["LOGIT90", "smoothed_b90", "bootstrap_b90", "scaling_fit", "designed_points", "group_curves", "floor_fit",
-           "total_fit", "exponent_difference", "SCHEDULES", "schedule_groups",
-           "local_slopes_from_means", "floor_references", "finding_text"]
+__all__ = ["JEFFREYS", "scaling_fit", "designed_points", "group_curves", "floor_fit", "total_fit",
+           "exponent_difference", "SCHEDULES", "schedule_groups", "local_slopes_from_means", "floor_references",
+           "finding_text"]
 
-#: logit(0.9): the level at which b90 is read off the fitted curve
-LOGIT90 = float(np.log(9.0))
-
-
-def _curve(curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    c = np.asarray(curve, dtype=np.float64).reshape(-1, 3)           # (k, 3): budget, successes, R
-    b, s, r = c.T
-    if c.shape[0] < 2 or np.any(b <= 0) or np.any(np.diff(b) <= 0):
-        raise ValueError(f"curve: needs >= 2 rows [budget, successes, replicates] with budgets > 0 ascending, got {c.tolist()}")
-    if np.any(r < 1) or np.any(s < 0) or np.any(s > r):
-        raise ValueError(f"curve: need 0 <= successes <= replicates and replicates >= 1, got {c.tolist()}")
-    return b, s, r
+#: the pseudo-counts of the designed analysis' b90 (Jeffreys' half-counts, samples_fit.fit_b90's ``smoothing``)
+JEFFREYS = 0.5
 
 
-def _logistic_ab(x, s, r, iters=60) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) maximising sum_k s'_k ln sigma(a + b x_k) + (r'_k - s'_k) ln sigma(-(a + b x_k)) with
-    s' = s + 1/2, r' = r + 1 (strictly concave: Newton's method from 0), for a batch of curves at
-    once: x ``(k,)``, s and r ``(..., k)``; returns a and b of shape ``(...)``."""
-    sp, rp = np.asarray(s, float) + 0.5, np.asarray(r, float) + 1.0
-    xm, xs = x.mean(), x.std() or 1.0
-    z = (x - xm) / xs                                   # standardised: a well-conditioned problem
-    ab = np.zeros(sp.shape[:-1] + (2,))
-    for _ in range(iters):
-        pr = 1 / (1 + np.exp(-(ab[..., :1] + ab[..., 1:] * z)))                 # (..., k)
-        g = sp - rp * pr                                                        # gradient terms
-        w = rp * pr * (1 - pr)
-        h00, h01, h11 = w.sum(-1), (w * z).sum(-1), (w * z * z).sum(-1)
-        g0, g1 = g.sum(-1), (g * z).sum(-1)
-        det = h00 * h11 - h01 * h01
-        step = np.stack([(h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det], axis=-1)
-        ab = ab + step
-        if np.all(np.abs(step) < 1e-12):
-            break
-    return ab[..., 0] - ab[..., 1] * xm / xs, ab[..., 1] / xs
-
-
-def _b90_from(a, b, x, target):
-    """b90 and where ('inside' / 'above' / 'below' the grid x = ln budgets) of fitted curves (a, b)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lx = np.where(b > 0, (target - a) / b, np.where(a + b * x[0] >= target, -np.inf, np.inf))
-    where = np.where(lx < x[0], "below", np.where(lx > x[-1], "above", "inside"))
-    return np.where(where == "inside", np.exp(np.clip(lx, x[0], x[-1])), np.nan), where
-
-
-def smoothed_b90(curve, frac=0.9) -> dict:
-    """Budget where the logistic fit of a success curve crosses ``frac`` (module docstring).
-
-    Parameters
-    ----------
-    curve : array-like ``(k, 3)``, rows [budget, successes, replicates], budgets ascending, k >= 2.
-    frac : the level, in (0, 1) (0.9: b90).
-
-    Returns
-    -------
-    dict: ``b90`` (float; nan where it is outside the grid), ``where`` ('inside', 'above' the grid: the
-    fit has not reached ``frac`` at the largest budget, or 'below': it is above ``frac`` at the smallest
-    budget), ``a``, ``b`` (the fitted curve sigma(a + b ln budget)).
-    """
-    frac = check_prob("frac", frac)
-    if not 0 < frac < 1:
-        raise ValueError(f"frac: must be in (0, 1), got {frac}")
-    bud, s, r = _curve(curve)
-    x = np.log(bud)
-    a, b = _logistic_ab(x, s, r)
-    b90, where = _b90_from(a, b, x, np.log(frac / (1 - frac)))
-    return {"b90": float(b90), "where": str(where), "a": float(a), "b": float(b)}
-
-
-def bootstrap_b90(curves, n_boot=2000, rng=None, frac=0.9) -> np.ndarray:
-    """Whole-curve bootstrap of b90: ``(n_boot, n_curves)``, nan where a resample's b90 leaves the grid.
-
-    Resample i redraws every budget of every curve, successes* ~ Bin(R, s/R) (resampling the R
-    binary outcomes of that budget with replacement), and refits :func:`smoothed_b90`.
-    """
-    n_boot = check_int("n_boot", n_boot, 1)
-    g = np.random.default_rng(rng)
-    parsed = [_curve(c) for c in curves]
-    out = np.empty((n_boot, len(parsed)))
-    target = np.log(frac / (1 - frac))
-    for j, (b, s, r) in enumerate(parsed):
-        draws = g.binomial(r.astype(np.int64), s / r, size=(n_boot, b.size))     # (n_boot, k)
-        x = np.log(b)
-        out[:, j] = _b90_from(*_logistic_ab(x, draws, np.broadcast_to(r, draws.shape)), x, target)[0]
-    return out
+def _nan(boot) -> np.ndarray:
+    """The bootstrap matrix as a private float array, nan where masked (outside the grid)."""
+    return np.ma.filled(np.ma.asarray(boot, dtype=np.float64), np.nan)
 
 
 def _slope(ld, ly) -> float:
@@ -130,20 +47,21 @@ def scaling_fit(d, value, boot, level=0.95) -> dict:
 
     Parameters
     ----------
-    d : ``(n,)`` ascending d. value : ``(n,)`` the point estimates (e.g. b90, p b90 or a total; nan
+    d : ``(n,)`` ascending d. value : ``(n,)`` the point estimates (e.g. b90, p b90 or a total; None
         where undefined: that d is left out). boot : ``(n_boot, n)`` the same quantity on each
-        resample (:func:`bootstrap_b90`); a resample enters a slope's interval only where both (local)
-        or all (exponent) of its d are defined.
+        resample (masked where undefined, :func:`~linparity.experiments.samples_fit.bootstrap_b90`); a
+        resample enters a slope's interval only where both (local) or all (exponent) of its d are defined.
     level : the interval's coverage (percentile interval).
 
     Returns
     -------
     dict: ``d`` (the d used), ``exponent`` and ``ci`` (least-squares slope of ln value on ln d and its
-    interval; nan when fewer than 2 d are defined), ``used`` (the fraction of resamples that entered),
-    ``local``: ``[{"d": [d1, d2], "slope", "ci"}, ...]`` between neighbouring defined d.
+    interval; None when fewer than 2 d are defined, an end None when fewer than 20 resamples enter),
+    ``used`` (the fraction of resamples that entered), ``local``: ``[{"d": [d1, d2], "slope", "ci"},
+    ...]`` between neighbouring defined d.
     """
     d = np.asarray(d, dtype=np.float64)
-    v, B = np.asarray(value, dtype=np.float64), np.atleast_2d(np.asarray(boot, dtype=np.float64))
+    v, B = np.asarray(value, dtype=np.float64), np.atleast_2d(_nan(boot))      # None, masked -> nan (private)
     if v.shape != d.shape or B.shape[1] != d.size:
         raise ValueError(f"value, boot: need shapes (n,) and (n_boot, n) with n = {d.size}, got {v.shape}, {B.shape}")
     ok = np.isfinite(v) & (v > 0)
@@ -151,11 +69,11 @@ def scaling_fit(d, value, boot, level=0.95) -> dict:
 
     def fit(idx):
         ld = np.log(d[idx])
-        est = _slope(ld, np.log(v[idx])) if idx.size >= 2 else np.nan
+        est = _slope(ld, np.log(v[idx])) if idx.size >= 2 else None
         rows = B[:, idx]
         good = np.all(np.isfinite(rows) & (rows > 0), axis=1)
         sl = np.array([_slope(ld, np.log(row)) for row in rows[good]]) if idx.size >= 2 else np.empty(0)
-        ci = np.percentile(sl, q).tolist() if sl.size >= 20 else [np.nan, np.nan]
+        ci = np.percentile(sl, q).tolist() if sl.size >= 20 else [None, None]
         return est, ci, float(good.mean()) if B.shape[0] else 0.0
 
     idx = np.flatnonzero(ok)
@@ -205,52 +123,69 @@ def group_curves(points) -> dict:
 
 def floor_fit(group, n_boot=2000, rng=None) -> dict:
     """The floor of one setting: b90 per d with its interval, the long pre-training samples p b90,
-    and their exponent and local slopes (:func:`scaling_fit`). Returns ``{"d", "b90", "b90_ci", "long",
-    "long_ci", "where", "fit", "boot"}`` (``boot``: ``(n_boot, n_d)`` resampled b90)."""
+    and their exponent and local slopes (:func:`scaling_fit`).
+
+    Returns
+    -------
+    dict: ``d``, ``b90``, ``long`` (lists, None where b90 lies outside the grid: ``where`` names the side),
+    ``b90_ci``, ``long_ci`` (``[low, high]`` per d, an end None where fewer than half the resamples
+    are inside the grid), ``where``, ``fit`` and ``boot`` (``(n_boot, n_d)`` resampled b90, masked
+    outside the grid).
+    """
     curves = group["curve"]
-    fits = [smoothed_b90(c) for c in curves]
-    boot = bootstrap_b90(curves, n_boot, rng)
-    p = np.asarray(group["p"], float)
-    b90 = np.array([f["b90"] for f in fits])
+    fits = [fit_b90(c, smoothing=JEFFREYS) for c in curves]
+    boot = bootstrap_b90(curves, n_boot, rng, smoothing=JEFFREYS)
+    p = [float(x) for x in group["p"]]
+    b90 = [f["b90"] for f in fits]
     ci = _ci(boot)
-    return {"d": list(group["d"]), "b90": b90, "b90_ci": ci, "long": p * b90, "long_ci": ci * p[:, None],
-            "where": [f["where"] for f in fits], "fit": scaling_fit(group["d"], p * b90, boot * p), "boot": boot}
+    long = [None if b is None else pi * b for pi, b in zip(p, b90)]
+    return {"d": list(group["d"]), "b90": b90, "b90_ci": ci, "long": long,
+            "long_ci": [[None if e is None else pi * e for e in c] for pi, c in zip(p, ci)],
+            "where": [f["where"] for f in fits], "fit": scaling_fit(group["d"], long, boot * np.array(p)),
+            "boot": boot}
 
 
 def total_fit(group, n_boot=2000, rng=None) -> dict:
     """Totals of one setting at fixed N: T_90 + rounds N per d, with the rounds as the task reports them
     (mean, se): on each resample b90* + (rounds_mean + rounds_se z) N, z ~ N(0, 1). Returns ``{"d",
-    "total", "total_ci", "rounds_share", "fit", "boot"}`` (rounds_share: rounds N / total)."""
+    "total", "total_ci", "rounds_share", "fit", "boot", "floor"}`` (rounds_share: rounds N / total; lists
+    with None where b90 lies outside the grid, as :func:`floor_fit`, whose result is ``floor``; boot
+    masked there)."""
     g = np.random.default_rng(rng)
     fl = floor_fit(group, n_boot, g)
     N, rm, rs = (np.asarray(group[k], float) for k in ("N", "rounds_mean", "rounds_se"))
-    total = fl["b90"] + rm * N
+    rounds = [float(x) for x in rm * N]
+    total = [None if b is None else b + r for b, r in zip(fl["b90"], rounds)]
     boot = fl["boot"] + (rm + np.nan_to_num(rs) * g.standard_normal(fl["boot"].shape)) * N
-    return {"d": fl["d"], "total": total, "total_ci": _ci(boot), "rounds_share": rm * N / total,
+    return {"d": fl["d"], "total": total, "total_ci": _ci(boot),
+            "rounds_share": [None if t is None else r / t for r, t in zip(rounds, total)],
             "fit": scaling_fit(group["d"], total, boot), "boot": boot, "floor": fl}
 
 
 def exponent_difference(fit_a, boot_a, fit_b, boot_b, d, level=0.95) -> dict:
     """Exponent of a minus exponent of b over their common d, with the percentile interval over paired
-    independent resamples (resample i of each); ``{"diff", "ci"}``."""
+    independent resamples (resample i of each); ``{"diff", "ci"}`` (None where undefined: an exponent
+    without 2 d, or fewer than 20 resamples with every d defined)."""
     ea = scaling_fit(d, fit_a, boot_a, level)
     eb = scaling_fit(d, fit_b, boot_b, level)
     ld = np.log(np.asarray(d, float))
-    ok = np.all(np.isfinite(boot_a) & np.isfinite(boot_b) & (boot_a > 0) & (boot_b > 0), axis=1)
-    diffs = np.array([_slope(ld, np.log(x)) - _slope(ld, np.log(y)) for x, y in zip(boot_a[ok], boot_b[ok])])
+    A, B = _nan(boot_a), _nan(boot_b)
+    ok = np.all(np.isfinite(A) & np.isfinite(B) & (A > 0) & (B > 0), axis=1)
+    diffs = np.array([_slope(ld, np.log(x)) - _slope(ld, np.log(y)) for x, y in zip(A[ok], B[ok])])
     q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-    return {"diff": ea["exponent"] - eb["exponent"],
-            "ci": np.percentile(diffs, q).tolist() if diffs.size >= 20 else [np.nan, np.nan]}
+    return {"diff": None if None in (ea["exponent"], eb["exponent"]) else ea["exponent"] - eb["exponent"],
+            "ci": np.percentile(diffs, q).tolist() if diffs.size >= 20 else [None, None]}
 
 
-def _ci(boot, level=0.95) -> np.ndarray:
-    """Percentile interval per column of ``boot`` ``(n_boot, n)`` over its finite entries: ``(n, 2)``
-    (nan where fewer than half the resamples are finite: the interval leaves the grid)."""
-    out = np.full((boot.shape[1], 2), np.nan)
-    for j in range(boot.shape[1]):
-        col = boot[:, j][np.isfinite(boot[:, j])]
-        if col.size >= 0.5 * boot.shape[0]:
-            out[j] = np.percentile(col, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
+def _ci(boot, level=0.95) -> list:
+    """Percentile interval per column of ``boot`` ``(n_boot, n)`` over its unmasked finite entries:
+    ``[[low, high], ...]`` (None ends where fewer than half the resamples count: the interval leaves the grid)."""
+    B = _nan(boot)
+    out = []
+    for j in range(B.shape[1]):
+        col = B[:, j][np.isfinite(B[:, j])]
+        ok = col.size >= 0.5 * B.shape[0]
+        out.append(np.percentile(col, [(1 - level) / 2 * 100, (1 + level) / 2 * 100]).tolist() if ok else [None, None])
     return out
 
 
@@ -308,9 +243,9 @@ def finding_text(runs=None, n_boot=2000, rng=0) -> str:
     floor = group_curves(designed_points("design-floor", runs))
     total = group_curves(designed_points("design-total", runs))
     def iv(f):            # an exponent with its interval, or why there is none (never a NaN)
-        if not np.isfinite(f["exponent"]):
+        if f["exponent"] is None:
             return "no exponent (fewer than 2 d with b90 inside the grid)"
-        ci = ("no interval (too few resamples inside the grid)" if not np.all(np.isfinite(f["ci"]))
+        ci = ("no interval (too few resamples inside the grid)" if None in f["ci"]
               else f"[{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]")
         return f"d^{f['exponent']:.2f} {ci} (d = {', '.join(str(int(x)) for x in f['d'])})"
 
@@ -334,7 +269,7 @@ def finding_text(runs=None, n_boot=2000, rng=0) -> str:
         line = f"{name}: floor p T_90 ~ {iv(fl['fit'])}{outside(grp, fl)}"
         if key in total:
             t = total_fit(total[key], n_boot, g)
-            share = [f"{x:.2f}" for x in t["rounds_share"] if np.isfinite(x)]
+            share = [f"{x:.2f}" for x in t["rounds_share"] if x is not None]
             line += f"; total ~ {iv(t['fit'])}" + (f", rounds' share {', '.join(share)}" if share else "")
         lines.append(line)
     lam = designed_points("design-lambda", runs)

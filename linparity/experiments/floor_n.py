@@ -71,35 +71,40 @@ def n_dependence(by_n, n_boot=2000, rng=None) -> dict:
 
     Returns
     -------
-    dict: ``N`` (ascending), ``b90``, ``b90_ci`` ``(n_N, 2)``, ``where`` (per N: 'inside' the grid,
-    'above' it or 'below'), ``binds``: per pair of neighbouring N with N' = 2N, ``(N, True/False)``, or
-    None where an interval is undefined (b90 outside the grid); ``beta``, ``beta_ci`` (T_90 ~ N^-beta;
-    nan with fewer than 2 N inside the grid) and ``rounds_at_90``: per N the mean rounds at the smallest
-    budget where >= 90% of replicates generalised (nan where none did).
+    dict: ``N`` (ascending), ``b90`` (per N, None outside the grid), ``b90_ci`` (per N ``[low, high]``, an
+    end None where the interval leaves the grid), ``where`` (per N: 'inside' the grid, 'above' it or
+    'below'), ``binds``: per pair of neighbouring N with N' = 2N, ``(N, True/False)``, or None where an
+    interval is undefined; ``beta``, ``beta_ci`` (T_90 ~ N^-beta; None with fewer than 2 N inside the grid)
+    and ``rounds_at_90``: per N the mean rounds at the smallest budget where >= 90% of replicates
+    generalised (None where none did).
     """
     Ns = sorted(by_n)
     # floor_fit on the N as its abscissa (p = 1): b90, its interval and the exponent against N in one pass
     fl = dz.floor_fit({"d": Ns, "p": [1.0] * len(Ns), "curve": [by_n[N]["curve"] for N in Ns]}, n_boot, rng)
-    ci = np.asarray(fl["b90_ci"], dtype=np.float64)
+    ci = fl["b90_ci"]
     binds = []
     for i in range(len(Ns) - 1):
         if Ns[i + 1] == 2 * Ns[i]:
-            ok = np.all(np.isfinite(ci[[i, i + 1]]))
-            binds.append((Ns[i], bool(ci[i + 1, 1] < ci[i, 0]) if ok else None))
+            known = None not in (*ci[i], *ci[i + 1])
+            binds.append((Ns[i], bool(ci[i + 1][1] < ci[i][0]) if known else None))
     fit = fl["fit"]
-    return {"N": Ns, "b90": np.asarray(fl["b90"], dtype=np.float64), "b90_ci": ci, "where": fl["where"],
-            "binds": binds, "beta": -fit["exponent"], "beta_ci": [-fit["ci"][1], -fit["ci"][0]],
-            "rounds_at_90": np.array([_rounds_at_90(by_n[N]) for N in Ns])}
+    return {"N": Ns, "b90": fl["b90"], "b90_ci": ci, "where": fl["where"], "binds": binds,
+            "beta": _neg(fit["exponent"]), "beta_ci": [_neg(fit["ci"][1]), _neg(fit["ci"][0])],
+            "rounds_at_90": [_rounds_at_90(by_n[N]) for N in Ns]}
 
 
-def _rounds_at_90(entry) -> float:
+def _neg(x):
+    return None if x is None else -x
+
+
+def _rounds_at_90(entry):
     c = entry["curve"]
     hit = np.flatnonzero(c[:, 1] >= 0.9 * c[:, 2])
     if not hit.size:
-        return float("nan")
+        return None
     b = c[hit[0], 0]
     got = [(m, n) for bb, m, n in entry["rounds"] if bb == b]
-    return float(sum(m * n for m, n in got) / sum(n for _, n in got)) if got else float("nan")
+    return float(sum(m * n for m, n in got) / sum(n for _, n in got)) if got else None
 
 
 def floor_group(by_d, setting, m) -> dict:

@@ -363,7 +363,8 @@ def _search(d, p, route="full", variant=None, lam=None, replicates=10, rng=None,
            "total_samples_se": _mean_se(tot)[1], "rounds_mean": _mean_se(lv["rounds"][ok])[0],
            "rounds_se": _mean_se(lv["rounds"][ok])[1], "success_fraction": ok.mean(),
            "distinct_inputs_mean": lv["distinct"].mean(), "tried": s["tried"], "success_curve": s["curve"],
-           "rounds_curve": rounds_curve, **{k: np.nan if v is None else v for k, v in fit.items() if k != "b90_ci"},
+           "rounds_curve": rounds_curve,
+           **{k: np.nan if fit[k] is None else fit[k] for k in ("b90", "b90_reason", "b90_slope")},
            "b90_ci": [np.nan if v is None else v for v in fit["b90_ci"]], "totals": list(lv["total"])}
     if route == "full":
         out["accuracy_mean"] = lv["accuracy"].mean()

@@ -60,15 +60,16 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
         d = np.asarray(fl["d"])
         ref = dz.floor_references(grp)
         cert = ref["certified"]
-        ok = np.isfinite(fl["long"])
-        ax.errorbar(d[ok], fl["long"][ok], yerr=np.abs(fl["long_ci"][ok].T - fl["long"][ok]), fmt="o-", color=f"C{k}",
+        long, long_ci = np.array(fl["long"], float), np.array(fl["long_ci"], float)     # None -> nan: not drawn
+        ok = np.isfinite(long)
+        ax.errorbar(d[ok], long[ok], yerr=np.abs(long_ci[ok].T - long[ok]), fmt="o-", color=f"C{k}",
                     ms=4, capsize=2, label=f"p T_90, {_label(key)}")
         if fine and key in stage1:
             f1 = dz.floor_fit(stage1[key], N_BOOT, g)
-            ax.plot(np.asarray(f1["d"]), f1["long"], "--", color=f"C{k}", lw=0.8, alpha=0.6,
+            ax.plot(np.asarray(f1["d"]), np.array(f1["long"], float), "--", color=f"C{k}", lw=0.8, alpha=0.6,
                     label=_plot.once(ax, "dashed: N = B(d) (first stage)"))
-        hi = fl["long_ci"][:, 1]
-        passed = bool(np.all(np.isfinite(hi) & (hi <= cert)))
+        hi = [c[1] for c in fl["long_ci"]]
+        passed = all(h is not None and h <= c for h, c in zip(hi, cert))
         fit = fl["fit"]
         rows.append(Row("F5", f"Props 1-3 at the run's own lambdas certify the floor, {_label(key)}, {n_rule}: long "
                         "pre-training samples p T_90 <= certified T_long at every d",
@@ -86,7 +87,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
             rows.append(Row("F5", f"The floor is not bound by N, {_label(key)}, d = {int(dc)}: T_90 at N = "
                             f"{fmt(grp['N'][i])} and at {fmt(N)} agree", "overlapping 95% intervals",
                             f"[{fmt(c1[0])}, {fmt(c1[1])}] vs [{fmt(c2[0])}, {fmt(c2[1])}]",
-                            bool(np.all(np.isfinite([*c1, *c2])) and c1[0] <= c2[1] and c2[0] <= c1[1]),
+                            None not in (*c1, *c2) and c1[0] <= c2[1] and c2[0] <= c1[1],
                             "criterion (design_floor.toml): the two intervals overlap"))
     if fine:
         rows += _n_rows(ax_n, pooled, g)
@@ -108,9 +109,10 @@ def _n_rows(ax, pooled, g) -> list:
         mk = next(marks) if deps else None
         for d, nd in deps.items():
             m = np.asarray(nd["N"]) / fn.prior_budget(d, key)
-            ok = np.isfinite(nd["b90"])
+            b90, ci = np.array(nd["b90"], float), np.array(nd["b90_ci"], float)     # None -> nan: not drawn
+            ok = np.isfinite(b90)
             if ax is not None and ok.any():
-                ax.errorbar(m[ok], nd["b90"][ok], yerr=np.abs(nd["b90_ci"][ok].T - nd["b90"][ok]), fmt=mk + "-",
+                ax.errorbar(m[ok], b90[ok], yerr=np.abs(ci[ok].T - b90[ok]), fmt=mk + "-",
                             color=f"C{int(np.log2(d / 8)) % 10}", ms=4, capsize=2, mfc="none" if key != ("p", 0.25) else None,
                             label=f"{_label(key)}, d = {int(d)}")
             text = (f"d={int(d)}: T_90 {', '.join(fmt(x) for x in nd['b90'])} at m = {', '.join(fmt(x) for x in m)}; "
@@ -157,12 +159,12 @@ def _lambda_rows(runs, g) -> list:
         rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25: exponent of p T_90 (does d^2 "
                         "persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
                         f"[{fmt(fl['fit']['ci'][0])}, {fmt(fl['fit']['ci'][1])}], d in {[int(x) for x in fl['d']]}",
-                        bool(np.isfinite(fl["fit"]["exponent"])),
+                        fl["fit"]["exponent"] is not None,
                         "criterion: an exponent is defined (>= 2 d inside the grid)" + NA))
     if base is not None:
+        low = {x: c[0] for x, c in zip(base["d"], base["b90_ci"]) if c[0] is not None}     # today's lower ends
         better = [f"{n} c={c:g} at d={int(x)}" for (n, c), fl in fits.items() if (n, c) != ("c/d", 0.01)
-                  for x, hi in zip(fl["d"], fl["b90_ci"][:, 1]) if x in base["d"]
-                  and hi < base["b90_ci"][base["d"].index(x), 0]]
+                  for x, (_, hi) in zip(fl["d"], fl["b90_ci"]) if x in low and hi is not None and hi < low[x]]
         rows.append(Row("F5", "Today's lam_chain = 0.01/d needs no more pre-training samples than any other schedule "
                         "at any d (p = 0.25)", "no schedule's T_90 interval entirely below today's",
                         "; ".join(better) or "none below", not better, "criterion (design_lambda.toml)"))
@@ -197,21 +199,24 @@ def _designed_rows(ax, runs, g) -> list:
     for k, (key, grp) in enumerate(sorted(dz.group_curves(tot).items())):
         t = dz.total_fit(grp, N_BOOT, g)
         d = np.asarray(t["d"])
-        ax.errorbar(d, t["total"], yerr=np.abs(t["total_ci"].T - t["total"]), fmt="o-", color=f"C{k}", ms=4,
+        total, total_ci = np.array(t["total"], float), np.array(t["total_ci"], float)  # None -> nan: not drawn
+        ax.errorbar(d, total, yerr=np.abs(total_ci.T - total), fmt="o-", color=f"C{k}", ms=4,
                     capsize=2, label=f"designed, {_label(key)}")
         fl = dz.floor_fit(floor[key], N_BOOT, g) if key in floor else None
         common = [x for x in d if fl is not None and x in fl["d"]]
         if len(common) >= 2:
             it, jf = [list(d).index(x) for x in common], [fl["d"].index(x) for x in common]
-            diff = dz.exponent_difference(t["total"][it], t["boot"][:, it], fl["b90"][jf], fl["boot"][:, jf], common)
+            diff = dz.exponent_difference([t["total"][i] for i in it], t["boot"][:, it], [fl["b90"][j] for j in jf],
+                                          fl["boot"][:, jf], common)
         else:
-            diff = {"diff": np.nan, "ci": [np.nan, np.nan]}
+            diff = {"diff": None, "ci": [None, None]}
         rows.append(Row("F13", f"Thm 2: the rounds add no power of d to the total, {_label(key)}: total exponent = "
                         "floor exponent", "0 in the interval of (total - floor exponent)",
                         f"total exponent {fmt(t['fit']['exponent'])} [{fmt(t['fit']['ci'][0])}, {fmt(t['fit']['ci'][1])}], "
                         f"difference {fmt(diff['diff'])} [{fmt(diff['ci'][0])}, {fmt(diff['ci'][1])}]; rounds' share "
                         f"{', '.join(fmt(x, 2) for x in t['rounds_share'])}; local {_slopes(t['fit']['local'])}",
-                        bool(diff["ci"][0] <= 0 <= diff["ci"][1]), "criterion (design_total.toml)" + NA))
+                        None not in diff["ci"] and diff["ci"][0] <= 0 <= diff["ci"][1],
+                        "criterion (design_total.toml)" + NA))
     return rows
 
 
