@@ -13,8 +13,9 @@ from linparity.sweep import SweepSpec, register_task, run_sweep
 @register_task("test.designed_samples")
 def _fake(params, rng):
     d, p = params["d"], params["p"]
-    B = 4.0 * d * d * 2.0 ** (np.arange(-4, 5) / 2)
-    pr = 1 / (1 + np.exp(-(4 * np.log(B / (4.0 * d * d)) + np.log(9))))
+    b90 = 4.0 * d * d * (params["round_samples"] / (4 * 32 * d * d)) ** -params.get("beta", 0.0)
+    B = b90 * 2.0 ** (np.arange(-4, 5) / 2)
+    pr = 1 / (1 + np.exp(-(4 * np.log(B / b90) + np.log(9))))
     R = 20
     return {"success_curve": np.column_stack([B, rng.binomial(R, pr), np.full(B.size, R)]), "p": p,
             "round_samples": float(params["round_samples"]), "rounds_mean": 5.0, "rounds_se": 0.3,
@@ -30,6 +31,13 @@ def runs(tmp_path_factory):
     return root
 
 
+def _fine(root, beta):
+    """A second stage at N = m B(d), B(d) = 32 d^2, m = 4 and 8 (d = 8, 16), with T_90 ~ N^-beta."""
+    pts = [{"p": 0.25, "d": d, "round_samples": m * 32 * d * d, "beta": beta} for d in (8, 16) for m in (4, 8)]
+    run_sweep(SweepSpec(task="test.designed_samples", points=pts, replicates=1, seed=2, out=str(root / "design-fine")))
+    return root
+
+
 @pytest.mark.slow
 def test_f13_and_the_floor_layer_on_designed_runs(runs, tmp_path):
     res = totals.f13(QUICK, np.random.SeedSequence(0), tmp_path, runs=runs)
@@ -37,7 +45,7 @@ def test_f13_and_the_floor_layer_on_designed_runs(runs, tmp_path):
     assert len(designed) == 1 and "difference" in designed[0].measured
     assert all(len(r.claim) <= 150 for r in res.rows) and (tmp_path / "F13_totals.png").exists()
     ax = np.atleast_1d(_plot.new()[1]).flat[0]
-    rows, cap = totals.floor_layer(ax, runs)
+    rows, cap = totals.floor_layer(ax, runs=runs)
     names = [r.claim for r in rows]
     assert any("certify the floor" in c for c in names) and any("not bound by N" in c for c in names)
     cert = next(r for r in rows if "certify the floor" in r.claim)
@@ -53,8 +61,27 @@ def test_f13_reads_the_old_format_runs(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("beta, holds", [(0.0, True), (1.0, False)])
+def test_the_second_stage_floor_and_its_n_row(runs, tmp_path, beta, holds):
+    """With design_fine shipped the floor is read at N = 4 B(d) and the N row follows design_fine's criterion:
+    a flat T_90 (beta = 0) holds; T_90 ~ 1/N (a factor 2 per doubling against intervals of ~10% at R = 20)
+    binds at every d."""
+    import shutil
+    root = tmp_path / "runs"
+    shutil.copytree(runs, root)
+    _fine(root, beta)
+    fig, (ax, ax_n) = _plot.new(ncols=2)
+    rows, cap = totals.floor_layer(ax, ax_n, runs=root)
+    cert = [r for r in rows if "certify the floor" in r.claim]
+    assert cert and all("N = 4 B(d)" in r.claim for r in cert) and "design-fine" in cap
+    (n_row,) = [r for r in rows if "does not depend on N" in r.claim]
+    assert n_row.passed is holds and ax_n.has_data()
+    assert len(ax_n.get_legend_handles_labels()[1]) <= 8
+
+
+@pytest.mark.slow
 def test_finding_text_from_the_stored_results(runs):
-    from linparity.experiments.design import finding_text
-    text = finding_text(runs, n_boot=200)
-    assert text.startswith("- p = 0.25: floor p T_90 ~ d^") and "total ~ d^" in text and "rounds' share" in text
-    assert finding_text(runs / "absent") == ""
+    from linparity.figures.findings import designed_text
+    text = designed_text(runs, n_boot=200)
+    assert "p = 0.25: d^" in text and "Totals" in text and "rounds' share" in text
+    assert designed_text(runs / "absent") == ""

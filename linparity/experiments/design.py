@@ -26,8 +26,7 @@ from .samples_fit import bootstrap_b90, fit_b90
 from .samples_runs import runs_dir
 
 __all__ = ["JEFFREYS", "scaling_fit", "designed_points", "group_curves", "floor_fit", "total_fit",
-           "exponent_difference", "SCHEDULES", "schedule_groups", "local_slopes_from_means", "floor_references",
-           "finding_text"]
+           "exponent_difference", "SCHEDULES", "schedule_groups", "local_slopes_from_means", "floor_references"]
 
 #: the pseudo-counts of the designed analysis' b90 (Jeffreys' half-counts, samples_fit.fit_b90's ``smoothing``)
 JEFFREYS = 0.5
@@ -233,49 +232,3 @@ def floor_references(group, delta=0.1) -> dict:
     return {"certified": np.array([theory.certified_pretrain_samples(int(d), p, (0.01, 0.01, lc), delta)["T_long"]
                                    for d, p, lc in zip(group["d"], group["p"], group["lam_chain"])]),
             "lower": np.array([theory.rotation_invariant_lower(int(d)) for d in group["d"]])}
-
-
-def finding_text(runs=None, n_boot=2000, rng=0) -> str:
-    """The README's statement of the designed experiment, generated from the stored results: per setting the
-    floor exponent (long pre-training samples), the total exponent and the rounds' share, and per lambda
-    schedule the floor exponent, each number with its 95% bootstrap interval; '' when the runs are not shipped."""
-    g = np.random.default_rng(rng)
-    floor = group_curves(designed_points("design-floor", runs))
-    total = group_curves(designed_points("design-total", runs))
-    def iv(f):            # an exponent with its interval, or why there is none (never a NaN)
-        if f["exponent"] is None:
-            return "no exponent (fewer than 2 d with b90 inside the grid)"
-        ci = ("no interval (too few resamples inside the grid)" if None in f["ci"]
-              else f"[{f['ci'][0]:.2f}, {f['ci'][1]:.2f}]")
-        return f"d^{f['exponent']:.2f} {ci} (d = {', '.join(str(int(x)) for x in f['d'])})"
-
-    def outside(grp, fl):   # where the fit leaves the grid, what the observed curve says
-        out = []
-        for d, w, c in zip(fl["d"], fl["where"], grp["curve"]):
-            if w == "inside":
-                continue
-            c = np.asarray(c, float).reshape(-1, 3)
-            hit = np.flatnonzero(c[:, 1] / c[:, 2] >= 0.9)
-            seen = ("no budget reaches 90%" if not hit.size else "90% first at T = "
-                    f"{c[hit[0], 0]:.0f}" + (f" after {c[hit[0] - 1, 1]:.0f}/{c[hit[0] - 1, 2]:.0f} at "
-                                             f"{c[hit[0] - 1, 0]:.0f}" if hit[0] else ""))
-            out.append(f"d = {int(d)}: {seen}")
-        return f" (fit outside the grid; observed: {'; '.join(out)})" if out else ""
-
-    lines = []
-    for key, grp in sorted(floor.items()):
-        name = f"p = d^-{key[1]:g}" if key[0] == "kappa" else f"p = {key[1]:g}"
-        fl = floor_fit(grp, n_boot, g)
-        line = f"{name}: floor p T_90 ~ {iv(fl['fit'])}{outside(grp, fl)}"
-        if key in total:
-            t = total_fit(total[key], n_boot, g)
-            share = [f"{x:.2f}" for x in t["rounds_share"] if x is not None]
-            line += f"; total ~ {iv(t['fit'])}" + (f", rounds' share {', '.join(share)}" if share else "")
-        lines.append(line)
-    lam = designed_points("design-lambda", runs)
-    today = [x for x in designed_points("design-floor", runs) if x[0].get("p") == 0.25]
-    for (name, c), pts in sorted(schedule_groups(lam + today).items()) if lam else []:
-        grp = next(iter(group_curves(pts).values()))
-        fl = floor_fit(grp, n_boot, g)
-        lines.append(f"lambda_chain = {name}, c = {c:g} (p = 0.25): floor ~ {iv(fl['fit'])}{outside(grp, fl)}")
-    return "\n".join(f"- {x}" for x in lines)

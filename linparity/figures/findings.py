@@ -27,14 +27,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..experiments import iteration as it
-from ..experiments.design import finding_text
+from ..experiments import design as dz
+from ..experiments import floor_n as fn
 from .._io import atomic_write_text
 from . import iteration
 from .report import REPORT_JSON, proof_counts
 from .sections import section_of
 
-__all__ = ["Claim", "CLAIMS", "STATEMENTS", "Data", "verdict", "rewrite", "rewrite_docs", "BLOCK"]
+__all__ = ["Claim", "CLAIMS", "STATEMENTS", "Data", "verdict", "rewrite", "rewrite_docs", "BLOCK", "designed_text"]
 
 #: a generated block: its name, then the generated text, up to the closing marker
 BLOCK = re.compile(r"(<!-- generated:([a-z0-9-]+) -->\n)(.*?)(<!-- /generated -->)", re.S)
@@ -310,10 +313,71 @@ def samples_against_d(data: Data) -> str:
     if grow:
         text += (f"; STaR's rounds grow with d in {sum(not r['passed'] for r in grow)} of {len(grow)} settings "
                  "(local slopes with intervals, F13), so part of the total's growth is rounds")
-    designed = [ln[2:] for ln in finding_text(data.runs).splitlines()]      # its "- " bullets, as one sentence
-    return text + "." + (" The designed experiment (examples/design_*.toml, d = 8-32, N fixed, 20 replicates a "
-                         "budget, 95% bootstrap intervals over whole curves): " + "; ".join(designed) + "."
-                         if designed else "")
+    designed = designed_text(data.runs)
+    return text + "." + (f" {designed}" if designed else "")
+
+
+def _label(key) -> str:
+    return f"p = d^-{key[1]:g}" if key[0] == "kappa" else f"p = {key[1]:g}"
+
+
+def _iv(x, ci, digits=2) -> str:
+    """A value with its 95% interval; an end outside the grid reads n/a."""
+    ends = ", ".join("n/a" if v is None else f"{v:.{digits}f}" for v in ci)
+    return f"{x:.{digits}f} [{ends}]"
+
+
+def _exponent(fit) -> str:
+    if fit["exponent"] is None:
+        return "no exponent (b90 inside the grid at fewer than 2 d)"
+    return f"d^{_iv(fit['exponent'], fit['ci'])} (d = {', '.join(str(int(x)) for x in fit['d'])})"
+
+
+def designed_text(runs=None, n_boot=2000, rng=0) -> str:
+    """The designed experiment's statement, generated from the shipped runs (examples/design_*.toml): the floor
+    exponent per setting (long pre-training samples p T_90, at N = 4 B(d) where design_fine is shipped, else at
+    N = B(d)), how T_90 depends on N (beta, T_90 ~ N^-beta), the total's exponent and the rounds' share, and the
+    lambda_chain schedules; each number with its 95% bootstrap interval; '' when nothing is shipped."""
+    g = np.random.default_rng(rng)
+    first, fine = dz.designed_points("design-floor", runs), dz.designed_points(fn.FINE, runs)
+    if not first and not fine:
+        return ""
+    pooled = fn.pooled_curves(first + fine)
+    m = 4 if fine else None
+    groups = ({k: grp for k in sorted(pooled) if (grp := fn.floor_group(pooled[k], k, m)) is not None} if fine
+              else dz.group_curves(first))
+    rule = f"N = {m} B(d)" if fine else "N = B(d)"
+    parts = [f"{_label(k)}: {_exponent(dz.floor_fit(grp, n_boot, g)['fit'])}" for k, grp in sorted(groups.items())]
+    text = (f"The designed experiment (examples/design_*.toml, 20 replicates a budget, 95% bootstrap intervals over "
+            f"whole success curves): the pre-training floor p T_90 at {rule} grows as " + "; ".join(parts) + ".")
+    betas = []
+    for d, by_n in sorted(pooled.get(("p", 0.25), {}).items()):
+        nd = fn.n_dependence(by_n, n_boot, g) if len(by_n) >= 2 else {"beta": None}
+        if nd["beta"] is not None:
+            ms = [N / fn.prior_budget(d, ("p", 0.25)) for N in nd["N"]]
+            betas.append(f"{_iv(nd['beta'], nd['beta_ci'])} at d = {int(d)} (N = {min(ms):g}-{max(ms):g} B(d))")
+    if betas:
+        text += " The floor depends on the round inputs N: T_90 ~ N^-beta at p = 0.25 with beta " + "; ".join(betas) + "."
+    total = dz.group_curves(dz.designed_points("design-total", runs))
+    tot = []
+    for k, grp in sorted(total.items()):
+        t = dz.total_fit(grp, n_boot, g)
+        if t["fit"]["exponent"] is not None:
+            share = ", ".join(f"{x:.2f}" for x in t["rounds_share"] if x is not None)
+            tot.append(f"{_label(k)}: {_exponent(t['fit'])}, rounds' share {share}")
+    if tot:
+        text += f" Totals (pre-training + rounds, N fixed): {'; '.join(tot)}."
+    lam = dz.designed_points("design-lambda", runs)
+    today = [x for x in first if x[0].get("p") == 0.25]
+    sched = []
+    for (name, c), pts in sorted(dz.schedule_groups(lam + today).items()) if lam else []:
+        fit = dz.floor_fit(next(iter(dz.group_curves(pts).values())), n_boot, g)["fit"]
+        if fit["exponent"] is not None:
+            sched.append(f"{name} with c = {c:g}: {_exponent(fit)}")
+    if sched:
+        text += (" lambda_chain schedules (p = 0.25, N = B(d)) with a floor inside the grid at >= 2 d: "
+                 + "; ".join(sched) + ".")
+    return text
 
 
 def rounds_against_d(data: Data) -> str:
