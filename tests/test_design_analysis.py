@@ -119,3 +119,15 @@ def test_schedules_are_told_apart_and_checks_kept_aside():
     check = _pts([16], [100], [0.01 / 16], rng, N=4000.0)
     g = D.group_curves(_pts(ds, [100] * 3, [0.01 / x for x in ds], rng) + check)[("p", 0.25)]
     assert g["d"] == [8.0, 16.0, 32.0] and [c[:2] for c in g["checks"]] == [(16.0, 4000.0)]
+
+
+def test_a_point_without_recorded_rounds_has_no_total_and_no_nan():
+    """A task that stored no rounds (no replicate succeeded at its budget: rounds_mean NaN) gives that d no
+    total (None) while the others keep theirs; no NaN leaves group_curves or total_fit."""
+    pts = _pts([8, 16, 32], [64.0, 256.0, 1024.0], [0.01] * 3, np.random.default_rng(5))
+    pts[1][1]["rounds_mean"] = pts[1][1]["rounds_se"] = float("nan")
+    grp = D.group_curves(pts)[("p", 0.25)]
+    assert grp["rounds_mean"][1] is None and grp["rounds_se"][1] is None
+    t = D.total_fit(grp, 200, 0)
+    assert t["total"][1] is None and t["rounds_share"][1] is None and t["total_ci"][1] == [None, None]
+    assert all(isinstance(x, float) and np.isfinite(x) for i, x in enumerate(t["total"]) if i != 1)

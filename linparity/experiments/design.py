@@ -100,9 +100,16 @@ def _setting(pt) -> tuple:
     return ("kappa", float(pt["kappa"])) if "kappa" in pt else ("p", float(pt["p"]))
 
 
+def _finite(x):
+    """A stored number as a float, None where it is not finite (a result that has none: no NaN goes on)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
 def group_curves(points) -> dict:
     """The designed points ``[(params, result), ...]`` by setting, ``{("p", p) or ("kappa", k): group}``,
-    each group ``{"d", "p", "N", "curve", "rounds_mean", "rounds_se", "lam_chain"}`` (lists sorted by d).
+    each group ``{"d", "p", "N", "curve", "rounds_mean", "rounds_se", "lam_chain"}`` (lists sorted by d;
+    the rounds None where the task stored none: no replicate succeeded at its budget).
     Where a setting repeats a d (design_floor's check of N), the point with the smallest N enters the
     group and the others are listed under ``"checks"`` as ``(d, N, curve)``."""
     out = {}
@@ -114,7 +121,7 @@ def group_curves(points) -> dict:
             g["checks"].append((d, N, np.asarray(r["success_curve"], float)))
             continue
         for k, v in (("d", d), ("p", float(r["p"])), ("N", N), ("curve", np.asarray(r["success_curve"], float)),
-                     ("rounds_mean", float(r["rounds_mean"])), ("rounds_se", float(r["rounds_se"])),
+                     ("rounds_mean", _finite(r["rounds_mean"])), ("rounds_se", _finite(r["rounds_se"])),
                      ("lam_chain", float(np.asarray(r["lam"], float)[-1]))):
             g[k].append(v)
     return out
@@ -152,10 +159,12 @@ def total_fit(group, n_boot=2000, rng=None) -> dict:
     masked there)."""
     g = np.random.default_rng(rng)
     fl = floor_fit(group, n_boot, g)
-    N, rm, rs = (np.asarray(group[k], float) for k in ("N", "rounds_mean", "rounds_se"))
-    rounds = [float(x) for x in rm * N]
-    total = [None if b is None else b + r for b, r in zip(fl["b90"], rounds)]
+    N = np.asarray(group["N"], float)
+    rm, rs = (np.array([np.nan if v is None else v for v in group[k]], float) for k in ("rounds_mean", "rounds_se"))
+    rounds = [None if not np.isfinite(x) else float(x) for x in rm * N]
+    total = [None if b is None or r is None else b + r for b, r in zip(fl["b90"], rounds)]
     boot = fl["boot"] + (rm + np.nan_to_num(rs) * g.standard_normal(fl["boot"].shape)) * N
+    boot = np.ma.masked_invalid(boot)                             # no rounds recorded: no total there
     return {"d": fl["d"], "total": total, "total_ci": _ci(boot),
             "rounds_share": [None if t is None else r / t for r, t in zip(rounds, total)],
             "fit": scaling_fit(group["d"], total, boot), "boot": boot, "floor": fl}
