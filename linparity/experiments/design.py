@@ -56,8 +56,8 @@ def scaling_fit(d, value, boot, level=0.95) -> dict:
     -------
     dict: ``d`` (the d used), ``exponent`` and ``ci`` (least-squares slope of ln value on ln d and its
     interval; None when fewer than 2 d are defined, an end None when fewer than 20 resamples enter),
-    ``used`` (the fraction of resamples that entered), ``local``: ``[{"d": [d1, d2], "slope", "ci"},
-    ...]`` between neighbouring defined d.
+    ``used`` (the fraction of resamples that entered), ``local``: a list of ``{"d": [d1, d2], "slope", "ci"}``
+    between neighbouring defined d.
     """
     d = np.asarray(d, dtype=np.float64)
     v, B = np.asarray(value, dtype=np.float64), np.atleast_2d(_nan(boot))      # None, masked -> nan (private)

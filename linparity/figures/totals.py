@@ -10,6 +10,7 @@ recomputed, the runs are read.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from ..experiments import design as dz
 from ..experiments import samples_runs as sr
@@ -102,10 +103,14 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
                   + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
 
 
+def _d_colour(d) -> str:
+    return f"C{int(np.log2(d / 8)) % 10}"
+
+
 def _n_rows(ax, pooled, g) -> list:
     """T_90 against N per (setting, d) on ``ax``, and the design_fine.toml row: the floor does not depend on N
     from N = 4 B(d) on (p = 0.25: no doubling from m = 4 moves the b90 interval wholly below)."""
-    parts, context, binds, marks = [], [], [], iter("osD^v")
+    parts, context, binds, marks, seen_d, seen_key = [], [], [], iter("osD^v"), set(), {}
     for key in sorted(pooled):
         deps = {d: fn.n_dependence(by_n, N_BOOT, g) for d, by_n in sorted(pooled[key].items()) if len(by_n) >= 2}
         mk = next(marks) if deps else None
@@ -114,9 +119,10 @@ def _n_rows(ax, pooled, g) -> list:
             b90, ci = np.array(nd["b90"], float), np.array(nd["b90_ci"], float)     # None -> nan: not drawn
             ok = np.isfinite(b90)
             if ax is not None and ok.any():
-                ax.errorbar(m[ok], b90[ok], yerr=np.abs(ci[ok].T - b90[ok]), fmt=mk + "-",
-                            color=f"C{int(np.log2(d / 8)) % 10}", ms=4, capsize=2, mfc="none" if key != ("p", 0.25) else None,
-                            label=f"{_label(key)}, d = {int(d)}")
+                ax.errorbar(m[ok], b90[ok], yerr=np.abs(ci[ok].T - b90[ok]), fmt=mk + "-", color=_d_colour(d), ms=4,
+                            capsize=2, mfc="none" if key != ("p", 0.25) else None)
+                seen_d.add(d)
+                seen_key[key] = mk
             text = (f"d={int(d)}: T_90 {', '.join(fmt(x) for x in nd['b90'])} at m = {', '.join(fmt(x) for x in m)}; "
                     f"beta {fmt(nd['beta'])} [{fmt(nd['beta_ci'][0])}, {fmt(nd['beta_ci'][1])}]; rounds at 90% "
                     f"{', '.join(fmt(x, 2) for x in nd['rounds_at_90'])}")
@@ -130,8 +136,10 @@ def _n_rows(ax, pooled, g) -> list:
         ax.set(yscale="log", xlabel="m = N / B(d) (colour: d; marker: setting)", ylabel="T_90 (pre-training samples)",
                title="the floor against the round inputs N")
         ax.title.set_fontsize(7.5)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=5)
+        if seen_d:            # one entry per colour (d) and per marker (setting): at most 4 + 4
+            ax.legend(handles=[Line2D([], [], color=_d_colour(d), label=f"d = {int(d)}") for d in sorted(seen_d)]
+                      + [Line2D([], [], marker=mk, ls="none", color="k", mfc="none" if key != ("p", 0.25) else None,
+                                label=_label(key)) for key, mk in seen_key.items()], fontsize=5)
     decide = [b for _, m, b in binds if m == FLOOR_M]            # the spec's verdict: the doubling from m = 4
     if not decide:
         return []
