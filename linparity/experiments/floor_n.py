@@ -18,10 +18,12 @@ import numpy as np
 
 from . import design as dz
 
-__all__ = ["FINE", "prior_budget", "pooled_curves", "n_dependence", "floor_group"]
+__all__ = ["FINE", "FLOOR_M", "prior_budget", "pooled_curves", "n_dependence", "floor_group", "floor_groups"]
 
 #: the second stage's run folder (examples/design_fine.toml); the first stage's is "design-floor"
 FINE = "design-fine"
+#: the multiple m of B(d) at which design_fine.toml measures the floor of every setting
+FLOOR_M = 4
 
 
 def prior_budget(d, setting) -> float:
@@ -117,3 +119,14 @@ def floor_group(by_d, setting, m) -> dict:
     e = [by_d[d][m * prior_budget(d, setting)] for d in ds]
     return {"d": ds, "p": [x["p"] for x in e], "N": [m * prior_budget(d, setting) for d in ds],
             "curve": [x["curve"] for x in e], "lam_chain": [x["lam_chain"] for x in e], "checks": []}
+
+
+def floor_groups(first, fine) -> tuple[dict, str]:
+    """The floor per setting from the designed points of the first stage (``first``) and the second
+    (``fine``): ``({setting: group}, n_rule)``, the second stage's curves at N = FLOOR_M B(d) (pooled with the
+    first stage's where they share (d, N)) where it is shipped, else the first stage's at N = B(d)."""
+    if not fine:
+        return dz.group_curves(first), "N = B(d)"
+    pooled = pooled_curves(first + fine)
+    groups = {k: grp for k in sorted(pooled) if (grp := floor_group(pooled[k], k, FLOOR_M)) is not None}
+    return groups, f"N = {FLOOR_M} B(d)"

@@ -343,10 +343,7 @@ def designed_text(runs=None, n_boot=2000, rng=0) -> str:
     if not first and not fine:
         return ""
     pooled = fn.pooled_curves(first + fine)
-    m = 4 if fine else None
-    groups = ({k: grp for k in sorted(pooled) if (grp := fn.floor_group(pooled[k], k, m)) is not None} if fine
-              else dz.group_curves(first))
-    rule = f"N = {m} B(d)" if fine else "N = B(d)"
+    groups, rule = fn.floor_groups(first, fine)
     parts = [f"{_label(k)}: {_exponent(dz.floor_fit(grp, n_boot, g)['fit'])}" for k, grp in sorted(groups.items())]
     text = (f"The designed experiment (examples/design_*.toml, 20 replicates a budget, 95% bootstrap intervals over "
             f"whole success curves): the pre-training floor p T_90 at {rule} grows as " + "; ".join(parts) + ".")

@@ -24,8 +24,6 @@ __all__ = ["f13", "floor_layer", "DESIGNED", "N_BOOT"]
 DESIGNED = {"floor": "design-floor", "total": "design-total", "lambda": "design-lambda"}
 N_BOOT = 2000
 #: what a missing value (report.fmt's n/a) in a designed row means
-#: the multiple m of B(d) at which design_fine.toml measures the floor of every setting
-FLOOR_M = 4
 NA = "; n/a: b90 outside the budget grid (no budget reached 90%, or the fit crossed outside it; not extrapolated)"
 
 
@@ -51,12 +49,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
         return [], ""
     g = np.random.default_rng(rng)
     stage1 = dz.group_curves(first)
-    pooled = fn.pooled_curves(first + fine)
-    if fine:
-        groups = {k: grp for k in sorted(pooled) if (grp := fn.floor_group(pooled[k], k, FLOOR_M)) is not None}
-        n_rule = f"N = {FLOOR_M} B(d)"
-    else:
-        groups, n_rule = stage1, "N = B(d)"
+    groups, n_rule = fn.floor_groups(first, fine)
     rows = []
     for k, (key, grp) in enumerate(sorted(groups.items())):
         fl = dz.floor_fit(grp, N_BOOT, g)
@@ -93,7 +86,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
                             None not in (*c1, *c2) and c1[0] <= c2[1] and c2[0] <= c1[1],
                             "criterion (design_floor.toml): the two intervals overlap"))
     if fine:
-        rows += _n_rows(ax_n, pooled, g)
+        rows += _n_rows(ax_n, fn.pooled_curves(first + fine), g)
     dl = np.geomspace(min(p[0]["d"] for p in first + fine), max(p[0]["d"] for p in first + fine), 20)
     ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
     rows += _lambda_rows(runs, g)
@@ -140,19 +133,19 @@ def _n_rows(ax, pooled, g) -> list:
             ax.legend(handles=[Line2D([], [], color=_d_colour(d), label=f"d = {int(d)}") for d in sorted(seen_d)]
                       + [Line2D([], [], marker=mk, ls="none", color="k", mfc="none" if key != ("p", 0.25) else None,
                                 label=_label(key)) for key, mk in seen_key.items()], fontsize=5)
-    decide = [b for _, m, b in binds if m == FLOOR_M]            # the spec's verdict: the doubling from m = 4
+    decide = [b for _, m, b in binds if m == fn.FLOOR_M]            # the spec's verdict: the doubling from m = 4
     if not decide:
         return []
     bound = [f"d={int(d)} at m={fmt(m)}" for d, m, b in binds if b]
     unknown = [f"d={int(d)} at m={fmt(m)}" for d, m, b in binds if b is None]
-    return [Row("F5", f"The floor does not depend on N from N = {FLOOR_M} B(d) on, p = 0.25: T_90 at N and 2N agree",
-                f"no doubling of N from {FLOOR_M} B(d) lowers the b90 interval wholly below the one before",
+    return [Row("F5", f"The floor does not depend on N from N = {fn.FLOOR_M} B(d) on, p = 0.25: T_90 at N and 2N agree",
+                f"no doubling of N from {fn.FLOOR_M} B(d) lowers the b90 interval wholly below the one before",
                 "; ".join(parts) + (f". N binds (interval at 2N wholly below): {', '.join(bound)}" if bound
                                     else ". N binds nowhere")
                 + (f"; undecided (b90 outside the grid): {', '.join(unknown)}" if unknown else "")
                 + (f". Context, no criterion: {'; '.join(context)}" if context else ""),
                 not any(decide) and None not in decide,
-                f"criterion (design_fine.toml): N does not bind at m = {FLOOR_M} at every d where m = {2 * FLOOR_M} "
+                f"criterion (design_fine.toml): N does not bind at m = {fn.FLOOR_M} at every d where m = {2 * fn.FLOOR_M} "
                 "ran; beta: T_90 ~ N^-beta, least squares on ln N with a whole-curve bootstrap interval" + NA)]
 
 
