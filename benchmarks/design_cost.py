@@ -9,7 +9,7 @@ less its pre-training). With a fixed ``round_samples`` N the budget is T; with a
 a failed replicate does), so this is an upper bound; the shipped runs took 0.3-6x of it (BENCHMARKS.md,
 'Designed experiment').
 
-Run:  python benchmarks/design_cost.py examples/design_floor.toml [...]
+Run:  python benchmarks/design_cost.py [--markdown] examples/design_floor.toml [...]
 Prints CPU-hours per spec, split at d <= 128 and d > 128, and, where the spec's run is shipped, what its
 finished points took (each task's ``elapsed_s``) against their estimate.
 """
@@ -56,15 +56,23 @@ def measured(path, spec) -> tuple[int, float, float]:
     return len(done), sum(t for _, t in done), sum(point_seconds(pt) for pt, _ in done)
 
 
-def main(paths) -> None:
-    for path in paths:
+def main(argv) -> None:
+    markdown = "--markdown" in argv
+    if markdown:
+        print("| spec | points | estimate, d <= 128 | estimate, d > 128 | shipped points | measured (task wall "
+              "time) | measured / estimate |\n|---|---|---|---|---|---|---|")
+    for path in (a for a in argv if a != "--markdown"):
         spec = load_spec(path)
         small = sum(point_seconds(pt) for pt in spec.points if pt["d"] <= 128)
         large = sum(point_seconds(pt) for pt in spec.points if pt["d"] > 128)
         n, took, est = measured(path, spec)
+        if markdown:
+            print(f"| `{Path(path).name}` | {len(spec.points)} | {small / 3600:.2f} CPU-h | {large / 3600:.1f} CPU-h | "
+                  + (f"{n} | {took / 3600:.2f} core-h | {took / est:.2f} |" if n else "0 | not run | |"))
+            continue
         print(f"{path}: {len(spec.points)} points; d <= 128: {small / 3600:.2f} CPU-h, d > 128: {large / 3600:.2f} CPU-h"
-              + (f"; shipped: {n} points took {took / 3600:.2f} core-hours (task wall time) against {est / 3600:.2f} estimated "
-                 f"({took / est:.2f}x)" if n else "; not run"))
+              + (f"; shipped: {n} points took {took / 3600:.2f} core-hours (task wall time) against "
+                 f"{est / 3600:.2f} estimated ({took / est:.2f}x)" if n else "; not run"))
 
 
 if __name__ == "__main__":
