@@ -80,9 +80,10 @@ def _limits_by_d(table, name, p=0.25) -> dict:
 def finding_text(table) -> str:
     """A short README statement of the measured iteration finding, generated from the runs
     ``table`` (:func:`linparity.experiments.iteration.collect`)."""
-    def series(name, p, key="mean"):
+    def series(name, p, key="mean"):     # a mean with censored replicates is a lower bound: ">= m (c of n censored)"
         sm = it.summarise(table[(name, p)]) if (name, p) in table else None
-        return sm, "" if sm is None else ", ".join(f"{fmt(m)}" for m in sm[key])
+        return sm, "" if sm is None else ", ".join(
+            f">= {fmt(m)} ({c} of {n} censored)" if c else fmt(m) for m, c, n in zip(sm[key], sm["n_censored"], sm["n"]))
     parts = []
     for p in _PS:
         sm, txt = series("continue-fig", p)
