@@ -160,8 +160,8 @@ def _lambda_rows(runs, g) -> list:
     base = fits.get(("c/d", 0.01))
     rows = []
     for (name, c), fl in fits.items():
-        rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25: exponent of p T_90 (does d^2 "
-                        "persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
+        rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25, N = B(d): exponent of p T_90 "
+                        "(does d^2 persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
                         f"[{fmt(fl['fit']['ci'][0])}, {fmt(fl['fit']['ci'][1])}], d in {[int(x) for x in fl['d']]}",
                         fl["fit"]["exponent"] is not None,
                         "criterion: an exponent is defined (>= 2 d inside the grid)" + NA))
@@ -170,7 +170,7 @@ def _lambda_rows(runs, g) -> list:
         better = [f"{n} c={c:g} at d={int(x)}" for (n, c), fl in fits.items() if (n, c) != ("c/d", 0.01)
                   for x, (_, hi) in zip(fl["d"], fl["b90_ci"]) if x in low and hi is not None and hi < low[x]]
         rows.append(Row("F5", "Today's lam_chain = 0.01/d needs no more pre-training samples than any other schedule "
-                        "at any d (p = 0.25)", "no schedule's T_90 interval entirely below today's",
+                        "at any d (p = 0.25, N = B(d))", "no schedule's T_90 interval entirely below today's",
                         "; ".join(better) or "none below", not better, "criterion (design_lambda.toml)"))
     return rows
 
