@@ -13,8 +13,9 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from ..experiments import design as dz
-from ..experiments import samples_runs as sr
 from ..experiments import floor_n as fn
+from ..experiments import samples_runs as sr
+from ..experiments.samples_fit import fit_b90
 from . import _plot
 from .report import FigureResult, Row, fmt
 
@@ -60,9 +61,10 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
         ok = np.isfinite(long)
         ax.errorbar(d[ok], long[ok], yerr=np.abs(long_ci[ok].T - long[ok]), fmt="o-", color=f"C{k}",
                     ms=4, capsize=2, label=f"p T_90, {_label(key)}")
-        if fine and key in stage1:
-            f1 = dz.floor_fit(stage1[key], N_BOOT, g)
-            ax.plot(np.asarray(f1["d"]), np.array(f1["long"], float), "--", color=f"C{k}", lw=0.8, alpha=0.6,
+        if fine and key in stage1:       # context line: the first stage's point estimates, no bootstrap needed
+            f1 = stage1[key]
+            long1 = [pp * (fit_b90(c, smoothing=dz.JEFFREYS)["b90"] or np.nan) for pp, c in zip(f1["p"], f1["curve"])]
+            ax.plot(np.asarray(f1["d"]), long1, "--", color=f"C{k}", lw=0.8, alpha=0.6,
                     label=_plot.once(ax, "dashed: N = B(d) (first stage)"))
         hi = [c[1] for c in fl["long_ci"]]
         passed = all(h is not None and h <= c for h, c in zip(hi, cert))
