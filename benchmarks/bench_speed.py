@@ -16,7 +16,8 @@ Sections: ``eval`` (metrics.evaluate and the ``pretrain --d 50 ... --replicates 
 ``closed`` (closed-form Pegasos, 1e7 steps), ``blocked`` (Algorithm 3 at batch size 1: blocked
 vs per-sample kernel), ``star`` (one STaR round at d = 128, N = 100,000), ``cost`` (a STaR round's
 cost per input at d = 64, 128, 256), ``distinct`` (counting the distinct inputs
-of a run: sort-based merge vs np.unique).
+of a run: sort-based merge vs np.unique), ``cache`` (a streamed round with and without its cache of
+kept pairs).
 """
 from __future__ import annotations
 
@@ -501,6 +502,30 @@ def bench_round_cost(quick: bool = False) -> str:
         "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
+def bench_cache(quick: bool = False) -> str:
+    """A streamed STaR round with and without its cache of the first epoch's kept pairs (the second
+    epoch samples the chunks again, or reads the cached pairs: the same numbers)."""
+    from linparity.simulate import FIGURE_STAR_OPTIONS
+    from linparity.simulate.batched import BatchedAR
+    from linparity.simulate.star import StarConfig, star_round
+    rows = []
+    for d, N in (((64, 2 ** 17),) if quick else ((64, 2 ** 19), (128, 2 ** 18))):
+        lam = (0.01, 0.01, 0.01 / d)
+        th = cf.ntp_optimum(d, 0.25, lam)
+        W = BatchedAR.stack([LinearAR.from_reduced(d, th[0], th[1], th[2], th[3:])])
+        cfgs = {c: StarConfig(rounds=1, samples=N, lam=lam, cache_bytes=c, **FIGURE_STAR_OPTIONS) for c in (0, 2 ** 29)}
+        new = {c: star_round(W, cfg, [np.random.default_rng(1)]) for c, cfg in cfgs.items()}
+        kept = float(new[0][1]["kept_fraction"][0])
+        assert all(np.array_equal(a, b) for a, b in zip(new[0][0]._arrays(), new[2 ** 29][0]._arrays()))
+        t = best_interleaved({c: (lambda cfg=cfg: star_round(W, cfg, [np.random.default_rng(1)])) for c, cfg in cfgs.items()}, 3)
+        rows.append(f"| {d} | {N:,} | {kept:.2f} | {t[0]:.2f} s | {t[2 ** 29]:.2f} s | {t[0] / t[2 ** 29]:.2f}x |")
+    return ("One streamed STaR round (chunks of 2^16 inputs), variant continue (E = 2, lr 0.5, batch 32, lambda = "
+            "(0.01, 0.01, 0.01/d)), one replicate, from the regularised NTP optimum at p = 0.25 (as a `samples` "
+            "run's first round); best CPU time of 3, interleaved. Both give the same model bit for bit:\n\n"
+            "| d | N | kept fraction | no cache (every epoch samples) | cache of 512 MiB (now) | ratio |\n"
+            "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
 def bench_distinct(quick: bool = False) -> str:
     """Counting the distinct inputs of a run (data.DistinctInputs): the sort-based merge against numpy's
     np.unique on the same keys (uint64 at d = 64, 16-byte void keys at d = 128)."""
@@ -533,7 +558,8 @@ BENCHES = {"eval": ("Evaluation and the pretrain command", bench_eval),
            "blocked": ("Blocked Algorithm 3 kernel", bench_blocked),
            "star": ("STaR round at d = 128", bench_star),
            "cost": ("STaR round cost per input by d", bench_round_cost),
-           "distinct": ("Distinct inputs", bench_distinct)}
+           "distinct": ("Distinct inputs", bench_distinct),
+           "cache": ("Streamed rounds: the cache of kept pairs", bench_cache)}
 
 
 def main(argv=None) -> int:

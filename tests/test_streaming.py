@@ -88,6 +88,53 @@ def test_streamed_continue_round_matches_the_unstreamed_in_distribution():
     assert np.all(np.abs(a.mean(0) - b.mean(0)) <= 4 * se + 1e-12), (a.mean(0), b.mean(0), se)
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 3])
+def test_the_cache_of_kept_pairs_leaves_the_numbers_unchanged(epochs):
+    """A streamed 'continue' round (d = 6, N = 2000 in chunks of 250, batch 7 so batches straddle chunks)
+    with no cache, a cache that holds some chunks (2000 bytes, about 3 of 8 chunks' kept pairs at 13
+    bytes a pair) and one that holds all: bit for bit the same model and statistics, since a cached
+    chunk's kept pairs are the ones its seed regenerates."""
+    d, W = 6, _start(6, R=2)
+    out = []
+    for cache in (0, 2000, 2 ** 20):
+        cfg = sim.StarConfig(rounds=1, samples=2000, lam=ntp.default_lam(d), chunk=250, cache_bytes=cache,
+                             epochs=epochs, lr=0.5, batch_size=7)
+        out.append(sim.star_round(W, cfg, spawn(np.random.SeedSequence(5), 2)))
+    for new, stats in out[1:]:
+        for a, b in zip(new._arrays(), out[0][0]._arrays()):
+            np.testing.assert_array_equal(a, b)
+        for k in stats:
+            np.testing.assert_array_equal(stats[k], out[0][1][k])
+
+
+def test_the_cache_of_kept_pairs_is_bounded():
+    """d = 16, N = 2^15 in chunks of 2^11, two epochs: the traced peak with a cache of 2^18 bytes exceeds
+    the peak without one by at most those bytes, and by more than half of them (the kept pairs, about
+    2^15 x 0.5 x 33 bytes, overflow it: the cache fills). The bound stream_cache_bytes charges is the
+    cache size."""
+    d, W = 16, _start(16)
+
+    def round_(cache):
+        cfg = sim.StarConfig(rounds=1, samples=2 ** 15, lam=ntp.default_lam(d), chunk=2 ** 11, cache_bytes=cache,
+                             **sim.FIGURE_STAR_OPTIONS)
+        return lambda: sim.star_round(W, cfg, [np.random.default_rng(0)])
+    round_(0)()
+    none, some = _peak(round_(0)), _peak(round_(2 ** 18))
+    assert 2 ** 17 < some - none <= 2 ** 18, (none, some)
+    assert sim.stream_cache_bytes(2 ** 15, d, 2 ** 11, 2 ** 18) == 2 ** 18
+    assert sim.stream_cache_bytes(2 ** 11, d, 2 ** 11, 2 ** 18) == 0          # one chunk: drawn whole
+
+
+def test_resampled_inputs_counts_the_chunks_past_the_cache():
+    """Derivation: chunks of 2^11 pairs of 2d + 1 = 33 bytes; a cache of 10 chunks' bytes holds 10 chunks,
+    so of N = 2^15 (16 chunks) 6 chunks are sampled again in each later epoch; none when N <= chunk."""
+    c = 2 ** 11
+    assert sim.resampled_inputs(2 ** 15, 16, 2, c, 10 * c * 33) == 6 * c
+    assert sim.resampled_inputs(2 ** 15, 16, 3, c, 10 * c * 33 + 5) == 2 * 6 * c
+    assert sim.resampled_inputs(2 ** 15, 16, 1, c, 0) == 0
+    assert sim.resampled_inputs(c, 16, 2, c, 0) == 0
+
+
 def _peak(fn) -> int:
     tracemalloc.start()
     try:
@@ -98,12 +145,13 @@ def _peak(fn) -> int:
 
 
 def test_a_streamed_round_holds_one_chunk():
-    """d = 16, chunk 2^11: the traced peak of a round of N = 2^14 and of N = 2^15 inputs is the same
+    """d = 16, chunk 2^11, no cache of kept pairs: the traced peak of a round of N = 2^14 and of N = 2^15 inputs is the same
     (within 25%: it does not grow with N), and well below the unstreamed round of N = 2^15 (< 1/4)."""
     d, W = 16, _start(16)
 
     def round_(N, chunk):
-        cfg = sim.StarConfig(rounds=1, samples=N, lam=ntp.default_lam(d), chunk=chunk, **sim.FIGURE_STAR_OPTIONS)
+        cfg = sim.StarConfig(rounds=1, samples=N, lam=ntp.default_lam(d), chunk=chunk, cache_bytes=0,
+                             **sim.FIGURE_STAR_OPTIONS)
         return lambda: sim.star_round(W, cfg, [np.random.default_rng(0)])
     round_(2 ** 11, 2 ** 11)()                                            # compile outside the measurement
     small, large, whole = _peak(round_(2 ** 14, 2 ** 11)), _peak(round_(2 ** 15, 2 ** 11)), _peak(round_(2 ** 15, 2 ** 16))
@@ -131,6 +179,7 @@ def test_a_streamed_level_holds_one_chunk(monkeypatch):
 def _with_chunk(init, chunk):
     def wrapped(self, *a, **k):
         k.setdefault("chunk", chunk)
+        k.setdefault("cache_bytes", 0)          # the chunk's bound alone (the cache has its own test)
         init(self, *a, **k)
     return wrapped
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from .._validate import MAX_ENUM_D, PG_BYTES, pg_step_bytes, refuse_work, star_round_bytes
-from ..simulate.star import STREAM_CHUNK, stream_order_bytes
+from ..simulate.star import STREAM_CHUNK, resampled_inputs, stream_cache_bytes, stream_order_bytes
 
 __all__ = ["BASE_SEC", "BASE_BYTES", "cli_option", "estimate_work", "check_work"]
 
@@ -136,11 +136,12 @@ def estimate_work(command: str, **a) -> tuple[float, float, dict]:
                 per_sample += _A3[0] + _A3[1] * d + _A3[2] * d * d          # Algorithm 3 on the kept set
             else:
                 per_sample += E * (_CONTINUE[0] / Bs + _CONTINUE[1] * d * d)
-                if N > STREAM_CHUNK:      # a streamed round samples its chunks again in every later epoch
-                    per_sample += (E - 1) * (_RESPONSE[0] * d + _RESPONSE[1] * d * d)
+                # a streamed round samples the chunks past its cache of kept pairs again in every later epoch
+                per_sample += resampled_inputs(N, d, E) / N * (_RESPONSE[0] * d + _RESPONSE[1] * d * d)
                 drivers["epochs"] = E / 2
             # a round holds one chunk of inputs at a time (simulate.star_round streams N > STREAM_CHUNK)
             mem = (star_round_bytes(R, min(N, STREAM_CHUNK), d) + stream_order_bytes(N, STREAM_CHUNK)
+                   + (stream_cache_bytes(N, d) if a.get("variant", "continue") == "continue" else 0.0)
                    + PG_BYTES[1] * R * n_ev * d + _seen(d, n * N, R))
             sec += n * R * N * per_sample + (n + 1) * _rl_eval_sec(d, n_ev, R)
         elif method == "sgd":

@@ -39,8 +39,9 @@ for n uniform draws.
 
 Memory: a replicate holds one chunk of ``simulate.STREAM_CHUNK`` = 2^16 inputs at a time, in
 pre-training and in every round (:func:`linparity.simulate.star_round` streams a round of N > 2^16
-inputs, regenerating each chunk from the round-start weights and the chunk's seed in every epoch),
-so the peak does not grow with T or N (:func:`full_level_bytes`). Where T and N are <= 2^16 the
+inputs, regenerating each chunk from the round-start weights and the chunk's seed in every epoch past
+the first but for the kept pairs it caches, at most ``simulate.STREAM_CACHE_BYTES``), so the peak is
+bounded whatever T or N (:func:`full_level_bytes`). Where T and N are <= 2^16 the
 numbers are those of the unstreamed computation; above, the random stream (and so each replicate's
 numbers, not their distribution) differs from the version that held whole rounds.
 

@@ -90,17 +90,18 @@ def full_level_bytes(d, budget, n_max, round_samples=None) -> float:
     chunk: inputs and responses (int8, (2d+1) per input); the reward's checks and the kept rows
     (bool/int8 temporaries, <= 7 d); the head logits and the uniforms (8 (d+3)); then one block of
     ``sim.DECODE_ROWS`` float rows (inputs and the chain heads' x-parts, 8 (3d-2) per row); a streamed
-    round's chunk order (16 bytes a chunk, ``sim.stream_order_bytes``); four
+    round's chunk order (16 bytes a chunk, ``sim.stream_order_bytes``); its cache of the first epoch's
+    kept pairs (at most ``sim.STREAM_CACHE_BYTES`` = 512 MiB, ``sim.stream_cache_bytes``); four
     models (start, current, round-start, new: 4 x 8 x 3 d^2); and for d < :data:`EXACT_DISTINCT_D`
     the distinct-input keys (8 ceil(d/64) bytes per input drawn, T + n_max N; for larger d nothing is
-    kept). So for d >= 128 it does not grow with T, N or the number of replicates: at d = 256 about
-    0.3 GB whatever the budget (before streaming a level at d = 256, B = 2^23 needed 35 GiB)."""
+    kept). So for d >= 128 it is bounded whatever T, N or the number of replicates: at d = 256 about
+    0.3 GB plus the cache, at most 0.8 GiB (before streaming a level at d = 256, B = 2^23 needed 35 GiB)."""
     T = float(budget)
     N = T if round_samples is None else float(round_samples)
     M = min(max(T, N), float(sim.STREAM_CHUNK))
     keys = 8 * -(-d // 64) * (T + n_max * N) if d < EXACT_DISTINCT_D else 0.0
     return (M * (2 * d + 1) + 7 * M * d + 8 * M * (d + 3) + 8 * sim.DECODE_ROWS * (3 * d - 2) + 96.0 * d * d
-            + sim.stream_order_bytes(N, sim.STREAM_CHUNK) + keys)
+            + sim.stream_order_bytes(N, sim.STREAM_CHUNK) + sim.stream_cache_bytes(N, d) + keys)
 
 
 # seconds of the work, measured on the development machine (2-core Xeon, single thread):
@@ -112,7 +113,7 @@ _EVAL_PER_INPUT = 2e-8        # a greedy evaluation, per held-out input and per 
 _STATS_ROUND = (1e-3, 2.5e-4)  # one round of the stats route, a + b d (measured 3 ms at d = 16, 1.5 s at 8192)
 _PER_ROUND = 5e-3             # Python overhead per round and replicate
 #: sampling and scoring one response, a d + b d^2 (linparity.cli.work's _RESPONSE): a streamed round of
-#: N > STREAM_CHUNK regenerates its chunks in each of the E = 2 epochs, one sampling pass more
+#: N > STREAM_CHUNK samples the chunks past its cache again in its second epoch (sim.resampled_inputs)
 _SAMPLE_PER_INPUT = (3e-8, 3e-10)
 _PER_REPLICATE_BYTES = 5e3    # a replicate's generators and scalars, held for all R at once
 _REF_SUM_B = 8.0 * (2 ** 18 - 1)   # the budgets of the README's example (b0 = 8 up to 2^20)
@@ -172,8 +173,8 @@ def samples_work(d, p, route="full", replicates=10, n_max=None, b0=None, cap=Non
         a, b = _ROUND_PER_INPUT
         sec = R * (sums["pretrain_samples"] * _PRETRAIN_PER_INPUT * (d + p * d * d)
                    + sums["round_samples"] * n_max * (a * d + b * d * d)
-                   + sum(n for _, n in sizes if n > sim.STREAM_CHUNK) * n_max * (_SAMPLE_PER_INPUT[0] * d
-                                                                                 + _SAMPLE_PER_INPUT[1] * d * d)
+                   + sum(sim.resampled_inputs(n, d, sim.FIGURE_STAR_OPTIONS["epochs"]) for _, n in sizes)
+                   * n_max * (_SAMPLE_PER_INPUT[0] * d + _SAMPLE_PER_INPUT[1] * d * d)
                    + len(levels) * ((n_max + 1) * (_EVAL_PER_INPUT * n_ev * d * d + _PER_ROUND)))
         per_d = (a + b * d) * d / (16 * (a + b * 16))
     else:

@@ -31,7 +31,8 @@ from .ntp import fit_sample_chunks, fit_samples
 from .batched import BatchedAR, rewards, sample_responses
 from .runs import Recorder, run_streams
 
-__all__ = ["StarConfig", "STREAM_CHUNK", "stream_order_bytes", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
+__all__ = ["StarConfig", "STREAM_CHUNK", "STREAM_CACHE_BYTES", "stream_order_bytes", "stream_cache_bytes",
+           "resampled_inputs", "FIGURE_STAR_OPTIONS", "StarResult", "fit_algorithm3", "sample_kept", "continue_sgd",
            "star_round", "run_star"]
 
 
@@ -46,6 +47,9 @@ def fit_algorithm3(X, Y, lam) -> LinearAR:
 
 #: inputs a STaR round holds at a time (StarConfig.chunk); a round of N <= STREAM_CHUNK is drawn whole
 STREAM_CHUNK = 2 ** 16
+#: bytes of kept pairs a streamed 'continue' round keeps from its first epoch for the later ones
+#: (StarConfig.cache_bytes); the chunks past it are sampled again (the numbers are the same either way)
+STREAM_CACHE_BYTES = 2 ** 29
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class StarConfig:
     batch_size: int = 1          # 'continue': kept samples per SGD step (1: one step per kept pair)
     n_eval: int = 2048           # evaluation inputs when d > MAX_ENUM_D (all 2^d otherwise)
     chunk: int = STREAM_CHUNK    # inputs a round holds at a time (STREAM_CHUNK); N > chunk is streamed (star_round)
+    cache_bytes: int = STREAM_CACHE_BYTES  # streamed 'continue': kept pairs held for the later epochs (bytes)
 
     def __post_init__(self):
         check_int("rounds", self.rounds, 0)
@@ -77,6 +82,7 @@ class StarConfig:
         check_int("batch_size", self.batch_size, 1)
         check_int("n_eval", self.n_eval, 2)
         check_int("chunk", self.chunk, 1)
+        check_int("cache_bytes", self.cache_bytes, 0)
         if self.lam is not None:
             object.__setattr__(self, "lam", lam_triple(self.lam, positive=True))
             self._check_decay(self.lam)
@@ -305,6 +311,21 @@ def stream_order_bytes(samples, chunk) -> float:
     return 16.0 * -(-samples // chunk) if samples > chunk else 0.0
 
 
+def stream_cache_bytes(samples, d, chunk=STREAM_CHUNK, cache=STREAM_CACHE_BYTES) -> float:
+    """Bytes of a streamed 'continue' round's cache of kept pairs: at most ``cache``, and at most N
+    kept pairs of 2d + 1 int8 each (input and response); 0 for a round of N <= chunk."""
+    return float(min(cache, samples * (2 * d + 1))) if samples > chunk else 0.0
+
+
+def resampled_inputs(samples, d, epochs, chunk=STREAM_CHUNK, cache=STREAM_CACHE_BYTES) -> float:
+    """Inputs a streamed 'continue' round samples again in its later epochs, at most: the chunks past
+    the cache, counting every pair of a chunk as kept (fewer kept pairs leave room for more chunks)."""
+    if samples <= chunk:
+        return 0.0
+    cached = chunk * (cache // (chunk * (2 * d + 1)))
+    return float((epochs - 1) * max(0, samples - cached))
+
+
 def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[BatchedAR, dict]:
     """:func:`star_round` holding ``cfg.chunk`` inputs at a time (N split into K = ceil(N / chunk) chunks).
 
@@ -312,7 +333,8 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
     kept set are drawn by :func:`sample_kept` from the round-start model with the Generator seeded by
     (key, c), so any pass can regenerate them exactly. 'continue': each of the E epochs visits the
     chunks in a fresh order (a permutation from ``gens[r]``) and each chunk's kept pairs in a fresh
-    order (likewise), regenerating every chunk; mini-batches run across chunk boundaries (the < B rows
+    order (likewise); the first epoch keeps each chunk's kept pairs while they fit in ``cfg.cache_bytes``
+    and the later epochs regenerate only the chunks past it, which draws the same pairs; mini-batches run across chunk boundaries (the < B rows
     left at the end of a chunk open the next one's first batch), so an epoch takes ceil(K / B) steps
     on its K kept pairs as :func:`continue_sgd` does: the same update rule on the same distribution
     of data, in another visiting order and random stream, at E times the sampling cost. 'refit': Algorithm 3 from zero on the kept pairs in
@@ -345,12 +367,22 @@ def _streamed_round(W: BatchedAR, cfg: StarConfig, gens, seen=None) -> tuple[Bat
         def steps(X, Y, n):       # SGD steps on the first n rows of X, Y in row order
             _continue_steps(X, Y, np.arange(n), cfg.batch_size, cfg.lr, lam1, lam2a, lamc,
                             new.w1[r], new.w2[r], new.b2[r:r + 1], new.Wx[r], new.Wy[r], new.Wp[r])
+        cache, room = {}, cfg.cache_bytes if cfg.epochs > 1 else 0      # chunk -> its kept pairs (X, Y)
+
+        def kept_pairs(c, first):
+            nonlocal room
+            if c in cache:
+                return cache[c]
+            X, Y, kept = chunk(c, first)
+            X, Y = X[kept], Y[kept]
+            if first and X.nbytes + Y.nbytes <= room:
+                cache[c], room = (X, Y), room - X.nbytes - Y.nbytes
+            return X, Y
         for e in range(cfg.epochs):
             XL, YL = np.empty((0, d), np.int8), np.empty((0, d + 1), np.int8)   # kept rows not yet stepped on
             for c in g.permutation(K):
-                X, Y, kept = chunk(c, e == 0)
-                idx = np.flatnonzero(kept)
-                idx = idx[g.permutation(idx.size)]
+                X, Y = kept_pairs(c, e == 0)
+                idx = g.permutation(X.shape[0])
                 X, Y = np.concatenate([XL, X[idx]]), np.concatenate([YL, Y[idx]])
                 full = X.shape[0] - X.shape[0] % cfg.batch_size        # whole batches now, the rest with the next
                 steps(X, Y, full)
@@ -370,7 +402,9 @@ def run_star(W0: BatchedAR, cfg: StarConfig, rng=None, *, X_eval=None, progress:
     R, d = W0.R, W0.d
     cfg = replace(cfg, lam=cfg.lams(d))    # the result records the lambdas it ran with
     # a round's (or its chunk's) inputs, responses and their float work arrays: refused by name before any work
-    check_alloc("samples", star_round_bytes(R, min(cfg.samples, cfg.chunk), d) + stream_order_bytes(cfg.samples, cfg.chunk))
+    cache = stream_cache_bytes(cfg.samples, d, cfg.chunk, cfg.cache_bytes) if cfg.variant == "continue" else 0.0
+    check_alloc("samples", star_round_bytes(R, min(cfg.samples, cfg.chunk), d)
+                + stream_order_bytes(cfg.samples, cfg.chunk) + cache)
     gens, eval_gens, X_eval = run_streams(rng, R, d, cfg.n_eval, X_eval)
     W = W0.copy()
     record = Recorder(X_eval, cfg.reward, cfg.temperature, eval_gens)
