@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from linparity.experiments import floor_n as fn
 from linparity.figures import _plot, totals
 from linparity.figures.settings import QUICK
 from linparity.sweep import SweepSpec, register_task, run_sweep
@@ -13,13 +14,14 @@ from linparity.sweep import SweepSpec, register_task, run_sweep
 @register_task("test.designed_samples")
 def _fake(params, rng):
     d, p = params["d"], params["p"]
-    b90 = 4.0 * d * d * (params["round_samples"] / (4 * 32 * d * d)) ** -params.get("beta", 0.0)
+    b90 = (4.0 * d * d * (params["round_samples"] / (4 * 32 * d * d)) ** -params.get("beta", 0.0)
+           * params.get("scale", 1.0))
     B = b90 * 2.0 ** (np.arange(-4, 5) / 2)
     pr = 1 / (1 + np.exp(-(4 * np.log(B / b90) + np.log(9))))
     R = 20
     return {"success_curve": np.column_stack([B, rng.binomial(R, pr), np.full(B.size, R)]), "p": p,
             "round_samples": float(params["round_samples"]), "rounds_mean": 5.0, "rounds_se": 0.3,
-            "lam": np.array([0.01, 0.01, 0.01 / d])}
+            "lam": np.array([0.01, 0.01, params.get("lam_chain", 0.01 / d)])}
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,26 @@ def test_finding_text_from_the_stored_results(runs):
     text = designed_text(runs, n_boot=200)
     assert "p = 0.25: d^" in text and "Totals" in text and "rounds' share" in text
     assert designed_text(runs / "absent") == ""
+
+
+@pytest.mark.parametrize("scale, holds", [(1.0, True), (0.25, False)])
+def test_the_lambda_stage_at_4b_compares_with_todays_floor_at_the_same_n(tmp_path, scale, holds):
+    """A second lambda stage (design-lambda-fine, N = 4 B(d)) with schedules 0.1/d and the constant 1e-3 at
+    d = 8, 16: today's schedule (0.01/d) is read from design-fine at N = 4 B(d), not at 8 B(d) (which has
+    b90 halved: it would make today's look better). A schedule with b90 a quarter of today's (intervals of
+    ~10% at R = 20) lies wholly below it at both d; one with the same b90 overlaps."""
+    fine = [{"p": 0.25, "d": d, "round_samples": m * 32 * d * d, "scale": 1.0 / m * 4} for d in (8, 16) for m in (4, 8)]
+    run_sweep(SweepSpec(task="test.designed_samples", points=fine, replicates=1, seed=3, out=str(tmp_path / "design-fine")))
+    lam = [{"p": 0.25, "d": d, "round_samples": 4 * 32 * d * d, "lam_chain": lc(d), "scale": sc}
+           for lc, sc in ((lambda d: 0.1 / d, 1.0), (lambda d: 1e-3, scale)) for d in (8, 16)]
+    run_sweep(SweepSpec(task="test.designed_samples", points=lam, replicates=1, seed=4,
+                        out=str(tmp_path / "design-lambda-fine")))
+    (stage,) = fn.schedule_stages(tmp_path)
+    assert stage["m"] == 4 and set(stage["groups"]) == {("c/d", 0.01), ("c/d", 0.1), ("c", 0.001)}
+    assert stage["groups"][("c/d", 0.01)]["N"] == [4 * 32 * 64.0, 4 * 32 * 256.0]
+    ax = np.atleast_1d(_plot.new()[1]).flat[0]
+    rows, _ = totals.floor_layer(ax, runs=tmp_path)
+    (today,) = [r for r in rows if r.claim.startswith("Today's")]
+    assert "N = 4 B(d)" in today.claim and "design_lambda_fine.toml" in today.detail and today.passed is holds
+    assert len([r for r in rows if r.claim.startswith("Lambda schedule")]) == 3
+

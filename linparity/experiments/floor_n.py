@@ -1,4 +1,5 @@
-"""The pre-training floor T_90 against the per-round inputs N (examples/design_floor.toml, design_fine.toml).
+"""The pre-training floor T_90 against the per-round inputs N (examples/design_floor.toml, design_fine.toml,
+design_fine_d64.toml).
 
 The designed runs measure success curves over the pre-training samples T at a fixed number N of fresh
 inputs per STaR round, N = m B(d) with the first stage's budget B(d) = 2^5 d^2 (p = d^-1: 2^7 d^2).
@@ -18,12 +19,24 @@ import numpy as np
 
 from . import design as dz
 
-__all__ = ["FINE", "FLOOR_M", "prior_budget", "pooled_curves", "n_dependence", "floor_group", "floor_groups"]
+__all__ = ["FINE", "FLOOR_M", "LAMBDA_STAGES", "fine_points", "prior_budget", "pooled_curves", "n_dependence",
+           "floor_group", "floor_groups", "schedule_stages"]
 
-#: the second stage's run folder (examples/design_fine.toml); the first stage's is "design-floor"
-FINE = "design-fine"
+#: the second stage's run folders (examples/design_fine.toml, design_fine_d64.toml: its d = 64 points of
+#: two more settings); the first stage's is "design-floor"
+FINE = ("design-fine", "design-fine-d64")
 #: the multiple m of B(d) at which design_fine.toml measures the floor of every setting
 FLOOR_M = 4
+#: the lambda_chain schedule stages (p = 0.25): run folder, m (N = m B(d)), spec, and the floor runs that
+#: hold today's schedule (0.01/d) at that N
+LAMBDA_STAGES = (("design-lambda", 1, "design_lambda.toml", ("design-floor",)),
+                 ("design-lambda-fine", FLOOR_M, "design_lambda_fine.toml", FINE))
+
+
+def fine_points(runs=None) -> list:
+    """The second stage's finished points ``[(params, result), ...]``, every folder of :data:`FINE` that is
+    shipped (:func:`linparity.experiments.design.designed_points`)."""
+    return [x for name in FINE for x in dz.designed_points(name, runs)]
 
 
 def prior_budget(d, setting) -> float:
@@ -107,6 +120,25 @@ def _rounds_at_90(entry):
     b = c[hit[0], 0]
     got = [(m, n) for bb, m, n in entry["rounds"] if bb == b]
     return float(sum(m * n for m, n in got) / sum(n for _, n in got)) if got else None
+
+
+def schedule_stages(runs=None) -> list:
+    """The shipped lambda_chain schedule stages (:data:`LAMBDA_STAGES`), each ``{"m", "spec", "groups"}``:
+    groups ``{(name, c): group}`` (:func:`linparity.experiments.design.schedule_groups`, one setting's
+    curves as :func:`~linparity.experiments.design.group_curves` builds them), today's schedule c/d with
+    c = 0.01 read from the floor runs at the same d and N = m B(d)."""
+    out = []
+    for name, m, spec, today_runs in LAMBDA_STAGES:
+        pts = dz.designed_points(name, runs)
+        if not pts:
+            continue
+        ds = {float(pt["d"]) for pt, _ in pts}
+        today = [(pt, r) for run in today_runs for pt, r in dz.designed_points(run, runs)
+                 if pt.get("p") == 0.25 and float(pt["d"]) in ds
+                 and float(r["round_samples"]) == m * prior_budget(pt["d"], ("p", 0.25))]
+        groups = {k: next(iter(dz.group_curves(v).values())) for k, v in dz.schedule_groups(pts + today).items()}
+        out.append({"m": m, "spec": spec, "groups": groups})
+    return out
 
 
 def floor_group(by_d, setting, m) -> dict:

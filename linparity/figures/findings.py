@@ -340,9 +340,10 @@ def designed_text(runs=None, n_boot=2000, rng=0) -> str:
     """The designed experiment's statement, generated from the shipped runs (examples/design_*.toml): the floor
     exponent per setting (long pre-training samples p T_90, at N = 4 B(d) where design_fine is shipped, else at
     N = B(d)), how T_90 depends on N (beta, T_90 ~ N^-beta), the total's exponent and the rounds' share, and the
-    lambda_chain schedules; each number with its 95% bootstrap interval; '' when nothing is shipped."""
+    lambda_chain schedules of the latest shipped stage (their exponents and the one with the smallest T_90 at
+    each d); each number with its 95% bootstrap interval; '' when nothing is shipped."""
     g = np.random.default_rng(rng)
-    first, fine = dz.designed_points("design-floor", runs), dz.designed_points(fn.FINE, runs)
+    first, fine = dz.designed_points("design-floor", runs), fn.fine_points(runs)
     if not first and not fine:
         return ""
     pooled = fn.pooled_curves(first + fine)
@@ -367,16 +368,30 @@ def designed_text(runs=None, n_boot=2000, rng=0) -> str:
             tot.append(f"{_label(k)}: {_exponent(t['fit'])}, rounds' share {share}")
     if tot:
         text += f" Totals (pre-training + rounds, N fixed): {'; '.join(tot)}."
-    lam = dz.designed_points("design-lambda", runs)
-    today = [x for x in first if x[0].get("p") == 0.25]
-    sched = []
-    for (name, c), pts in sorted(dz.schedule_groups(lam + today).items()) if lam else []:
-        fit = dz.floor_fit(next(iter(dz.group_curves(pts).values())), n_boot, g)["fit"]
-        if fit["exponent"] is not None:
-            sched.append(f"{name} with c = {c:g}: {_exponent(fit)}")
+    stages = fn.schedule_stages(runs)
+    if stages:              # the latest stage: at the N where the floor is measured, when shipped
+        text += _schedules_text(stages[-1], n_boot, g)
+    return text
+
+
+def _schedules_text(stage, n_boot, g) -> str:
+    """The lambda_chain schedules of one stage: each exponent, and per d the schedule with the smallest b90."""
+    fits = {k: dz.floor_fit(grp, n_boot, g) for k, grp in sorted(stage["groups"].items())}
+    sched = [f"{name} with c = {c:g}: {_exponent(fl['fit'])}" for (name, c), fl in fits.items()
+             if fl["fit"]["exponent"] is not None]
+    best = {}
+    for (name, c), fl in fits.items():
+        for d, b, ci in zip(fl["d"], fl["b90"], fl["b90_ci"]):
+            if b is not None and (d not in best or b < best[d][0]):
+                best[d] = (b, ci, f"{name} with c = {c:g}")
+    n_rule = "N = B(d)" if stage["m"] == 1 else f"N = {stage['m']:g} B(d)"
+    text = ""
     if sched:
-        text += (" lambda_chain schedules (p = 0.25, N = B(d)) with a floor inside the grid at >= 2 d: "
+        text += (f" lambda_chain schedules (p = 0.25, {n_rule}) with a floor inside the grid at >= 2 d: "
                  + "; ".join(sched) + ".")
+    if best:
+        text += (" Smallest T_90 at " + "; ".join(f"d = {int(d)}: {lab}, {_iv(b, ci, 0)}"
+                                                  for d, (b, ci, lab) in sorted(best.items())) + ".")
     return text
 
 

@@ -45,7 +45,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     caption text). The floor is the second stage's (design_fine.toml, N = 4 B(d)) where it is shipped, else
     the first stage's (N = B(d)). Nothing when no designed run is shipped."""
     first = dz.designed_points(DESIGNED["floor"], runs)
-    fine = dz.designed_points(fn.FINE, runs)
+    fine = fn.fine_points(runs)
     if not first and not fine:
         return [], ""
     g = np.random.default_rng(rng)
@@ -92,7 +92,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     dl = np.geomspace(min(p[0]["d"] for p in first + fine), max(p[0]["d"] for p in first + fine), 20)
     ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
     rows += _lambda_rows(runs, g)
-    src = "examples/runs/design-floor" + (" and design-fine" if fine else "")
+    src = "examples/runs/design-floor" + (" and " + ", ".join(fn.FINE) if fine else "")
     return rows, (f" Designed floor ({src}, read): p T_90 at {n_rule} with 95% bootstrap intervals over whole "
                   "success curves (recomputed); dotted: order-d lower line."
                   + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
@@ -152,17 +152,18 @@ def _n_rows(ax, pooled, g) -> list:
 
 
 def _lambda_rows(runs, g) -> list:
-    """Rows of design_lambda.toml (and today's schedule from design_floor's p = 0.25 curve)."""
-    pts = dz.designed_points(DESIGNED["lambda"], runs)
-    if not pts:
-        return []
-    today = [x for x in dz.designed_points(DESIGNED["floor"], runs) if x[0].get("p") == 0.25]
-    groups = dz.schedule_groups(pts + today)
-    fits = {k: dz.floor_fit(next(iter(dz.group_curves(v).values())), N_BOOT, g) for k, v in groups.items()}
+    """Rows of each shipped lambda-schedule stage (design_lambda.toml at N = B(d), design_lambda_fine.toml at
+    N = 4 B(d); today's schedule from the floor runs at the same N, :func:`floor_n.schedule_stages`)."""
+    return [row for st in fn.schedule_stages(runs) for row in _stage_rows(st, g)]
+
+
+def _stage_rows(stage, g) -> list:
+    fits = {k: dz.floor_fit(grp, N_BOOT, g) for k, grp in stage["groups"].items()}
     base = fits.get(("c/d", 0.01))
+    n_rule = "N = B(d)" if stage["m"] == 1 else f"N = {stage['m']:g} B(d)"
     rows = []
     for (name, c), fl in fits.items():
-        rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25, N = B(d): exponent of p T_90 "
+        rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25, {n_rule}: exponent of p T_90 "
                         "(does d^2 persist?)", "measured, with interval", f"exponent {fmt(fl['fit']['exponent'])} "
                         f"[{fmt(fl['fit']['ci'][0])}, {fmt(fl['fit']['ci'][1])}], d in {[int(x) for x in fl['d']]}",
                         fl["fit"]["exponent"] is not None,
@@ -172,8 +173,8 @@ def _lambda_rows(runs, g) -> list:
         better = [f"{n} c={c:g} at d={int(x)}" for (n, c), fl in fits.items() if (n, c) != ("c/d", 0.01)
                   for x, (_, hi) in zip(fl["d"], fl["b90_ci"]) if x in low and hi is not None and hi < low[x]]
         rows.append(Row("F5", "Today's lam_chain = 0.01/d needs no more pre-training samples than any other schedule "
-                        "at any d (p = 0.25, N = B(d))", "no schedule's T_90 interval entirely below today's",
-                        "; ".join(better) or "none below", not better, "criterion (design_lambda.toml)"))
+                        f"at any d (p = 0.25, {n_rule})", "no schedule's T_90 interval entirely below today's",
+                        "; ".join(better) or "none below", not better, f"criterion ({stage['spec']})"))
     return rows
 
 
