@@ -94,3 +94,13 @@ def test_n_dependence_outside_the_grid_is_none_not_nan():
     assert r["beta"] is None and r["beta_ci"] == [None, None]
     flat = [x for v in r.values() for x in np.ravel(np.array(v, dtype=object)) if isinstance(x, float)]
     assert flat and not any(np.isnan(flat))
+
+
+def test_floor_group_carries_the_rounds_at_90_and_the_round_limit():
+    """The rounds the generalising replicates used at the first budget with >= 90% success (the synthetic
+    rounds curve is 5 at every budget) and the round limit each result records (None where it records none)."""
+    rng = np.random.default_rng(3)
+    pts = [_point(d, 4 * F.prior_budget(d, ("p", 0.25)), _curve(8.0 * d, 20, rng, scale=d)) for d in (8, 16)]
+    pts[0][1]["n_max"] = 11.0
+    grp = F.floor_group(F.pooled_curves(pts)[("p", 0.25)], ("p", 0.25), 4)
+    assert grp["n_max"] == [11.0, None] and grp["rounds_at_90"] == [5.0, 5.0]

@@ -56,8 +56,9 @@ def _pool(a, b) -> np.ndarray:
 
 def pooled_curves(points) -> dict:
     """Designed points ``[(params, result), ...]`` (any stages) as ``{setting: {d: {N: entry}}}``, entry
-    ``{"curve": (k, 3) pooled success curve, "p", "lam_chain", "rounds": [(budget, rounds_mean, n), ...]}``,
-    setting ``("p", p)`` or ``("kappa", kappa)``; d and N as floats."""
+    ``{"curve": (k, 3) pooled success curve, "p", "lam_chain", "n_max" (the round limit; None where a result
+    does not record it), "rounds": [(budget, rounds_mean, n), ...]}``, setting ``("p", p)`` or
+    ``("kappa", kappa)``; d and N as floats."""
     out = {}
     for pt, r in points:
         setting = ("kappa", float(pt["kappa"])) if "kappa" in pt else ("p", float(pt["p"]))
@@ -72,6 +73,7 @@ def pooled_curves(points) -> dict:
             slot[N]["rounds"] += rounds
         else:
             slot[N] = {"curve": curve, "p": float(r["p"]), "lam_chain": float(np.asarray(r["lam"], float)[-1]),
+                       "n_max": float(r["n_max"]) if np.isfinite(r.get("n_max", np.nan)) else None,
                        "rounds": rounds}
     return out
 
@@ -144,13 +146,15 @@ def schedule_stages(runs=None) -> list:
 def floor_group(by_d, setting, m) -> dict:
     """One setting's curves at N = m B(d) for every d that ran it (``by_d``: ``{d: {N: entry}}``), as
     :func:`linparity.experiments.design.group_curves` builds a group (``d``, ``p``, ``N``, ``curve``,
-    ``lam_chain``, no ``checks``); None when fewer than one d ran it."""
+    ``lam_chain``, no ``checks``) with, per d, ``rounds_at_90`` (as :func:`n_dependence`) and ``n_max`` (the
+    round limit: where the rounds come near it, the limit raises T_90); None when fewer than one d ran it."""
     ds = [d for d in sorted(by_d) if m * prior_budget(d, setting) in by_d[d]]
     if not ds:
         return None
     e = [by_d[d][m * prior_budget(d, setting)] for d in ds]
     return {"d": ds, "p": [x["p"] for x in e], "N": [m * prior_budget(d, setting) for d in ds],
-            "curve": [x["curve"] for x in e], "lam_chain": [x["lam_chain"] for x in e], "checks": []}
+            "curve": [x["curve"] for x in e], "lam_chain": [x["lam_chain"] for x in e], "checks": [],
+            "rounds_at_90": [_rounds_at_90(x) for x in e], "n_max": [x["n_max"] for x in e]}
 
 
 def floor_groups(first, fine) -> tuple[dict, str]:

@@ -348,9 +348,20 @@ def designed_text(runs=None, n_boot=2000, rng=0) -> str:
         return ""
     pooled = fn.pooled_curves(first + fine)
     groups, rule = fn.floor_groups(first, fine)
-    parts = [f"{_label(k)}: {_exponent(dz.floor_fit(grp, n_boot, g)['fit'])}" for k, grp in sorted(groups.items())]
+    parts, limits = [], []
+    for k, grp in sorted(groups.items()):
+        fit = dz.floor_fit(grp, n_boot, g)["fit"]
+        last = f", local slope {_iv(fit['local'][-1]['slope'], fit['local'][-1]['ci'])} from d = " \
+               f"{int(fit['local'][-1]['d'][0])} to {int(fit['local'][-1]['d'][1])}" if fit["local"] else ""
+        parts.append(f"{_label(k)}: {_exponent(fit)}{last}")
+        r, n = grp.get("rounds_at_90", [None])[-1], grp.get("n_max", [None])[-1]
+        if r is not None and n is not None:
+            limits.append(f"{r:.1f} of {n:g} at d = {int(grp['d'][-1])} ({_label(k)})")
     text = (f"The designed experiment (examples/design_*.toml, 20 replicates a budget, 95% bootstrap intervals over "
             f"whole success curves): the pre-training floor p T_90 at {rule} grows as " + "; ".join(parts) + ".")
+    if limits:
+        text += (" Rounds used at the largest d by the replicates that generalise, at the first budget where >= 90% "
+                 f"do, against the round limit: {'; '.join(limits)}; near the limit, the limit itself raises T_90.")
     betas = []
     for d, by_n in sorted(pooled.get(("p", 0.25), {}).items()):
         nd = fn.n_dependence(by_n, n_boot, g) if len(by_n) >= 2 else {"beta": None}

@@ -74,7 +74,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
                         "certified T_long: " + ", ".join(f"d={int(x)}: {fmt(c)}" for x, c in zip(d, cert)),
                         f"p T_90 95% upper ends {', '.join(fmt(x) for x in hi)}; exponent {fmt(fit['exponent'])} "
                         f"[{fmt(fit['ci'][0])}, {fmt(fit['ci'][1])}]; local {_slopes(fit['local'])}; lower line "
-                        f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}",
+                        f"(order d, Ng 2004): {', '.join(fmt(x) for x in ref['lower'])}" + _limit_text(grp),
                         passed, f"criterion ({'design_fine' if fine else 'design_floor'}.toml): every d's bootstrap "
                         "95% upper end <= certified (inf: no T certifies); a b90 outside the grid fails" + NA))
     for key, grp in sorted(stage1.items()):
@@ -96,6 +96,15 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     return rows, (f" Designed floor ({src}, read): p T_90 at {n_rule} with 95% bootstrap intervals over whole "
                   "success curves (recomputed); dotted: order-d lower line."
                   + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
+
+
+def _limit_text(grp) -> str:
+    """The rounds the generalising replicates used at the first budget with >= 90% success, against the round
+    limit (design_fine.toml reports them: where they come near the limit, the limit raises T_90)."""
+    if "rounds_at_90" not in grp:
+        return ""
+    return (f"; mean rounds at the first budget with >= 90% success {', '.join(fmt(x, 2) for x in grp['rounds_at_90'])} "
+            f"(round limit {', '.join(fmt(x) for x in grp['n_max'])})")
 
 
 def _d_colour(d) -> str:
