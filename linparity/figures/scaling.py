@@ -9,6 +9,7 @@ full weight vectors; ``linparity.samples`` with route 'full').
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from ..experiments import ntp
 from ..experiments import samples as sm
@@ -214,6 +215,10 @@ def f5(s, ss, out, jobs=1, progress=False) -> FigureResult:
     axf.title.set_fontsize(7.5)
     if floor_rows:
         axf.legend(fontsize=5)
+        axf.set_xticks([2.0 ** k for k in range(3, 9) if axf.get_xlim()[0] <= 2.0 ** k <= axf.get_xlim()[1]],
+                       minor=False)
+        axf.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        axf.xaxis.set_minor_formatter(NullFormatter())      # a powers-of-2 axis: no 2x10^1 labels between
     cap += floor_cap + " Totals against d: F13."
     res = FigureResult("F5", cap, "; ".join(summ), rows, _plot.save(fig, out, "F5_sample_complexity", cap))
     return res
