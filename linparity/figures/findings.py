@@ -354,14 +354,15 @@ def designed_text(runs=None, n_boot=2000, rng=0) -> str:
         last = f", local slope {_iv(fit['local'][-1]['slope'], fit['local'][-1]['ci'])} from d = " \
                f"{int(fit['local'][-1]['d'][0])} to {int(fit['local'][-1]['d'][1])}" if fit["local"] else ""
         parts.append(f"{_label(k)}: {_exponent(fit)}{last}")
-        r, n = grp.get("rounds_at_90", [None])[-1], grp.get("n_max", [None])[-1]
-        if r is not None and n is not None:
-            limits.append(f"{r:.1f} of {n:g} at d = {int(grp['d'][-1])} ({_label(k)})")
+        limits += [n - r for r, n in zip(grp.get("rounds_at_90", []), grp.get("n_max", []))
+                   if r is not None and n is not None]
     text = (f"The designed experiment (examples/design_*.toml, 20 replicates a budget, 95% bootstrap intervals over "
             f"whole success curves): the pre-training floor p T_90 at {rule} grows as " + "; ".join(parts) + ".")
     if limits:
-        text += (" Rounds used at the largest d by the replicates that generalise, at the first budget where >= 90% "
-                 f"do, against the round limit: {'; '.join(limits)}; near the limit, the limit itself raises T_90.")
+        text += (" T_90 is a floor within the round limit n*(p) + 10: at the first budget where >= 90% generalise, "
+                 f"those replicates stop {min(limits):.1f}-{max(limits):.1f} rounds short of it on average, at every "
+                 "setting and d; a longer limit could only lower it (success within a limit implies success "
+                 "within a longer one).")
     betas = []
     for d, by_n in sorted(pooled.get(("p", 0.25), {}).items()):
         nd = fn.n_dependence(by_n, n_boot, g) if len(by_n) >= 2 else {"beta": None}
