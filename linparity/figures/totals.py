@@ -103,7 +103,7 @@ def _limit_text(grp) -> str:
     limit (design_fine.toml reports them: where they come near the limit, the limit raises T_90)."""
     if "rounds_at_90" not in grp:
         return ""
-    return (f"; mean rounds at the first budget with >= 90% success {', '.join(fmt(x, 2) for x in grp['rounds_at_90'])} "
+    return (f"; mean rounds at the first budget with >= 90% success {', '.join(fmt(x) for x in grp['rounds_at_90'])} "
             f"(round limit {', '.join(fmt(x) for x in grp['n_max'])})")
 
 
