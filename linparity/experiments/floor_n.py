@@ -1,5 +1,5 @@
 """The pre-training floor T_90 against the per-round inputs N (examples/design_floor.toml, design_fine.toml,
-design_fine_d64.toml).
+design_fine_d64.toml, design_fine_large.toml).
 
 The designed runs measure success curves over the pre-training samples T at a fixed number N of fresh
 inputs per STaR round, N = m B(d) with the first stage's budget B(d) = 2^5 d^2 (p = d^-1: 2^7 d^2).
@@ -23,8 +23,9 @@ __all__ = ["FINE", "FLOOR_M", "LAMBDA_STAGES", "fine_points", "prior_budget", "p
            "floor_group", "floor_groups", "schedule_stages"]
 
 #: the second stage's run folders (examples/design_fine.toml, design_fine_d64.toml: its d = 64 points of
-#: two more settings); the first stage's is "design-floor"
-FINE = ("design-fine", "design-fine-d64")
+#: two more settings, design_fine_large.toml: d = 128, not run on the 2-core machine); the first stage's
+#: is "design-floor"
+FINE = ("design-fine", "design-fine-d64", "design-fine-large")
 #: the multiple m of B(d) at which design_fine.toml measures the floor of every setting
 FLOOR_M = 4
 #: the lambda_chain schedule stages (p = 0.25): run folder, m (N = m B(d)), spec, and the floor runs that

@@ -92,7 +92,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     dl = np.geomspace(min(p[0]["d"] for p in first + fine), max(p[0]["d"] for p in first + fine), 20)
     ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
     rows += _lambda_rows(runs, g)
-    src = "examples/runs/design-floor" + (" and " + ", ".join(fn.FINE) if fine else "")
+    src = "examples/runs/" + ", ".join(["design-floor"] + [n for n in fn.FINE if dz.designed_points(n, runs)])
     return rows, (f" Designed floor ({src}, read): p T_90 at {n_rule} with 95% bootstrap intervals over whole "
                   "success curves (recomputed); dotted: order-d lower line."
                   + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
