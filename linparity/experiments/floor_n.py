@@ -19,8 +19,8 @@ import numpy as np
 
 from . import design as dz
 
-__all__ = ["FINE", "FLOOR_M", "LAMBDA_STAGES", "fine_points", "prior_budget", "pooled_curves", "n_dependence",
-           "floor_group", "floor_groups", "schedule_stages"]
+__all__ = ["FINE", "FLOOR_M", "LAMBDA_STAGES", "fine_runs", "fine_points", "n_rule", "prior_budget", "pooled_curves",
+           "n_dependence", "floor_group", "floor_groups", "schedule_stages"]
 
 #: the second stage's run folders (examples/design_fine.toml, design_fine_d64.toml: its d = 64 points of
 #: two more settings, design_fine_large.toml: d = 128, not run on the 2-core machine); the first stage's
@@ -34,10 +34,20 @@ LAMBDA_STAGES = (("design-lambda", 1, "design_lambda.toml", ("design-floor",)),
                  ("design-lambda-fine", FLOOR_M, "design_lambda_fine.toml", FINE))
 
 
+def fine_runs(runs=None) -> dict:
+    """The second stage's shipped folders of :data:`FINE` and their finished points, ``{name: [(params,
+    result), ...]}`` (:func:`linparity.experiments.design.designed_points`; a folder not shipped is left out)."""
+    return {name: pts for name in FINE if (pts := dz.designed_points(name, runs))}
+
+
 def fine_points(runs=None) -> list:
-    """The second stage's finished points ``[(params, result), ...]``, every folder of :data:`FINE` that is
-    shipped (:func:`linparity.experiments.design.designed_points`)."""
-    return [x for name in FINE for x in dz.designed_points(name, runs)]
+    """Every finished point of the second stage, ``[(params, result), ...]`` (:func:`fine_runs` in one list)."""
+    return [x for pts in fine_runs(runs).values() for x in pts]
+
+
+def n_rule(m) -> str:
+    """The label of N = m B(d): 'N = B(d)', 'N = 4 B(d)'."""
+    return "N = B(d)" if m == 1 else f"N = {m:g} B(d)"
 
 
 def prior_budget(d, setting) -> float:
@@ -163,7 +173,7 @@ def floor_groups(first, fine) -> tuple[dict, str]:
     (``fine``): ``({setting: group}, n_rule)``, the second stage's curves at N = FLOOR_M B(d) (pooled with the
     first stage's where they share (d, N)) where it is shipped, else the first stage's at N = B(d)."""
     if not fine:
-        return dz.group_curves(first), "N = B(d)"
+        return dz.group_curves(first), n_rule(1)
     pooled = pooled_curves(first + fine)
     groups = {k: grp for k in sorted(pooled) if (grp := floor_group(pooled[k], k, FLOOR_M)) is not None}
-    return groups, f"N = {FLOOR_M} B(d)"
+    return groups, n_rule(FLOOR_M)

@@ -396,10 +396,9 @@ def _schedules_text(stage, n_boot, g) -> str:
         for d, b, ci in zip(fl["d"], fl["b90"], fl["b90_ci"]):
             if b is not None and (d not in best or b < best[d][0]):
                 best[d] = (b, ci, f"{name} with c = {c:g}")
-    n_rule = "N = B(d)" if stage["m"] == 1 else f"N = {stage['m']:g} B(d)"
     text = ""
     if sched:
-        text += (f" lambda_chain schedules (p = 0.25, {n_rule}) with a floor inside the grid at >= 2 d: "
+        text += (f" lambda_chain schedules (p = 0.25, {fn.n_rule(stage['m'])}) with a floor inside the grid at >= 2 d: "
                  + "; ".join(sched) + ".")
     if best:
         text += (" Smallest T_90 at " + "; ".join(f"d = {int(d)}: {lab}, {_iv(b, ci, 0)}"

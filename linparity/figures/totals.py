@@ -45,7 +45,8 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     caption text). The floor is the second stage's (design_fine.toml, N = 4 B(d)) where it is shipped, else
     the first stage's (N = B(d)). Nothing when no designed run is shipped."""
     first = dz.designed_points(DESIGNED["floor"], runs)
-    fine = fn.fine_points(runs)
+    by_run = fn.fine_runs(runs)
+    fine = [x for pts in by_run.values() for x in pts]
     if not first and not fine:
         return [], ""
     g = np.random.default_rng(rng)
@@ -92,7 +93,7 @@ def floor_layer(ax, ax_n=None, runs=None, rng=0) -> tuple[list, str]:
     dl = np.geomspace(min(p[0]["d"] for p in first + fine), max(p[0]["d"] for p in first + fine), 20)
     ax.plot(dl, dl, "k:", lw=1, label="order d (rotation-invariant lower line)")
     rows += _lambda_rows(runs, g)
-    src = "examples/runs/" + ", ".join(["design-floor"] + [n for n in fn.FINE if dz.designed_points(n, runs)])
+    src = "examples/runs/" + ", ".join(["design-floor", *by_run])
     return rows, (f" Designed floor ({src}, read): p T_90 at {n_rule} with 95% bootstrap intervals over whole "
                   "success curves (recomputed); dotted: order-d lower line."
                   + (" Last panel: T_90 against N = m B(d) at fixed d (both stages' curves pooled by N)." if fine else ""))
@@ -169,7 +170,7 @@ def _lambda_rows(runs, g) -> list:
 def _stage_rows(stage, g) -> list:
     fits = {k: dz.floor_fit(grp, N_BOOT, g) for k, grp in stage["groups"].items()}
     base = fits.get(("c/d", 0.01))
-    n_rule = "N = B(d)" if stage["m"] == 1 else f"N = {stage['m']:g} B(d)"
+    n_rule = fn.n_rule(stage["m"])
     rows = []
     for (name, c), fl in fits.items():
         rows.append(Row("F5", f"Lambda schedule lam_chain = {name}, c = {c:g}, p = 0.25, {n_rule}: exponent of p T_90 "
