@@ -409,3 +409,16 @@ def test_full_level_refuses_what_does_not_fit(monkeypatch):
         sm.full_weight_level(4, 0.6, (0.01, 0.01, 0.0025), 64, 3, [np.random.default_rng(0)] * 2)
     monkeypatch.setenv("LINPARITY_MAX_BYTES", str(need * 2))
     assert sm.full_weight_level(4, 0.6, (0.01, 0.01, 0.0025), 64, 3, [np.random.default_rng(0)] * 2)["success"].size == 2
+
+
+def test_a_longer_round_limit_only_adds_successes():
+    """The samples search's success is monotone in the round limit (what makes T_90 a floor within its
+    limit, which a longer limit could only lower): on the same streams a replicate's rounds do not depend on
+    the limit, so each replicate that generalises within 6 rounds does so within 9, in the same round.
+    d = 8, T = 2048, N = 8192: the replicates need 5-8 rounds, so the limit 6 fails some and 9 none."""
+    d, p, lam = 8, 0.25, (0.01, 0.01, 0.01 / 8)
+    short, long = (sm.full_weight_level(d, p, lam, 2048, n, [np.random.default_rng(s) for s in range(12)],
+                                        round_samples=8192) for n in (6, 9))
+    assert 0 < short["success"].sum() < long["success"].sum()
+    assert np.all(long["success"][short["success"]])
+    np.testing.assert_array_equal(short["rounds"][short["success"]], long["rounds"][short["success"]])
